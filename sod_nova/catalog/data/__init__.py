@@ -1,0 +1,1 @@
+"""Shipped data files: the Table III catalogue and the security packages."""

@@ -1,0 +1,1 @@
+"""``sod-nova`` subcommands (cliff commands, entry points ``sod_nova.cli``)."""

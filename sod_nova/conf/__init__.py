@@ -1,0 +1,16 @@
+"""oslo.config options of sod-nova, one module per group.
+
+``CONF`` is oslo.config's global object, as in Nova: oslo.messaging registers
+some of its own options only there.
+"""
+
+from oslo_config import cfg
+
+from sod_nova.conf import catalog
+
+CONF = cfg.CONF
+
+_MODULES = [catalog]
+
+for _module in _MODULES:
+    _module.register_opts(CONF)

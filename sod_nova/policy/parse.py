@@ -1,0 +1,154 @@
+"""Parse a security request from key/value metadata, with precise errors.
+
+The same keys are read wherever a policy can come from (flavor extra specs,
+image properties, instance metadata, scheduler hints, scenario files, the
+CLI): ``sod:options`` (``1,2``), ``sod:properties`` (``C,I``; both when
+absent) and ``sod:package`` (a named package). ``sod:moving_target`` (seconds)
+is the optional moving-target period of §III-E. Anything else under ``sod:``
+is refused, so that a typo never silently drops a protection.
+"""
+
+from sod_nova.policy.entities import Entity
+from sod_nova.policy.entities import Property
+from sod_nova.policy.request import EMPTY
+from sod_nova.policy.request import SecurityRequest
+
+PREFIX = 'sod:'
+OPTIONS = 'options'
+PROPERTIES = 'properties'
+PACKAGE = 'package'
+MOVING_TARGET = 'moving_target'
+KEYS = (OPTIONS, PROPERTIES, PACKAGE, MOVING_TARGET)
+
+REFUSED_OPTIONS = {
+    Entity.CLOUD_MANAGER.option: (
+        'option 4 (Cloud Manager) is refused: the cloud manager is trusted '
+        'in this framework (paper §V)'),
+}
+
+
+class PolicyError(ValueError):
+    """A malformed security request; ``field`` names the offending key."""
+
+    def __init__(self, field, message):
+        super().__init__('%s: %s' % (field, message))
+        self.field = field
+        self.reason = message
+
+
+def _items(field, value):
+    """Split ``'1, 2'`` or ``[1, 2]`` into stripped strings, refusing blanks."""
+    if value is None:
+        raise PolicyError(field, 'empty value')
+    if isinstance(value, (list, tuple)):
+        items = [str(v).strip() for v in value]
+    else:
+        items = [v.strip() for v in str(value).split(',')]
+    if not any(items):
+        raise PolicyError(field, 'empty value')
+    if not all(items):
+        raise PolicyError(field, 'empty item in %r' % (value,))
+    seen = set()
+    for item in items:
+        if item.upper() in seen:
+            raise PolicyError(field, '%s is given twice' % item)
+        seen.add(item.upper())
+    return items
+
+
+def parse_options(value, field=PREFIX + OPTIONS):
+    """``'1,2'`` → ``(Entity.OTHER_VMS, Entity.HYPERVISOR)``."""
+    result = []
+    for item in _items(field, value):
+        try:
+            number = int(item)
+        except ValueError:
+            raise PolicyError(
+                field, '%s is not an option (1-7)' % item) from None
+        if number in REFUSED_OPTIONS:
+            raise PolicyError(field, REFUSED_OPTIONS[number])
+        if not 1 <= number <= len(Entity):
+            raise PolicyError(field, '%s is not an option (1-7)' % item)
+        result.append(Entity(number))
+    return tuple(result)
+
+
+def parse_properties(value, field=PREFIX + PROPERTIES):
+    """``'C,I'`` → ``(Property.C, Property.I)``."""
+    result = []
+    for item in _items(field, value):
+        try:
+            result.append(Property.from_letter(item))
+        except ValueError as exc:
+            raise PolicyError(field, str(exc)) from None
+    return tuple(result)
+
+
+def parse_package(value, packages, field=PREFIX + PACKAGE):
+    """Look a package name up (case-insensitively) in ``packages``."""
+    name = str(value).strip() if value is not None else ''
+    if not name:
+        raise PolicyError(field, 'empty value')
+    by_lower = {k.lower(): v for k, v in packages.items()}
+    if name.lower() not in by_lower:
+        raise PolicyError(field, '%r is not a security package (known: %s)' % (
+            name, ', '.join(sorted(packages)) or 'none'))
+    return by_lower[name.lower()]
+
+
+def parse_moving_target(value, field=PREFIX + MOVING_TARGET):
+    """The moving-target period in whole seconds (> 0)."""
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        raise PolicyError(
+            field, '%r is not a number of seconds' % (value,)) from None
+    if seconds <= 0:
+        raise PolicyError(field, 'must be a positive number of seconds')
+    return seconds
+
+
+def policy_items(mapping, prefix=PREFIX):
+    """The ``prefix``-ed items of ``mapping`` with the prefix stripped."""
+    return {k[len(prefix):]: v for k, v in (mapping or {}).items()
+            if isinstance(k, str) and k.startswith(prefix)}
+
+
+def parse_request(mapping, packages, prefix=PREFIX):
+    """Return the :class:`SecurityRequest` that ``mapping`` asks for.
+
+    ``mapping`` is any key/value dict (metadata, extra specs, hints); only
+    keys starting with ``prefix`` are read. ``packages`` maps package names
+    to requests. No ``prefix`` key at all is no request (:data:`EMPTY`).
+    Options and package combine as a union; ``properties`` applies to the
+    listed options (a package carries its own properties).
+    """
+    items = policy_items(mapping, prefix)
+    for key in items:
+        if key not in KEYS:
+            raise PolicyError(prefix + key, 'unknown key (known: %s)' % (
+                ', '.join(prefix + k for k in KEYS)))
+    if not items:
+        return EMPTY
+    request = EMPTY
+    if OPTIONS in items:
+        props = (parse_properties(items[PROPERTIES], prefix + PROPERTIES)
+                 if PROPERTIES in items else (Property.C, Property.I))
+        request |= SecurityRequest.from_options(
+            parse_options(items[OPTIONS], prefix + OPTIONS), props)
+    elif PROPERTIES in items:
+        raise PolicyError(prefix + PROPERTIES,
+                          'given without %soptions' % prefix)
+    if PACKAGE in items:
+        request |= parse_package(items[PACKAGE], packages, prefix + PACKAGE)
+    if MOVING_TARGET in items:
+        parse_moving_target(items[MOVING_TARGET], prefix + MOVING_TARGET)
+    return request
+
+
+def moving_target(mapping, prefix=PREFIX):
+    """The moving-target period asked for in ``mapping``, or None."""
+    items = policy_items(mapping, prefix)
+    if MOVING_TARGET not in items:
+        return None
+    return parse_moving_target(items[MOVING_TARGET], prefix + MOVING_TARGET)
