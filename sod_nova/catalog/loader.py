@@ -80,7 +80,7 @@ def _parse_cells(where, raw_cells, needs_why):
         if isinstance(raw, list):
             if len(raw) != 2:
                 raise CatalogError('%s: must be [C, I]' % field)
-            pairs = dict(zip(entities.PROPERTY_ORDER, ([v] for v in raw)))
+            pairs = dict(zip(entities.PROPERTY_ORDER, ([v] for v in raw), strict=True))
         elif isinstance(raw, dict) and set(raw) == {'C', 'I'}:
             pairs = {p: raw[p.name] if isinstance(raw[p.name], list) else [raw[p.name]]
                      for p in entities.PROPERTY_ORDER}

@@ -5,8 +5,8 @@ import sys
 from cliff import app
 from cliff import commandmanager
 
-import sod_nova.conf
 from sod_nova import version
+import sod_nova.conf
 
 
 class SodNovaApp(app.App):
