@@ -28,12 +28,17 @@ REFUSED_OPTIONS = {
 
 
 class PolicyError(ValueError):
-    """A malformed security request; ``field`` names the offending key."""
+    """A malformed security request; ``field`` names the offending key.
 
-    def __init__(self, field, message):
+    ``refused`` is True when the value is well-formed but this framework
+    refuses it (option 4), so callers can tell a typo from a policy decision.
+    """
+
+    def __init__(self, field, message, refused=False):
         super().__init__('%s: %s' % (field, message))
         self.field = field
         self.reason = message
+        self.refused = refused
 
 
 def _items(field, value):
@@ -58,19 +63,19 @@ def _items(field, value):
 
 def parse_options(value, field=PREFIX + OPTIONS):
     """``'1,2'`` → ``(Entity.OTHER_VMS, Entity.HYPERVISOR)``."""
-    result = []
+    numbers = []
     for item in _items(field, value):
         try:
             number = int(item)
         except ValueError:
-            raise PolicyError(
-                field, '%s is not an option (1-7)' % item) from None
-        if number in REFUSED_OPTIONS:
-            raise PolicyError(field, REFUSED_OPTIONS[number])
+            number = 0
         if not 1 <= number <= len(Entity):
             raise PolicyError(field, '%s is not an option (1-7)' % item)
-        result.append(Entity(number))
-    return tuple(result)
+        numbers.append(number)
+    for number in numbers:
+        if number in REFUSED_OPTIONS:
+            raise PolicyError(field, REFUSED_OPTIONS[number], refused=True)
+    return tuple(Entity(n) for n in numbers)
 
 
 def parse_properties(value, field=PREFIX + PROPERTIES):

@@ -1,0 +1,241 @@
+"""Scenario files for ``sod-nova simulate``: parse and check before any cloud starts.
+
+A scenario (see the contract in the README) names hosts with their
+architectures, VMs with their security requests and a list of events. The
+whole file is checked up front so that a mistake is one line naming what and
+where (``vms[2].security.options: 9 is not an option (1-7)``) instead of a
+failure half-way through a run.
+
+Two kinds of problems are kept apart on purpose. A file that does not follow
+the format is refused (exit 2). A VM request that is well-formed but that the
+cloud refuses (option 4, a package this cloud does not offer) is the cloud's
+decision: that VM is reported ``REJECTED`` with the reason and the run goes on,
+as Nova would refuse that one boot and serve the rest.
+"""
+
+import dataclasses
+import importlib.resources
+
+import yaml
+
+from sod_nova.policy import parse
+
+#: Events and the key each one names (SCENARIOS contract, plus ``add_host``).
+HOST_EVENTS = ('attack', 'recover', 'silence', 'resume', 'forge', 'replay')
+VM_EVENTS = ('change_security',)
+EVENTS = HOST_EVENTS + VM_EVENTS + ('add_host',)
+SECURITY_KEYS = (parse.OPTIONS, parse.PROPERTIES, parse.PACKAGE, parse.MOVING_TARGET)
+BUILTIN = 'paper.yaml'
+SCENARIOS = 'sod_nova.cloud.scenarios'
+
+
+class ScenarioError(ValueError):
+    """The file does not follow the scenario format; the message says where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    name: str
+    architecture: str
+
+
+@dataclasses.dataclass(frozen=True)
+class VM:
+    name: str
+    security: dict  # sod:* metadata, {} for no request
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    kind: str
+    host: str = None  # a host name, resolved from host_of at run time if None
+    host_of: str = None  # "the host VM x runs on now"
+    vm: str = None
+    security: dict = None
+    architecture: str = None  # add_host only
+    raw: dict = None  # the event as written, echoed in the result
+
+    def target_host(self, placement):
+        """The host this event acts on, given ``{vm: host}`` right now."""
+        return self.host if self.host is not None else placement.get(self.host_of)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    hosts: tuple
+    vms: tuple
+    events: tuple
+
+
+def _fail(where, message):
+    raise ScenarioError('%s: %s' % (where, message))
+
+
+def _mapping(where, value, allowed, required=()):
+    if not isinstance(value, dict):
+        _fail(where, 'must be a mapping')
+    for key in value:
+        if key not in allowed:
+            _fail('%s.%s' % (where, key),
+                  'unknown key (one of: %s)' % ', '.join(allowed))
+    for key in required:
+        if key not in value:
+            _fail('%s.%s' % (where, key), 'missing')
+    return value
+
+
+def _name(where, value):
+    if not isinstance(value, str) or not value.strip():
+        _fail(where, 'must be a non-empty string')
+    return value.strip()
+
+
+def _security(where, value):
+    """Check the format of a ``security`` mapping; return ``sod:*`` metadata.
+
+    Out-of-range options, unknown properties and duplicates are format
+    errors here; whether the cloud accepts the request is decided later.
+    """
+    value = _mapping(where, value, SECURITY_KEYS)
+    if not value:
+        _fail(where, 'empty: give options and/or package')
+    metadata = {}
+    if parse.OPTIONS in value:
+        field = '%s.%s' % (where, parse.OPTIONS)
+        try:
+            parse.parse_options(value[parse.OPTIONS], field)
+        except parse.PolicyError as exc:
+            if not exc.refused:  # option 4 is the cloud's to refuse: REJECTED
+                _fail(field, exc.reason)
+        options = value[parse.OPTIONS]
+        metadata[parse.PREFIX + parse.OPTIONS] = ','.join(
+            str(i).strip() for i in (options if isinstance(options, list)
+                                     else str(options).split(',')))
+    if parse.PROPERTIES in value:
+        field = '%s.%s' % (where, parse.PROPERTIES)
+        if parse.OPTIONS not in value:
+            _fail(field, 'given without options')
+        try:
+            props = parse.parse_properties(value[parse.PROPERTIES], field)
+        except parse.PolicyError as exc:
+            _fail(field, exc.reason)
+        metadata[parse.PREFIX + parse.PROPERTIES] = ','.join(p.name for p in props)
+    if parse.PACKAGE in value:
+        metadata[parse.PREFIX + parse.PACKAGE] = _name(
+            '%s.%s' % (where, parse.PACKAGE), value[parse.PACKAGE])
+    if parse.MOVING_TARGET in value:
+        field = '%s.%s' % (where, parse.MOVING_TARGET)
+        try:
+            seconds = parse.parse_moving_target(value[parse.MOVING_TARGET], field)
+        except parse.PolicyError as exc:
+            _fail(field, exc.reason)
+        metadata[parse.PREFIX + parse.MOVING_TARGET] = str(seconds)
+    return metadata
+
+
+def _unique(where, names, name):
+    if name in names:
+        _fail(where, '%r is used twice' % name)
+    names.add(name)
+
+
+def _event(where, raw, host_names, vm_names, known_architecture):
+    if not isinstance(raw, dict) or len(raw) != 1:
+        _fail(where, 'must be a mapping with exactly one event (%s)' % ', '.join(EVENTS))
+    kind, body = next(iter(raw.items()))
+    if kind not in EVENTS:
+        _fail('%s.%s' % (where, kind), 'unknown event (one of: %s)' % ', '.join(EVENTS))
+    where = '%s.%s' % (where, kind)
+    if kind in HOST_EVENTS:
+        body = _mapping(where, body, ('host', 'host_of'))
+        if len(body) != 1:
+            _fail(where, 'give exactly one of host, host_of')
+        if 'host' in body:
+            host = _name(where + '.host', body['host'])
+            if host not in host_names:
+                _fail(where + '.host', '%r is not a host of this scenario' % host)
+            return Event(kind, host=host, raw=raw)
+        vm = _name(where + '.host_of', body['host_of'])
+        if vm not in vm_names:
+            _fail(where + '.host_of', '%r is not a VM of this scenario' % vm)
+        return Event(kind, host_of=vm, raw=raw)
+    if kind == 'add_host':
+        host = _host(where, body, known_architecture)
+        _unique(where + '.name', host_names, host.name)
+        return Event(kind, host=host.name, architecture=host.architecture, raw=raw)
+    body = _mapping(where, body, ('vm', 'security'), required=('vm', 'security'))
+    vm = _name(where + '.vm', body['vm'])
+    if vm not in vm_names:
+        _fail(where + '.vm', '%r is not a VM of this scenario' % vm)
+    return Event(kind, vm=vm, security=_security(where + '.security', body['security']),
+                 raw=raw)
+
+
+def _host(where, raw, known_architecture):
+    raw = _mapping(where, raw, ('name', 'architecture'), required=('name', 'architecture'))
+    name = _name(where + '.name', raw['name'])
+    arch = _name(where + '.architecture', raw['architecture'])
+    canonical = known_architecture(arch)
+    if canonical is None:
+        _fail(where + '.architecture', '%r is not in the catalogue' % arch)
+    return Host(name, canonical)
+
+
+def load(text, known_architecture, source='<scenario>'):
+    """Parse scenario YAML ``text``.
+
+    ``known_architecture(name)`` returns the catalogue's spelling of an
+    architecture name, or None when the catalogue has no such row.
+    """
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = '%s:%d' % (source, mark.line + 1) if mark else source
+        raise ScenarioError('%s: not valid YAML: %s' % (
+            where, getattr(exc, 'problem', None) or exc)) from None
+    doc = _mapping(source, doc, ('name', 'hosts', 'vms', 'events'), required=('hosts',))
+    if not isinstance(doc['hosts'], list) or not doc['hosts']:
+        _fail('hosts', 'must be a non-empty list')
+    host_names, hosts = set(), []
+    for i, raw in enumerate(doc['hosts']):
+        host = _host('hosts[%d]' % i, raw, known_architecture)
+        _unique('hosts[%d].name' % i, host_names, host.name)
+        hosts.append(host)
+    raw_vms = doc.get('vms') or []
+    if not isinstance(raw_vms, list):
+        _fail('vms', 'must be a list')
+    vm_names, vms = set(), []
+    for i, raw in enumerate(raw_vms):
+        where = 'vms[%d]' % i
+        raw = _mapping(where, raw, ('name', 'security'), required=('name',))
+        name = _name(where + '.name', raw['name'])
+        _unique(where + '.name', vm_names, name)
+        security = (_security(where + '.security', raw['security'])
+                    if raw.get('security') is not None else {})
+        vms.append(VM(name, security))
+    raw_events = doc.get('events') or []
+    if not isinstance(raw_events, list):
+        _fail('events', 'must be a list')
+    events = tuple(_event('events[%d]' % i, raw, host_names, vm_names, known_architecture)
+                   for i, raw in enumerate(raw_events))
+    name = doc.get('name')
+    return Scenario(str(name) if name is not None else source, tuple(hosts), tuple(vms),
+                    events)
+
+
+def load_file(path, known_architecture):
+    """Parse the scenario at ``path`` (None: the built-in paper scenario)."""
+    if path is None:
+        text = importlib.resources.files(SCENARIOS).joinpath(BUILTIN).read_text(
+            encoding='utf-8')
+        return load(text, known_architecture, BUILTIN)
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except OSError as exc:
+        raise ScenarioError('%s: cannot read: %s' % (path, exc.strerror)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError('%s: not a UTF-8 text file' % path) from None
+    return load(text, known_architecture, path)

@@ -1,0 +1,1 @@
+"""Built-in scenarios for ``sod-nova simulate`` (data files)."""

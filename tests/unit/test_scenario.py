@@ -1,0 +1,119 @@
+"""Scenario files: the format is checked whole, errors say what and where."""
+
+import pytest
+
+from sod_nova.catalog import Catalog
+from sod_nova.cloud import scenario
+
+CATALOG = Catalog.load()
+
+
+def known(name):
+    arch = CATALOG.get(name)
+    return arch.name if arch else None
+
+
+def load(text):
+    return scenario.load(text, known, 'test.yaml')
+
+
+HOSTS = 'hosts:\n  - {name: hw1, architecture: hyperwall}\n  - {name: t1, architecture: TPM}\n'
+
+
+def test_builtin_paper_scenario():
+    s = scenario.load_file(None, known)
+    assert s.name == 'paper'
+    assert {h.architecture for h in s.hosts} == {'HyperWall', 'TPM', 'DataSafe'}
+    vms = {vm.name: vm.security for vm in s.vms}
+    assert vms['vm-a'] == {'sod:options': '1', 'sod:properties': 'C,I'}
+    assert vms['vm-b'] == {'sod:options': '1,2', 'sod:properties': 'C,I'}
+    assert vms['medical'] == {'sod:package': 'medical-records'}
+    assert vms['plain'] == {}
+    kinds = [e.kind for e in s.events]
+    for kind in ('attack', 'recover', 'change_security', 'silence', 'resume',
+                 'forge', 'replay'):
+        assert kind in kinds
+
+
+def test_full_example_of_the_contract():
+    s = load(HOSTS + """
+vms:
+  - name: vm-a
+    security: {options: [1], properties: [C, I]}
+  - name: rec
+    security: {package: medical-records}
+  - name: plain
+events:
+  - {attack: {host: hw1}}
+  - {change_security: {vm: vm-a, security: {options: [1, 2], properties: [C]}}}
+  - {silence: {host_of: rec}}
+  - {add_host: {name: hw2, architecture: HyperWall}}
+  - {recover: {host: hw2}}
+""")
+    assert s.hosts[0] == scenario.Host('hw1', 'HyperWall')
+    assert s.events[0].target_host({}) == 'hw1'
+    assert s.events[1].security == {'sod:options': '1,2', 'sod:properties': 'C'}
+    assert s.events[2].target_host({'rec': 't1'}) == 't1'
+    assert s.events[3].architecture == 'HyperWall'
+    assert s.events[0].raw == {'attack': {'host': 'hw1'}}
+
+
+def test_refused_option_is_left_for_the_cloud_to_reject():
+    s = load(HOSTS + 'vms:\n  - {name: x, security: {options: [1, 4]}}\n')
+    assert s.vms[0].security == {'sod:options': '1,4'}
+
+
+@pytest.mark.parametrize('text,message', [
+    (HOSTS + 'vms:\n  - {name: a}\n  - {name: b}\n  - {name: c, security: {options: [1, 9]}}\n',
+     'vms[2].security.options: 9 is not an option (1-7)'),
+    (HOSTS + 'vms:\n  - {name: a, security: {options: [1], properties: [X]}}\n',
+     "vms[0].security.properties: 'X' is not a property (C, I)"),
+    (HOSTS + 'vms:\n  - {name: a, security: {options: [1, 1]}}\n',
+     'vms[0].security.options: 1 is given twice'),
+    (HOSTS + 'vms:\n  - {name: a, security: {properties: [C]}}\n',
+     'vms[0].security.properties: given without options'),
+    (HOSTS + 'vms:\n  - {name: a, security: {}}\n',
+     'vms[0].security: empty: give options and/or package'),
+    (HOSTS + 'vms:\n  - {name: a, secuirty: {options: [1]}}\n',
+     'vms[0].secuirty: unknown key (one of: name, security)'),
+    (HOSTS + 'vms:\n  - {name: a}\n  - {name: a}\n', "vms[1].name: 'a' is used twice"),
+    (HOSTS + 'vms:\n  - {security: {options: [1]}}\n', 'vms[0].name: missing'),
+    ('hosts:\n  - {name: h, architecture: Quantum}\n',
+     "hosts[0].architecture: 'Quantum' is not in the catalogue"),
+    ('hosts: []\n', 'hosts: must be a non-empty list'),
+    ('vms: []\n', 'test.yaml.hosts: missing'),
+    ('hosts:\n  - {name: h, architecture: TPM}\n  - {name: h, architecture: TPM}\n',
+     "hosts[1].name: 'h' is used twice"),
+    (HOSTS + 'events:\n  - {attack: {host: nope}}\n',
+     "events[0].attack.host: 'nope' is not a host of this scenario"),
+    (HOSTS + 'events:\n  - {explode: {host: hw1}}\n', 'events[0].explode: unknown event'),
+    (HOSTS + 'events:\n  - {attack: {host: hw1}, recover: {host: hw1}}\n',
+     'events[0]: must be a mapping with exactly one event'),
+    (HOSTS + 'events:\n  - {attack: {}}\n', 'events[0].attack: give exactly one of host'),
+    (HOSTS + 'events:\n  - {attack: {host_of: ghost}}\n',
+     "events[0].attack.host_of: 'ghost' is not a VM of this scenario"),
+    (HOSTS + 'events:\n  - {change_security: {vm: ghost, security: {options: [1]}}}\n',
+     "events[0].change_security.vm: 'ghost' is not a VM of this scenario"),
+    (HOSTS + 'vms:\n  - {name: a}\nevents:\n  - {change_security: {vm: a}}\n',
+     'events[0].change_security.security: missing'),
+    (HOSTS + 'vms:\n  - {name: a}\nevents:\n'
+             '  - {change_security: {vm: a, security: {options: [0]}}}\n',
+     'events[0].change_security.security.options: 0 is not an option (1-7)'),
+    (HOSTS + 'events:\n  - {add_host: {name: hw1, architecture: TPM}}\n',
+     "events[0].add_host.name: 'hw1' is used twice"),
+    ('hosts: [\n', 'test.yaml:2: not valid YAML'),
+    ('- just a list\n', 'test.yaml: must be a mapping'),
+])
+def test_format_errors_say_what_and_where(text, message):
+    with pytest.raises(scenario.ScenarioError) as exc:
+        load(text)
+    assert str(exc.value).startswith(message)
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(scenario.ScenarioError, match='cannot read'):
+        scenario.load_file(str(tmp_path / 'absent.yaml'), known)
+    binary = tmp_path / 'bin.yaml'
+    binary.write_bytes(b'\xff\xfe\x00')
+    with pytest.raises(scenario.ScenarioError, match='not a UTF-8 text file'):
+        scenario.load_file(str(binary), known)
