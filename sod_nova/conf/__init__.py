@@ -7,10 +7,11 @@ some of its own options only there.
 from oslo_config import cfg
 
 from sod_nova.conf import catalog
+from sod_nova.conf import trust
 
 CONF = cfg.CONF
 
-_MODULES = [catalog]
+_MODULES = [catalog, trust]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

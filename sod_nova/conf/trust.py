@@ -1,0 +1,177 @@
+"""[trust] options: the Trust Monitor agent (TMc) and monitor (TMs).
+
+The agent runs on every compute host and reports signed evidence; the
+monitor verifies it and writes the host's trust row. Both read this group;
+each option says which side uses it.
+"""
+
+import socket
+
+from oslo_config import cfg
+
+trust_group = cfg.OptGroup(
+    'trust',
+    title='Trust Monitor',
+    help='Evidence reporting (agent, sod-trust-agent) and verification '
+         '(monitor, sod-trust-monitor) of compute host trust.')
+
+trust_opts = [
+    cfg.FloatOpt(
+        'evidence_max_age',
+        default=10.0,
+        min=0.1,
+        help="""
+Seconds after which a host's last verified evidence is too old: the monitor
+marks the host ``unreachable`` and the scheduler treats it as having no
+capabilities.
+
+Related options:
+
+* ``report_interval``: keep this several times larger, so that one lost
+  report does not make a host unreachable.
+"""),
+    cfg.FloatOpt(
+        'report_interval',
+        default=2.0,
+        min=0.05,
+        help="""
+Agent: seconds between two evidence reports.
+
+Related options:
+
+* ``evidence_max_age``
+"""),
+    cfg.FloatOpt(
+        'stale_check_interval',
+        default=1.0,
+        min=0.05,
+        help="""
+Monitor: seconds between two scans for hosts whose evidence is older than
+``evidence_max_age``. Bounds how late ``unreachable`` is noticed.
+"""),
+    cfg.FloatOpt(
+        'nonce_max_age',
+        default=30.0,
+        min=0.1,
+        help="""
+Monitor: seconds a challenge nonce stays valid. A report quoting an older
+nonce is rejected, so evidence cannot be prepared in advance.
+
+Related options:
+
+* ``report_interval``: must be smaller, since the agent quotes the nonce it
+  received after its previous report.
+"""),
+    cfg.IntOpt(
+        'max_evidence_bytes',
+        default=65536,
+        min=1024,
+        help="""
+Monitor: largest evidence document accepted, in bytes. Larger reports are
+rejected before their signature is checked.
+"""),
+    cfg.StrOpt(
+        'monitor_topic',
+        default='sod-trust-monitor',
+        help="""
+oslo.messaging topic the monitor listens on and agents report to. Give each
+monitor of a scaled-out deployment its own topic and point the agents of its
+hosts at it.
+"""),
+    cfg.StrOpt(
+        'agent_topic',
+        default='sod-trust-agent',
+        help='oslo.messaging topic the agents listen on (one server per host) '
+             'for challenges.'),
+    cfg.StrOpt(
+        'notification_topic',
+        default='sod_notifications',
+        help="""
+Monitor: notification topic of the ``sod.host.trust_changed`` event
+(payload: host, old_state, new_state, reason, architecture) that the
+relocation engine consumes.
+"""),
+    cfg.StrOpt(
+        'monitor_name',
+        default=socket.gethostname(),
+        sample_default='<hostname>',
+        help="""
+Monitor: this monitor's name, written in the ``monitor`` column of the host
+rows it owns. Several monitors sharing one database must have distinct names.
+"""),
+    cfg.ListOpt(
+        'monitor_hosts',
+        default=[],
+        help="""
+Monitor: the hosts this monitor serves. Empty: every enrolled host (subject to
+``monitor_architectures``). Reports from other hosts are ignored.
+"""),
+    cfg.ListOpt(
+        'monitor_architectures',
+        default=[],
+        help="""
+Monitor: the architecture types (catalogue names) this monitor serves, e.g.
+one monitor per architecture family as the paper proposes. Empty: all.
+"""),
+    cfg.StrOpt(
+        'reference_values_file',
+        help="""
+Monitor: YAML or JSON file of boot reference values per architecture:
+``{ARCHITECTURE: {PCR index: sha256 hex}}``.
+
+Possible values:
+
+* Empty (default): the golden measured-boot log of the simulated backends.
+* A path: only the architectures listed there can become trusted (fail
+  closed for the others).
+"""),
+    cfg.StrOpt(
+        'host',
+        default=socket.gethostname(),
+        sample_default='<hostname>',
+        help='Agent: the compute host name it reports for (Nova\'s host name).'),
+    cfg.StrOpt(
+        'backend',
+        default='simulated',
+        help="""
+Agent: evidence backend, a plugin of the ``sod_nova.trust.backends``
+namespace.
+
+Possible values:
+
+* ``tpm``: measured boot event log and PCR quote.
+* ``hyperwall``: memory-protection violation counts (the paper's prototype).
+* ``datasafe``: blocked tagged-data leaks and policy violations.
+* ``simulated``: any catalogue architecture (see ``architecture``).
+"""),
+    cfg.StrOpt(
+        'architecture',
+        help="""
+Agent: the catalogue architecture the ``simulated`` backend stands for
+(required with that backend; ignored by the others).
+"""),
+    cfg.StrOpt(
+        'private_key_file',
+        help="""
+Agent: PEM file of the host's Ed25519 attestation key. Created (mode 0600)
+when missing; its public key is what the operator enrolls.
+"""),
+    cfg.StrOpt(
+        'enrollment_token',
+        secret=True,
+        help="""
+Agent: one-time enrollment token issued by ``sod-nova trust token create``.
+When set, the agent enrolls its public key with it at start. Without a token
+the key must have been enrolled by the operator (``sod-nova trust enroll``):
+a host is never trusted on first use.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(trust_group)
+    conf.register_opts(trust_opts, group=trust_group)
+
+
+def list_opts():
+    return {trust_group: trust_opts}
