@@ -7,11 +7,13 @@ some of its own options only there.
 from oslo_config import cfg
 
 from sod_nova.conf import catalog
+from sod_nova.conf import database
+from sod_nova.conf import scheduler
 from sod_nova.conf import trust
 
 CONF = cfg.CONF
 
-_MODULES = [catalog, trust]
+_MODULES = [catalog, database, scheduler, trust]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

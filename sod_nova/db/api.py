@@ -1,0 +1,429 @@
+"""The sod-nova database API: host capability rows and filter rejections.
+
+Every caller goes through these functions (the trust monitor writes host
+rows, the scheduler filter reads them, the ``sod-nova`` command does both);
+none of them sees a session or a model. Rows come back as frozen values
+detached from the session, so they can be cached and shared between threads.
+
+All functions take an optional ``conf`` (default: sod-nova's global
+``CONF``) whose ``[sod_database]`` group names the database. The engine
+facade is configured lazily on first use, and again whenever the settings
+change (tests and the embedded cloud run one database after another in one
+process); nothing touches the database at import.
+
+Datetimes are stored as naive UTC (as oslo.db does) and returned as aware
+UTC; naive datetimes given to this API are taken to be UTC.
+"""
+
+import dataclasses
+import datetime
+import os
+import threading
+
+from alembic import command as alembic_command
+from alembic import config as alembic_config
+from alembic import migration as alembic_migration
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_log import log as logging
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from sod_nova.db import models
+from sod_nova.policy import entities
+
+LOG = logging.getLogger(__name__)
+
+TRUSTED = models.TRUSTED
+UNTRUSTED = models.UNTRUSTED
+UNREACHABLE = models.UNREACHABLE
+STATES = models.STATES
+
+#: Reason of a host the operator declared but no monitor has verified yet.
+NO_EVIDENCE_YET = 'no verified evidence yet'
+
+#: The one transaction context of sod-nova (like placement's db_api).
+context_manager = enginefacade.transaction_context()
+
+_lock = threading.Lock()
+_active = {'settings': None, 'manager': None}
+
+
+class DatabaseConfigError(ValueError):
+    """``[sod_database]`` cannot work as configured (one-line message)."""
+
+
+@enginefacade.transaction_context_provider
+class _Context:
+    """A bare context for the engine facade (sod-nova has no request context)."""
+
+
+def _settings(conf):
+    group = conf.sod_database
+    settings = {
+        'connection': group.connection,
+        'connection_parameters': group.connection_parameters,
+        'sqlite_synchronous': group.sqlite_synchronous,
+        'connection_recycle_time': group.connection_recycle_time,
+        'max_pool_size': group.max_pool_size,
+        'max_overflow': group.max_overflow,
+        'pool_timeout': group.pool_timeout,
+        'max_retries': group.max_retries,
+        'retry_interval': group.retry_interval,
+        'connection_debug': group.connection_debug,
+    }
+    return tuple(sorted(settings.items()))
+
+
+def _check_sqlite_directory(url):
+    """Refuse a SQLite file whose directory is missing, with a clear reason."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise DatabaseConfigError(
+            '[sod_database] connection is not a database URL: %s' % exc) from None
+    if parsed.get_backend_name() != 'sqlite' or not parsed.database:
+        return
+    if parsed.database == ':memory:' or parsed.database.startswith('file:'):
+        return
+    directory = os.path.dirname(os.path.abspath(parsed.database))
+    if not os.path.isdir(directory):
+        raise DatabaseConfigError(
+            'the directory %s of [sod_database] connection does not exist; '
+            'create it or set [sod_database] connection' % directory)
+
+
+def configure(conf=None):
+    """Point :data:`context_manager` at ``conf``'s database (idempotent).
+
+    Cheap when nothing changed; when the settings changed, a new engine
+    facade is patched in and the old engine's pool is disposed.
+    """
+    if conf is None:
+        import sod_nova.conf
+        conf = sod_nova.conf.CONF
+    settings = _settings(conf)
+    if _active['settings'] == settings:
+        return
+    with _lock:
+        if _active['settings'] == settings:
+            return
+        values = dict(settings)
+        _check_sqlite_directory(values['connection'])
+        fresh = enginefacade.transaction_context()
+        fresh.configure(sqlite_fk=True,
+                        **{k: v for k, v in values.items() if v is not None})
+        old = _active['manager']
+        context_manager.patch_factory(fresh)
+        _active.update(settings=settings, manager=fresh)
+        if old is not None:
+            old.dispose_pool()
+
+
+def dispose():
+    """Close pooled connections (end of a test or of the embedded cloud)."""
+    with _lock:
+        if _active['manager'] is not None:
+            _active['manager'].dispose_pool()
+
+
+def get_engine(conf=None):
+    configure(conf)
+    return context_manager.writer.get_engine()
+
+
+def _alembic_config(connection):
+    config = alembic_config.Config()
+    config.set_main_option('script_location', 'sod_nova.db:migrations')
+    config.attributes['connection'] = connection
+    return config
+
+
+def sync(conf=None, revision='head'):
+    """Create or upgrade sod-nova's schema (``sod-nova db sync``)."""
+    engine = get_engine(conf)
+    with engine.begin() as connection:
+        alembic_command.upgrade(_alembic_config(connection), revision)
+
+
+def version(conf=None):
+    """The schema revision of the database, or None before the first sync."""
+    engine = get_engine(conf)
+    with engine.connect() as connection:
+        context = alembic_migration.MigrationContext.configure(
+            connection, opts={'version_table': models.VERSION_TABLE})
+        return context.get_current_revision()
+
+
+# -- values -----------------------------------------------------------------
+
+def _to_db(when):
+    if when is None:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.UTC).replace(tzinfo=None)
+    return when
+
+
+def _from_db(when):
+    return None if when is None else when.replace(tzinfo=datetime.UTC)
+
+
+def _now(now=None):
+    return _to_db(now) if now is not None else timeutils.utcnow()
+
+
+@dataclasses.dataclass(frozen=True)
+class HostRow:
+    """One host's capability row, detached from the database session."""
+
+    host: str
+    architecture: str
+    state: str
+    reason: str
+    capability_mask: int
+    last_evidence_at: datetime.datetime | None = None
+    monitor: str | None = None
+    created_at: datetime.datetime | None = None
+    updated_at: datetime.datetime | None = None
+
+    def evidence_age(self, now):
+        """Seconds since the last verified evidence at ``now``; None if never."""
+        if self.last_evidence_at is None:
+            return None
+        return (_from_db(_to_db(now)) - self.last_evidence_at).total_seconds()
+
+    def is_fresh(self, now, max_age):
+        """True when verified evidence exists and is at most ``max_age`` s old."""
+        age = self.evidence_age(now)
+        return age is not None and age <= max_age
+
+    def usable(self, now, max_age):
+        """Trusted with fresh evidence: the only rows that satisfy a request."""
+        return self.state == TRUSTED and self.is_fresh(now, max_age)
+
+    def to_dict(self):
+        data = dataclasses.asdict(self)
+        for key in ('last_evidence_at', 'created_at', 'updated_at'):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectionRow:
+    """Why the filter last passed no host for an instance, and when."""
+
+    instance_uuid: str
+    reason: str
+    updated_at: datetime.datetime | None = None
+
+
+def _host_row(model):
+    return HostRow(
+        host=model.host, architecture=model.architecture, state=model.state,
+        reason=model.reason, capability_mask=model.capability_mask,
+        last_evidence_at=_from_db(model.last_evidence_at),
+        monitor=model.monitor, created_at=_from_db(model.created_at),
+        updated_at=_from_db(model.updated_at or model.created_at))
+
+
+def _rejection_row(model):
+    return RejectionRow(model.instance_uuid, model.reason,
+                        _from_db(model.updated_at or model.created_at))
+
+
+def _check_state(state):
+    if state not in STATES:
+        raise ValueError('%r is not a host state (one of: %s)'
+                         % (state, ', '.join(STATES)))
+
+
+def _check_mask(mask):
+    if (not isinstance(mask, int) or isinstance(mask, bool) or mask < 0
+            or mask & ~entities.ALL_CELLS_MASK):
+        raise ValueError('%r is not a capability mask (0..%d)'
+                         % (mask, entities.ALL_CELLS_MASK))
+
+
+def _check_name(what, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('%s must be a non-empty string, not %r' % (what, value))
+
+
+_retry_on_duplicate = oslo_db_api.wrap_db_retry(
+    max_retries=3, retry_interval=0.05,
+    exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
+
+
+# -- hosts ------------------------------------------------------------------
+
+def host_get_all(conf=None):
+    """Every host row, ordered by host name, in one query."""
+    configure(conf)
+    with context_manager.reader.using(_Context()) as session:
+        query = sa.select(models.Host).order_by(models.Host.host)
+        return [_host_row(m) for m in session.scalars(query)]
+
+
+def host_get(host, conf=None):
+    """The row of ``host``, or None."""
+    configure(conf)
+    with context_manager.reader.using(_Context()) as session:
+        model = session.scalars(
+            sa.select(models.Host).filter_by(host=host)).first()
+        return _host_row(model) if model is not None else None
+
+
+@_retry_on_duplicate
+def host_declare(host, architecture, conf=None):
+    """The operator declares ``host``'s architecture (a catalogue name).
+
+    A new row is ``unreachable`` ("no verified evidence yet"): declaring never
+    makes a host trusted. Declaring the same architecture again changes
+    nothing; a different one clears what the monitor verified (the old
+    capabilities were for other hardware). Returns the row.
+    """
+    _check_name('host', host)
+    _check_name('architecture', architecture)
+    configure(conf)
+    with context_manager.writer.using(_Context()) as session:
+        model = session.scalars(
+            sa.select(models.Host).filter_by(host=host)).first()
+        if model is None:
+            model = models.Host(
+                host=host, architecture=architecture, state=UNREACHABLE,
+                reason=NO_EVIDENCE_YET, capability_mask=0)
+            session.add(model)
+        elif model.architecture != architecture:
+            LOG.info('%(host)s: architecture changed from %(old)s to %(new)s; '
+                     'its verified capabilities are cleared',
+                     {'host': host, 'old': model.architecture,
+                      'new': architecture})
+            model.architecture = architecture
+            model.state = UNREACHABLE
+            model.reason = 'architecture changed to %s; %s' % (
+                architecture, NO_EVIDENCE_YET)
+            model.capability_mask = 0
+        session.flush()
+        return _host_row(model)
+
+
+@_retry_on_duplicate
+def host_set_trust(host, state, reason, capability_mask,
+                   last_evidence_at=None, architecture=None, monitor=None,
+                   conf=None):
+    """Record the monitor's verdict on ``host``; returns ``(old, new)`` states.
+
+    Upsert in one transaction: a new host needs ``architecture``. ``None`` for
+    ``last_evidence_at``, ``architecture`` or ``monitor`` keeps the stored
+    value (so an ``unreachable`` verdict keeps the time of the last evidence).
+    ``old`` is None for a new row.
+    """
+    _check_name('host', host)
+    _check_state(state)
+    _check_mask(capability_mask)
+    if architecture is not None:
+        _check_name('architecture', architecture)
+    configure(conf)
+    with context_manager.writer.using(_Context()) as session:
+        model = session.scalars(
+            sa.select(models.Host).filter_by(host=host)).first()
+        old_state = None
+        if model is None:
+            if architecture is None:
+                raise ValueError('host %s has no row yet: its architecture '
+                                 'is needed' % host)
+            model = models.Host(host=host, architecture=architecture)
+            session.add(model)
+        else:
+            old_state = model.state
+            if architecture is not None:
+                model.architecture = architecture
+        model.state = state
+        model.reason = reason or ''
+        model.capability_mask = capability_mask
+        if last_evidence_at is not None:
+            model.last_evidence_at = _to_db(last_evidence_at)
+        if monitor is not None:
+            model.monitor = monitor
+        session.flush()
+    if old_state != state:
+        LOG.info('%(host)s: %(old)s -> %(new)s (%(reason)s)',
+                 {'host': host, 'old': old_state or 'new', 'new': state,
+                  'reason': reason})
+    return old_state, state
+
+
+def hosts_mark_stale(max_age_seconds, now=None, monitor=None, conf=None):
+    """Make ``trusted`` hosts whose evidence is too old ``unreachable``.
+
+    Only ``trusted`` rows change: an ``untrusted`` host keeps the reason of its
+    failed evidence. ``monitor`` limits the sweep to that monitor's hosts.
+    Returns the names of the hosts that changed, sorted.
+    """
+    now = _now(now)
+    cutoff = now - datetime.timedelta(seconds=max_age_seconds)
+    configure(conf)
+    changed = []
+    with context_manager.writer.using(_Context()) as session:
+        query = sa.select(models.Host).where(
+            models.Host.state == TRUSTED,
+            sa.or_(models.Host.last_evidence_at.is_(None),
+                   models.Host.last_evidence_at < cutoff))
+        if monitor is not None:
+            query = query.where(models.Host.monitor == monitor)
+        for model in session.scalars(query.order_by(models.Host.host)):
+            model.state = UNREACHABLE
+            if model.last_evidence_at is None:
+                model.reason = 'no verified evidence'
+            else:
+                model.reason = ('no verified evidence for %.1f s (more than '
+                                '%s s; last at %sZ)' % (
+                                    (now - model.last_evidence_at).total_seconds(),
+                                    max_age_seconds,
+                                    model.last_evidence_at.isoformat()))
+            changed.append(model.host)
+    for host in changed:
+        LOG.info('%(host)s: trusted -> unreachable (evidence older than '
+                 '%(age)s s)', {'host': host, 'age': max_age_seconds})
+    return changed
+
+
+# -- rejections -------------------------------------------------------------
+
+@_retry_on_duplicate
+def rejection_set(instance_uuid, reason, conf=None):
+    """Keep why the filter passed no host for ``instance_uuid`` (the latest)."""
+    _check_name('instance_uuid', instance_uuid)
+    configure(conf)
+    with context_manager.writer.using(_Context()) as session:
+        model = session.scalars(sa.select(models.Rejection).filter_by(
+            instance_uuid=instance_uuid)).first()
+        if model is None:
+            session.add(models.Rejection(instance_uuid=instance_uuid,
+                                         reason=reason))
+        else:
+            model.reason = reason
+            # Same reason twice would leave updated_at alone: say it's new.
+            model.updated_at = timeutils.utcnow()
+
+
+def rejection_get(instance_uuid, conf=None):
+    """The latest :class:`RejectionRow` of ``instance_uuid``, or None."""
+    configure(conf)
+    with context_manager.reader.using(_Context()) as session:
+        model = session.scalars(sa.select(models.Rejection).filter_by(
+            instance_uuid=instance_uuid)).first()
+        return _rejection_row(model) if model is not None else None
+
+
+def rejection_get_all(conf=None):
+    """Every kept rejection, oldest first."""
+    configure(conf)
+    with context_manager.reader.using(_Context()) as session:
+        query = sa.select(models.Rejection).order_by(
+            sa.func.coalesce(models.Rejection.updated_at,
+                             models.Rejection.created_at),
+            models.Rejection.id)
+        return [_rejection_row(m) for m in session.scalars(query)]

@@ -1,0 +1,251 @@
+"""The migration manager's tables: restart-safe tasks and the audit chain.
+
+``relocation_tasks`` holds every move the manager decided, so that a new
+manager process resumes pending and in-flight work after a crash and never
+starts a second move for a VM that already has one open. The key
+``(vm, seq)`` is unique: two managers racing to open a task for the same VM
+cannot both succeed.
+
+``relocation_audit`` is append-only; each row carries the hash chain link of
+:mod:`sod_nova.relocation.audit`. Sequence numbers are the primary key, so
+two writers cannot fork the chain.
+
+The schema is created by the alembic migration ``0003_relocation``;
+:data:`BASE` mirrors it for queries (and for tests that build a bare DB).
+"""
+
+import dataclasses
+import json
+import time
+
+from oslo_db import exception as db_exc
+from oslo_log import log as logging
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from sod_nova.relocation import audit
+from sod_nova.relocation import triggers
+
+LOG = logging.getLogger(__name__)
+
+BASE = orm.declarative_base()
+
+
+class RelocationTask(BASE):
+    """One decided move of one VM (see :mod:`sod_nova.relocation.triggers`)."""
+
+    __tablename__ = 'relocation_tasks'
+    __table_args__ = (
+        sa.UniqueConstraint('vm', 'seq', name='uniq_relocation_tasks0vm0seq'),
+        sa.Index('relocation_tasks_state_idx', 'state'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    vm = sa.Column(sa.String(36), nullable=False)
+    seq = sa.Column(sa.Integer, nullable=False)
+    trigger = sa.Column(sa.String(32), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False)
+    kind = sa.Column(sa.String(8), nullable=False, default='live')
+    priority = sa.Column(sa.Integer, nullable=False, default=0)
+    source_host = sa.Column(sa.String(255), nullable=False)
+    target_host = sa.Column(sa.String(255))
+    dest_host = sa.Column(sa.String(255))
+    attempts = sa.Column(sa.Integer, nullable=False, default=0)
+    failed_hosts = sa.Column(sa.Text, nullable=False, default='[]')
+    migration_id = sa.Column(sa.String(64))
+    action = sa.Column(sa.String(16))
+    reason = sa.Column(sa.Text)
+    not_before = sa.Column(sa.Float)
+    event_at = sa.Column(sa.Float)
+    decided_at = sa.Column(sa.Float)
+    migrate_called_at = sa.Column(sa.Float)
+    finished_at = sa.Column(sa.Float)
+
+
+class AuditEntry(BASE):
+    """One link of the hash-chained audit trail."""
+
+    __tablename__ = 'relocation_audit'
+
+    seq = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    created_at = sa.Column(sa.Float, nullable=False)
+    entry = sa.Column(sa.Text, nullable=False)
+    prev_hash = sa.Column(sa.String(64), nullable=False)
+    hash = sa.Column(sa.String(64), nullable=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """A detached copy of a :class:`RelocationTask` row."""
+
+    id: int
+    vm: str
+    seq: int
+    trigger: str
+    state: str
+    kind: str
+    priority: int
+    source_host: str
+    target_host: str | None
+    dest_host: str | None
+    attempts: int
+    failed_hosts: tuple
+    migration_id: str | None
+    action: str | None
+    reason: str | None
+    not_before: float | None
+    event_at: float | None
+    decided_at: float | None
+    migrate_called_at: float | None
+    finished_at: float | None
+
+    @property
+    def cause(self):
+        """The idempotency key in words: ``trust-loss@hw1#0``."""
+        return '%s@%s#%d' % (self.trigger, self.source_host, self.seq)
+
+    @classmethod
+    def from_row(cls, row):
+        values = {f.name: getattr(row, f.name)
+                  for f in dataclasses.fields(cls)}
+        values['failed_hosts'] = tuple(json.loads(row.failed_hosts or '[]'))
+        return cls(**values)
+
+
+_UPDATABLE = frozenset(f.name for f in dataclasses.fields(Task)) - {
+    'id', 'vm', 'seq'}
+
+
+class _Context:
+    """The object enginefacade hangs its per-call transaction state on."""
+
+
+class RelocationStore:
+    """Task and audit rows, through one oslo.db enginefacade.
+
+    ``context_manager`` is the enginefacade transaction context of the
+    sod-nova database (``sod_nova.db``'s, configured by ``[database]``).
+    """
+
+    def __init__(self, context_manager):
+        self._cm = context_manager
+
+    def _writer(self):
+        return self._cm.writer.using(_Context())
+
+    def _reader(self):
+        return self._cm.reader.using(_Context())
+
+    # Tasks -----------------------------------------------------------------
+
+    def task_open(self, vm, trigger, source_host, kind='live', priority=0,
+                  reason=None, event_at=None, state=triggers.PENDING):
+        """Open a task for ``vm``; ``(task, created)``.
+
+        When ``vm`` already has an open task, that task is returned with
+        ``created`` False: one VM is never moved twice for one cause.
+        """
+        try:
+            with self._writer() as session:
+                open_row = self._open_row(session, vm)
+                if open_row is not None:
+                    return Task.from_row(open_row), False
+                last = session.query(sa.func.max(RelocationTask.seq)).filter(
+                    RelocationTask.vm == vm).scalar()
+                row = RelocationTask(
+                    vm=vm, seq=0 if last is None else last + 1,
+                    trigger=trigger, state=state, kind=kind,
+                    priority=priority, source_host=source_host,
+                    attempts=0, failed_hosts='[]', reason=reason,
+                    event_at=event_at, decided_at=time.time())
+                session.add(row)
+                session.flush()
+                return Task.from_row(row), True
+        except db_exc.DBDuplicateEntry:
+            # Another manager opened the same (vm, seq) first.
+            return self.task_get_open(vm), False
+
+    @staticmethod
+    def _open_row(session, vm):
+        return session.query(RelocationTask).filter(
+            RelocationTask.vm == vm,
+            RelocationTask.state.in_(triggers.OPEN_STATES)).first()
+
+    def task_get_open(self, vm):
+        with self._reader() as session:
+            row = self._open_row(session, vm)
+            return Task.from_row(row) if row is not None else None
+
+    def tasks_open(self):
+        """Every open task (pending, migrating, parked), oldest first."""
+        with self._reader() as session:
+            return [Task.from_row(r) for r in session.query(
+                RelocationTask).filter(
+                    RelocationTask.state.in_(triggers.OPEN_STATES)).order_by(
+                        RelocationTask.id)]
+
+    def tasks(self, vm=None):
+        """Every task (of ``vm``), oldest first."""
+        with self._reader() as session:
+            query = session.query(RelocationTask)
+            if vm is not None:
+                query = query.filter(RelocationTask.vm == vm)
+            return [Task.from_row(r)
+                    for r in query.order_by(RelocationTask.id)]
+
+    def task_update(self, task_id, **values):
+        """Change fields of task ``task_id``; the updated :class:`Task`."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError('cannot update %s' % ', '.join(sorted(unknown)))
+        if 'failed_hosts' in values:
+            values['failed_hosts'] = json.dumps(list(values['failed_hosts']))
+        with self._writer() as session:
+            row = session.get(RelocationTask, task_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.flush()
+            return Task.from_row(row)
+
+    # Audit -----------------------------------------------------------------
+
+    def audit_append(self, entry, retries=5):
+        """Append ``entry`` (a dict of JSON values); its sequence number."""
+        text = audit.canonical(entry)
+        for _ in range(retries):
+            try:
+                with self._writer() as session:
+                    last = session.query(AuditEntry).order_by(
+                        AuditEntry.seq.desc()).first()
+                    prev = last.hash if last is not None else audit.GENESIS
+                    seq = last.seq + 1 if last is not None else 1
+                    session.add(AuditEntry(
+                        seq=seq, created_at=time.time(), entry=text,
+                        prev_hash=prev, hash=audit.link_hash(prev, text)))
+                return seq
+            except db_exc.DBDuplicateEntry:
+                LOG.debug('audit entry %(seq)d was taken by another writer; '
+                          'retrying', {'seq': seq})
+        raise RuntimeError('could not append to the audit chain')
+
+    def audit_entries(self):
+        """Every audit row, in chain order (detached)."""
+        with self._reader() as session:
+            return [AuditRow(r.seq, r.created_at, r.entry, r.prev_hash, r.hash)
+                    for r in session.query(AuditEntry).order_by(
+                        AuditEntry.seq)]
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditRow:
+    """A detached copy of an :class:`AuditEntry` row."""
+
+    seq: int
+    created_at: float
+    entry: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def data(self):
+        return json.loads(self.entry)
