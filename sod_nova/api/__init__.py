@@ -1,0 +1,1 @@
+"""Plug-ins for Nova's REST API (flavor extra-spec validation)."""

@@ -1,0 +1,186 @@
+"""SecurityOnDemandFilter: the paper's Policy Validation Module in Nova.
+
+Enable it in nova.conf (``available_filters`` replaces its default, so
+repeat nova's)::
+
+    [filter_scheduler]
+    available_filters = nova.scheduler.filters.all_filters
+    available_filters = sod_nova.scheduler.filters.SecurityOnDemandFilter
+    enabled_filters = ComputeFilter,...,SecurityOnDemandFilter
+
+Once per scheduling request (``filter_all``) it resolves the VM's effective
+security request (:mod:`sod_nova.scheduler.request`) and takes a snapshot of
+the host capability rows; per host (``host_passes``) it only looks the host
+up in that snapshot and tests freshness and a bitmask. Fails closed: a
+malformed policy, unreadable metadata or an unreadable database passes no
+host for a VM that has (or may have) a request.
+"""
+
+from nova.scheduler import filters
+from oslo_db import exception as db_exc
+from oslo_log import log as logging
+from oslo_utils import timeutils
+import sqlalchemy.exc
+
+from sod_nova.catalog import CatalogError
+import sod_nova.conf
+from sod_nova.conf import catalog as catalog_conf
+from sod_nova.db import api as db_api
+from sod_nova.policy import PolicyError
+from sod_nova.scheduler import host_check
+from sod_nova.scheduler import host_rows
+from sod_nova.scheduler import instance_sources
+from sod_nova.scheduler import request as sod_request
+
+LOG = logging.getLogger(__name__)
+CONF = sod_nova.conf.CONF
+
+_DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError,
+              db_api.DatabaseConfigError)
+
+
+class _Refused(Exception):
+    """This request passes no host; ``str()`` is the reason kept and logged."""
+
+
+class _Decision:
+    """What one scheduling request needs per host (lives inside filter_all)."""
+
+    __slots__ = ('instance_uuid', 'request', 'rows', 'cutoff')
+
+    def __init__(self, instance_uuid, request, rows, cutoff):
+        self.instance_uuid = instance_uuid
+        self.request = request
+        self.rows = rows
+        self.cutoff = cutoff
+
+
+class SecurityOnDemandFilter(filters.BaseHostFilter):
+    """Pass only hosts whose fresh, trusted capabilities meet the VM's request."""
+
+    # A rebuild keeps the VM on its host; the new image's own properties are
+    # not in the instance's system metadata until after the rebuild.
+    RUN_ON_REBUILD = False
+
+    def __init__(self):
+        super().__init__()
+        self._rows = host_rows.HostRowCache()
+        self._catalog = None
+        # Per-request state, keyed by id(spec_obj) and only while filter_all
+        # runs: the filter object is shared by concurrent requests.
+        self._decisions = {}
+
+    # -- once per request ---------------------------------------------------
+
+    def _get_catalog(self):
+        if self._catalog is None:
+            self._catalog = catalog_conf.load_catalog(CONF)
+        return self._catalog
+
+    def _resolve(self, spec_obj):
+        """The VM's effective request; raises _Refused (fail closed)."""
+        uuid = spec_obj.instance_uuid
+        try:
+            metadata, system_metadata = instance_sources.metadata_of(uuid)
+        except instance_sources.SourcesUnavailable as exc:
+            raise _Refused('cannot read the instance metadata: %s' % exc) from None
+        hints = (spec_obj.scheduler_hints
+                 if spec_obj.obj_attr_is_set('scheduler_hints') else {})
+        extra_specs = spec_obj.flavor.extra_specs if spec_obj.flavor else {}
+        try:
+            packages = self._get_catalog().packages
+        except CatalogError as exc:
+            LOG.error('Security catalogue unusable, refusing every security '
+                      'request: %s', exc)
+            packages = {}
+        try:
+            return sod_request.effective_request(
+                packages, extra_specs, system_metadata, metadata, hints)
+        except PolicyError as exc:
+            raise _Refused('malformed security policy: %s' % exc) from None
+
+    def _decide(self, spec_obj):
+        request = self._resolve(spec_obj)
+        if not request:
+            return _Decision(spec_obj.instance_uuid, request, {}, None)
+        try:
+            rows = self._rows.get(CONF)
+        except _DB_ERRORS as exc:
+            raise _Refused('cannot read the host capability rows: %s'
+                           % exc) from None
+        cutoff = host_check.evidence_cutoff(timeutils.utcnow(True),
+                                            CONF.trust.evidence_max_age)
+        return _Decision(spec_obj.instance_uuid, request, rows, cutoff)
+
+    def filter_all(self, filter_obj_list, spec_obj):
+        hosts = list(filter_obj_list)
+        try:
+            decision = self._decide(spec_obj)
+        except _Refused as exc:
+            LOG.warning('Instance %(uuid)s: no host passes: %(reason)s',
+                        {'uuid': spec_obj.instance_uuid, 'reason': exc})
+            self._keep_rejection(spec_obj.instance_uuid, str(exc))
+            return []
+        if not decision.request:
+            return hosts
+        key = id(spec_obj)
+        self._decisions[key] = decision
+        try:
+            passed = [h for h in hosts if self.host_passes(h, spec_obj)]
+        finally:
+            self._decisions.pop(key, None)
+        if hosts and not passed:
+            self._explain_none(decision, hosts)
+        return passed
+
+    def _explain_none(self, decision, hosts):
+        """One INFO line: which cells no usable host meets, closest architecture."""
+        usable = [decision.rows[h.host] for h in hosts
+                  if h.host in decision.rows
+                  and host_check.distrust(decision.rows[h.host],
+                                          decision.cutoff) is None]
+        names = sorted({row.architecture for row in usable})
+        try:
+            why = self._get_catalog().explain(decision.request, names=names)
+        except CatalogError:
+            why = None
+        if why is None:
+            why = 'no trusted host with fresh evidence satisfies it'
+        reason = '%s; %d of %d hosts trusted with fresh evidence (%s)' % (
+            why, len(usable), len(hosts), ', '.join(names) or 'none')
+        LOG.info('Instance %(uuid)s: no host satisfies %(request)s: '
+                 '%(reason)s',
+                 {'uuid': decision.instance_uuid,
+                  'request': decision.request, 'reason': reason})
+        self._keep_rejection(decision.instance_uuid, reason)
+
+    def _keep_rejection(self, instance_uuid, reason):
+        if not instance_uuid or not CONF.filter.record_rejections:
+            return
+        try:
+            db_api.rejection_set(instance_uuid, reason, conf=CONF)
+        except _DB_ERRORS as exc:
+            LOG.warning('Instance %(uuid)s: could not keep the rejection '
+                        'reason: %(exc)s', {'uuid': instance_uuid, 'exc': exc})
+
+    # -- per host -------------------------------------------------------------
+
+    def host_passes(self, host_state, spec_obj):
+        """Whether ``host_state``'s capability row satisfies the request.
+
+        Inside :meth:`filter_all` (the scheduler's path) this is a dict
+        lookup, a time comparison and a bitmask test. Called on its own, it
+        first resolves the request and reads the rows (I/O), then tests.
+        """
+        decision = self._decisions.get(id(spec_obj))
+        if decision is None:
+            return bool(self.filter_all([host_state], spec_obj))
+        why = host_check.refusal(decision.rows.get(host_state.host),
+                                 decision.request, decision.cutoff)
+        if why is None:
+            return True
+        LOG.debug('%(host)s fails instance %(uuid)s: %(why)s',
+                  {'host': host_state.host, 'uuid': decision.instance_uuid,
+                   'why': why})
+        return False
+
