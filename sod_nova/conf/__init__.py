@@ -8,12 +8,14 @@ from oslo_config import cfg
 
 from sod_nova.conf import catalog
 from sod_nova.conf import database
+from sod_nova.conf import nova_client
+from sod_nova.conf import relocation
 from sod_nova.conf import scheduler
 from sod_nova.conf import trust
 
 CONF = cfg.CONF
 
-_MODULES = [catalog, database, scheduler, trust]
+_MODULES = [catalog, database, scheduler, trust, nova_client, relocation]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

@@ -19,10 +19,12 @@ import json
 import time
 
 from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from sod_nova.db import api as db_api
 from sod_nova.relocation import audit
 from sod_nova.relocation import triggers
 
@@ -52,7 +54,7 @@ class RelocationTask(BASE):
     dest_host = sa.Column(sa.String(255))
     attempts = sa.Column(sa.Integer, nullable=False, default=0)
     failed_hosts = sa.Column(sa.Text, nullable=False, default='[]')
-    migration_id = sa.Column(sa.String(64))
+    migration_after = sa.Column(sa.Integer)
     action = sa.Column(sa.String(16))
     reason = sa.Column(sa.Text)
     not_before = sa.Column(sa.Float)
@@ -90,7 +92,7 @@ class Task:
     dest_host: str | None
     attempts: int
     failed_hosts: tuple
-    migration_id: str | None
+    migration_after: int | None
     action: str | None
     reason: str | None
     not_before: float | None
@@ -116,25 +118,29 @@ _UPDATABLE = frozenset(f.name for f in dataclasses.fields(Task)) - {
     'id', 'vm', 'seq'}
 
 
+@enginefacade.transaction_context_provider
 class _Context:
-    """The object enginefacade hangs its per-call transaction state on."""
+    """A bare context for the engine facade (no request context here)."""
 
 
 class RelocationStore:
-    """Task and audit rows, through one oslo.db enginefacade.
+    """Task and audit rows, through sod-nova's one engine facade.
 
-    ``context_manager`` is the enginefacade transaction context of the
-    sod-nova database (``sod_nova.db``'s, configured by ``[database]``).
+    ``conf`` (default: the global ``CONF``) names the database in
+    ``[sod_database]``, as for every :mod:`sod_nova.db.api` function; the
+    facade is configured on first use, never at construction.
     """
 
-    def __init__(self, context_manager):
-        self._cm = context_manager
+    def __init__(self, conf=None):
+        self._conf = conf
 
     def _writer(self):
-        return self._cm.writer.using(_Context())
+        db_api.configure(self._conf)
+        return db_api.context_manager.writer.using(_Context())
 
     def _reader(self):
-        return self._cm.reader.using(_Context())
+        db_api.configure(self._conf)
+        return db_api.context_manager.reader.using(_Context())
 
     # Tasks -----------------------------------------------------------------
 

@@ -1,0 +1,153 @@
+"""[relocation] options: how the migration manager keeps VMs compliant."""
+
+from oslo_config import cfg
+
+relocation_group = cfg.OptGroup(
+    'relocation',
+    title='Migration manager (relocation mode)',
+    help='How sod-migration-manager moves VMs off servers that no longer '
+         'satisfy their security request (paper steps 4 and III-E).')
+
+NO_HOST_ACTIONS = ('pause', 'suspend', 'stop', 'none')
+
+relocation_opts = [
+    cfg.StrOpt(
+        'no_host_action',
+        default='pause',
+        choices=[
+            ('pause', 'pause the VM in memory (fastest to resume)'),
+            ('suspend', 'suspend the VM to disk'),
+            ('stop', 'power the VM off'),
+            ('none', 'leave it running and only record the violation'),
+        ],
+        help="""
+What to do with a VM whose server no longer satisfies its request when no
+compliant server exists to move it to.
+
+The VM is moved and resumed once a compliant server appears again (trigger
+``recovery``). ``none`` leaves a non-compliant VM running: use it only where
+availability matters more than the request.
+"""),
+    cfg.IntOpt(
+        'max_concurrent',
+        default=4,
+        min=1,
+        help="""
+Migrations the manager keeps in flight at once, over the whole cloud.
+
+Related options:
+
+* ``max_per_source_host``
+* Nova's ``[DEFAULT] max_concurrent_live_migrations`` (per compute host)
+"""),
+    cfg.IntOpt(
+        'max_per_source_host',
+        default=2,
+        min=1,
+        help="""
+Migrations the manager keeps in flight out of one source host at once.
+
+A compromised server is evacuated in several waves when it holds more VMs
+than this; the most demanding requests go first.
+"""),
+    cfg.IntOpt(
+        'retries',
+        default=3,
+        min=0,
+        help="""
+How many times a migration that Nova failed is tried again, each time
+naming another compliant server that has not failed this VM yet (Nova's
+scheduler, with the SoD filter, still validates it).
+"""),
+    cfg.FloatOpt(
+        'retry_backoff',
+        default=2.0,
+        min=0.0,
+        help="""
+Seconds before the first retry of a failed migration; doubled for each
+further retry.
+"""),
+    cfg.FloatOpt(
+        'migration_timeout',
+        default=600.0,
+        min=1.0,
+        help="""
+Seconds a migration may stay in flight before the manager treats it as
+failed (and retries it).
+"""),
+    cfg.FloatOpt(
+        'poll_interval',
+        default=1.0,
+        min=0.01,
+        help="""
+Seconds between two looks at Nova's migration records while migrations are
+in flight.
+"""),
+    cfg.IntOpt(
+        'reconcile_interval',
+        default=60,
+        min=1,
+        help="""
+Seconds between two full passes over every VM with a request.
+
+Events (trust changes, ``instance.update`` notifications) start work at
+once; the reconcile pass catches what a lost notification missed and runs
+moving-target timers.
+"""),
+    cfg.FloatOpt(
+        'moving_target_jitter',
+        default=0.2,
+        min=0.0,
+        max=0.9,
+        help="""
+Fraction by which a VM's ``sod:moving_target`` period is randomised, so an
+observer cannot predict the next move: each period is drawn uniformly from
+``period * (1 - jitter)`` to ``period * (1 + jitter)``.
+"""),
+    cfg.BoolOpt(
+        'listen_notifications',
+        default=True,
+        help="""
+Whether to listen for Nova's versioned ``instance.update`` notifications and
+sod-nova's ``sod.host.trust_changed`` notifications.
+
+Nova must emit them: ``[notifications] notify_on_state_change`` and
+``notification_format = versioned`` (or ``both``), with
+``[oslo_messaging_notifications] driver = messagingv2``.
+"""),
+    cfg.StrOpt(
+        'notification_pool',
+        default='sod-nova-relocation',
+        help="""
+oslo.messaging listener pool name, so that the manager gets its own copy of
+each notification next to other consumers (Ceilometer, Searchlight).
+"""),
+    cfg.ListOpt(
+        'notification_topics',
+        default=['versioned_notifications', 'notifications'],
+        help="""
+Notification topics to listen on: Nova's versioned notifications and the
+topic sod-nova's trust monitor publishes on.
+"""),
+    cfg.BoolOpt(
+        'read_image_properties',
+        default=False,
+        help="""
+Whether to read ``sod:`` image properties through the Image API (Glance)
+when recomputing a VM's effective request.
+
+Off by default: Nova's scheduler already applies the image's request saved
+at boot to every migration; turning this on also makes the manager treat a
+server that fails only the image's request as non-compliant. An image that
+cannot be read then counts as asking for every cell (fail closed).
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(relocation_group)
+    conf.register_opts(relocation_opts, group=relocation_group)
+
+
+def list_opts():
+    return {relocation_group: relocation_opts}

@@ -1,0 +1,400 @@
+"""The migration manager: from triggers to decisions to moves, for life.
+
+Triggers arrive from any thread and only queue work and wake the manager:
+
+* :meth:`MigrationManager.trust_changed` – the trust monitor's
+  ``sod.host.trust_changed`` event (in-process hook or notification);
+* :meth:`MigrationManager.instance_updated` – Nova's versioned
+  ``instance.update`` notification, acted on when the VM's ``sod:``
+  metadata changed;
+* a periodic reconcile over every VM (notifications can be lost), which also
+  runs the moving-target timers (paper §III-E).
+
+:meth:`MigrationManager.process_pending` does one pass on the calling
+thread: it reads the trust rows once, turns queued triggers into tasks
+(:mod:`.decision`), follows in-flight migrations and starts the pending
+tasks the :mod:`.planner` allows (:mod:`.mover`). :meth:`start` runs passes
+on a thread of its own; :meth:`settle` runs them until nothing is pending
+or in flight, for the embedded cloud, the simulator and the tests.
+
+Nova's API is the source of truth for where a VM is and what it asks for;
+the tasks table (:mod:`sod_nova.db.relocation`) only remembers what the
+manager decided, so that a restarted manager resumes it.
+"""
+
+import collections
+import dataclasses
+import random
+import threading
+import time
+
+from oslo_log import log as logging
+
+from sod_nova.db import api as db_api
+from sod_nova.db import relocation as relocation_db
+from sod_nova.policy import parse
+from sod_nova.relocation import compute as compute_mod
+from sod_nova.relocation import decision
+from sod_nova.relocation import mover as mover_mod
+from sod_nova.relocation import planner
+from sod_nova.relocation import server as server_mod
+from sod_nova.relocation import triggers
+
+LOG = logging.getLogger(__name__)
+
+#: Statuses a VM may be moved from (a parked VM is PAUSED/SHUTOFF/SUSPENDED).
+MOVABLE = ('ACTIVE', 'PAUSED', 'SHUTOFF', 'SUSPENDED')
+
+
+@dataclasses.dataclass(frozen=True)
+class _Event:
+    kind: str            # 'host' or 'vm'
+    key: str             # host name or VM id
+    at: float            # when the trigger happened (or was received)
+    trusted: bool = False
+
+
+class _Pass:
+    """What one pass reads once: trust rows, servers, open tasks."""
+
+    def __init__(self, compute, rows):
+        self.compute = compute
+        self.rows = rows
+        self.by_host = {r.host: r for r in rows}
+        self._servers = {}
+
+    def remember(self, server):
+        self._servers[server.id] = server
+        return server
+
+    def server(self, vm):
+        if vm not in self._servers:
+            self._servers[vm] = self.compute.server(vm)
+        return self._servers[vm]
+
+    def forget(self, vm):
+        self._servers.pop(vm, None)
+
+
+class MigrationManager:
+    """Keeps every VM with a request on a server that satisfies it."""
+
+    def __init__(self, compute, catalog, conf=None, store=None,
+                 host_rows=None, clock=time.time, rng=None):
+        if conf is None:
+            import sod_nova.conf
+            conf = sod_nova.conf.CONF
+        self.conf = conf
+        self.compute = compute
+        self.catalog = catalog
+        self.store = store or relocation_db.RelocationStore(conf)
+        self._host_rows = host_rows or (lambda: db_api.host_get_all(conf))
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self.mover = mover_mod.Mover(compute, self.store, catalog, conf, clock)
+        self._events = collections.deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.RLock()
+        self._thread = None
+        self._listener = None
+        self._reconcile_requested = True
+        self._next_reconcile = 0.0
+        self._moving_due = {}
+        self._sod_seen = {}
+
+    # Triggers (any thread) -------------------------------------------------
+
+    def trust_changed(self, payload, event_at=None):
+        """A host's trust state changed (payload of ``sod.host.trust_changed``)."""
+        host = payload.get('host') if hasattr(payload, 'get') else None
+        if not host:
+            LOG.warning('trust change without a host ignored: %(p)r',
+                        {'p': payload})
+            return
+        self._events.append(_Event(
+            'host', host, event_at or self.clock(),
+            trusted=payload.get('new_state') == decision.TRUSTED))
+        self._wake.set()
+
+    def instance_updated(self, vm, metadata=None, event_at=None):
+        """Nova updated ``vm``; acted on when its ``sod:`` metadata changed.
+
+        ``metadata`` None (unknown) always counts as a change.
+        """
+        if metadata is not None:
+            items = tuple(sorted(parse.policy_items(metadata).items()))
+            if self._sod_seen.get(vm) == items:
+                return
+            self._sod_seen[vm] = items
+        self._events.append(_Event('vm', vm, event_at or self.clock()))
+        self._wake.set()
+
+    def request_reconcile(self):
+        """Look at every VM at the next pass."""
+        self._reconcile_requested = True
+        self._wake.set()
+
+    # Service ---------------------------------------------------------------
+
+    def start(self, listener=None):
+        """Run passes on a daemon thread; ``listener`` (started/stopped with
+        the manager) is an oslo.messaging notification listener feeding it."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._listener = listener
+        if listener is not None:
+            listener.start()
+        self._thread = threading.Thread(
+            target=self._run, name='sod-migration-manager', daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout=30.0):
+        """Stop the pass thread (in-flight migrations are resumed at start)."""
+        self._stop.set()
+        self._wake.set()
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener.wait()
+            self._listener = None
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                busy = self.process_pending()
+            except Exception:
+                LOG.exception('relocation pass failed; trying again')
+                busy = True
+            self._wake.wait(self._sleep_for(busy))
+            self._wake.clear()
+
+    def _sleep_for(self, busy):
+        now = self.clock()
+        wake = [self._next_reconcile]
+        if busy:
+            wake.append(now + self.conf.relocation.poll_interval)
+        if self._moving_due:
+            wake.append(min(self._moving_due.values()))
+        return max(min(wake) - now, 0.0)
+
+    def settle(self, timeout=120.0):
+        """Run passes until no trigger is queued and no task is pending or
+        migrating (parked tasks wait for a compliant host: they are settled).
+        False when ``timeout`` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.process_pending():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            self._wake.wait(self._settle_sleep())
+            self._wake.clear()
+
+    def _settle_sleep(self):
+        waits = [self.conf.relocation.poll_interval]
+        now = self.clock()
+        for task in self.store.tasks_open():
+            if task.state == triggers.PENDING and task.not_before:
+                waits.append(max(task.not_before - now, 0.0))
+        return min(waits)
+
+    # One pass --------------------------------------------------------------
+
+    def process_pending(self):
+        """One pass; True while work remains (queued, pending or migrating)."""
+        with self._lock:
+            ctx = _Pass(self.compute, list(self._host_rows()))
+            open_tasks = {t.vm: t for t in self.store.tasks_open()}
+            self._take_triggers(ctx, open_tasks)
+            self._follow(ctx)
+            self._start_allowed(ctx)
+            remaining = self.store.tasks_open()
+            return bool(self._events) or any(
+                t.state in (triggers.PENDING, triggers.MIGRATING)
+                for t in remaining)
+
+    def _take_triggers(self, ctx, open_tasks):
+        now = self.clock()
+        events = []
+        while self._events:
+            events.append(self._events.popleft())
+        revisit_parked = False
+        if self._reconcile_requested or now >= self._next_reconcile:
+            self._reconcile_requested = False
+            self._next_reconcile = now + self.conf.relocation.reconcile_interval
+            for server in self.compute.servers():
+                self._consider(ctx.remember(server), ctx, open_tasks, now,
+                               reconcile=True)
+            revisit_parked = True
+        for event in events:
+            if event.kind == 'host':
+                revisit_parked |= event.trusted
+                for server in self.compute.servers(host=event.key):
+                    self._consider(ctx.remember(server), ctx, open_tasks,
+                                   event.at)
+            else:
+                server = ctx.server(event.key)
+                if server is not None:
+                    self._consider(server, ctx, open_tasks, event.at)
+        for vm, due in list(self._moving_due.items()):
+            if due <= now:
+                server = ctx.server(vm)
+                if server is None:
+                    self._moving_due.pop(vm, None)
+                else:
+                    self._consider(server, ctx, open_tasks, now)
+        if revisit_parked:
+            for task in list(open_tasks.values()):
+                if task.state == triggers.PARKED:
+                    self._revisit_parked(task, ctx, ctx.server(task.vm), now)
+
+    def _consider(self, server, ctx, open_tasks, event_at, reconcile=False):
+        """Open a task for ``server`` if its host no longer satisfies it."""
+        if not server.host or server.status not in MOVABLE:
+            return
+        task = open_tasks.get(server.id)
+        if task is not None:
+            if task.state == triggers.PARKED and not reconcile:
+                self._revisit_parked(task, ctx, server, event_at)
+            return
+        effective = server_mod.effective_request(self.catalog, server)
+        if effective.errors:
+            LOG.warning('%(vm)s: ignoring a malformed request source: '
+                        '%(errors)s', {'vm': server.id,
+                                       'errors': '; '.join(effective.errors)})
+        verdict = decision.assess(effective.request, server.host,
+                                  ctx.by_host.get(server.host))
+        if verdict.compliant:
+            self._moving_target(server, effective, ctx, open_tasks, event_at)
+            return
+        kind = (compute_mod.COLD if server_mod.needs_cold_migration(server)
+                or server.status == 'SHUTOFF' else compute_mod.LIVE)
+        task, created = self.store.task_open(
+            server.id, verdict.trigger, server.host, kind=kind,
+            priority=planner.priority(effective.request),
+            reason=verdict.reason, event_at=event_at)
+        open_tasks[server.id] = task
+        if created:
+            LOG.info('%(vm)s on %(host)s must move (%(trigger)s): %(why)s',
+                     {'vm': server.id, 'host': server.host,
+                      'trigger': verdict.trigger, 'why': verdict.reason})
+            self.mover.record('decided', task, reason=verdict.reason,
+                              request=str(effective.request),
+                              malformed=list(effective.errors) or None)
+
+    def _moving_target(self, server, effective, ctx, open_tasks, now):
+        """Open a moving-target task when the VM's period has elapsed."""
+        period = effective.moving_target
+        if not period:
+            self._moving_due.pop(server.id, None)
+            return
+        jitter = self.conf.relocation.moving_target_jitter
+        if server.id not in self._moving_due:
+            moves = [t.finished_at for t in self.store.tasks(server.id)
+                     if t.state == triggers.DONE and t.finished_at]
+            base = max(moves) if moves else self.clock()
+            self._moving_due[server.id] = base + planner.jittered(
+                period, jitter, self._rng)
+        if self._moving_due[server.id] > self.clock():
+            return
+        self._moving_due[server.id] = self.clock() + planner.jittered(
+            period, jitter, self._rng)
+        if not decision.compliant_hosts(effective.request, ctx.rows,
+                                        exclude={server.host}):
+            LOG.debug('%(vm)s: moving-target period elapsed but no other '
+                      'compliant host; staying on %(host)s',
+                      {'vm': server.id, 'host': server.host})
+            return
+        task, created = self.store.task_open(
+            server.id, triggers.MOVING_TARGET, server.host,
+            kind=(compute_mod.COLD if server_mod.needs_cold_migration(server)
+                  else compute_mod.LIVE),
+            priority=planner.priority(effective.request),
+            reason='moving-target period of %ds elapsed' % period,
+            event_at=now)
+        open_tasks[server.id] = task
+        if created:
+            self.mover.record('decided', task, reason=task.reason,
+                              request=str(effective.request))
+
+    def _revisit_parked(self, task, ctx, server, now):
+        """A parked VM: resume it in place, or move it once a host exists."""
+        if server is None:
+            self.mover.finish(task, None, 'the VM was deleted', event='gone')
+            return
+        request = server_mod.effective_request(self.catalog, server).request
+        if decision.assess(request, server.host,
+                           ctx.by_host.get(server.host)).compliant:
+            self.mover.resume_in_place(
+                task, server, '%s satisfies the VM again' % server.host)
+            return
+        if not decision.compliant_hosts(request, ctx.rows,
+                                        exclude={server.host}):
+            return
+        task = self.store.task_update(
+            task.id, state=triggers.PENDING, trigger=triggers.RECOVERY,
+            source_host=server.host, attempts=0, failed_hosts=(),
+            event_at=now, not_before=None, decided_at=self.clock())
+        self.mover.record('decided', task, reason='a compliant host exists '
+                          'again', request=str(request))
+
+    def _follow(self, ctx):
+        for task in self.store.tasks_open():
+            if task.state != triggers.MIGRATING:
+                continue
+            ctx.forget(task.vm)
+            server = ctx.server(task.vm)
+            request = (server_mod.effective_request(self.catalog, server)
+                       .request if server is not None else None)
+            task = self.mover.watch(task, server, request, ctx.rows)
+            if task.state == triggers.DONE:
+                self._moving_due.pop(task.vm, None)
+
+    def _start_allowed(self, ctx):
+        open_tasks = self.store.tasks_open()
+        pending = [t for t in open_tasks if t.state == triggers.PENDING]
+        in_flight = [t for t in open_tasks if t.state == triggers.MIGRATING]
+        chosen = planner.select(
+            pending, in_flight, self.conf.relocation.max_concurrent,
+            self.conf.relocation.max_per_source_host, self.clock())
+        for task in chosen:
+            server = ctx.server(task.vm)
+            if server is None:
+                self.mover.finish(task, None, 'the VM was deleted',
+                                  event='gone')
+                continue
+            if server.host != task.source_host or server.busy:
+                # Moved or busy behind our back: decide again next pass.
+                if not server.busy:
+                    self.mover.finish(task, server.host, 'the VM is no longer '
+                                      'on %s' % task.source_host,
+                                      event='superseded')
+                    self.instance_updated(task.vm)
+                continue
+            effective = server_mod.effective_request(self.catalog, server)
+            if (task.trigger not in (triggers.MOVING_TARGET, triggers.RECOVERY)
+                    and decision.assess(effective.request, server.host,
+                                        ctx.by_host.get(server.host))
+                    .compliant):
+                self.mover.finish(task, server.host, '%s satisfies the VM '
+                                  'again' % server.host, event='not-needed')
+                continue
+            self.mover.start(task, server, effective.request, ctx.rows)
+            ctx.forget(task.vm)
+
+    # Reporting -------------------------------------------------------------
+
+    def latency_percentiles(self, percentiles=(50, 99)):
+        """Trigger-to-migrate-call latency percentiles in ms (nearest rank)."""
+        samples = sorted(s for _, _, s in self.mover.latencies)
+        if not samples:
+            return {}
+        result = {}
+        for p in percentiles:
+            rank = max(int(round(p / 100.0 * len(samples) + 0.5)) - 1, 0)
+            result['p%d' % p] = samples[min(rank, len(samples) - 1)] * 1000.0
+        return result

@@ -1,0 +1,228 @@
+"""Carry out one relocation task through Nova, and record every step.
+
+The :class:`Mover` owns the life of a task once the manager decided it:
+ask Nova to migrate (live, or cold for guests that cannot move live), watch
+Nova's migration record, verify the destination, retry a failure with
+backoff on another host, and, when no compliant server exists, apply the
+configured no-host action (pause by default). Every step is written to the
+task row *before* Nova is asked (restart safety: a crash between the two
+is seen on restart as a migrating task with no migration after its
+watermark and an idle VM, and is simply asked again) and appended to the
+audit chain after.
+
+Retries: Nova's live-migrate API cannot be told to avoid a host. The first
+attempt passes ``host=None`` so that Nova's scheduler, with the SoD filter,
+chooses; each retry names the first compliant host (by our trust rows) that
+has not failed this VM yet. A named host is still checked by Nova's
+scheduler filters (microversion 2.30+, ``force`` off), so the filter keeps
+the last word.
+"""
+
+import time
+
+from oslo_log import log as logging
+
+from sod_nova.relocation import compute as compute_mod
+from sod_nova.relocation import decision
+from sod_nova.relocation import planner
+from sod_nova.relocation import triggers
+
+LOG = logging.getLogger(__name__)
+
+
+def _ms(start, end):
+    if start is None or end is None:
+        return None
+    return round((end - start) * 1000.0, 3)
+
+
+class Mover:
+    """Start, watch, retry, park and resume the VMs of relocation tasks."""
+
+    def __init__(self, compute, store, catalog, conf, clock=time.time):
+        self.compute = compute
+        self.store = store
+        self.catalog = catalog
+        self.conf = conf
+        self.clock = clock
+        #: ``(vm, trigger, seconds from the trigger event to the migrate
+        #: call)`` for every migrate call, for the latency report.
+        self.latencies = []
+
+    # Audit -----------------------------------------------------------------
+
+    def record(self, event, task, **fields):
+        """Append one decision or outcome to the audit chain."""
+        entry = {'event': event, 'vm': task.vm, 'trigger': task.trigger,
+                 'cause': task.cause, 'from': task.source_host,
+                 'at': round(self.clock(), 6)}
+        entry.update({k: v for k, v in fields.items() if v is not None})
+        self.store.audit_append(entry)
+
+    # Starting --------------------------------------------------------------
+
+    def start(self, task, server, request, rows):
+        """Ask Nova to move ``task``'s VM; the updated task."""
+        now = self.clock()
+        if server.status == 'SUSPENDED':
+            # A suspended VM cannot be migrated: resume it (on its current,
+            # non-compliant host) and move it at the next pass.
+            self.compute.resume(server.id)
+            self.record('resumed-to-move', task)
+            return self.store.task_update(
+                task.id, action=None,
+                not_before=now + self.conf.relocation.poll_interval)
+        exclude = {task.source_host, *task.failed_hosts}
+        candidates = decision.compliant_hosts(request, rows, exclude)
+        if not candidates:
+            return self.park(task, server, decision.no_host_reason(
+                self.catalog, request, rows, exclude))
+        kind = task.kind
+        if server.status == 'SHUTOFF':
+            kind = compute_mod.COLD
+        target = None if task.attempts == 0 else candidates[0]
+        after = self.compute.latest_migration_id(server.id)
+        task = self.store.task_update(
+            task.id, state=triggers.MIGRATING, kind=kind,
+            migration_after=after, target_host=target,
+            attempts=task.attempts + 1, migrate_called_at=now,
+            not_before=None)
+        LOG.info('%(vm)s: %(kind)s migration from %(host)s to %(target)s '
+                 '(%(cause)s, attempt %(attempt)d): %(reason)s',
+                 {'vm': task.vm, 'kind': kind, 'host': task.source_host,
+                  'target': target or 'a host Nova chooses',
+                  'cause': task.cause, 'attempt': task.attempts,
+                  'reason': task.reason})
+        try:
+            if kind == compute_mod.COLD:
+                self.compute.cold_migrate(server.id, target)
+            else:
+                self.compute.live_migrate(server.id, target)
+        except compute_mod.NovaError as exc:
+            return self.failed(task, str(exc), failed_host=target)
+        latency = None if task.event_at is None else now - task.event_at
+        if latency is not None:
+            self.latencies.append((task.vm, task.trigger, latency))
+        self.record('migrate-called', task, kind=kind, to=target,
+                    attempt=task.attempts, latency_ms=_ms(task.event_at, now))
+        return task
+
+    # Watching --------------------------------------------------------------
+
+    def watch(self, task, server, request, rows):
+        """Follow ``task``'s migration in Nova; the updated task."""
+        if server is None:
+            return self.finish(task, None, 'the VM was deleted', event='gone')
+        migration = self.compute.migration_after(task.vm, task.migration_after)
+        if migration is None:
+            if server.busy:
+                return task
+            LOG.warning('%(vm)s: Nova has no migration after our request '
+                        'and the VM is idle; asking again', {'vm': task.vm})
+            self.record('call-lost', task)
+            return self.store.task_update(
+                task.id, state=triggers.PENDING,
+                attempts=max(task.attempts - 1, 0))
+        status = migration.status
+        if status in compute_mod.MIGRATION_FAILED:
+            return self.failed(
+                task, 'Nova %s migration %s ended %s' % (
+                    task.kind, migration.id, status),
+                failed_host=migration.dest_compute or task.target_host,
+                no_valid_host=not migration.dest_compute)
+        if (task.kind == compute_mod.COLD and server.status == 'VERIFY_RESIZE'
+                and not server.busy):
+            self.compute.confirm_resize(task.vm)
+            return task
+        if (status in compute_mod.MIGRATION_DONE[task.kind]
+                and not server.busy and server.host != task.source_host):
+            return self.arrived(task, server, request, rows, migration)
+        return task
+
+    def arrived(self, task, server, request, rows, migration):
+        """The VM is on its destination: verify it, resume it if parked."""
+        row = next((r for r in rows if r.host == server.host), None)
+        compliant = decision.host_satisfies(row, request)
+        if not compliant:
+            LOG.warning('%(vm)s arrived on %(host)s, which no longer '
+                        'satisfies it; it will be moved again',
+                        {'vm': task.vm, 'host': server.host})
+        if task.action:
+            self.compute.unpark(task.vm, task.action)
+        return self.finish(
+            task, server.host,
+            'moved' if compliant else 'moved; destination no longer compliant',
+            event='moved', migration=str(migration.id), kind=task.kind,
+            compliant=compliant, resumed=task.action)
+
+    def finish(self, task, dest_host, reason, event, **fields):
+        now = self.clock()
+        task = self.store.task_update(
+            task.id, state=triggers.DONE, dest_host=dest_host,
+            finished_at=now, reason=reason)
+        self.record(event, task, to=dest_host, outcome=reason,
+                    duration_ms=_ms(task.migrate_called_at, now),
+                    total_ms=_ms(task.event_at, now), **fields)
+        LOG.info('%(vm)s: %(event)s (%(cause)s) %(dest)s',
+                 {'vm': task.vm, 'event': reason, 'cause': task.cause,
+                  'dest': ('to %s' % dest_host) if dest_host else ''})
+        return task
+
+    # Failures --------------------------------------------------------------
+
+    def failed(self, task, reason, failed_host=None, no_valid_host=False):
+        """A migration attempt failed: retry elsewhere later, or park."""
+        failed = list(task.failed_hosts)
+        if failed_host and failed_host not in failed:
+            failed.append(failed_host)
+        LOG.warning('%(vm)s: migration attempt %(attempt)d failed: %(why)s',
+                    {'vm': task.vm, 'attempt': task.attempts, 'why': reason})
+        server = self.compute.server(task.vm)
+        if server is None:
+            return self.finish(task, None, 'the VM was deleted', event='gone')
+        if no_valid_host and task.target_host is None:
+            return self.park(task, server, 'no compliant host: Nova found '
+                             'no valid host (%s)' % reason)
+        if task.attempts > self.conf.relocation.retries:
+            return self.park(task, server, 'gave up after %d attempts: %s'
+                             % (task.attempts, reason))
+        delay = planner.backoff(self.conf.relocation.retry_backoff,
+                                task.attempts)
+        task = self.store.task_update(
+            task.id, state=triggers.PENDING, failed_hosts=failed,
+            not_before=self.clock() + delay, reason=reason)
+        self.record('retry', task, reason=reason, failed=failed_host,
+                    delay_s=delay, attempt=task.attempts)
+        return task
+
+    # No compliant host -----------------------------------------------------
+
+    def park(self, task, server, reason):
+        """Apply the no-host action to the VM and wait for a compliant host."""
+        action = self.conf.relocation.no_host_action
+        applied = None
+        if action != 'none' and server.status == 'ACTIVE':
+            try:
+                self.compute.park(server.id, action)
+                applied = action
+            except compute_mod.NovaError as exc:
+                LOG.warning('%(vm)s: cannot %(action)s it: %(exc)s',
+                            {'vm': server.id, 'action': action, 'exc': exc})
+                reason = '%s; %s failed: %s' % (reason, action, exc)
+        LOG.info('%(vm)s on %(host)s: %(why)s; %(action)s',
+                 {'vm': server.id, 'host': server.host, 'why': reason,
+                  'action': applied or 'left as it is'})
+        task = self.store.task_update(
+            task.id, state=triggers.PARKED, action=applied or task.action,
+            reason=reason, target_host=None, not_before=None)
+        self.record('parked', task, action=applied, reason=reason,
+                    total_ms=_ms(task.event_at, self.clock()))
+        return task
+
+    def resume_in_place(self, task, server, reason):
+        """The VM's own host satisfies it again: undo the no-host action."""
+        if task.action and server.status in (
+                compute_mod.NovaCompute.PARK[task.action][2],):
+            self.compute.unpark(server.id, task.action)
+        return self.finish(task, server.host, reason, event='resumed',
+                           resumed=task.action)
