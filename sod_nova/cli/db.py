@@ -1,0 +1,61 @@
+"""``sod-nova db sync|version``: create, upgrade and inspect sod-nova's schema."""
+
+from cliff import command
+from oslo_db import exception as db_exc
+import sqlalchemy.exc
+
+from sod_nova.cli import base
+from sod_nova.db import api as db_api
+
+#: Database errors reported as one line (exit 1) rather than a traceback.
+DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError)
+
+
+def run_db(app, call):
+    """Run ``call()``; a configuration error is bad input (exit 2)."""
+    try:
+        return call()
+    except db_api.DatabaseConfigError as exc:
+        raise base.InputError(str(exc)) from None
+    except DB_ERRORS as exc:
+        detail = str(getattr(exc, 'inner_exception', None) or exc)
+        hint = ''
+        if 'no such table' in detail or "doesn't exist" in detail:
+            hint = ' (run "sod-nova db sync" first)'
+        raise DatabaseFailure('database error%s: %s' % (
+            hint, detail.splitlines()[0])) from None
+
+
+class DatabaseFailure(RuntimeError):
+    """The database could not be used (exit 1, one line)."""
+
+
+class ExitsOnDatabaseFailure(base.BadInputExits2):
+    """Bad input exits 2; a database failure is one stderr line, exit 1."""
+
+    def run(self, parsed_args):
+        try:
+            return super().run(parsed_args)
+        except DatabaseFailure as exc:
+            self.app.stderr.write('%s: %s\n' % (self.app.NAME, exc))
+            return 1
+
+
+class SyncDatabase(ExitsOnDatabaseFailure, command.Command):
+    """Create or upgrade sod-nova's database ([sod_database] connection)."""
+
+    def take_action(self, parsed_args):
+        conf = self.app.conf
+        before = run_db(self.app, lambda: db_api.version(conf))
+        run_db(self.app, lambda: db_api.sync(conf))
+        after = run_db(self.app, lambda: db_api.version(conf))
+        self.app.stdout.write('sod-nova database at revision %s%s\n' % (
+            after, '' if before == after else ' (was %s)' % before))
+
+
+class ShowVersion(ExitsOnDatabaseFailure, command.Command):
+    """Print the schema revision of sod-nova's database (none before sync)."""
+
+    def take_action(self, parsed_args):
+        revision = run_db(self.app, lambda: db_api.version(self.app.conf))
+        self.app.stdout.write('%s\n' % (revision or 'none'))
