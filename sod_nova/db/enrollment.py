@@ -1,0 +1,202 @@
+"""Trust enrollments: which key speaks for which host, and freshness state.
+
+A row exists once the operator enrolled a host's public key or issued it a
+one-time token. The monitor reads it for every report and writes back the
+freshness state (boot id, last sequence, outstanding nonces). Writes that
+follow a read are conditional on the key being unchanged, so an operator's
+re-enrollment or revocation in between always wins.
+
+The table is created by the alembic migration ``0002_trust_enrollment``.
+"""
+
+import dataclasses
+import datetime
+import json
+
+from oslo_db.sqlalchemy import models as oslo_models
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from sod_nova.db import api
+from sod_nova.db import models
+
+
+class EnrollmentError(ValueError):
+    """An enrollment request that is refused; ``str()`` says why."""
+
+
+class TrustEnrollment(models.BASE, oslo_models.TimestampMixin,
+                      oslo_models.ModelBase):
+    __tablename__ = 'sod_trust_enrollments'
+    __table_args__ = (
+        sa.UniqueConstraint('host', name='uniq_sod_trust_enrollments0host'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    architecture = sa.Column(sa.String(255), nullable=False)
+    public_key = sa.Column(sa.String(64), nullable=True)
+    token_key = sa.Column(sa.String(64), nullable=True)
+    token_expires_at = sa.Column(sa.DateTime, nullable=True)
+    boot_id = sa.Column(sa.String(64), nullable=True)
+    last_sequence = sa.Column(sa.BigInteger, nullable=False, default=0)
+    nonces = sa.Column(sa.Text, nullable=False, default='{}')
+
+
+@dataclasses.dataclass(frozen=True)
+class EnrollmentRow:
+    host: str
+    architecture: str
+    public_key: str | None
+    token_pending: bool
+    token_expires_at: datetime.datetime | None
+    boot_id: str | None
+    last_sequence: int
+    nonces: dict
+
+    def to_dict(self):
+        return {'host': self.host, 'architecture': self.architecture,
+                'public_key': self.public_key,
+                'token_pending': self.token_pending,
+                'token_expires_at': (self.token_expires_at.isoformat()
+                                     if self.token_expires_at else None)}
+
+
+def _row(model):
+    return EnrollmentRow(
+        host=model.host, architecture=model.architecture,
+        public_key=model.public_key, token_pending=model.token_key is not None,
+        token_expires_at=(model.token_expires_at.replace(tzinfo=datetime.UTC)
+                          if model.token_expires_at else None),
+        boot_id=model.boot_id, last_sequence=model.last_sequence or 0,
+        nonces=json.loads(model.nonces or '{}'))
+
+
+def _select(session, host):
+    return session.scalars(
+        sa.select(TrustEnrollment).filter_by(host=host)).first()
+
+
+def _reset_freshness(model):
+    model.boot_id = None
+    model.last_sequence = 0
+    model.nonces = '{}'
+
+
+def get(host, conf=None):
+    """The enrollment of ``host`` or None."""
+    api.configure(conf)
+    with api.context_manager.reader.using(api._Context()) as session:
+        model = _select(session, host)
+        return _row(model) if model is not None else None
+
+
+def get_all(conf=None):
+    api.configure(conf)
+    with api.context_manager.reader.using(api._Context()) as session:
+        query = sa.select(TrustEnrollment).order_by(TrustEnrollment.host)
+        return [_row(m) for m in session.scalars(query)]
+
+
+def enroll_key(host, architecture, public_key, conf=None):
+    """The operator vouches for ``public_key`` as ``host``'s key.
+
+    Replaces any earlier key or pending token and resets freshness state;
+    also declares the host row (``unreachable`` until evidence verifies).
+    The caller has checked that ``public_key`` parses.
+    """
+    api.host_declare(host, architecture, conf=conf)
+    with api.context_manager.writer.using(api._Context()) as session:
+        model = _select(session, host)
+        if model is None:
+            model = TrustEnrollment(host=host)
+            session.add(model)
+        model.architecture = architecture
+        model.public_key = public_key
+        model.token_key = None
+        model.token_expires_at = None
+        _reset_freshness(model)
+        session.flush()
+        return _row(model)
+
+
+def create_token(host, architecture, token_key, ttl_seconds, conf=None,
+                 now=None):
+    """Store a one-time token (its hash ``token_key``) for ``host``.
+
+    An existing key stays valid until the token is used (re-keying without
+    downtime).
+    """
+    api.host_declare(host, architecture, conf=conf)
+    expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
+    with api.context_manager.writer.using(api._Context()) as session:
+        model = _select(session, host)
+        if model is None:
+            model = TrustEnrollment(host=host, last_sequence=0, nonces='{}')
+            session.add(model)
+        model.architecture = architecture
+        model.token_key = token_key
+        model.token_expires_at = expires
+
+
+def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
+                      now=None):
+    """Enroll ``public_key`` if the host's pending token vouches for it.
+
+    ``check_proof(token_key, enrolled_architecture)`` says whether the
+    agent's proof matches the stored token hash. The token is used up
+    whatever the outcome, so a guessed proof cannot be retried.
+    """
+    now = now or timeutils.utcnow()
+    api.configure(conf)
+    error = None
+    with api.context_manager.writer.using(api._Context()) as session:
+        model = _select(session, host)
+        if model is None or model.token_key is None:
+            raise EnrollmentError('no enrollment token pending for %s' % host)
+        token_key, expires = model.token_key, model.token_expires_at
+        model.token_key = None
+        model.token_expires_at = None
+        if expires is not None and now > expires:
+            error = 'the enrollment token of %s expired' % host
+        elif architecture.lower() != model.architecture.lower():
+            error = ('architecture %s differs from %s, for which the token '
+                     'was issued' % (architecture, model.architecture))
+        elif not check_proof(token_key, model.architecture):
+            error = 'enrollment proof of %s does not match its token' % host
+        else:
+            model.public_key = public_key
+            _reset_freshness(model)
+        session.flush()
+        row = _row(model)
+    if error:
+        raise EnrollmentError(error)
+    return row
+
+
+def save_freshness(host, public_key, boot_id, last_sequence, nonces,
+                   conf=None):
+    """Store the monitor's freshness state for ``host``.
+
+    Conditional on ``public_key`` still being the enrolled key; returns
+    False (nothing written) when it changed or the host was revoked.
+    """
+    api.configure(conf)
+    with api.context_manager.writer.using(api._Context()) as session:
+        result = session.execute(
+            sa.update(TrustEnrollment)
+            .where(TrustEnrollment.host == host,
+                   TrustEnrollment.public_key == public_key)
+            .values(boot_id=boot_id, last_sequence=last_sequence,
+                    nonces=json.dumps(nonces, sort_keys=True),
+                    updated_at=timeutils.utcnow()))
+        return result.rowcount == 1
+
+
+def revoke(host, conf=None):
+    """Delete ``host``'s enrollment; True if there was one."""
+    api.configure(conf)
+    with api.context_manager.writer.using(api._Context()) as session:
+        result = session.execute(
+            sa.delete(TrustEnrollment).where(TrustEnrollment.host == host))
+        return result.rowcount > 0

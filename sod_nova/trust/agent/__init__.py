@@ -1,0 +1,1 @@
+"""The trust agent (TMc): one per compute host, reports signed evidence."""

@@ -1,0 +1,16 @@
+"""The agent's RPC endpoint: translates messages into service calls."""
+
+import oslo_messaging
+
+from sod_nova.trust.agent import rpcapi
+
+
+class AgentManager:
+
+    target = oslo_messaging.Target(version=rpcapi.AgentAPI.VERSION)
+
+    def __init__(self, service):
+        self.service = service
+
+    def challenge(self, ctxt, nonce, immediate=False):
+        self.service.challenge(nonce, immediate)

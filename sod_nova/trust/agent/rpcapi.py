@@ -1,0 +1,27 @@
+"""Client side of the agent's RPC API (used by the monitor).
+
+Messages go to one agent: ``prepare(server=host)``.
+
+API version history:
+
+* 1.0 - Initial version: ``challenge``.
+"""
+
+from sod_nova.trust import rpc
+
+
+class AgentAPI:
+
+    VERSION = '1.0'
+
+    def __init__(self, transport, topic):
+        self.client = rpc.get_client(transport, topic, self.VERSION)
+
+    def challenge(self, host, nonce, immediate):
+        """Give ``host`` the nonce its next report must quote.
+
+        ``immediate``: report now (a fresh attestation is wanted, e.g. after
+        the agent or the monitor restarted) rather than at the next period.
+        """
+        self.client.prepare(server=host).cast(
+            {}, 'challenge', nonce=nonce, immediate=immediate)

@@ -1,0 +1,195 @@
+"""The trust agent (TMc): signs its backend's evidence and reports it.
+
+Protocol, from the agent's side:
+
+* at start, a new random ``boot_id`` and sequence 0; with an enrollment
+  token, an ``enroll`` cast; then ``request_challenge``;
+* the monitor answers with a nonce (``challenge``); an *immediate* challenge
+  is answered at once, otherwise the nonce is kept for the next report;
+* every ``report_interval`` and whenever the backend's evidence changes (a
+  hardware monitor's interrupt), it reports: evidence quoting its unused
+  nonce, signed with the host key, cast to the monitor. Each nonce is quoted
+  once; without an unused one it asks for a challenge instead, so a lost
+  message costs one period, never a false alarm;
+* every send is a cast and every failure is logged and survived: a monitor
+  that is down only delays attestation, which resumes by itself.
+
+For the simulator and tests the agent can be silenced and resumed, send a
+report signed with a key nobody enrolled (``forge``) and re-send a report it
+sent before (``replay``).
+"""
+
+import collections
+import threading
+import time
+import uuid
+
+from oslo_log import log as logging
+
+from sod_nova.trust import evidence as evidence_mod
+from sod_nova.trust import keys
+from sod_nova.trust import rpc
+from sod_nova.trust.agent import manager
+from sod_nova.trust.monitor import rpcapi as monitor_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+#: How many sent reports the agent keeps for ``replay``.
+KEPT_REPORTS = 8
+
+
+class TrustAgent:
+    """One host's agent. Construction does no I/O; :meth:`start` does."""
+
+    def __init__(self, conf, host, backend, private_key, transport=None,
+                 enrollment_token=None, clock=time.time):
+        self.conf = conf
+        self.host = host
+        self.backend = backend
+        self.private_key = private_key
+        self.enrollment_token = enrollment_token
+        self.clock = clock
+        self._transport = transport
+        self._own_transport = transport is None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self._server = None
+        self._monitor = None
+        self._silenced = False
+        self._nonce = None
+        self.boot_id = None
+        self.sequence = 0
+        self.sent = collections.deque(maxlen=KEPT_REPORTS)
+        backend.add_listener(self.report_now)
+
+    # -- life cycle --------------------------------------------------------
+
+    def start(self):
+        """Listen for challenges, enroll if told to, ask for a first nonce."""
+        if self._transport is None:
+            self._transport = rpc.get_transport(self.conf)
+        self._monitor = monitor_rpcapi.MonitorAPI(
+            self._transport, self.conf.trust.monitor_topic)
+        self._server = rpc.get_server(
+            self._transport, self.conf.trust.agent_topic, self.host,
+            [manager.AgentManager(self)])
+        self._server.start()
+        with self._lock:
+            self.boot_id = uuid.uuid4().hex
+            self.sequence = 0
+            self._nonce = None
+        self._stop.clear()
+        if self.enrollment_token:
+            self._enroll()
+        self._request_challenge()
+        self._thread = threading.Thread(
+            target=self._run, name='sod-trust-agent-%s' % self.host, daemon=True)
+        self._thread.start()
+        LOG.info('%(host)s: trust agent started (%(arch)s, boot %(boot)s)',
+                 {'host': self.host, 'arch': self.backend.architecture_type,
+                  'boot': self.boot_id})
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        if self._own_transport and self._transport is not None:
+            self._transport.cleanup()
+            self._transport = None
+
+    def _run(self):
+        interval = self.conf.trust.report_interval
+        while not self._stop.wait(interval):
+            self.report_now()
+
+    # -- protocol ----------------------------------------------------------
+
+    def challenge(self, nonce, immediate):
+        """The monitor's nonce for the next report (now if ``immediate``)."""
+        with self._lock:
+            self._nonce = nonce
+        if immediate:
+            self.report_now()
+
+    def report_now(self):
+        """Report with the unused nonce, or ask for one if there is none."""
+        if self._silenced or self._monitor is None:
+            return
+        with self._lock:
+            nonce, self._nonce = self._nonce, None
+            if nonce is not None:
+                self.sequence += 1
+                envelope = evidence_mod.sign(
+                    self._evidence(nonce, self.sequence), self.private_key)
+                self.sent.append(envelope)
+        if nonce is None:
+            self._request_challenge()
+        else:
+            self._cast(self._monitor.report_evidence, envelope)
+
+    def _evidence(self, nonce, sequence):
+        event_log, pcrs = self.backend.measurements()
+        return evidence_mod.Evidence(
+            host=self.host, architecture=self.backend.architecture_type,
+            boot_id=self.boot_id, sequence=sequence, nonce=nonce,
+            timestamp=self.clock(), event_log=tuple(event_log), pcrs=pcrs,
+            runtime=self.backend.runtime_evidence())
+
+    def _request_challenge(self):
+        self._cast(self._monitor.request_challenge, self.host, self.boot_id)
+
+    def _enroll(self):
+        public = keys.public_key_text(self.private_key)
+        arch = self.backend.architecture_type
+        proof = keys.enrollment_proof(self.enrollment_token, self.host, arch,
+                                      public)
+        self._cast(self._monitor.enroll, self.host, arch, public, proof)
+
+    def _cast(self, method, *args):
+        try:
+            method(*args)
+        except Exception as exc:  # a broker outage must not stop the agent
+            LOG.warning('%(host)s: cannot reach the trust monitor '
+                        '(%(what)s): %(exc)s; retrying at the next report',
+                        {'host': self.host, 'what': method.__name__, 'exc': exc})
+
+    # -- simulation hooks ---------------------------------------------------
+
+    def silence(self):
+        """Stop reporting (the host's evidence will go stale)."""
+        self._silenced = True
+
+    def resume(self):
+        """Report again, at once."""
+        self._silenced = False
+        self.report_now()
+
+    def forge(self):
+        """Send one report signed with a fresh key nobody enrolled."""
+        with self._lock:
+            nonce = self._nonce
+            self.sequence += 1
+            evidence = self._evidence(nonce, self.sequence)
+        envelope = evidence_mod.sign(evidence, keys.generate_private_key())
+        self._cast(self._monitor.report_evidence, envelope)
+        return envelope
+
+    def replay(self, envelope=None):
+        """Send an earlier report again (default: the oldest kept)."""
+        if envelope is None:
+            with self._lock:
+                if not self.sent:
+                    raise ValueError('%s has sent no report to replay' % self.host)
+                envelope = self.sent[0]
+        self._cast(self._monitor.report_evidence, envelope)
+        return envelope
+
+    def send(self, envelope):
+        """Send any envelope as a report (tests of malformed input)."""
+        self._cast(self._monitor.report_evidence, envelope)

@@ -1,0 +1,114 @@
+"""The interface every evidence backend implements (one per architecture family).
+
+A backend is what the agent (TMc) asks about its host: which architecture it
+is (the paper's ``architecture_type``, sent at boot), what it measured at boot,
+and its runtime security health (the paper's ``trust_evidence``). The agent
+signs and sends; the backend never talks to the monitor.
+
+Backends are stevedore plugins of the ``sod_nova.trust.backends`` namespace,
+loaded by :func:`sod_nova.trust.backends.load`. The ones shipped simulate the
+hardware; a real TPM or HyperWall backend implements the same methods.
+"""
+
+import abc
+import threading
+
+from sod_nova.trust import measurements
+
+
+class TrustBackend(abc.ABC):
+    """Evidence source of one host.
+
+    Backends may be told to start or stop reporting an attack, so that the
+    simulator and the tests can exercise the monitor's reaction; a real
+    backend would raise :class:`NotImplementedError` there.
+    """
+
+    def __init__(self, architecture=None):
+        self._lock = threading.Lock()
+        self._listeners = []
+
+    @property
+    @abc.abstractmethod
+    def architecture_type(self):
+        """The catalogue name of this host's architecture (e.g. ``HyperWall``)."""
+
+    @abc.abstractmethod
+    def measurements(self):
+        """``(event_log, pcrs)`` of the measured boot.
+
+        ``event_log`` is a list of :class:`~sod_nova.trust.measurements.Event`
+        in measurement order; ``pcrs`` maps PCR index to the hex value the
+        platform quotes. The monitor replays the log, so the two must agree
+        on an honest host.
+        """
+
+    @abc.abstractmethod
+    def runtime_evidence(self):
+        """``{counter name: count}`` of violations seen by the protection.
+
+        Every counter counts violations currently being reported (0 on a
+        healthy host); any non-zero counter makes the host untrusted.
+        """
+
+    @abc.abstractmethod
+    def start_attack(self, count=3):
+        """Start reporting an attack of ``count`` violations (simulation)."""
+
+    @abc.abstractmethod
+    def stop_attack(self):
+        """Report a clean host again (simulation: the attack is over)."""
+
+    def add_listener(self, callback):
+        """Call ``callback()`` whenever the evidence changes.
+
+        A hardware monitor raises an interrupt on a violation; the agent uses
+        this to report at once instead of at its next periodic report.
+        """
+        self._listeners.append(callback)
+
+    def _changed(self):
+        for callback in list(self._listeners):
+            callback()
+
+
+class GoldenBootBackend(TrustBackend, metaclass=abc.ABCMeta):
+    """A simulated host that booted its architecture's golden components.
+
+    Subclasses name their runtime counter in ``COUNTER``; an attack sets it.
+    """
+
+    ARCHITECTURE = None
+    COUNTER = 'violations'
+
+    def __init__(self, architecture=None):
+        super().__init__(architecture)
+        self._architecture = self.ARCHITECTURE or architecture
+        if not self._architecture:
+            raise ValueError('the %s backend needs an architecture'
+                             % type(self).__name__)
+        self._log = measurements.golden_event_log(self._architecture)
+        self._violations = 0
+
+    @property
+    def architecture_type(self):
+        return self._architecture
+
+    def measurements(self):
+        return list(self._log), measurements.replay(self._log)
+
+    def runtime_evidence(self):
+        with self._lock:
+            return {self.COUNTER: self._violations}
+
+    def start_attack(self, count=3):
+        if count < 1:
+            raise ValueError('an attack has at least one violation')
+        with self._lock:
+            self._violations = int(count)
+        self._changed()
+
+    def stop_attack(self):
+        with self._lock:
+            self._violations = 0
+        self._changed()

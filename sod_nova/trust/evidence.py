@@ -1,0 +1,198 @@
+"""The evidence format, version 1: what an agent signs and the monitor reads.
+
+A report on the bus is an *envelope*::
+
+    {"host": "hw1", "evidence": "<document>", "signature": "<base64>"}
+
+``host`` is only a routing hint (it selects the key to verify with); the
+document repeats it under the signature. ``signature`` is the Ed25519
+signature of the UTF-8 bytes of ``evidence``, exactly as sent, so no
+re-serialisation can change what was signed. The document is canonical JSON
+(sorted keys, no spaces, ASCII) of::
+
+    version       1
+    host          the compute host name
+    architecture  the catalogue name of the host's architecture
+    boot_id       random id of this agent run (changes when it restarts)
+    sequence      per-boot_id counter, +1 per report, starting at 1
+    nonce         the monitor's most recent challenge (hex), or null
+    timestamp     agent clock, seconds since the epoch (informational only:
+                  freshness comes from the nonce)
+    event_log     [{"pcr": int, "digest": sha256 hex, "name": str}, ...]
+    pcrs          {"<index>": sha256 hex}: the quoted PCR values
+    runtime       {"<counter>": int >= 0}: violations being reported
+
+Parsing checks the shape and types of every field and raises
+:class:`EvidenceError` with a reason naming the field.
+"""
+
+import base64
+import binascii
+import dataclasses
+import json
+import re
+
+from sod_nova.trust import keys
+from sod_nova.trust import measurements
+
+VERSION = 1
+MAX_PCR = 23
+_HEX64 = re.compile(r'^[0-9a-f]{64}$')
+_NAME = re.compile(r'^[A-Za-z0-9_.:-]{1,255}$')
+
+
+class EvidenceError(ValueError):
+    """Evidence that cannot be accepted; ``str()`` is the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    host: str
+    architecture: str
+    boot_id: str
+    sequence: int
+    nonce: object
+    timestamp: float
+    event_log: tuple
+    pcrs: dict
+    runtime: dict
+
+    def to_document(self):
+        return {
+            'version': VERSION,
+            'host': self.host,
+            'architecture': self.architecture,
+            'boot_id': self.boot_id,
+            'sequence': self.sequence,
+            'nonce': self.nonce,
+            'timestamp': self.timestamp,
+            'event_log': [e.to_dict() for e in self.event_log],
+            'pcrs': {str(i): v for i, v in self.pcrs.items()},
+            'runtime': dict(self.runtime),
+        }
+
+
+def canonical(document):
+    """The canonical JSON text of ``document``."""
+    return json.dumps(document, sort_keys=True, separators=(',', ':'),
+                      ensure_ascii=True, allow_nan=False)
+
+
+def sign(evidence, private_key):
+    """The envelope carrying ``evidence`` signed with ``private_key``."""
+    text = canonical(evidence.to_document())
+    signature = private_key.sign(text.encode('ascii'))
+    return {'host': evidence.host, 'evidence': text,
+            'signature': base64.b64encode(signature).decode('ascii')}
+
+
+def open_envelope(envelope, max_bytes):
+    """``(host, evidence bytes, signature bytes)`` after shape and size checks.
+
+    Raises :class:`EvidenceError`; its ``host`` attribute is the claimed host
+    when the envelope names one, so the rejection can be attributed.
+    """
+    if not isinstance(envelope, dict):
+        raise EvidenceError('malformed report: not an object')
+    host = envelope.get('host')
+    if not isinstance(host, str) or not _NAME.match(host):
+        raise EvidenceError('malformed report: no valid host name')
+    text = envelope.get('evidence')
+    signature = envelope.get('signature')
+    if not isinstance(text, str) or not isinstance(signature, str):
+        raise _for(host, 'malformed report: evidence and signature must be strings')
+    if len(text) > max_bytes:
+        raise _for(host, 'oversized evidence: %d bytes (limit %d)'
+                   % (len(text), max_bytes))
+    try:
+        data = text.encode('ascii')
+        sig = base64.b64decode(signature, validate=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        raise _for(host, 'malformed report: evidence not ASCII or signature '
+                         'not base64') from None
+    return host, data, sig
+
+
+def _for(host, reason):
+    exc = EvidenceError(reason)
+    exc.host = host
+    return exc
+
+
+def check_signature(public_key, data, signature):
+    if not keys.verify(public_key, signature, data):
+        raise EvidenceError('signature does not verify with the enrolled key')
+
+
+def parse(data):
+    """The :class:`Evidence` in canonical-JSON ``data`` (bytes)."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        raise EvidenceError('malformed evidence: not JSON') from None
+    if not isinstance(doc, dict):
+        raise EvidenceError('malformed evidence: not an object')
+    if doc.get('version') != VERSION:
+        raise EvidenceError('unsupported evidence version %r'
+                            % (doc.get('version'),))
+    expected = {'version', 'host', 'architecture', 'boot_id', 'sequence',
+                'nonce', 'timestamp', 'event_log', 'pcrs', 'runtime'}
+    if set(doc) != expected:
+        raise EvidenceError('malformed evidence: fields %s' % ', '.join(
+            sorted(set(doc) ^ expected)))
+    for field in ('host', 'architecture', 'boot_id'):
+        if not isinstance(doc[field], str) or not _NAME.match(doc[field]):
+            raise EvidenceError('malformed evidence: bad %s' % field)
+    if not _is_int(doc['sequence']) or doc['sequence'] < 1:
+        raise EvidenceError('malformed evidence: sequence must be an integer >= 1')
+    if doc['nonce'] is not None and not (
+            isinstance(doc['nonce'], str) and _HEX64.match(doc['nonce'])):
+        raise EvidenceError('malformed evidence: nonce must be 64 hex digits')
+    if not isinstance(doc['timestamp'], (int, float)) or isinstance(
+            doc['timestamp'], bool):
+        raise EvidenceError('malformed evidence: timestamp must be a number')
+    return Evidence(
+        host=doc['host'], architecture=doc['architecture'],
+        boot_id=doc['boot_id'], sequence=doc['sequence'], nonce=doc['nonce'],
+        timestamp=float(doc['timestamp']),
+        event_log=_event_log(doc['event_log']), pcrs=_pcrs(doc['pcrs']),
+        runtime=_runtime(doc['runtime']))
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _event_log(value):
+    if not isinstance(value, list):
+        raise EvidenceError('malformed evidence: event_log must be a list')
+    events = []
+    for i, item in enumerate(value):
+        if not (isinstance(item, dict) and set(item) == {'pcr', 'digest', 'name'}
+                and _is_int(item['pcr']) and 0 <= item['pcr'] <= MAX_PCR
+                and isinstance(item['digest'], str) and _HEX64.match(item['digest'])
+                and isinstance(item['name'], str) and _NAME.match(item['name'])):
+            raise EvidenceError('malformed evidence: event_log[%d]' % i)
+        events.append(measurements.Event(item['pcr'], item['digest'], item['name']))
+    return tuple(events)
+
+
+def _pcrs(value):
+    if not isinstance(value, dict):
+        raise EvidenceError('malformed evidence: pcrs must be an object')
+    pcrs = {}
+    for key, digest in value.items():
+        if not (key.isdigit() and int(key) <= MAX_PCR and isinstance(digest, str)
+                and _HEX64.match(digest)):
+            raise EvidenceError('malformed evidence: pcrs[%r]' % key)
+        pcrs[int(key)] = digest
+    return pcrs
+
+
+def _runtime(value):
+    if not isinstance(value, dict):
+        raise EvidenceError('malformed evidence: runtime must be an object')
+    for key, count in value.items():
+        if not _NAME.match(key) or not _is_int(count) or count < 0:
+            raise EvidenceError('malformed evidence: runtime[%r]' % key)
+    return dict(value)

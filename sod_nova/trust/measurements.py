@@ -1,0 +1,68 @@
+"""Measured boot: event logs, SHA-256 PCR extends, golden reference values.
+
+A TPM-style measured boot records each component it loads as an event (PCR
+index, SHA-256 digest, description) and extends the PCR with it:
+``PCR = SHA256(PCR || digest)``, starting from 32 zero bytes. Replaying the
+log must give the PCR values the TPM quotes; comparing those with reference
+values says whether the host booted what the operator expects.
+
+The simulated backends boot a deterministic *golden* log per architecture, so
+that the default reference values need no operator input.
+"""
+
+import dataclasses
+import hashlib
+
+PCR_SIZE = 32
+ZERO_PCR = b'\x00' * PCR_SIZE
+
+#: The components a simulated host measures at boot, in order: (PCR, name).
+GOLDEN_COMPONENTS = (
+    (0, 'firmware'),
+    (0, 'security-monitor'),
+    (4, 'bootloader'),
+    (4, 'kernel'),
+    (9, 'initrd'),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One measured-boot event."""
+
+    pcr: int
+    digest: str
+    name: str
+
+    def to_dict(self):
+        return {'pcr': self.pcr, 'digest': self.digest, 'name': self.name}
+
+
+def component_digest(architecture, name):
+    """The SHA-256 of a simulated component image of ``architecture``."""
+    data = ('sod-nova simulated %s %s' % (architecture.lower(), name)).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def golden_event_log(architecture):
+    """The measured-boot log of a clean simulated host of ``architecture``."""
+    return [Event(pcr, component_digest(architecture, name), name)
+            for pcr, name in GOLDEN_COMPONENTS]
+
+
+def extend(pcr_value, digest_hex):
+    """``SHA256(pcr_value || digest)`` as the TPM computes it."""
+    return hashlib.sha256(pcr_value + bytes.fromhex(digest_hex)).digest()
+
+
+def replay(events):
+    """``{pcr index: hex value}`` after extending every event in order."""
+    pcrs = {}
+    for event in events:
+        pcrs[event.pcr] = extend(pcrs.get(event.pcr, ZERO_PCR), event.digest)
+    return {index: value.hex() for index, value in pcrs.items()}
+
+
+def reference_pcrs(architecture):
+    """The golden PCR values of ``architecture`` (the default reference)."""
+    return replay(golden_event_log(architecture))

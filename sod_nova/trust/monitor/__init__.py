@@ -1,0 +1,1 @@
+"""The trust monitor (TMs): verifies evidence, writes host trust rows."""

@@ -1,0 +1,320 @@
+"""The trust monitor (TMs): verifies evidence and keeps host trust rows.
+
+For each report it reads the host's enrollment, runs the pure
+:class:`~sod_nova.trust.verify.Verifier`, stores the new freshness state
+(consumed nonce, sequence, the next nonce), writes the host row through
+:mod:`sod_nova.db.api` (capabilities from the catalogue when trusted, none
+otherwise) and, when the state changed, publishes ``sod.host.trust_changed``
+and calls the in-process listeners. A periodic sweep marks hosts whose
+evidence is older than ``evidence_max_age`` ``unreachable``.
+
+Nothing a report contains can stop the monitor: every failure is logged with
+the host and the reason and the loop goes on.
+
+Scale-out: each monitor has its own ``monitor_topic`` and name, serves the
+hosts ``monitor_hosts``/``monitor_architectures`` select, stamps its rows with
+its name, and sweeps only those rows, so several monitors share one database
+without touching each other's hosts.
+"""
+
+import collections
+import datetime
+import secrets
+import threading
+import time
+
+from oslo_log import log as logging
+import oslo_messaging
+
+from sod_nova import trust
+from sod_nova.conf import catalog as catalog_conf
+from sod_nova.db import api as db_api
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import keys
+from sod_nova.trust import references as references_mod
+from sod_nova.trust import rpc
+from sod_nova.trust import verify
+from sod_nova.trust.agent import rpcapi as agent_rpcapi
+from sod_nova.trust.monitor import manager
+
+LOG = logging.getLogger(__name__)
+
+#: Outstanding nonces kept per host (each usable once).
+MAX_NONCES = 4
+
+
+class TrustMonitor:
+    """A monitor process's service. Construction does no I/O; :meth:`start` does."""
+
+    def __init__(self, conf, catalog=None, transport=None, clock=time.time):
+        self.conf = conf
+        self.name = conf.trust.monitor_name
+        self.catalog = catalog
+        self.clock = clock
+        self._transport = transport
+        self._own_transport = transport is None
+        self._server = None
+        self._agents = None
+        self._notifier = None
+        self._verifier = None
+        self._listeners = []
+        self._host_locks = collections.defaultdict(threading.Lock)
+        self._locks_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self.counters = collections.Counter()
+
+    # -- life cycle --------------------------------------------------------
+
+    def start(self):
+        trust_conf = self.conf.trust
+        if self.catalog is None:
+            self.catalog = catalog_conf.load_catalog(self.conf)
+        self._verifier = verify.Verifier(
+            references_mod.References.load(trust_conf.reference_values_file),
+            trust_conf.max_evidence_bytes, trust_conf.nonce_max_age)
+        if self._transport is None:
+            self._transport = rpc.get_transport(self.conf)
+        self._agents = agent_rpcapi.AgentAPI(self._transport,
+                                             trust_conf.agent_topic)
+        self._notifier = oslo_messaging.Notifier(
+            rpc.get_notification_transport(self.conf),
+            publisher_id='sod-trust-monitor.%s' % self.name,
+            driver='messagingv2', topics=[trust_conf.notification_topic])
+        self._server = rpc.get_server(
+            self._transport, trust_conf.monitor_topic, self.name,
+            [manager.MonitorManager(self)])
+        self._server.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='sod-trust-monitor-%s' % self.name)
+        self._thread.start()
+        self.challenge_all()
+        LOG.info('trust monitor %(name)s started on topic %(topic)s',
+                 {'name': self.name, 'topic': trust_conf.monitor_topic})
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        if self._own_transport and self._transport is not None:
+            self._transport.cleanup()
+            self._transport = None
+
+    def add_listener(self, callback):
+        """Call ``callback(change)`` on every state change, in process.
+
+        ``change`` is the notification payload: host, old_state, new_state,
+        reason, architecture. Runs in the monitor's thread: keep it short.
+        """
+        self._listeners.append(callback)
+
+    def _run(self):
+        while not self._stop.wait(self.conf.trust.stale_check_interval):
+            try:
+                self.check_stale()
+            except Exception:
+                LOG.exception('trust monitor %s: stale check failed', self.name)
+
+    # -- scope -------------------------------------------------------------
+
+    def serves(self, host, architecture):
+        hosts = self.conf.trust.monitor_hosts
+        archs = {a.lower() for a in self.conf.trust.monitor_architectures}
+        return ((not hosts or host in hosts)
+                and (not archs or architecture.lower() in archs))
+
+    def _host_lock(self, host):
+        with self._locks_lock:
+            return self._host_locks[host]
+
+    def _now(self):
+        return self.clock()
+
+    # -- reports -----------------------------------------------------------
+
+    def report_evidence(self, envelope):
+        """Verify one report and record the verdict; never raises."""
+        try:
+            return self._report(envelope)
+        except Exception:
+            host = envelope.get('host') if isinstance(envelope, dict) else None
+            LOG.exception('%(host)s: evidence could not be processed',
+                          {'host': host})
+            self.counters['errors'] += 1
+            return None
+
+    def _report(self, envelope):
+        host = envelope.get('host') if isinstance(envelope, dict) else None
+        if not isinstance(host, str):
+            host = None
+        lock = self._host_lock(host) if host else threading.Lock()
+        with lock:
+            records = {}
+
+            def lookup(name):
+                if name not in records:
+                    records[name] = self._enrollment(name)
+                return records[name]
+
+            now = self._now()
+            verdict = self._verifier.verify(envelope, lookup, now)
+            record = records.get(verdict.host)
+            if not verdict.enrolled:
+                self.counters['unknown'] += 1
+                LOG.warning('%(host)s: evidence rejected: %(reason)s',
+                            {'host': verdict.host or '?', 'reason': verdict.reason})
+                return verdict
+            if not self.serves(record.host, record.architecture):
+                self.counters['ignored'] += 1
+                LOG.debug('%(host)s: not served by monitor %(name)s; ignored',
+                          {'host': record.host, 'name': self.name})
+                return None
+            if verdict.fresh:
+                verify.consume(record, verdict)
+                nonce = self._add_nonce(record, now)
+                if not db_enrollment.save_freshness(
+                        record.host, keys.public_key_text(record.public_key),
+                        record.boot_id, record.last_sequence, record.nonces):
+                    LOG.warning('%(host)s: enrollment changed while its '
+                                'evidence was verified; verdict dropped',
+                                {'host': record.host})
+                    return None
+            if verdict.trusted:
+                self.counters['trusted'] += 1
+                LOG.debug('%(host)s: evidence verified', {'host': record.host})
+            else:
+                self.counters['untrusted'] += 1
+                LOG.warning('%(host)s: untrusted: %(reason)s',
+                            {'host': record.host, 'reason': verdict.reason})
+            self._set_state(record, verdict.state, verdict.reason,
+                            evidence_at=now if verdict.fresh else None)
+        if verdict.fresh:
+            self._cast_challenge(record.host, nonce, immediate=False)
+        return verdict
+
+    def _enrollment(self, host):
+        row = db_enrollment.get(host, conf=self.conf)
+        if row is None or row.public_key is None:
+            return None
+        return verify.Enrollment(
+            host=row.host, architecture=row.architecture,
+            public_key=keys.load_public_key(row.public_key),
+            boot_id=row.boot_id, last_sequence=row.last_sequence,
+            nonces=dict(row.nonces))
+
+    def _add_nonce(self, record, now):
+        """A new nonce for ``record``; expired and surplus ones dropped."""
+        max_age = self.conf.trust.nonce_max_age
+        kept = sorted(((t, n) for n, t in record.nonces.items()
+                       if now - t <= max_age), reverse=True)[:MAX_NONCES - 1]
+        nonce = secrets.token_hex(32)
+        record.nonces = {n: t for t, n in kept}
+        record.nonces[nonce] = now
+        return nonce
+
+    def _set_state(self, record, state, reason, evidence_at=None):
+        mask = (self.catalog.capability_mask(record.architecture)
+                if state == trust.TRUSTED else 0)
+        old, new = db_api.host_set_trust(
+            record.host, state, reason, mask,
+            last_evidence_at=(None if evidence_at is None else
+                              datetime.datetime.fromtimestamp(evidence_at,
+                                                              datetime.UTC)),
+            architecture=record.architecture, monitor=self.name,
+            conf=self.conf)
+        if old != new:
+            self._publish(record.host, old, new, reason, record.architecture)
+
+    def _publish(self, host, old, new, reason, architecture):
+        change = {'host': host, 'old_state': old, 'new_state': new,
+                  'reason': reason, 'architecture': architecture}
+        try:
+            self._notifier.info({}, trust.TRUST_CHANGED_EVENT, change)
+        except Exception as exc:
+            LOG.warning('%(host)s: trust change not published: %(exc)s',
+                        {'host': host, 'exc': exc})
+        for callback in list(self._listeners):
+            try:
+                callback(change)
+            except Exception:
+                LOG.exception('%(host)s: trust change listener failed',
+                              {'host': host})
+
+    # -- challenges and enrollment ------------------------------------------
+
+    def request_challenge(self, host):
+        """Issue a nonce to ``host`` and ask for an immediate report."""
+        try:
+            self._challenge(host)
+        except Exception:
+            LOG.exception('%(host)s: challenge failed', {'host': host})
+
+    def _challenge(self, host):
+        if not isinstance(host, str):
+            return
+        with self._host_lock(host):
+            record = self._enrollment(host)
+            if record is None:
+                LOG.warning('%(host)s: challenge requested by a host with no '
+                            'enrolled key; ignored', {'host': host})
+                return
+            if not self.serves(host, record.architecture):
+                return
+            nonce = self._add_nonce(record, self._now())
+            if not db_enrollment.save_freshness(
+                    host, keys.public_key_text(record.public_key),
+                    record.boot_id, record.last_sequence, record.nonces):
+                return
+        self._cast_challenge(host, nonce, immediate=True)
+
+    def challenge_all(self):
+        """Challenge every enrolled host this monitor serves (at start)."""
+        for row in db_enrollment.get_all(conf=self.conf):
+            if row.public_key and self.serves(row.host, row.architecture):
+                self.request_challenge(row.host)
+
+    def _cast_challenge(self, host, nonce, immediate):
+        try:
+            self._agents.challenge(host, nonce, immediate)
+        except Exception as exc:
+            LOG.warning('%(host)s: challenge not sent: %(exc)s',
+                        {'host': host, 'exc': exc})
+
+    def enroll(self, host, architecture, public_key, proof):
+        """Enroll ``public_key`` with a one-time token's proof; never raises."""
+        try:
+            keys.load_public_key(public_key)
+            db_enrollment.enroll_with_token(
+                host, architecture, public_key,
+                lambda token_key, arch: keys.check_enrollment_proof(
+                    token_key, proof, host, arch, public_key),
+                conf=self.conf)
+        except (ValueError, TypeError, AttributeError) as exc:
+            LOG.warning('%(host)s: enrollment refused: %(reason)s',
+                        {'host': host, 'reason': exc})
+            return False
+        LOG.info('%(host)s: key enrolled with a one-time token', {'host': host})
+        self.request_challenge(host)
+        return True
+
+    # -- staleness ---------------------------------------------------------
+
+    def check_stale(self, now=None):
+        """Mark this monitor's hosts with old evidence ``unreachable``."""
+        now = self._now() if now is None else now
+        when = datetime.datetime.fromtimestamp(now, datetime.UTC)
+        changed = db_api.hosts_mark_stale(
+            self.conf.trust.evidence_max_age, now=when, monitor=self.name,
+            conf=self.conf)
+        for host in changed:
+            row = db_api.host_get(host, conf=self.conf)
+            self._publish(host, trust.TRUSTED, trust.UNREACHABLE,
+                          row.reason if row else 'no fresh evidence',
+                          row.architecture if row else None)
+        return changed
