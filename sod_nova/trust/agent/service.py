@@ -42,8 +42,11 @@ class TrustAgent:
     """One host's agent. Construction does no I/O; :meth:`start` does."""
 
     def __init__(self, conf, host, backend, private_key, transport=None,
-                 enrollment_token=None, clock=time.time):
+                 enrollment_token=None, clock=time.time, monitor_topic=None):
+        """``monitor_topic`` overrides ``[trust] monitor_topic`` (the monitor
+        this agent reports to)."""
         self.conf = conf
+        self.monitor_topic = monitor_topic or conf.trust.monitor_topic
         self.host = host
         self.backend = backend
         self.private_key = private_key
@@ -70,7 +73,7 @@ class TrustAgent:
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
         self._monitor = monitor_rpcapi.MonitorAPI(
-            self._transport, self.conf.trust.monitor_topic)
+            self._transport, self.monitor_topic)
         self._server = rpc.get_server(
             self._transport, self.conf.trust.agent_topic, self.host,
             [manager.AgentManager(self)])

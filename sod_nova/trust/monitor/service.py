@@ -46,9 +46,19 @@ MAX_NONCES = 4
 class TrustMonitor:
     """A monitor process's service. Construction does no I/O; :meth:`start` does."""
 
-    def __init__(self, conf, catalog=None, transport=None, clock=time.time):
+    def __init__(self, conf, catalog=None, transport=None, clock=time.time,
+                 name=None, topic=None, hosts=None, architectures=None):
+        """``name``, ``topic``, ``hosts`` and ``architectures`` override the
+        [trust] options ``monitor_name``, ``monitor_topic``,
+        ``monitor_hosts`` and ``monitor_architectures``, so that one process
+        (the embedded cloud, a test) can run several monitors."""
         self.conf = conf
-        self.name = conf.trust.monitor_name
+        self.name = name or conf.trust.monitor_name
+        self.topic = topic or conf.trust.monitor_topic
+        self.hosts = set(conf.trust.monitor_hosts if hosts is None else hosts)
+        self.architectures = {a.lower() for a in (
+            conf.trust.monitor_architectures if architectures is None
+            else architectures)}
         self.catalog = catalog
         self.clock = clock
         self._transport = transport
@@ -82,7 +92,7 @@ class TrustMonitor:
             publisher_id='sod-trust-monitor.%s' % self.name,
             driver='messagingv2', topics=[trust_conf.notification_topic])
         self._server = rpc.get_server(
-            self._transport, trust_conf.monitor_topic, self.name,
+            self._transport, self.topic, self.name,
             [manager.MonitorManager(self)])
         self._server.start()
         self._stop.clear()
@@ -91,7 +101,7 @@ class TrustMonitor:
         self._thread.start()
         self.challenge_all()
         LOG.info('trust monitor %(name)s started on topic %(topic)s',
-                 {'name': self.name, 'topic': trust_conf.monitor_topic})
+                 {'name': self.name, 'topic': self.topic})
 
     def stop(self):
         self._stop.set()
@@ -124,10 +134,9 @@ class TrustMonitor:
     # -- scope -------------------------------------------------------------
 
     def serves(self, host, architecture):
-        hosts = self.conf.trust.monitor_hosts
-        archs = {a.lower() for a in self.conf.trust.monitor_architectures}
-        return ((not hosts or host in hosts)
-                and (not archs or architecture.lower() in archs))
+        return ((not self.hosts or host in self.hosts)
+                and (not self.architectures
+                     or architecture.lower() in self.architectures))
 
     def _host_lock(self, host):
         with self._locks_lock:
