@@ -122,13 +122,23 @@ Nova must emit them: ``[notifications] notify_on_state_change`` and
 oslo.messaging listener pool name, so that the manager gets its own copy of
 each notification next to other consumers (Ceilometer, Searchlight).
 """),
-    cfg.ListOpt(
-        'notification_topics',
-        default=['versioned_notifications', 'notifications'],
+    cfg.StrOpt(
+        'nova_notification_topic',
+        default='versioned_notifications',
         help="""
-Notification topics to listen on: Nova's versioned notifications and the
-topic sod-nova's trust monitor publishes on.
+Topic of Nova's versioned notifications (Nova's
+``[notifications] versioned_notifications_topics``).
+
+Related options:
+
+* ``nova_exchange``
+* ``[trust] notification_topic`` (where trust changes come from)
 """),
+    cfg.StrOpt(
+        'nova_exchange',
+        default='nova',
+        help="Exchange Nova publishes its notifications on (Nova's "
+             "``control_exchange``)."),
     cfg.BoolOpt(
         'read_image_properties',
         default=False,

@@ -36,6 +36,9 @@ class NovaError(Exception):
 def connect(conf):
     """A :class:`NovaCompute` from the ``[nova]`` keystoneauth options."""
     auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
+    if auth is None:
+        raise NovaError('set [nova] auth_type and its credentials (an admin '
+                        'user: live migration and all_projects listing)')
     session = ks_loading.load_session_from_conf_options(conf, 'nova',
                                                         auth=auth)
     return connect_session(session, conf.nova.endpoint_override,
