@@ -251,6 +251,19 @@ def _check_name(what, value):
         raise ValueError('%s must be a non-empty string, not %r' % (what, value))
 
 
+def _claim(session, model, *where):
+    """Open the write transaction with a write that changes nothing.
+
+    A transaction that reads first and writes later deadlocks on SQLite
+    ("database is locked" at once, no busy wait) when two writers meet; one
+    that writes first waits its turn. On MySQL/PostgreSQL the same statement
+    locks the matching rows, so the read-modify-write that follows is atomic.
+    """
+    session.execute(sa.update(model).where(*where).values(
+        updated_at=model.updated_at).execution_options(
+            synchronize_session=False))
+
+
 _retry_on_duplicate = oslo_db_api.wrap_db_retry(
     max_retries=3, retry_interval=0.05,
     exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
@@ -288,6 +301,7 @@ def host_declare(host, architecture, conf=None):
     _check_name('architecture', architecture)
     configure(conf)
     with context_manager.writer.using(_Context()) as session:
+        _claim(session, models.Host, models.Host.host == host)
         model = session.scalars(
             sa.select(models.Host).filter_by(host=host)).first()
         if model is None:
@@ -327,6 +341,7 @@ def host_set_trust(host, state, reason, capability_mask,
         _check_name('architecture', architecture)
     configure(conf)
     with context_manager.writer.using(_Context()) as session:
+        _claim(session, models.Host, models.Host.host == host)
         model = session.scalars(
             sa.select(models.Host).filter_by(host=host)).first()
         old_state = None
@@ -366,14 +381,15 @@ def hosts_mark_stale(max_age_seconds, now=None, monitor=None, conf=None):
     cutoff = now - datetime.timedelta(seconds=max_age_seconds)
     configure(conf)
     changed = []
+    where = [models.Host.state == TRUSTED,
+             sa.or_(models.Host.last_evidence_at.is_(None),
+                    models.Host.last_evidence_at < cutoff)]
+    if monitor is not None:
+        where.append(models.Host.monitor == monitor)
     with context_manager.writer.using(_Context()) as session:
-        query = sa.select(models.Host).where(
-            models.Host.state == TRUSTED,
-            sa.or_(models.Host.last_evidence_at.is_(None),
-                   models.Host.last_evidence_at < cutoff))
-        if monitor is not None:
-            query = query.where(models.Host.monitor == monitor)
-        for model in session.scalars(query.order_by(models.Host.host)):
+        _claim(session, models.Host, *where)
+        query = sa.select(models.Host).where(*where).order_by(models.Host.host)
+        for model in session.scalars(query):
             model.state = UNREACHABLE
             if model.last_evidence_at is None:
                 model.reason = 'no verified evidence'
@@ -398,6 +414,8 @@ def rejection_set(instance_uuid, reason, conf=None):
     _check_name('instance_uuid', instance_uuid)
     configure(conf)
     with context_manager.writer.using(_Context()) as session:
+        _claim(session, models.Rejection,
+               models.Rejection.instance_uuid == instance_uuid)
         model = session.scalars(sa.select(models.Rejection).filter_by(
             instance_uuid=instance_uuid)).first()
         if model is None:

@@ -1,0 +1,170 @@
+"""sod_nova.db.api on a real SQLite file, migrated by the shipped alembic chain."""
+
+import concurrent.futures
+import dataclasses
+import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from sod_nova.conf import CONF
+from sod_nova.db import api
+from sod_nova.db import models
+
+UTC = datetime.UTC
+NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path):
+    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
+                      'sod_database')
+    api.sync(CONF)
+    yield CONF
+    api.dispose()
+    CONF.clear_override('connection', 'sod_database')
+
+
+def test_sync_runs_the_chain_from_0001_hosts(tmp_path):
+    CONF.set_override('connection', 'sqlite:///%s/fresh.sqlite' % tmp_path,
+                      'sod_database')
+    try:
+        assert api.version() is None
+        api.sync()
+        head = api.version()
+        engine = api.get_engine()
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {'sod_hosts', 'sod_rejections', models.VERSION_TABLE} <= tables
+        assert 'alembic_version' not in tables
+        api.sync()  # idempotent
+        assert api.version() == head
+    finally:
+        api.dispose()
+        CONF.clear_override('connection', 'sod_database')
+
+
+def test_missing_sqlite_directory_is_a_clear_error(tmp_path):
+    CONF.set_override('connection', 'sqlite:///%s/no/such/dir/x.sqlite'
+                      % tmp_path, 'sod_database')
+    try:
+        with pytest.raises(api.DatabaseConfigError, match='does not exist'):
+            api.host_get_all()
+    finally:
+        CONF.clear_override('connection', 'sod_database')
+
+
+def test_declare_new_host_is_unreachable_never_trusted(db):
+    row = api.host_declare('cn1', 'TPM')
+    assert (row.host, row.architecture, row.state, row.reason,
+            row.capability_mask, row.last_evidence_at) == (
+        'cn1', 'TPM', 'unreachable', 'no verified evidence yet', 0, None)
+    assert api.host_get('cn1') == row
+    assert api.host_get('nope') is None
+
+
+def test_declare_same_architecture_keeps_trust_other_clears_it(db):
+    api.host_set_trust('cn1', 'trusted', 'ok', 0b11, NOW, architecture='TPM')
+    api.host_declare('cn1', 'TPM')
+    assert api.host_get('cn1').state == 'trusted'
+    row = api.host_declare('cn1', 'HyperWall')
+    assert (row.architecture, row.state, row.capability_mask) == (
+        'HyperWall', 'unreachable', 0)
+    assert 'architecture changed to HyperWall' in row.reason
+
+
+def test_set_trust_upserts_and_reports_transitions(db):
+    assert api.host_set_trust('cn1', 'trusted', 'quote ok', 5, NOW,
+                              architecture='TPM', monitor='m1') == (None, 'trusted')
+    later = NOW + datetime.timedelta(seconds=3)
+    assert api.host_set_trust('cn1', 'untrusted', 'PCR 10 mismatch', 0,
+                              later) == ('trusted', 'untrusted')
+    # None keeps the time of the last evidence, the architecture, the monitor.
+    assert api.host_set_trust('cn1', 'unreachable', 'silent', 0) == (
+        'untrusted', 'unreachable')
+    row = api.host_get('cn1')
+    assert (row.state, row.reason, row.last_evidence_at, row.architecture,
+            row.monitor) == ('unreachable', 'silent', later, 'TPM', 'm1')
+
+
+def test_set_trust_refuses_bad_values(db):
+    with pytest.raises(ValueError, match='architecture is needed'):
+        api.host_set_trust('new', 'trusted', 'ok', 1, NOW)
+    with pytest.raises(ValueError, match='not a host state'):
+        api.host_set_trust('cn1', 'fine', 'ok', 1, NOW, architecture='TPM')
+    with pytest.raises(ValueError, match='not a capability mask'):
+        api.host_set_trust('cn1', 'trusted', 'ok', 1 << 14, NOW,
+                           architecture='TPM')
+    with pytest.raises(ValueError, match='not a capability mask'):
+        api.host_set_trust('cn1', 'trusted', 'ok', True, NOW, architecture='TPM')
+    assert api.host_get_all() == []
+
+
+def test_naive_datetimes_are_utc_and_rows_are_detached_values(db):
+    api.host_set_trust('cn1', 'trusted', 'ok', 1, NOW.replace(tzinfo=None),
+                       architecture='TPM')
+    row, = api.host_get_all()
+    assert row.last_evidence_at == NOW
+    assert row.evidence_age(NOW + datetime.timedelta(seconds=4)) == 4.0
+    assert row.usable(NOW + datetime.timedelta(seconds=10), 10)
+    assert not row.usable(NOW + datetime.timedelta(seconds=10.5), 10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.state = 'untrusted'
+    assert row.to_dict()['last_evidence_at'] == '2026-01-01T12:00:00+00:00'
+
+
+def test_host_get_all_is_sorted(db):
+    for name in ('cn3', 'cn1', 'cn2'):
+        api.host_declare(name, 'TPM')
+    assert [r.host for r in api.host_get_all()] == ['cn1', 'cn2', 'cn3']
+
+
+def test_mark_stale_changes_only_old_trusted_rows(db):
+    old = NOW - datetime.timedelta(seconds=30)
+    api.host_set_trust('fresh', 'trusted', 'ok', 1, NOW, architecture='TPM')
+    api.host_set_trust('old', 'trusted', 'ok', 1, old, architecture='TPM')
+    api.host_set_trust('bad', 'untrusted', 'PCR mismatch', 0, old,
+                       architecture='TPM')
+    api.host_declare('declared', 'TPM')
+    assert api.hosts_mark_stale(10, now=NOW) == ['old']
+    row = api.host_get('old')
+    assert row.state == 'unreachable'
+    assert 'no verified evidence for 30.0 s' in row.reason
+    assert row.last_evidence_at == old
+    assert api.host_get('bad').reason == 'PCR mismatch'
+    assert api.hosts_mark_stale(10, now=NOW) == []
+
+
+def test_mark_stale_can_be_limited_to_one_monitor(db):
+    old = NOW - datetime.timedelta(seconds=30)
+    api.host_set_trust('a', 'trusted', 'ok', 1, old, 'TPM', monitor='m1')
+    api.host_set_trust('b', 'trusted', 'ok', 1, old, 'TPM', monitor='m2')
+    assert api.hosts_mark_stale(10, now=NOW, monitor='m2') == ['b']
+    assert api.host_get('a').state == 'trusted'
+
+
+def test_concurrent_upserts_of_one_new_host_make_one_row(db):
+    def report(i):
+        return api.host_set_trust('cn1', 'trusted', 'report %d' % i, 1,
+                                  NOW, architecture='TPM')
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(report, range(16)))
+    assert sum(1 for old, _ in results if old is None) == 1
+    assert len(api.host_get_all()) == 1
+
+
+def test_rejections_keep_the_latest_reason(db):
+    assert api.rejection_get('u1') is None
+    api.rejection_set('u1', 'malformed')
+    api.rejection_set('u2', 'no host')
+    api.rejection_set('u1', 'still malformed')
+    assert api.rejection_get('u1').reason == 'still malformed'
+    assert [r.instance_uuid for r in api.rejection_get_all()] == ['u2', 'u1']
+
+
+def test_switching_databases_in_one_process(tmp_path, db):
+    api.host_declare('only-in-first', 'TPM')
+    CONF.set_override('connection', 'sqlite:///%s/second.sqlite' % tmp_path,
+                      'sod_database')
+    api.sync()
+    assert api.host_get_all() == []

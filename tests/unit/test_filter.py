@@ -1,0 +1,293 @@
+"""The filter's pure logic: the effective request, the per-host test, the cache,
+and SecurityOnDemandFilter.filter_all over real Nova HostState objects.
+
+Where the instance's metadata comes from (Nova's databases) is replaced here
+by a function returning it; the functional tests run the real lookup.
+"""
+
+import datetime
+import logging
+
+from nova import objects
+from nova.scheduler import host_manager
+import pytest
+
+from sod_nova.catalog import Catalog
+from sod_nova.conf import CONF
+from sod_nova.db import api as db_api
+from sod_nova.policy import Entity
+from sod_nova.policy import PolicyError
+from sod_nova.policy import Property
+from sod_nova.policy import SecurityRequest
+from sod_nova.scheduler import filters
+from sod_nova.scheduler import host_check
+from sod_nova.scheduler import host_rows
+from sod_nova.scheduler import instance_sources
+from sod_nova.scheduler.request import effective_request
+
+objects.register_all()
+
+UTC = datetime.UTC
+NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+CATALOG = Catalog.load()
+PACKAGES = CATALOG.packages
+
+
+def opts(*numbers, props=(Property.C, Property.I)):
+    return SecurityRequest.from_options([Entity(n) for n in numbers], props)
+
+
+# -- the effective request: union of the four sources -----------------------
+
+def test_union_of_flavor_image_metadata_and_hints():
+    request = effective_request(
+        PACKAGES,
+        flavor_extra_specs={'sod:options': '1', 'hw:cpu_policy': 'shared'},
+        system_metadata={'image_sod:options': '2', 'image_sod:properties': 'C',
+                         'image_hw_disk_bus': 'virtio', 'owner_user_name': 'x'},
+        metadata={'sod:options': '3', 'sod:properties': 'I', 'other': 'y'},
+        hints={'sod_options': ['5'], 'same_host': ['abc']})
+    assert request == (opts(1) | opts(2, props=[Property.C])
+                       | opts(3, props=[Property.I]) | opts(5))
+
+
+def test_each_source_alone_gives_its_request():
+    expected = opts(1, 2)
+    assert effective_request(PACKAGES, {'sod:options': '1,2'}) == expected
+    assert effective_request(
+        PACKAGES, system_metadata={'image_sod:options': '1,2'}) == expected
+    assert effective_request(PACKAGES, metadata={'sod:options': '1,2'}) == expected
+    assert effective_request(PACKAGES, hints={'sod_options': ['1,2']}) == expected
+    # Nova keeps a repeated hint as a list of its values.
+    assert effective_request(PACKAGES, hints={'sod_options': ['1', '2']}) == expected
+
+
+def test_package_from_metadata():
+    request = effective_request(PACKAGES, metadata={'sod:package': 'medical-records'})
+    assert request == opts(1, 5, 6, 7)
+
+
+def test_no_sod_keys_is_no_request():
+    assert not effective_request(PACKAGES, {'hw:cpu_policy': 'shared'},
+                                 {'image_hw_disk_bus': 'virtio'}, {'a': 'b'},
+                                 {'same_host': ['x']})
+    assert not effective_request(PACKAGES)
+
+
+@pytest.mark.parametrize('sources, message', [
+    ({'metadata': {'sod:options': '4'}},
+     'instance metadata sod:options: option 4 (Cloud Manager) is refused'),
+    ({'flavor_extra_specs': {'sod:properties': 'C'}},
+     'flavor extra spec sod:properties: given without sod:options'),
+    ({'system_metadata': {'image_sod:options': '9'}},
+     'image property sod:options: 9 is not an option (1-7)'),
+    ({'hints': {'sod_package': ['nope']}},
+     "scheduler hint sod_package: 'nope' is not a security package"),
+    ({'hints': {'sod:options': ['1']}},
+     'scheduler hint sod:options: scheduler hints are spelled sod_options'),
+    ({'metadata': {'sod:option': '1'}},
+     'instance metadata sod:option: unknown key'),
+])
+def test_malformed_source_is_named(sources, message):
+    with pytest.raises(PolicyError) as info:
+        effective_request(PACKAGES, **sources)
+    assert str(info.value).startswith(message)
+
+
+# -- the per-host test ------------------------------------------------------
+
+def row(state='trusted', mask=None, evidence=NOW, arch='HyperWall'):
+    return db_api.HostRow(
+        host='h', architecture=arch, state=state, reason='because',
+        capability_mask=CATALOG.capability_mask(arch) if mask is None else mask,
+        last_evidence_at=evidence)
+
+
+CUTOFF = host_check.evidence_cutoff(NOW + datetime.timedelta(seconds=10), 10)
+
+
+def test_cutoff_accepts_naive_utc():
+    assert host_check.evidence_cutoff(NOW.replace(tzinfo=None), 10) == (
+        NOW - datetime.timedelta(seconds=10))
+
+
+def test_trusted_fresh_capable_host_passes():
+    assert host_check.refusal(row(), opts(1, 2), CUTOFF) is None
+    assert host_check.refusal(row(evidence=CUTOFF), opts(1, 2), CUTOFF) is None
+
+
+@pytest.mark.parametrize('the_row, why', [
+    (None, 'no capability row'),
+    (row(state='untrusted'), 'untrusted: because'),
+    (row(state='unreachable'), 'unreachable: because'),
+    (row(evidence=None), 'no time of evidence'),
+    (row(evidence=CUTOFF - datetime.timedelta(microseconds=1)), 'older than'),
+    (row(arch='TPM'), 'TPM lacks C, I against Other VMs'),
+])
+def test_host_refused(the_row, why):
+    assert why in host_check.refusal(the_row, opts(1, 2), CUTOFF)
+
+
+def test_no_request_passes_any_host_even_without_a_row():
+    for the_row in (None, row(state='untrusted'), row(evidence=None)):
+        assert host_check.refusal(the_row, SecurityRequest(), CUTOFF) is None
+
+
+def test_one_missing_cell_is_enough_to_refuse():
+    mask = CATALOG.capability_mask('AMD-SEV-SNP')
+    assert host_check.refusal(row(mask=mask), opts(3, props=[Property.C]),
+                              CUTOFF) is None
+    assert 'lacks I against HW attacks' in host_check.refusal(
+        row(mask=mask), opts(3), CUTOFF)
+
+
+# -- the filter over real HostState objects and a real database --------------
+
+@pytest.fixture
+def db(tmp_path):
+    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
+                      'sod_database')
+    CONF.set_override('host_cache_seconds', 0, 'filter')
+    db_api.sync(CONF)
+    yield CONF
+    db_api.dispose()
+    CONF.clear_override('connection', 'sod_database')
+    CONF.clear_override('host_cache_seconds', 'filter')
+
+
+def trust(host, arch, state='trusted', age=0.0):
+    db_api.host_set_trust(
+        host, state, 'test', CATALOG.capability_mask(arch),
+        datetime.datetime.now(UTC) - datetime.timedelta(seconds=age),
+        architecture=arch, monitor='test')
+
+
+def host_states(*names):
+    return [host_manager.HostState(name, name, 'cell1') for name in names]
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    """The instance metadata each instance has (Nova's DB in real life)."""
+    known = {}
+
+    def metadata_of(uuid, context=None):
+        if uuid not in known:
+            raise instance_sources.SourcesUnavailable('instance %s not found' % uuid)
+        return known[uuid]
+    monkeypatch.setattr(instance_sources, 'metadata_of', metadata_of)
+    return known
+
+
+def spec(uuid, extra_specs=None, hints=None):
+    return objects.RequestSpec(
+        instance_uuid=uuid,
+        flavor=objects.Flavor(extra_specs=extra_specs or {}),
+        scheduler_hints=hints or {})
+
+
+def names(hosts):
+    return [h.host for h in hosts]
+
+
+def test_filter_keeps_only_trusted_fresh_satisfying_hosts(db, sources):
+    trust('hw', 'HyperWall')
+    trust('sev', 'AMD-SEV-SNP')
+    trust('tpm', 'TPM')
+    trust('bad', 'Intel-SGX', state='untrusted')
+    trust('old', 'Intel-SGX', age=3600)
+    db_api.host_declare('new', 'Intel-SGX')
+    sources['u1'] = ({'sod:options': '1,2'}, {})
+    hosts = host_states('hw', 'sev', 'tpm', 'bad', 'old', 'new', 'unknown')
+    passed = filters.SecurityOnDemandFilter().filter_all(hosts, spec('u1'))
+    assert names(passed) == ['hw', 'sev']
+
+
+def test_filter_no_request_passes_everything_without_reading_rows(db, sources):
+    sources['u1'] = ({'unrelated': 'x'}, {'image_hw_disk_bus': 'virtio'})
+    hosts = host_states('a', 'b')
+    CONF.set_override('connection', 'sqlite:////nonexistent/dir/x.sqlite',
+                      'sod_database')
+    assert filters.SecurityOnDemandFilter().filter_all(hosts, spec('u1')) == hosts
+
+
+def test_filter_fails_closed_and_keeps_the_reason(db, sources, caplog):
+    trust('hw', 'HyperWall')
+    sources['u1'] = ({'sod:options': '4'}, {})
+    flt = filters.SecurityOnDemandFilter()
+    with caplog.at_level(logging.WARNING):
+        assert flt.filter_all(host_states('hw'), spec('u1')) == []
+    assert 'Instance u1: no host passes: malformed security policy: ' \
+        'instance metadata sod:options: option 4' in caplog.text
+    assert 'option 4' in db_api.rejection_get('u1').reason
+    # Metadata that cannot be read fails closed too.
+    assert flt.filter_all(host_states('hw'), spec('u2')) == []
+    assert 'cannot read the instance metadata' in db_api.rejection_get('u2').reason
+
+
+def test_filter_fails_closed_when_the_database_is_unusable(db, sources):
+    sources['u1'] = ({'sod:options': '1'}, {})
+    CONF.set_override('connection', 'sqlite:////nonexistent/dir/x.sqlite',
+                      'sod_database')
+    flt = filters.SecurityOnDemandFilter()
+    assert flt.filter_all(host_states('hw'), spec('u1')) == []
+
+
+def test_zero_hosts_logs_one_info_line_with_cells_and_closest(db, sources, caplog):
+    trust('hw', 'HyperWall')
+    trust('tpm', 'TPM')
+    trust('sgx', 'Intel-SGX', state='untrusted')
+    sources['u1'] = ({}, {})
+    flt = filters.SecurityOnDemandFilter()
+    with caplog.at_level(logging.INFO, logger='sod_nova.scheduler.filters'):
+        passed = flt.filter_all(host_states('hw', 'tpm', 'sgx'),
+                                spec('u1', {'sod:options': '1,2,5'}))
+    assert passed == []
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert len(lines) == 1
+    assert lines[0].startswith('Instance u1: no host satisfies C, I against '
+                               'Same OS; C, I against Other VMs')
+    assert 'closest: HyperWall (lacks C, I against Same OS)' in lines[0]
+    assert '2 of 3 hosts trusted with fresh evidence (HyperWall, TPM)' in lines[0]
+    assert db_api.rejection_get('u1').reason in lines[0]
+
+
+def test_per_request_state_does_not_outlive_filter_all(db, sources):
+    trust('hw', 'HyperWall')
+    sources['u1'] = ({'sod:options': '1'}, {})
+    flt = filters.SecurityOnDemandFilter()
+    flt.filter_all(host_states('hw'), spec('u1'))
+    assert flt._decisions == {}
+    # Called on its own (not by the scheduler), host_passes resolves first.
+    assert flt.host_passes(host_states('hw')[0], spec('u1'))
+    assert not flt.host_passes(host_states('other')[0], spec('u1'))
+
+
+def test_hints_and_flavor_reach_the_filter(db, sources):
+    trust('hw', 'HyperWall')
+    trust('sev', 'AMD-SEV-SNP')
+    sources['u1'] = ({}, {})
+    flt = filters.SecurityOnDemandFilter()
+    hosts = host_states('hw', 'sev')
+    assert names(flt.filter_all(hosts, spec(
+        'u1', hints={'sod_options': ['3'], 'sod_properties': ['C']}))) == ['sev']
+    assert names(flt.filter_all(hosts, spec(
+        'u1', extra_specs={'sod:options': '1'}))) == ['hw', 'sev']
+
+
+# -- the row cache -----------------------------------------------------------
+
+def test_cache_rereads_after_its_lifetime(db):
+    clock = [100.0]
+    cache = host_rows.HostRowCache(clock=lambda: clock[0])
+    CONF.set_override('host_cache_seconds', 1.0, 'filter')
+    trust('a', 'TPM')
+    assert set(cache.get(CONF)) == {'a'}
+    trust('b', 'TPM')
+    clock[0] += 0.5
+    assert set(cache.get(CONF)) == {'a'}
+    clock[0] += 0.6
+    assert set(cache.get(CONF)) == {'a', 'b'}
+    CONF.set_override('host_cache_seconds', 0, 'filter')
+    trust('c', 'TPM')
+    assert set(cache.get(CONF)) == {'a', 'b', 'c'}
