@@ -35,6 +35,9 @@ from sod_nova.scheduler import request as sod_request
 LOG = logging.getLogger(__name__)
 CONF = sod_nova.conf.CONF
 
+#: Hosts named in one rejection reason at most (the line stays readable).
+_MAX_LISTED = 5
+
 _DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError,
               db_api.DatabaseConfigError)
 
@@ -134,20 +137,33 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         return passed
 
     def _explain_none(self, decision, hosts):
-        """One INFO line: which cells no usable host meets, closest architecture."""
-        usable = [decision.rows[h.host] for h in hosts
-                  if h.host in decision.rows
-                  and host_check.distrust(decision.rows[h.host],
-                                          decision.cutoff) is None]
-        names = sorted({row.architecture for row in usable})
+        """One INFO line: which cells no usable host meets, closest architecture,
+        and the hosts that would satisfy the request if they were trusted."""
+        usable, blocked = [], []
         try:
-            why = self._get_catalog().explain(decision.request, names=names)
+            catalog = self._get_catalog()
         except CatalogError:
-            why = None
+            catalog = None
+        for host in hosts:
+            row = decision.rows.get(host.host)
+            distrust = host_check.distrust(row, decision.cutoff)
+            if distrust is None:
+                usable.append(row)
+            elif (row is not None and catalog is not None
+                  and decision.request.satisfied_by(
+                      catalog.capability_mask(row.architecture))):
+                blocked.append('%s (%s)' % (host.host, distrust))
+        names = sorted({row.architecture for row in usable})
+        why = (catalog.explain(decision.request, names=names)
+               if catalog is not None else None)
         if why is None:
             why = 'no trusted host with fresh evidence satisfies it'
         reason = '%s; %d of %d hosts trusted with fresh evidence (%s)' % (
             why, len(usable), len(hosts), ', '.join(names) or 'none')
+        if blocked:
+            reason += '; would satisfy it if trusted: %s%s' % (
+                '; '.join(sorted(blocked)[:_MAX_LISTED]),
+                '; …' if len(blocked) > _MAX_LISTED else '')
         LOG.info('Instance %(uuid)s: no host satisfies %(request)s: '
                  '%(reason)s',
                  {'uuid': decision.instance_uuid,
