@@ -16,9 +16,11 @@ malformed policy, unreadable metadata or an unreadable database passes no
 host for a VM that has (or may have) a request.
 """
 
+import logging
+
 from nova.scheduler import filters
 from oslo_db import exception as db_exc
-from oslo_log import log as logging
+from oslo_log import log as oslo_logging
 from oslo_utils import timeutils
 import sqlalchemy.exc
 
@@ -32,7 +34,7 @@ from sod_nova.scheduler import host_rows
 from sod_nova.scheduler import instance_sources
 from sod_nova.scheduler import request as sod_request
 
-LOG = logging.getLogger(__name__)
+LOG = oslo_logging.getLogger(__name__)
 CONF = sod_nova.conf.CONF
 
 #: Hosts named in one rejection reason at most (the line stays readable).
@@ -191,12 +193,13 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         decision = self._decisions.get(id(spec_obj))
         if decision is None:
             return bool(self.filter_all([host_state], spec_obj))
-        why = host_check.refusal(decision.rows.get(host_state.host),
-                                 decision.request, decision.cutoff)
-        if why is None:
+        row = decision.rows.get(host_state.host)
+        if host_check.passes(row, decision.request.mask, decision.cutoff):
             return True
-        LOG.debug('%(host)s fails instance %(uuid)s: %(why)s',
-                  {'host': host_state.host, 'uuid': decision.instance_uuid,
-                   'why': why})
+        if LOG.isEnabledFor(logging.DEBUG):
+            LOG.debug('%(host)s fails instance %(uuid)s: %(why)s',
+                      {'host': host_state.host, 'uuid': decision.instance_uuid,
+                       'why': host_check.refusal(row, decision.request,
+                                                 decision.cutoff)})
         return False
 

@@ -30,6 +30,8 @@ objects.register_all()
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 CATALOG = Catalog.load()
+U1 = '00000000-0000-4000-8000-000000000001'
+U2 = '00000000-0000-4000-8000-000000000002'
 PACKAGES = CATALOG.packages
 
 
@@ -133,6 +135,22 @@ def test_no_request_passes_any_host_even_without_a_row():
         assert host_check.refusal(the_row, SecurityRequest(), CUTOFF) is None
 
 
+def test_fast_test_agrees_with_the_explained_one():
+    rows = [None, row(), row(state='untrusted'), row(state='unreachable'),
+            row(evidence=None), row(evidence=CUTOFF),
+            row(evidence=CUTOFF - datetime.timedelta(microseconds=1))]
+    rows += [row(arch=a.name) for a in CATALOG.architectures]
+    requests = [SecurityRequest(), opts(1), opts(1, 2), opts(3, props=[Property.C]),
+                opts(1, 5, 6, 7), opts(2, 5)]
+    verdicts = set()
+    for the_row in rows:
+        for request in requests:
+            fast = host_check.passes(the_row, request.mask, CUTOFF)
+            assert fast == (host_check.refusal(the_row, request, CUTOFF) is None)
+            verdicts.add(fast)
+    assert verdicts == {True, False}
+
+
 def test_one_missing_cell_is_enough_to_refuse():
     mask = CATALOG.capability_mask('AMD-SEV-SNP')
     assert host_check.refusal(row(mask=mask), opts(3, props=[Property.C]),
@@ -197,82 +215,82 @@ def test_filter_keeps_only_trusted_fresh_satisfying_hosts(db, sources):
     trust('bad', 'Intel-SGX', state='untrusted')
     trust('old', 'Intel-SGX', age=3600)
     db_api.host_declare('new', 'Intel-SGX')
-    sources['u1'] = ({'sod:options': '1,2'}, {})
+    sources[U1] = ({'sod:options': '1,2'}, {})
     hosts = host_states('hw', 'sev', 'tpm', 'bad', 'old', 'new', 'unknown')
-    passed = filters.SecurityOnDemandFilter().filter_all(hosts, spec('u1'))
+    passed = filters.SecurityOnDemandFilter().filter_all(hosts, spec(U1))
     assert names(passed) == ['hw', 'sev']
 
 
 def test_filter_no_request_passes_everything_without_reading_rows(db, sources):
-    sources['u1'] = ({'unrelated': 'x'}, {'image_hw_disk_bus': 'virtio'})
+    sources[U1] = ({'unrelated': 'x'}, {'image_hw_disk_bus': 'virtio'})
     hosts = host_states('a', 'b')
     CONF.set_override('connection', 'sqlite:////nonexistent/dir/x.sqlite',
                       'sod_database')
-    assert filters.SecurityOnDemandFilter().filter_all(hosts, spec('u1')) == hosts
+    assert filters.SecurityOnDemandFilter().filter_all(hosts, spec(U1)) == hosts
 
 
 def test_filter_fails_closed_and_keeps_the_reason(db, sources, caplog):
     trust('hw', 'HyperWall')
-    sources['u1'] = ({'sod:options': '4'}, {})
+    sources[U1] = ({'sod:options': '4'}, {})
     flt = filters.SecurityOnDemandFilter()
     with caplog.at_level(logging.WARNING):
-        assert flt.filter_all(host_states('hw'), spec('u1')) == []
-    assert 'Instance u1: no host passes: malformed security policy: ' \
+        assert flt.filter_all(host_states('hw'), spec(U1)) == []
+    assert 'Instance %s: no host passes: malformed security policy: ' % U1 + \
         'instance metadata sod:options: option 4' in caplog.text
-    assert 'option 4' in db_api.rejection_get('u1').reason
+    assert 'option 4' in db_api.rejection_get(U1).reason
     # Metadata that cannot be read fails closed too.
-    assert flt.filter_all(host_states('hw'), spec('u2')) == []
-    assert 'cannot read the instance metadata' in db_api.rejection_get('u2').reason
+    assert flt.filter_all(host_states('hw'), spec(U2)) == []
+    assert 'cannot read the instance metadata' in db_api.rejection_get(U2).reason
 
 
 def test_filter_fails_closed_when_the_database_is_unusable(db, sources):
-    sources['u1'] = ({'sod:options': '1'}, {})
+    sources[U1] = ({'sod:options': '1'}, {})
     CONF.set_override('connection', 'sqlite:////nonexistent/dir/x.sqlite',
                       'sod_database')
     flt = filters.SecurityOnDemandFilter()
-    assert flt.filter_all(host_states('hw'), spec('u1')) == []
+    assert flt.filter_all(host_states('hw'), spec(U1)) == []
 
 
 def test_zero_hosts_logs_one_info_line_with_cells_and_closest(db, sources, caplog):
     trust('hw', 'HyperWall')
     trust('tpm', 'TPM')
     trust('sgx', 'Intel-SGX', state='untrusted')
-    sources['u1'] = ({}, {})
+    sources[U1] = ({}, {})
     flt = filters.SecurityOnDemandFilter()
     with caplog.at_level(logging.INFO, logger='sod_nova.scheduler.filters'):
         passed = flt.filter_all(host_states('hw', 'tpm', 'sgx'),
-                                spec('u1', {'sod:options': '1,2,5'}))
+                                spec(U1, {'sod:options': '1,2,5'}))
     assert passed == []
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(lines) == 1
-    assert lines[0].startswith('Instance u1: no host satisfies C, I against '
-                               'Same OS; C, I against Other VMs')
+    assert lines[0].startswith('Instance %s: no host satisfies C, I against '
+                               'Same OS; C, I against Other VMs' % U1)
     assert 'closest: HyperWall (lacks C, I against Same OS)' in lines[0]
     assert '2 of 3 hosts trusted with fresh evidence (HyperWall, TPM)' in lines[0]
-    assert db_api.rejection_get('u1').reason in lines[0]
+    assert db_api.rejection_get(U1).reason in lines[0]
 
 
 def test_per_request_state_does_not_outlive_filter_all(db, sources):
     trust('hw', 'HyperWall')
-    sources['u1'] = ({'sod:options': '1'}, {})
+    sources[U1] = ({'sod:options': '1'}, {})
     flt = filters.SecurityOnDemandFilter()
-    flt.filter_all(host_states('hw'), spec('u1'))
+    flt.filter_all(host_states('hw'), spec(U1))
     assert flt._decisions == {}
     # Called on its own (not by the scheduler), host_passes resolves first.
-    assert flt.host_passes(host_states('hw')[0], spec('u1'))
-    assert not flt.host_passes(host_states('other')[0], spec('u1'))
+    assert flt.host_passes(host_states('hw')[0], spec(U1))
+    assert not flt.host_passes(host_states('other')[0], spec(U1))
 
 
 def test_hints_and_flavor_reach_the_filter(db, sources):
     trust('hw', 'HyperWall')
     trust('sev', 'AMD-SEV-SNP')
-    sources['u1'] = ({}, {})
+    sources[U1] = ({}, {})
     flt = filters.SecurityOnDemandFilter()
     hosts = host_states('hw', 'sev')
     assert names(flt.filter_all(hosts, spec(
-        'u1', hints={'sod_options': ['3'], 'sod_properties': ['C']}))) == ['sev']
+        U1, hints={'sod_options': ['3'], 'sod_properties': ['C']}))) == ['sev']
     assert names(flt.filter_all(hosts, spec(
-        'u1', extra_specs={'sod:options': '1'}))) == ['hw', 'sev']
+        U1, extra_specs={'sod:options': '1'}))) == ['hw', 'sev']
 
 
 # -- the row cache -----------------------------------------------------------
