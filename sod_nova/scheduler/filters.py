@@ -8,6 +8,12 @@ repeat nova's)::
     available_filters = sod_nova.scheduler.filters.SecurityOnDemandFilter
     enabled_filters = ComputeFilter,...,SecurityOnDemandFilter
 
+and give nova-scheduler sod-nova's options (in nova.conf or a second
+``--config-file``): ``[sod_database] connection`` (the database the trust
+monitor writes), ``[trust] evidence_max_age``, ``[filter]
+host_cache_seconds`` and ``record_rejections``, and the ``[catalog]`` files
+if not the shipped ones (read once, at the first request with a policy).
+
 Once per scheduling request (``filter_all``) it resolves the VM's effective
 security request (:mod:`sod_nova.scheduler.request`) and takes a snapshot of
 the host capability rows; per host (``host_passes``) it only looks the host

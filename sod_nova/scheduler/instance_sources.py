@@ -8,6 +8,7 @@ afterwards (migrations, evacuate, unshelve) it lives in its cell's database.
 from nova import context as nova_context
 from nova import exception
 from nova import objects
+from oslo_db import exception as db_exc
 
 
 class SourcesUnavailable(Exception):
@@ -25,6 +26,13 @@ def metadata_of(instance_uuid, context=None):
     """``(metadata, system_metadata)`` of the instance ``instance_uuid``."""
     if not instance_uuid:
         raise SourcesUnavailable('the request spec names no instance')
+    try:
+        return _metadata_of(instance_uuid, context)
+    except db_exc.DBError as exc:
+        raise SourcesUnavailable('database error: %s' % exc) from None
+
+
+def _metadata_of(instance_uuid, context):
     ctx = context or nova_context.get_admin_context()
     try:
         build_request = objects.BuildRequest.get_by_instance_uuid(

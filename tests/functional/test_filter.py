@@ -166,6 +166,17 @@ def test_live_migration_goes_only_to_a_satisfying_host(cloud):
     assert cloud.server_host(server) == 'sev'
 
 
+def test_live_migration_keeps_every_source_of_the_request(cloud):
+    # Metadata alone (Other VMs) would let DataSafe win the weigher; the image
+    # adds Hypervisor, read again from the cell's instance at the migration.
+    server, source = boot(cloud, metadata={'sod:options': '1'},
+                          image_properties={'sod:options': '2'})
+    assert source == 'hw'
+    migration = cloud.live_migrate(server, host=None)
+    assert migration['status'] == 'completed'
+    assert cloud.server_host(server) == 'sev'
+
+
 def test_live_migration_refused_when_no_other_host_satisfies(cloud):
     server, source = boot(cloud, metadata={'sod:package': 'medical-records'})
     assert source == 'ds'
