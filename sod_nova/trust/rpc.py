@@ -49,5 +49,4 @@ def get_client(transport, topic, version):
 
 def get_server(transport, topic, server, endpoints):
     return oslo_messaging.get_rpc_server(
-        transport, target(topic, server=server), endpoints,
-        executor='threading')
+        transport, target(topic, server=server), endpoints)

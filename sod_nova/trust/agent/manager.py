@@ -12,5 +12,5 @@ class AgentManager:
     def __init__(self, service):
         self.service = service
 
-    def challenge(self, ctxt, nonce, immediate=False):
-        self.service.challenge(nonce, immediate)
+    def challenge(self, ctxt, nonce, immediate=False, ack=None):
+        self.service.challenge(nonce, immediate, ack)

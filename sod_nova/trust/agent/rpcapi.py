@@ -17,11 +17,12 @@ class AgentAPI:
     def __init__(self, transport, topic):
         self.client = rpc.get_client(transport, topic, self.VERSION)
 
-    def challenge(self, host, nonce, immediate):
+    def challenge(self, host, nonce, immediate, ack=None):
         """Give ``host`` the nonce its next report must quote.
 
         ``immediate``: report now (a fresh attestation is wanted, e.g. after
         the agent or the monitor restarted) rather than at the next period.
+        ``ack``: ``{'boot_id', 'sequence'}`` of the report just accepted.
         """
         self.client.prepare(server=host).cast(
-            {}, 'challenge', nonce=nonce, immediate=immediate)
+            {}, 'challenge', nonce=nonce, immediate=immediate, ack=ack)

@@ -2,15 +2,21 @@
 
 Protocol, from the agent's side:
 
-* at start, a new random ``boot_id`` and sequence 0; with an enrollment
-  token, an ``enroll`` cast; then ``request_challenge``;
-* the monitor answers with a nonce (``challenge``); an *immediate* challenge
-  is answered at once, otherwise the nonce is kept for the next report;
-* every ``report_interval`` and whenever the backend's evidence changes (a
-  hardware monitor's interrupt), it reports: evidence quoting its unused
-  nonce, signed with the host key, cast to the monitor. Each nonce is quoted
-  once; without an unused one it asks for a challenge instead, so a lost
-  message costs one period, never a false alarm;
+* at start: a new random ``boot_id``, sequence 0; with an enrollment token an
+  ``enroll`` cast; then ``request_challenge``;
+* the monitor sends nonces with ``challenge``: after each report it accepted
+  (acknowledging that report's sequence), or *immediate* when it wants a
+  report now (agent or monitor start, enrollment);
+* the agent reports every ``report_interval``, when a challenge is immediate,
+  and when the backend's evidence changes (a hardware monitor's interrupt):
+  evidence quoting its unused nonce, signed with the host key, cast to the
+  monitor. Each nonce is quoted once; without one the agent asks for a
+  challenge (at most once per two intervals), so a lost message costs a
+  period, never a false alarm;
+* at most one report is in flight outside the periodic one: an immediate
+  report waits for the acknowledgement of the previous one, so the monitor,
+  which handles messages concurrently, never sees this agent's reports out
+  of order (an older sequence is rejected as a possible withheld report);
 * every send is a cast and every failure is logged and survived: a monitor
   that is down only delays attestation, which resumes by itself.
 
@@ -36,13 +42,16 @@ LOG = logging.getLogger(__name__)
 
 #: How many sent reports the agent keeps for ``replay``.
 KEPT_REPORTS = 8
+#: How many quoted nonces it remembers, to never quote one twice.
+USED_NONCES = 32
 
 
 class TrustAgent:
     """One host's agent. Construction does no I/O; :meth:`start` does."""
 
     def __init__(self, conf, host, backend, private_key, transport=None,
-                 enrollment_token=None, clock=time.time, monitor_topic=None):
+                 enrollment_token=None, clock=time.monotonic,
+                 monitor_topic=None):
         """``monitor_topic`` overrides ``[trust] monitor_topic`` (the monitor
         this agent reports to)."""
         self.conf = conf
@@ -61,6 +70,10 @@ class TrustAgent:
         self._monitor = None
         self._silenced = False
         self._nonce = None
+        self._used = collections.deque(maxlen=USED_NONCES)
+        self._want = False
+        self._acked = 0
+        self._last_request = None
         self.boot_id = None
         self.sequence = 0
         self.sent = collections.deque(maxlen=KEPT_REPORTS)
@@ -72,20 +85,21 @@ class TrustAgent:
         """Listen for challenges, enroll if told to, ask for a first nonce."""
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
+        with self._lock:
+            self.boot_id = uuid.uuid4().hex
+            self.sequence = self._acked = 0
+            self._nonce = self._last_request = None
+            self._want = True
         self._monitor = monitor_rpcapi.MonitorAPI(
             self._transport, self.monitor_topic)
         self._server = rpc.get_server(
             self._transport, self.conf.trust.agent_topic, self.host,
             [manager.AgentManager(self)])
         self._server.start()
-        with self._lock:
-            self.boot_id = uuid.uuid4().hex
-            self.sequence = 0
-            self._nonce = None
         self._stop.clear()
         if self.enrollment_token:
             self._enroll()
-        self._request_challenge()
+        self._report(force=True)
         self._thread = threading.Thread(
             target=self._run, name='sod-trust-agent-%s' % self.host, daemon=True)
         self._thread.start()
@@ -95,6 +109,7 @@ class TrustAgent:
 
     def stop(self):
         self._stop.set()
+        self._monitor = None
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -109,43 +124,67 @@ class TrustAgent:
     def _run(self):
         interval = self.conf.trust.report_interval
         while not self._stop.wait(interval):
-            self.report_now()
+            with self._lock:
+                self._want = True
+            self._report(force=True)
 
     # -- protocol ----------------------------------------------------------
 
-    def challenge(self, nonce, immediate):
-        """The monitor's nonce for the next report (now if ``immediate``)."""
+    def challenge(self, nonce, immediate, ack=None):
+        """A nonce from the monitor; ``ack`` names the report it accepted."""
         with self._lock:
+            if nonce in self._used:
+                return
             self._nonce = nonce
-        if immediate:
-            self.report_now()
+            if (ack and ack.get('boot_id') == self.boot_id
+                    and isinstance(ack.get('sequence'), int)):
+                self._acked = max(self._acked, ack['sequence'])
+            if immediate:
+                self._want = True
+        self._report()
 
     def report_now(self):
-        """Report with the unused nonce, or ask for one if there is none."""
-        if self._silenced or self._monitor is None:
-            return
+        """Report as soon as possible (the evidence changed)."""
         with self._lock:
-            nonce, self._nonce = self._nonce, None
-            if nonce is not None:
+            self._want = True
+        self._report()
+
+    def _report(self, force=False):
+        """Report if one is wanted, a nonce is at hand and, unless ``force``
+        (the periodic report), no report awaits its acknowledgement."""
+        monitor = self._monitor
+        if self._silenced or monitor is None:
+            return
+        request = envelope = None
+        with self._lock:
+            if not self._want or (not force and self.sequence > self._acked):
+                return
+            if self._nonce is None:
+                now = self.clock()
+                interval = 2 * self.conf.trust.report_interval
+                if self._last_request is None or now - self._last_request >= interval:
+                    self._last_request = now
+                    request = self.boot_id
+            else:
+                nonce, self._nonce = self._nonce, None
+                self._used.append(nonce)
+                self._want = False
                 self.sequence += 1
                 envelope = evidence_mod.sign(
                     self._evidence(nonce, self.sequence), self.private_key)
                 self.sent.append(envelope)
-        if nonce is None:
-            self._request_challenge()
-        else:
-            self._cast(self._monitor.report_evidence, envelope)
+        if request is not None:
+            self._cast(monitor.request_challenge, self.host, request)
+        elif envelope is not None:
+            self._cast(monitor.report_evidence, envelope)
 
     def _evidence(self, nonce, sequence):
         event_log, pcrs = self.backend.measurements()
         return evidence_mod.Evidence(
             host=self.host, architecture=self.backend.architecture_type,
             boot_id=self.boot_id, sequence=sequence, nonce=nonce,
-            timestamp=self.clock(), event_log=tuple(event_log), pcrs=pcrs,
+            timestamp=time.time(), event_log=tuple(event_log), pcrs=pcrs,
             runtime=self.backend.runtime_evidence())
-
-    def _request_challenge(self):
-        self._cast(self._monitor.request_challenge, self.host, self.boot_id)
 
     def _enroll(self):
         public = keys.public_key_text(self.private_key)
@@ -171,16 +210,16 @@ class TrustAgent:
     def resume(self):
         """Report again, at once."""
         self._silenced = False
-        self.report_now()
+        with self._lock:
+            self._want = True
+        self._report(force=True)
 
     def forge(self):
         """Send one report signed with a fresh key nobody enrolled."""
         with self._lock:
-            nonce = self._nonce
-            self.sequence += 1
-            evidence = self._evidence(nonce, self.sequence)
+            evidence = self._evidence(self._nonce, self.sequence + 1)
         envelope = evidence_mod.sign(evidence, keys.generate_private_key())
-        self._cast(self._monitor.report_evidence, envelope)
+        self.send(envelope)
         return envelope
 
     def replay(self, envelope=None):
@@ -190,9 +229,12 @@ class TrustAgent:
                 if not self.sent:
                     raise ValueError('%s has sent no report to replay' % self.host)
                 envelope = self.sent[0]
-        self._cast(self._monitor.report_evidence, envelope)
+        self.send(envelope)
         return envelope
 
     def send(self, envelope):
-        """Send any envelope as a report (tests of malformed input)."""
-        self._cast(self._monitor.report_evidence, envelope)
+        """Send any envelope as a report (forged, replayed, malformed)."""
+        monitor = self._monitor
+        if monitor is None:
+            raise RuntimeError('the agent of %s is not running' % self.host)
+        self._cast(monitor.report_evidence, envelope)

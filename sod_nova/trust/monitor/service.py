@@ -40,7 +40,10 @@ from sod_nova.trust.monitor import manager
 LOG = logging.getLogger(__name__)
 
 #: Outstanding nonces kept per host (each usable once).
-MAX_NONCES = 4
+MAX_NONCES = 16
+#: Attempts of one database call that SQLite refused with "database is
+#: locked" (two read-then-write transactions met; one must start over).
+DB_ATTEMPTS = 5
 
 
 class TrustMonitor:
@@ -69,6 +72,7 @@ class TrustMonitor:
         self._verifier = None
         self._listeners = []
         self._host_locks = collections.defaultdict(threading.Lock)
+        self._db_lock = threading.Lock()
         self._locks_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
@@ -145,6 +149,19 @@ class TrustMonitor:
     def _now(self):
         return self.clock()
 
+    def _db(self, call, *args, **kwargs):
+        """``call(*args, conf=..., **kwargs)``, one at a time in this monitor,
+        retried when SQLite reports a lock conflict."""
+        for attempt in range(DB_ATTEMPTS):
+            try:
+                with self._db_lock:
+                    return call(*args, conf=self.conf, **kwargs)
+            except Exception as exc:
+                if ('database is locked' not in str(exc)
+                        or attempt == DB_ATTEMPTS - 1):
+                    raise
+                time.sleep(0.005 * 2 ** attempt)
+
     # -- reports -----------------------------------------------------------
 
     def report_evidence(self, envelope):
@@ -187,8 +204,9 @@ class TrustMonitor:
             if verdict.fresh:
                 verify.consume(record, verdict)
                 nonce = self._add_nonce(record, now)
-                if not db_enrollment.save_freshness(
-                        record.host, keys.public_key_text(record.public_key),
+                if not self._db(
+                        db_enrollment.save_freshness, record.host,
+                        keys.public_key_text(record.public_key),
                         record.boot_id, record.last_sequence, record.nonces):
                     LOG.warning('%(host)s: enrollment changed while its '
                                 'evidence was verified; verdict dropped',
@@ -204,11 +222,13 @@ class TrustMonitor:
             self._set_state(record, verdict.state, verdict.reason,
                             evidence_at=now if verdict.fresh else None)
         if verdict.fresh:
-            self._cast_challenge(record.host, nonce, immediate=False)
+            self._cast_challenge(record.host, nonce, immediate=False,
+                                 ack={'boot_id': record.boot_id,
+                                      'sequence': record.last_sequence})
         return verdict
 
     def _enrollment(self, host):
-        row = db_enrollment.get(host, conf=self.conf)
+        row = self._db(db_enrollment.get, host)
         if row is None or row.public_key is None:
             return None
         return verify.Enrollment(
@@ -230,13 +250,12 @@ class TrustMonitor:
     def _set_state(self, record, state, reason, evidence_at=None):
         mask = (self.catalog.capability_mask(record.architecture)
                 if state == trust.TRUSTED else 0)
-        old, new = db_api.host_set_trust(
-            record.host, state, reason, mask,
+        old, new = self._db(
+            db_api.host_set_trust, record.host, state, reason, mask,
             last_evidence_at=(None if evidence_at is None else
                               datetime.datetime.fromtimestamp(evidence_at,
                                                               datetime.UTC)),
-            architecture=record.architecture, monitor=self.name,
-            conf=self.conf)
+            architecture=record.architecture, monitor=self.name)
         if old != new:
             self._publish(record.host, old, new, reason, record.architecture)
 
@@ -276,21 +295,22 @@ class TrustMonitor:
             if not self.serves(host, record.architecture):
                 return
             nonce = self._add_nonce(record, self._now())
-            if not db_enrollment.save_freshness(
-                    host, keys.public_key_text(record.public_key),
-                    record.boot_id, record.last_sequence, record.nonces):
+            if not self._db(db_enrollment.save_freshness, host,
+                            keys.public_key_text(record.public_key),
+                            record.boot_id, record.last_sequence,
+                            record.nonces):
                 return
         self._cast_challenge(host, nonce, immediate=True)
 
     def challenge_all(self):
         """Challenge every enrolled host this monitor serves (at start)."""
-        for row in db_enrollment.get_all(conf=self.conf):
+        for row in self._db(db_enrollment.get_all):
             if row.public_key and self.serves(row.host, row.architecture):
                 self.request_challenge(row.host)
 
-    def _cast_challenge(self, host, nonce, immediate):
+    def _cast_challenge(self, host, nonce, immediate, ack=None):
         try:
-            self._agents.challenge(host, nonce, immediate)
+            self._agents.challenge(host, nonce, immediate, ack)
         except Exception as exc:
             LOG.warning('%(host)s: challenge not sent: %(exc)s',
                         {'host': host, 'exc': exc})
@@ -299,14 +319,16 @@ class TrustMonitor:
         """Enroll ``public_key`` with a one-time token's proof; never raises."""
         try:
             keys.load_public_key(public_key)
-            db_enrollment.enroll_with_token(
-                host, architecture, public_key,
-                lambda token_key, arch: keys.check_enrollment_proof(
-                    token_key, proof, host, arch, public_key),
-                conf=self.conf)
+            self._db(db_enrollment.enroll_with_token, str(host),
+                     str(architecture), public_key,
+                     lambda token_key, arch: keys.check_enrollment_proof(
+                         token_key, proof, host, arch, public_key))
         except (ValueError, TypeError, AttributeError) as exc:
             LOG.warning('%(host)s: enrollment refused: %(reason)s',
                         {'host': host, 'reason': exc})
+            return False
+        except Exception:
+            LOG.exception('%(host)s: enrollment failed', {'host': host})
             return False
         LOG.info('%(host)s: key enrolled with a one-time token', {'host': host})
         self.request_challenge(host)
@@ -318,11 +340,11 @@ class TrustMonitor:
         """Mark this monitor's hosts with old evidence ``unreachable``."""
         now = self._now() if now is None else now
         when = datetime.datetime.fromtimestamp(now, datetime.UTC)
-        changed = db_api.hosts_mark_stale(
-            self.conf.trust.evidence_max_age, now=when, monitor=self.name,
-            conf=self.conf)
+        changed = self._db(db_api.hosts_mark_stale,
+                           self.conf.trust.evidence_max_age, now=when,
+                           monitor=self.name)
         for host in changed:
-            row = db_api.host_get(host, conf=self.conf)
+            row = self._db(db_api.host_get, host)
             self._publish(host, trust.TRUSTED, trust.UNREACHABLE,
                           row.reason if row else 'no fresh evidence',
                           row.architecture if row else None)

@@ -1,0 +1,102 @@
+"""In-process harness: one monitor and one agent per host, sharing a transport.
+
+For the embedded cloud, the tests and the benchmarks (like placement's
+``direct.py``): ``add_host`` generates the host's key, enrolls it in the
+database as an operator would and picks the backend of its architecture;
+``start`` runs the monitor and every agent. The database must be synced.
+"""
+
+import threading
+import time
+
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import backends
+from sod_nova.trust import keys
+from sod_nova.trust import rpc
+from sod_nova.trust.agent import service as agent_service
+from sod_nova.trust.monitor import service as monitor_service
+
+#: Architectures with a dedicated backend; the others use ``simulated``.
+BACKEND_FOR = {'hyperwall': 'hyperwall', 'datasafe': 'datasafe', 'tpm': 'tpm'}
+
+
+def backend_for(architecture):
+    """The backend plugin of a host of ``architecture``."""
+    name = BACKEND_FOR.get(architecture.lower(), 'simulated')
+    return backends.load(name, architecture)
+
+
+class Fleet:
+    """A monitor and agents in one process over one oslo.messaging transport."""
+
+    def __init__(self, conf, catalog=None, transport=None, **monitor_kwargs):
+        self.conf = conf
+        # Getting a transport does not connect (oslo.messaging connects on
+        # first use), so this is no blocking work.
+        self._own_transport = transport is None
+        self.transport = transport or rpc.get_transport(conf)
+        self._monitor_kwargs = monitor_kwargs
+        self.monitor = monitor_service.TrustMonitor(
+            conf, catalog=catalog, transport=self.transport, **monitor_kwargs)
+        self.running = False
+        self.agents = {}
+
+    def add_host(self, host, architecture, enroll=True, start=None):
+        """Create ``host``'s agent (key enrolled unless ``enroll`` is False).
+
+        ``start``: start the agent now (default: when the fleet is running).
+        """
+        backend = backend_for(architecture)
+        key = keys.generate_private_key()
+        if enroll:
+            db_enrollment.enroll_key(host, backend.architecture_type,
+                                     keys.public_key_text(key), conf=self.conf)
+        agent = agent_service.TrustAgent(
+            self.conf, host, backend, key, transport=self.transport,
+            monitor_topic=self._monitor_kwargs.get('topic'))
+        self.agents[host] = agent
+        if start or (start is None and self.running):
+            agent.start()
+        return agent
+
+    def start(self, agents=True):
+        """Start the monitor, and the agents unless ``agents`` is False."""
+        self.monitor.start()
+        self.running = True
+        if agents:
+            for agent in self.agents.values():
+                agent.start()
+        return self
+
+    def stop(self):
+        """Stop every agent and the monitor, in parallel: an oslo.messaging
+        server takes up to a second to let its idle worker threads go."""
+        threads = [threading.Thread(target=s.stop)
+                   for s in [*self.agents.values(), self.monitor]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.running = False
+
+    def cleanup(self):
+        """Stop, and release the transport if the fleet created it."""
+        self.stop()
+        if self._own_transport:
+            self.transport.cleanup()
+
+    def agent(self, host):
+        return self.agents[host]
+
+    def backend(self, host):
+        return self.agents[host].backend
+
+
+def wait_for(predicate, timeout=10.0, interval=0.01):
+    """Poll ``predicate`` until true; returns its last value (for tests/demo)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
