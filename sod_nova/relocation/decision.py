@@ -10,6 +10,7 @@ A VM without a request is compliant anywhere.
 import dataclasses
 
 from sod_nova.relocation import triggers
+from sod_nova.scheduler import host_check
 
 TRUSTED = 'trusted'
 UNTRUSTED = 'untrusted'
@@ -26,6 +27,20 @@ class Verdict:
 
 
 COMPLIANT = Verdict(True)
+
+
+def with_freshness(rows, cutoff):
+    """``rows`` with every trusted row whose evidence is older than
+    ``cutoff`` (or has no time) turned ``unreachable``, as the filter sees
+    them (:func:`sod_nova.scheduler.host_check.distrust`)."""
+    result = []
+    for row in rows:
+        if row.state == TRUSTED:
+            why = host_check.distrust(row, cutoff)
+            if why is not None:
+                row = dataclasses.replace(row, state=UNREACHABLE, reason=why)
+        result.append(row)
+    return result
 
 
 def host_satisfies(row, request):
@@ -65,9 +80,15 @@ def compliant_hosts(request, rows, exclude=()):
                   if r.host not in excluded and host_satisfies(r, request))
 
 
-def no_host_reason(catalog, request, rows, exclude=()):
-    """Why no server can take a VM asking ``request`` (for the audit trail)."""
+def no_host_reason(catalog, request, rows, exclude=(), failed=()):
+    """Why no server can take a VM asking ``request`` (for the audit trail).
+
+    ``failed`` are compliant hosts a migration of this VM already failed on.
+    """
     excluded = set(exclude)
+    if failed and compliant_hosts(request, rows, excluded):
+        return 'no compliant host left: migrations to %s failed' % (
+            ', '.join(sorted(failed)))
     trusted = [r for r in rows if r.state == TRUSTED and r.host not in excluded]
     if not trusted:
         return 'no compliant host: no other trusted host'

@@ -29,6 +29,7 @@ import threading
 import time
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
@@ -39,6 +40,7 @@ from sod_nova.relocation import mover as mover_mod
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers
+from sod_nova.scheduler import host_check
 
 LOG = logging.getLogger(__name__)
 
@@ -57,9 +59,9 @@ class _Event:
 class _Pass:
     """What one pass reads once: trust rows, servers, open tasks."""
 
-    def __init__(self, compute, rows):
+    def __init__(self, compute, rows, cutoff):
         self.compute = compute
-        self.rows = rows
+        self.rows = decision.with_freshness(rows, cutoff)
         self.by_host = {r.host: r for r in rows}
         self._servers = {}
 
@@ -207,15 +209,16 @@ class MigrationManager:
     def process_pending(self):
         """One pass; True while work remains (queued, pending or migrating)."""
         with self._lock:
-            ctx = _Pass(self.compute, list(self._host_rows()))
+            cutoff = host_check.evidence_cutoff(
+                timeutils.utcnow(True), self.conf.trust.evidence_max_age)
+            ctx = _Pass(self.compute, list(self._host_rows()), cutoff)
             open_tasks = {t.vm: t for t in self.store.tasks_open()}
             self._take_triggers(ctx, open_tasks)
             self._follow(ctx)
             self._start_allowed(ctx)
             remaining = self.store.tasks_open()
             return bool(self._events) or any(
-                t.state in (triggers.PENDING, triggers.MIGRATING)
-                for t in remaining)
+                t.state in triggers.BUSY_STATES for t in remaining)
 
     def _take_triggers(self, ctx, open_tasks):
         now = self.clock()
@@ -248,9 +251,10 @@ class MigrationManager:
                 else:
                     self._consider(server, ctx, open_tasks, now)
         if revisit_parked:
-            for task in list(open_tasks.values()):
-                if task.state == triggers.PARKED:
-                    self._revisit_parked(task, ctx, ctx.server(task.vm), now)
+            for vm in list(open_tasks):
+                if open_tasks[vm].state == triggers.PARKED:
+                    open_tasks[vm] = self._revisit_parked(
+                        open_tasks[vm], ctx, ctx.server(vm), now)
 
     def _consider(self, server, ctx, open_tasks, event_at, reconcile=False):
         """Open a task for ``server`` if its host no longer satisfies it."""
@@ -259,7 +263,8 @@ class MigrationManager:
         task = open_tasks.get(server.id)
         if task is not None:
             if task.state == triggers.PARKED and not reconcile:
-                self._revisit_parked(task, ctx, server, event_at)
+                open_tasks[server.id] = self._revisit_parked(
+                    task, ctx, server, event_at)
             return
         effective = server_mod.effective_request(self.catalog, server)
         if effective.errors:
@@ -324,30 +329,39 @@ class MigrationManager:
     def _revisit_parked(self, task, ctx, server, now):
         """A parked VM: resume it in place, or move it once a host exists."""
         if server is None:
-            self.mover.finish(task, None, 'the VM was deleted', event='gone')
-            return
+            return self.mover.finish(task, None, 'the VM was deleted',
+                                     event='gone')
+        if server.status not in MOVABLE:
+            return task
         request = server_mod.effective_request(self.catalog, server).request
         if decision.assess(request, server.host,
                            ctx.by_host.get(server.host)).compliant:
-            self.mover.resume_in_place(
+            return self.mover.resume_in_place(
                 task, server, '%s satisfies the VM again' % server.host)
-            return
         if not decision.compliant_hosts(request, ctx.rows,
                                         exclude={server.host}):
-            return
+            return task
         task = self.store.task_update(
             task.id, state=triggers.PENDING, trigger=triggers.RECOVERY,
             source_host=server.host, attempts=0, failed_hosts=(),
             event_at=now, not_before=None, decided_at=self.clock())
         self.mover.record('decided', task, reason='a compliant host exists '
                           'again', request=str(request))
+        return task
 
     def _follow(self, ctx):
         for task in self.store.tasks_open():
-            if task.state != triggers.MIGRATING:
+            if task.state not in (triggers.MIGRATING, triggers.RESUMING,
+                                  triggers.PARKING):
                 continue
             ctx.forget(task.vm)
             server = ctx.server(task.vm)
+            if task.state == triggers.RESUMING:
+                self.mover.watch_resume(task, server)
+                continue
+            if task.state == triggers.PARKING:
+                self.mover.watch_park(task, server)
+                continue
             request = (server_mod.effective_request(self.catalog, server)
                        .request if server is not None else None)
             task = self.mover.watch(task, server, request, ctx.rows)

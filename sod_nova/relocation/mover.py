@@ -76,7 +76,8 @@ class Mover:
         candidates = decision.compliant_hosts(request, rows, exclude)
         if not candidates:
             return self.park(task, server, decision.no_host_reason(
-                self.catalog, request, rows, exclude))
+                self.catalog, request, rows, {task.source_host},
+                failed=task.failed_hosts))
         kind = task.kind
         if server.status == 'SHUTOFF':
             kind = compute_mod.COLD
@@ -99,7 +100,8 @@ class Mover:
             else:
                 self.compute.live_migrate(server.id, target)
         except compute_mod.NovaError as exc:
-            return self.failed(task, str(exc), failed_host=target)
+            # Refused by the API (VM state, conflict): not the host's fault.
+            return self.failed(task, str(exc))
         latency = None if task.event_at is None else now - task.event_at
         if latency is not None:
             self.latencies.append((task.vm, task.trigger, latency))
@@ -147,13 +149,46 @@ class Mover:
             LOG.warning('%(vm)s arrived on %(host)s, which no longer '
                         'satisfies it; it will be moved again',
                         {'vm': task.vm, 'host': server.host})
+        fields = dict(migration=str(migration.id), kind=task.kind,
+                      compliant=compliant)
+        reason = ('moved' if compliant
+                  else 'moved; destination no longer compliant')
         if task.action:
+            return self.unpark(task, server, reason, event='moved', **fields)
+        return self.finish(task, server.host, reason, event='moved', **fields)
+
+    def unpark(self, task, server, reason, event, **fields):
+        """Undo the no-host action; the task waits in RESUMING until Nova
+        reports the VM running (see :meth:`watch_resume`)."""
+        self._unpark(task)
+        task = self.store.task_update(task.id, state=triggers.RESUMING,
+                                      dest_host=server.host, reason=reason)
+        self.record(event, task, to=server.host, outcome=reason,
+                    resuming=task.action,
+                    duration_ms=_ms(task.migrate_called_at, self.clock()),
+                    **fields)
+        return task
+
+    def _unpark(self, task):
+        try:
             self.compute.unpark(task.vm, task.action)
-        return self.finish(
-            task, server.host,
-            'moved' if compliant else 'moved; destination no longer compliant',
-            event='moved', migration=str(migration.id), kind=task.kind,
-            compliant=compliant, resumed=task.action)
+        except compute_mod.NovaError as exc:
+            LOG.warning('%(vm)s: cannot undo %(action)s yet: %(exc)s',
+                        {'vm': task.vm, 'action': task.action, 'exc': exc})
+
+    def watch_resume(self, task, server):
+        """Finish a RESUMING task once the VM runs again."""
+        if server is None:
+            return self.finish(task, None, 'the VM was deleted', event='gone')
+        parked_status = compute_mod.NovaCompute.PARK[task.action][2]
+        if server.busy:
+            return task
+        if server.status == parked_status:
+            # Nova is idle and the VM still parked: the request was lost.
+            self._unpark(task)
+            return task
+        return self.finish(task, server.host, task.reason, event='resumed',
+                           resumed=task.action, status=server.status)
 
     def finish(self, task, dest_host, reason, event, **fields):
         now = self.clock()
@@ -213,16 +248,26 @@ class Mover:
                  {'vm': server.id, 'host': server.host, 'why': reason,
                   'action': applied or 'left as it is'})
         task = self.store.task_update(
-            task.id, state=triggers.PARKED, action=applied or task.action,
+            task.id, state=triggers.PARKING if applied else triggers.PARKED,
+            action=applied or task.action,
             reason=reason, target_host=None, not_before=None)
         self.record('parked', task, action=applied, reason=reason,
                     total_ms=_ms(task.event_at, self.clock()))
         return task
 
+    def watch_park(self, task, server):
+        """A PARKING task becomes PARKED once Nova applied the action."""
+        if server is None:
+            return self.finish(task, None, 'the VM was deleted', event='gone')
+        parked_status = compute_mod.NovaCompute.PARK[task.action][2]
+        if server.busy or server.status != parked_status:
+            return task
+        return self.store.task_update(task.id, state=triggers.PARKED)
+
     def resume_in_place(self, task, server, reason):
         """The VM's own host satisfies it again: undo the no-host action."""
-        if task.action and server.status in (
-                compute_mod.NovaCompute.PARK[task.action][2],):
-            self.compute.unpark(server.id, task.action)
-        return self.finish(task, server.host, reason, event='resumed',
-                           resumed=task.action)
+        parked_status = (compute_mod.NovaCompute.PARK[task.action][2]
+                         if task.action else None)
+        if parked_status is not None and server.status == parked_status:
+            return self.unpark(task, server, reason, event='recovered')
+        return self.finish(task, server.host, reason, event='resumed')

@@ -75,6 +75,10 @@ def test_no_host_reason_names_the_missing_cells():
     assert 'TPM' in reason
     assert decision.no_host_reason(CATALOG, OPT_1_2, rows[1:]) == (
         'no compliant host: no other trusted host')
+    rows = [Row('hw1', 'HyperWall'), Row('hw2', 'HyperWall')]
+    assert decision.no_host_reason(
+        CATALOG, OPT_1_2, rows, exclude={'hw0'}, failed=('hw2', 'hw1')) == (
+            'no compliant host left: migrations to hw1, hw2 failed')
 
 
 # effective request ---------------------------------------------------------

@@ -1,0 +1,344 @@
+"""The migration manager against real Nova (libvirt driver over fake libvirt).
+
+Every move goes through openstacksdk to the in-process Nova API; Nova's
+scheduler, with the SoD filter enabled, chooses each destination. Trust
+changes are written to the host rows and announced to the manager exactly as
+the trust monitor does (``host_set_trust``, then the ``trust_changed``
+hook); metadata changes reach it as Nova's versioned ``instance.update``
+notifications through a real oslo.messaging listener.
+"""
+
+import contextlib
+import json
+
+from nova import exception
+from nova import rpc as nova_rpc
+from nova.virt.libvirt import driver as libvirt_driver
+from oslo_utils import timeutils
+import pytest
+
+from sod_nova.catalog import Catalog
+from sod_nova.cloud.nova import EmbeddedNova
+import sod_nova.conf
+from sod_nova.db import api as db_api
+from sod_nova.db import relocation as relocation_db
+from sod_nova.relocation import audit
+from sod_nova.relocation import compute as compute_mod
+from sod_nova.relocation import manager as manager_mod
+from sod_nova.relocation import notifications
+from sod_nova.relocation import triggers
+
+CONF = sod_nova.conf.CONF
+CATALOG = Catalog.load()
+SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
+HYPERWALL = {'sod:options': '1,2'}          # HyperWall satisfies it, TPM not
+TPM_ONLY = {'sod:options': '6'}             # TPM satisfies it, HyperWall not
+
+
+class Relocation:
+    """An embedded cloud, its sod-nova database and a migration manager."""
+
+    def __init__(self, nova, tmp_path):
+        self.nova = nova
+        self.tmp_path = tmp_path
+        self.managers = []
+
+    def declare(self, host, architecture, state='trusted', reason='verified'):
+        db_api.host_declare(host, architecture, CONF)
+        self.set_trust(host, state, reason, announce=False)
+
+    def set_trust(self, host, state, reason, announce=True):
+        """What the trust monitor does on a verdict: row, then event."""
+        row = db_api.host_get(host, CONF)
+        mask = (CATALOG.capability_mask(row.architecture)
+                if state == 'trusted' else 0)
+        old, new = db_api.host_set_trust(
+            host, state, reason, mask, conf=CONF,
+            last_evidence_at=timeutils.utcnow(True))
+        if announce and old != new:
+            for manager in self.managers:
+                manager.trust_changed({
+                    'host': host, 'old_state': old, 'new_state': new,
+                    'reason': reason, 'architecture': row.architecture})
+
+    def new_manager(self):
+        compute = compute_mod.connect_noauth(
+            self.nova.api_fixture.base_url, 'sod-tests')
+        manager = manager_mod.MigrationManager(compute, CATALOG, CONF)
+        self.managers.append(manager)
+        return manager
+
+    @property
+    def manager(self):
+        return self.managers[-1]
+
+    @property
+    def store(self):
+        return relocation_db.RelocationStore(CONF)
+
+    def boot(self, host, metadata=None, name=None):
+        server = self.nova.create_server(name=name, host=host,
+                                         metadata=metadata)
+        assert server['status'] == 'ACTIVE', server
+        assert self.host_of(server) == host
+        return server['id']
+
+    def server(self, vm):
+        return self.nova.get_server(vm)
+
+    def host_of(self, vm):
+        server = vm if isinstance(vm, dict) else self.server(vm)
+        return server['OS-EXT-SRV-ATTR:host']
+
+    def status(self, vm):
+        return self.server(vm)['status']
+
+    def migrations(self, vm):
+        """Nova's migration records of ``vm``, oldest first."""
+        return sorted(self.nova.list_migrations(vm), key=lambda m: m['id'])
+
+    def settle(self):
+        assert self.manager.settle(timeout=60), 'the manager did not settle'
+
+    def audit_events(self, vm=None):
+        return [row.data for row in self.store.audit_entries()
+                if vm is None or row.data.get('vm') == vm]
+
+
+@pytest.fixture
+def relocation(tmp_path):
+    with EmbeddedNova(extra_filters=[SOD_FILTER]) as nova:
+        overrides = {
+            ('sod_database', 'connection'): 'sqlite:///%s/sod.db' % tmp_path,
+            ('filter', 'host_cache_seconds'): 0.0,
+            # No trust agents here: evidence stays as fresh as set_trust left
+            # it for the whole test.
+            ('trust', 'evidence_max_age'): 3600.0,
+            ('relocation', 'poll_interval'): 0.05,
+            ('relocation', 'retry_backoff'): 0.01,
+            ('relocation', 'reconcile_interval'): 3600,
+        }
+        for (group, option), value in overrides.items():
+            CONF.set_override(option, value, group)
+        db_api.sync(CONF)
+        relocation = Relocation(nova, tmp_path)
+        yield relocation
+        for manager in relocation.managers:
+            manager.stop()
+        for (group, option), _ in overrides.items():
+            CONF.clear_override(option, group)
+        db_api.dispose()
+
+
+def start_hosts(relocation, hosts):
+    for host, (architecture, state) in hosts.items():
+        relocation.nova.start_compute(host)
+        relocation.declare(host, architecture, state)
+
+
+def assert_chain_intact(relocation):
+    assert audit.verify(relocation.store.audit_entries()) is None
+
+
+def test_attack_moves_vms_with_a_request_and_leaves_the_others(relocation):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted'),
+                             'tpm1': ('TPM', 'trusted')})
+    asking = [relocation.boot('hw1', HYPERWALL, name='vm-%d' % i)
+              for i in range(2)]
+    plain = relocation.boot('hw1', name='plain')
+    manager = relocation.new_manager()
+    relocation.settle()                   # the first reconcile: all compliant
+    assert relocation.audit_events() == []
+
+    relocation.set_trust('hw1', 'untrusted', '3 memory violations')
+    relocation.settle()
+
+    for vm in asking:
+        assert relocation.host_of(vm) == 'hw2'       # tpm1 lacks the cells
+        assert relocation.status(vm) == 'ACTIVE'
+        [migration] = relocation.migrations(vm)
+        assert (migration['status'], migration['source_compute'],
+                migration['migration_type']) == (
+                    'completed', 'hw1', 'live-migration')
+        [task] = relocation.store.tasks(vm)
+        assert (task.trigger, task.state, task.dest_host) == (
+            triggers.TRUST_LOSS, triggers.DONE, 'hw2')
+        assert [e['event'] for e in relocation.audit_events(vm)] == [
+            'decided', 'migrate-called', 'moved']
+    assert relocation.host_of(plain) == 'hw1'
+    assert relocation.migrations(plain) == []
+    assert relocation.store.tasks(plain) == []
+    moved = relocation.audit_events(asking[0])[-1]
+    assert moved['to'] == 'hw2' and moved['compliant'] is True
+    assert 'hw1 is untrusted: 3 memory violations' in (
+        relocation.audit_events(asking[0])[0]['reason'])
+    assert len(manager.mover.latencies) == 2
+    assert_chain_intact(relocation)
+
+
+def test_no_compliant_host_pauses_then_a_recovered_host_takes_the_vm(
+        relocation):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'unreachable'),
+                             'tpm1': ('TPM', 'trusted')})
+    vm = relocation.boot('hw1', HYPERWALL)
+    relocation.new_manager()
+    relocation.settle()
+
+    relocation.set_trust('hw1', 'untrusted', 'memory violation')
+    relocation.settle()
+    assert relocation.status(vm) == 'PAUSED'
+    assert relocation.host_of(vm) == 'hw1'
+    [task] = relocation.store.tasks(vm)
+    assert (task.state, task.action) == (triggers.PARKED, 'pause')
+    assert task.reason.startswith('no compliant host')
+    assert relocation.migrations(vm) == []      # never asked Nova in vain
+
+    relocation.set_trust('hw2', 'trusted', 'fresh evidence')
+    relocation.settle()
+    assert relocation.host_of(vm) == 'hw2'
+    assert relocation.status(vm) == 'ACTIVE'
+    [task] = relocation.store.tasks(vm)
+    assert (task.trigger, task.state, task.dest_host) == (
+        triggers.RECOVERY, triggers.DONE, 'hw2')
+    assert relocation.audit_events(vm)[-1]['resumed'] == 'pause'
+    assert_chain_intact(relocation)
+
+
+def test_paused_vm_resumes_in_place_when_its_own_host_recovers(relocation):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'tpm1': ('TPM', 'trusted')})
+    vm = relocation.boot('hw1', HYPERWALL)
+    relocation.new_manager()
+    relocation.settle()
+    relocation.set_trust('hw1', 'unreachable', 'no evidence for 30 s')
+    relocation.settle()
+    assert relocation.status(vm) == 'PAUSED'
+    assert relocation.store.tasks(vm)[0].trigger == triggers.UNREACHABLE
+
+    relocation.set_trust('hw1', 'trusted', 'fresh evidence')
+    relocation.settle()
+    assert relocation.status(vm) == 'ACTIVE'
+    assert relocation.host_of(vm) == 'hw1'
+    assert relocation.store.tasks(vm)[0].state == triggers.DONE
+    assert relocation.audit_events(vm)[-1]['event'] == 'resumed'
+
+
+@contextlib.contextmanager
+def listening(relocation):
+    """The manager's real notification listener on Nova's notification bus."""
+    listener = notifications.get_listener(
+        nova_rpc.NOTIFICATION_TRANSPORT, relocation.manager, CONF)
+    listener.start()
+    try:
+        yield
+    finally:
+        listener.stop()
+        listener.wait()
+
+
+def test_customer_raises_request_vm_moves_lowers_it_vm_stays(relocation):
+    start_hosts(relocation, {'tpm1': ('TPM', 'trusted'),
+                             'hw1': ('HyperWall', 'trusted')})
+    vm = relocation.boot('tpm1', TPM_ONLY)
+    relocation.new_manager()
+    relocation.settle()
+    with listening(relocation):
+        relocation.nova.set_metadata(vm, HYPERWALL)
+        relocation.nova.flush_notifications()
+        relocation.settle()
+        assert relocation.host_of(vm) == 'hw1'
+        [task] = relocation.store.tasks(vm)
+        assert (task.trigger, task.dest_host) == (triggers.POLICY_CHANGE,
+                                                  'hw1')
+        decided = relocation.audit_events(vm)[0]
+        assert decided['event'] == 'decided'
+        assert 'tpm1 (TPM) lacks' in decided['reason']
+
+        relocation.nova.set_metadata(vm, {'sod:options': '1'})
+        relocation.nova.flush_notifications()
+        relocation.settle()
+    assert relocation.host_of(vm) == 'hw1'
+    assert len(relocation.store.tasks(vm)) == 1
+    assert len(relocation.migrations(vm)) == 1
+
+
+def test_failed_migration_is_retried_on_another_host(relocation, monkeypatch):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted'),
+                             'hw3': ('HyperWall', 'trusted')})
+    vm = relocation.boot('hw1', HYPERWALL)
+    relocation.new_manager()
+    relocation.settle()
+    prepare = libvirt_driver.LibvirtDriver.pre_live_migration
+    failed_to = []
+
+    def fail_first(driver, context, instance, *args, **kwargs):
+        """The first destination cannot prepare (say, a VIF fails to plug):
+        Nova rolls the migration back and the VM keeps running."""
+        if not failed_to:
+            failed_to.append(driver._host.get_hostname())
+            raise exception.MigrationError(reason='injected: prepare failed')
+        return prepare(driver, context, instance, *args, **kwargs)
+    monkeypatch.setattr(libvirt_driver.LibvirtDriver, 'pre_live_migration',
+                        fail_first)
+
+    relocation.set_trust('hw1', 'untrusted', 'attack')
+    relocation.settle()
+    assert len(failed_to) == 1
+    [first, second] = relocation.migrations(vm)
+    assert first['status'] in ('error', 'failed')
+    assert first['dest_compute'] == failed_to[0]
+    assert second['status'] == 'completed'
+    assert relocation.host_of(vm) == second['dest_compute'] != failed_to[0]
+    assert relocation.status(vm) == 'ACTIVE'
+    [task] = relocation.store.tasks(vm)
+    assert task.attempts == 2 and task.failed_hosts == (failed_to[0],)
+    events = [e['event'] for e in relocation.audit_events(vm)]
+    assert events == ['decided', 'migrate-called', 'retry', 'migrate-called',
+                      'moved']
+
+
+def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted'),
+                             'hw3': ('HyperWall', 'trusted')})
+    CONF.set_override('max_concurrent', 2, 'relocation')
+    vms = [relocation.boot('hw1', HYPERWALL, name='vm-%d' % i)
+           for i in range(4)]
+    first = relocation.new_manager()
+    first.settle()
+    relocation.set_trust('hw1', 'untrusted', 'attack')
+    first.process_pending()           # decides all four, starts two; crash
+    open_tasks = relocation.store.tasks_open()
+    assert sorted(t.state for t in open_tasks) == [
+        'migrating', 'migrating', 'pending', 'pending']
+    # Let Nova finish what the crashed manager started.
+    for task in open_tasks:
+        if task.state == triggers.MIGRATING:
+            relocation.nova.wait_for_server(task.vm, ('ACTIVE',))
+            relocation.nova._wait(
+                lambda vm=task.vm: relocation.host_of(vm) != 'hw1', 30,
+                'migration of %s' % task.vm)
+    # A crash between writing "migrating" and calling Nova: the new manager
+    # must ask Nova again, not wait forever.
+    pending = next(t for t in open_tasks if t.state == triggers.PENDING)
+    relocation.store.task_update(
+        pending.id, state=triggers.MIGRATING, attempts=1,
+        migration_after=0, migrate_called_at=pending.decided_at)
+    CONF.clear_override('max_concurrent', 'relocation')
+
+    relocation.new_manager()          # the restarted manager
+    relocation.settle()
+    for vm in vms:
+        assert relocation.host_of(vm) in ('hw2', 'hw3'), vm
+        assert relocation.status(vm) == 'ACTIVE'
+        assert [m['status'] for m in relocation.migrations(vm)] == [
+            'completed'], vm
+        [task] = relocation.store.tasks(vm)
+        assert task.state == triggers.DONE
+    lost = [e for e in relocation.audit_events() if e['event'] == 'call-lost']
+    assert [e['vm'] for e in lost] == [pending.vm]
+    assert_chain_intact(relocation)
+    print(json.dumps(first.latency_percentiles()))
