@@ -1,0 +1,153 @@
+"""Nova's versioned notifications in the embedded cloud.
+
+Nova emits versioned notifications through ``nova.rpc.NOTIFIER``. Nova's
+functional tests replace it with ``FakeVersionedNotifier``, which keeps every
+notification in a list and lets a test wait for an event type. We keep that
+(``EmbeddedNova.versioned_notifications``, ``wait_for_notification``) and add two
+outlets:
+
+* listeners: ``callable(event_type, payload)`` called for every notification,
+  in emission order, from one dispatcher thread. Not from the emitting Nova
+  thread, on purpose: that thread may hold Nova locks or be in the middle of an
+  API request, and a listener that calls Nova back (a migration manager reacting
+  to ``instance.update``) would deadlock or reorder Nova's own work.
+* the message bus: each notification is also published with the
+  ``messagingv2`` driver on Nova's notification transport (the in-memory
+  ``fake:/`` transport), topic ``versioned_notifications``, exchange ``nova`` -
+  where a production listener
+  (``oslo_messaging.get_notification_listener(transport, targets, endpoints,
+  executor='threading', pool=...)``) finds them. So sod-nova's real listener
+  code runs unchanged in the embedded cloud.
+
+``FakeVersionedNotifier._notify`` is overridden rather than extended because its
+eventlet-mode check needs the test-case id of ``PropagateTestCaseIdToChildEventlets``,
+which only exists inside a Nova ``TestCase``.
+"""
+
+import queue
+import threading
+
+import fixtures
+from nova import conf as nova_conf
+from nova import rpc
+from nova.tests.fixtures import notifications as nova_notifications
+from oslo_log import log as logging
+import oslo_messaging
+
+CONF = nova_conf.CONF
+LOG = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class NotificationHub:
+    """Delivers notifications to listeners from a single dispatcher thread."""
+
+    def __init__(self):
+        self._listeners = []
+        self._queue = queue.Queue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._run, name='sod-nova-notifications', daemon=True)
+        self._thread.start()
+
+    def add_listener(self, callback):
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback):
+        self._listeners.remove(callback)
+
+    def publish(self, event_type, payload):
+        with self._idle:
+            self._pending += 1
+        self._queue.put((event_type, payload))
+
+    def flush(self, timeout=10.0):
+        """Wait until every notification emitted so far reached the listeners.
+
+        :returns: True if they did, False on timeout.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def stop(self):
+        self._queue.put(_STOP)
+        self._thread.join(timeout=10)
+
+    def _run(self):
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            event_type, payload = item
+            for listener in list(self._listeners):
+                try:
+                    listener(event_type, payload)
+                except Exception:
+                    LOG.exception('Notification listener %r failed on %s',
+                                  listener, event_type)
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+
+class _FanOutNotifier(nova_notifications.FakeVersionedNotifier):
+    """Records like FakeVersionedNotifier, then fans out to the hub and the bus."""
+
+    hub = None
+    bus = None
+
+    def __init__(self, transport, publisher_id, serializer=None, parent=None,
+                 test_case_id=None):
+        super().__init__(transport, publisher_id, serializer=serializer,
+                         parent=parent, test_case_id=test_case_id)
+        if parent is not None:
+            self.hub = parent.hub
+            self.bus = parent.bus
+
+    def _notify(self, priority, ctxt, event_type, payload):
+        primitive = self._serializer.serialize_entity(ctxt, payload)
+        notification = {
+            'publisher_id': self.publisher_id,
+            'priority': priority,
+            'event_type': event_type,
+            'payload': primitive,
+        }
+        self.versioned_notifications.append(notification)
+        self.subscriptions[event_type].received(notification)
+        if self.hub is not None:
+            self.hub.publish(event_type, primitive)
+        if self.bus is not None:
+            try:
+                bus = self.bus.prepare(publisher_id=self.publisher_id)
+                getattr(bus, priority.lower())(ctxt, event_type, payload)
+            except Exception:
+                LOG.exception('Could not publish %s on the message bus', event_type)
+
+
+class VersionedNotifications(fixtures.Fixture):
+    """Replaces ``nova.rpc.NOTIFIER``; needs ``nova.rpc.init`` to have run.
+
+    :param publish_on_bus: also publish on the notification transport.
+    """
+
+    def __init__(self, publish_on_bus=True):
+        super().__init__()
+        self.publish_on_bus = publish_on_bus
+
+    def _setUp(self):
+        self.hub = NotificationHub()
+        self.addCleanup(self.hub.stop)
+        serializer = getattr(rpc.NOTIFIER, '_serializer', None)
+        notifier = _FanOutNotifier(
+            rpc.NOTIFIER.transport, rpc.NOTIFIER.publisher_id,
+            serializer=serializer, test_case_id='sod-nova-embedded')
+        notifier.hub = self.hub
+        if self.publish_on_bus:
+            notifier.bus = oslo_messaging.Notifier(
+                rpc.NOTIFICATION_TRANSPORT, publisher_id=rpc.NOTIFIER.publisher_id,
+                driver='messagingv2', serializer=serializer,
+                topics=CONF.notifications.versioned_notifications_topics)
+        self.notifier = notifier
+        self.useFixture(fixtures.MonkeyPatch('nova.rpc.NOTIFIER', notifier))
