@@ -35,6 +35,11 @@ class NovaError(Exception):
     """Nova refused or failed a request; ``str()`` says which and why."""
 
 
+class NoValidHost(NovaError):
+    """Nova's scheduler found no host for a migration (the SoD filter, or
+    capacity, left none); from 2.34 the API answers 400 synchronously."""
+
+
 def connect(conf):
     """A :class:`NovaCompute` from the ``[nova]`` keystoneauth options."""
     auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
@@ -156,7 +161,9 @@ class NovaCompute:
         try:
             call(vm, *args, **kwargs)
         except sdk_exc.SDKException as exc:
-            raise NovaError('%s of %s refused: %s' % (what, vm, exc)) from exc
+            error = (NoValidHost if 'No valid host' in str(exc)
+                     else NovaError)
+            raise error('%s of %s refused: %s' % (what, vm, exc)) from exc
 
     def live_migrate(self, vm, host=None):
         """Ask for a live migration; ``host`` None lets the scheduler choose.

@@ -99,6 +99,9 @@ class Mover:
                 self.compute.cold_migrate(server.id, target)
             else:
                 self.compute.live_migrate(server.id, target)
+        except compute_mod.NoValidHost as exc:
+            return self.failed(task, str(exc), failed_host=target,
+                               no_valid_host=True)
         except compute_mod.NovaError as exc:
             # Refused by the API (VM state, conflict): not the host's fault.
             return self.failed(task, str(exc))
