@@ -10,6 +10,7 @@ notifications through a real oslo.messaging listener.
 
 import contextlib
 import json
+import time
 
 from nova import exception
 from nova import rpc as nova_rpc
@@ -342,3 +343,23 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
     assert [e['vm'] for e in lost] == [pending.vm]
     assert_chain_intact(relocation)
     print(json.dumps(first.latency_percentiles()))
+
+
+def test_moving_target_period_moves_the_vm_to_another_compliant_host(
+        relocation):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted')})
+    vm = relocation.boot('hw1', dict(HYPERWALL, **{'sod:moving_target': '600'}))
+    offset = [0.0]
+    manager = relocation.new_manager()
+    manager.clock = manager.mover.clock = lambda: time.time() + offset[0]
+    relocation.settle()
+    assert relocation.migrations(vm) == []    # the period has not elapsed
+    offset[0] = 600 * (1 + CONF.relocation.moving_target_jitter) + 1
+    relocation.settle()
+    assert relocation.host_of(vm) == 'hw2'
+    [task] = relocation.store.tasks(vm)
+    assert (task.trigger, task.dest_host) == (triggers.MOVING_TARGET, 'hw2')
+    relocation.settle()                       # next period starts now
+    assert len(relocation.store.tasks(vm)) == 1
+
