@@ -251,17 +251,24 @@ def _check_name(what, value):
         raise ValueError('%s must be a non-empty string, not %r' % (what, value))
 
 
-def _claim(session, model, *where):
-    """Open the write transaction with a write that changes nothing.
+def claim(session, model, *where):
+    """Open a write transaction with a write that changes nothing.
 
-    A transaction that reads first and writes later deadlocks on SQLite
-    ("database is locked" at once, no busy wait) when two writers meet; one
-    that writes first waits its turn. On MySQL/PostgreSQL the same statement
-    locks the matching rows, so the read-modify-write that follows is atomic.
+    Call it first in a writer transaction that reads before it writes. Such
+    a transaction deadlocks on SQLite ("database is locked" at once, with no
+    busy wait) when two writers meet; one that writes first waits its turn.
+    On MySQL/PostgreSQL the same statement locks the matching rows, so the
+    read-modify-write that follows is atomic. Rows matching ``where`` keep
+    their values (``updated_at`` too, when the model has one).
     """
-    session.execute(sa.update(model).where(*where).values(
-        updated_at=model.updated_at).execution_options(
-            synchronize_session=False))
+    table = model.__table__
+    column = (table.c.updated_at if 'updated_at' in table.c
+              else next(iter(table.primary_key.columns)))
+    session.execute(sa.update(table).where(*where).values(
+        {column.name: column}))
+
+
+_claim = claim
 
 
 _retry_on_duplicate = oslo_db_api.wrap_db_retry(

@@ -72,6 +72,11 @@ def test_declare_same_architecture_keeps_trust_other_clears_it(db):
     assert 'architecture changed to HyperWall' in row.reason
 
 
+def test_declaring_again_changes_nothing_not_even_updated_at(db):
+    first = api.host_declare('cn1', 'TPM')
+    assert api.host_declare('cn1', 'TPM') == first
+
+
 def test_set_trust_upserts_and_reports_transitions(db):
     assert api.host_set_trust('cn1', 'trusted', 'quote ok', 5, NOW,
                               architecture='TPM', monitor='m1') == (None, 'trusted')
