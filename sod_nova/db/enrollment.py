@@ -1,17 +1,16 @@
-"""Trust enrollments: which key speaks for which host, and freshness state.
+"""Trust enrollments: which key speaks for which host.
 
 A row exists once the operator enrolled a host's public key or issued it a
-one-time token. The monitor reads it for every report and writes back the
-freshness state (boot id, last sequence, outstanding nonces). Writes that
-follow a read are conditional on the key being unchanged, so an operator's
-re-enrollment or revocation in between always wins.
+one-time token. The monitor caches the rows and reads a host's row again
+before each write of its host row, so a re-enrollment or revocation takes
+effect at the latest one write period later. Evidence freshness (nonces,
+sequences) is the monitor's in-memory state, bound to the monitor run.
 
 The table is created by the alembic migration ``0002_trust_enrollment``.
 """
 
 import dataclasses
 import datetime
-import json
 
 from oslo_db.sqlalchemy import models as oslo_models
 from oslo_utils import timeutils
@@ -38,9 +37,6 @@ class TrustEnrollment(models.BASE, oslo_models.TimestampMixin,
     public_key = sa.Column(sa.String(64), nullable=True)
     token_key = sa.Column(sa.String(64), nullable=True)
     token_expires_at = sa.Column(sa.DateTime, nullable=True)
-    boot_id = sa.Column(sa.String(64), nullable=True)
-    last_sequence = sa.Column(sa.BigInteger, nullable=False, default=0)
-    nonces = sa.Column(sa.Text, nullable=False, default='{}')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +46,6 @@ class EnrollmentRow:
     public_key: str | None
     token_pending: bool
     token_expires_at: datetime.datetime | None
-    boot_id: str | None
-    last_sequence: int
-    nonces: dict
 
     def to_dict(self):
         return {'host': self.host, 'architecture': self.architecture,
@@ -67,20 +60,12 @@ def _row(model):
         host=model.host, architecture=model.architecture,
         public_key=model.public_key, token_pending=model.token_key is not None,
         token_expires_at=(model.token_expires_at.replace(tzinfo=datetime.UTC)
-                          if model.token_expires_at else None),
-        boot_id=model.boot_id, last_sequence=model.last_sequence or 0,
-        nonces=json.loads(model.nonces or '{}'))
+                          if model.token_expires_at else None))
 
 
 def _select(session, host):
     return session.scalars(
         sa.select(TrustEnrollment).filter_by(host=host)).first()
-
-
-def _reset_freshness(model):
-    model.boot_id = None
-    model.last_sequence = 0
-    model.nonces = '{}'
 
 
 def get(host, conf=None):
@@ -101,9 +86,9 @@ def get_all(conf=None):
 def enroll_key(host, architecture, public_key, conf=None):
     """The operator vouches for ``public_key`` as ``host``'s key.
 
-    Replaces any earlier key or pending token and resets freshness state;
-    also declares the host row (``unreachable`` until evidence verifies).
-    The caller has checked that ``public_key`` parses.
+    Replaces any earlier key or pending token; also declares the host row
+    (``unreachable`` until evidence verifies). The caller has checked that
+    ``public_key`` parses.
     """
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
@@ -115,7 +100,6 @@ def enroll_key(host, architecture, public_key, conf=None):
         model.public_key = public_key
         model.token_key = None
         model.token_expires_at = None
-        _reset_freshness(model)
         session.flush()
         return _row(model)
 
@@ -132,7 +116,7 @@ def create_token(host, architecture, token_key, ttl_seconds, conf=None,
     with api.context_manager.writer.using(api._Context()) as session:
         model = _select(session, host)
         if model is None:
-            model = TrustEnrollment(host=host, last_sequence=0, nonces='{}')
+            model = TrustEnrollment(host=host)
             session.add(model)
         model.architecture = architecture
         model.token_key = token_key
@@ -166,31 +150,11 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
             error = 'enrollment proof of %s does not match its token' % host
         else:
             model.public_key = public_key
-            _reset_freshness(model)
         session.flush()
         row = _row(model)
     if error:
         raise EnrollmentError(error)
     return row
-
-
-def save_freshness(host, public_key, boot_id, last_sequence, nonces,
-                   conf=None):
-    """Store the monitor's freshness state for ``host``.
-
-    Conditional on ``public_key`` still being the enrolled key; returns
-    False (nothing written) when it changed or the host was revoked.
-    """
-    api.configure(conf)
-    with api.context_manager.writer.using(api._Context()) as session:
-        result = session.execute(
-            sa.update(TrustEnrollment)
-            .where(TrustEnrollment.host == host,
-                   TrustEnrollment.public_key == public_key)
-            .values(boot_id=boot_id, last_sequence=last_sequence,
-                    nonces=json.dumps(nonces, sort_keys=True),
-                    updated_at=timeutils.utcnow()))
-        return result.rowcount == 1
 
 
 def revoke(host, conf=None):

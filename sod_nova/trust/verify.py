@@ -19,6 +19,11 @@ reason:
 A report that passes 1-6 is *authentic and fresh*: its nonce is consumed and
 its sequence recorded even if 7-9 make the host untrusted. A report that fails
 1-6 changes no freshness state, so a forger cannot burn the host's nonces.
+
+Nonces live in the monitor's memory and start with the monitor run's
+``epoch``. An authentic report quoting a nonce of an earlier run (it was in
+flight when the monitor restarted, or it is replayed from then) is *ignored*:
+it changes nothing, and the monitor challenges the host again.
 """
 
 import dataclasses
@@ -36,6 +41,10 @@ COUNTER_LABELS = {
 }
 
 
+class _EarlierRun(evidence_mod.EvidenceError):
+    """An authentic report whose nonce this monitor run did not issue."""
+
+
 @dataclasses.dataclass
 class Enrollment:
     """What the monitor knows about an enrolled host."""
@@ -47,6 +56,8 @@ class Enrollment:
     last_sequence: int = 0
     #: ``{nonce hex: issued at (monitor clock)}``, each usable once.
     nonces: dict = dataclasses.field(default_factory=dict)
+    #: The enrolled key as stored (base64), to detect re-enrollment.
+    key_text: str = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +66,8 @@ class Verdict:
     state: str
     reason: str
     enrolled: bool = True
+    #: True for an authentic report quoting an earlier monitor run's nonce.
+    ignored: bool = False
     #: True when the report was authentic and fresh (freshness state moves on).
     fresh: bool = False
     evidence: object = None
@@ -67,10 +80,11 @@ class Verdict:
 class Verifier:
     """Checks reports against enrollments and reference values."""
 
-    def __init__(self, references, max_bytes, nonce_max_age):
+    def __init__(self, references, max_bytes, nonce_max_age, epoch=None):
         self.references = references
         self.max_bytes = max_bytes
         self.nonce_max_age = nonce_max_age
+        self.epoch = epoch
 
     def verify(self, envelope, lookup, now):
         """The :class:`Verdict` on ``envelope``.
@@ -95,6 +109,8 @@ class Verifier:
             evidence = evidence_mod.parse(data)
             self._check_identity(enrollment, evidence)
             self._check_fresh(enrollment, evidence, now)
+        except _EarlierRun as exc:
+            return Verdict(host, None, str(exc), ignored=True, evidence=evidence)
         except evidence_mod.EvidenceError as exc:
             return Verdict(host, trust.UNTRUSTED, str(exc))
         reason = (self._boot_problem(evidence)
@@ -119,6 +135,9 @@ class Verifier:
         if evidence.nonce is None:
             raise evidence_mod.EvidenceError('missing nonce')
         issued = enrollment.nonces.get(evidence.nonce)
+        if issued is None and self.epoch and not evidence.nonce.startswith(
+                self.epoch):
+            raise _EarlierRun('nonce of an earlier monitor run')
         if issued is None:
             raise evidence_mod.EvidenceError(
                 'replayed or unknown nonce (not issued to this host, or used)')

@@ -255,7 +255,8 @@ def test_agent_restart_reattests_with_a_new_boot(fleet):
     agent.start()     # sequence restarts at 1 under a new boot id
     assert agent.boot_id != first_boot
     assert fleet_mod.wait_for(
-        lambda: db_enrollment.get('hw1', conf=CONF).boot_id == agent.boot_id, TIMEOUT)
+        lambda: (fleet.monitor.attestation_state('hw1') or {}).get('boot_id')
+        == agent.boot_id, TIMEOUT)
     assert row('hw1').state == trust.TRUSTED
 
 
@@ -271,12 +272,32 @@ def test_monitor_restart_challenges_its_hosts(fleet, conf):
     fleet.add_host('hw1', 'HyperWall')
     fleet.start()
     wait_state('hw1', trust.TRUSTED)
-    seq = db_enrollment.get('hw1', conf=conf).last_sequence
+    fleet.monitor.stop()
+    fleet.start(agents=False)      # a new run: new nonce epoch, empty memory
+    assert fleet_mod.wait_for(
+        lambda: (fleet.monitor.attestation_state('hw1') or {}).get(
+            'last_sequence', 0) > 0, TIMEOUT)
+    assert row('hw1').state == trust.TRUSTED
+
+
+def test_report_of_an_earlier_monitor_run_is_ignored(fleet, conf):
+    changes = []
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.monitor.add_listener(changes.append)
+    fleet.start()
+    agent = fleet.agent('hw1')
+    wait_state('hw1', trust.TRUSTED)
+    old = agent.sent[-1]
     fleet.monitor.stop()
     fleet.start(agents=False)
     assert fleet_mod.wait_for(
-        lambda: db_enrollment.get('hw1', conf=conf).last_sequence > seq + 1, TIMEOUT)
+        lambda: (fleet.monitor.attestation_state('hw1') or {}).get(
+            'last_sequence', 0) > 0, TIMEOUT)
+    agent.replay(old)
+    assert fleet_mod.wait_for(
+        lambda: fleet.monitor.counters['earlier_run'] >= 1, TIMEOUT)
     assert row('hw1').state == trust.TRUSTED
+    assert [c['new_state'] for c in changes] == [trust.TRUSTED]
 
 
 def test_one_time_token_enrollment(conf, fleet):

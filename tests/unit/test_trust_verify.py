@@ -227,3 +227,17 @@ def test_signed_document_with_a_bad_field(key, enrolled, field, value, reason):
                 'signature': evidence.base64.b64encode(
                     key.sign(text.encode())).decode()}
     assert check(envelope, enrolled).reason == reason
+
+
+def test_nonce_of_an_earlier_monitor_run_is_ignored(key, enrolled):
+    verifier = verify.Verifier(references.References(), 65536, MAX_AGE,
+                               epoch='e' * 16)
+    envelope = evidence.sign(report(backends.load('hyperwall'), nonce=NONCE2), key)
+    verdict = check(envelope, enrolled, verifier=verifier)
+    assert (verdict.ignored, verdict.state, verdict.fresh) == (True, None, False)
+    assert verdict.reason == 'nonce of an earlier monitor run'
+    this_run = 'e' * 16 + 'f' * 48           # this run's, but never issued
+    envelope = evidence.sign(report(backends.load('hyperwall'), nonce=this_run), key)
+    verdict = check(envelope, enrolled, verifier=verifier)
+    assert verdict.state == trust.UNTRUSTED
+    assert verdict.reason.startswith('replayed or unknown nonce')

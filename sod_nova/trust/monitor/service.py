@@ -41,6 +41,9 @@ LOG = logging.getLogger(__name__)
 
 #: Outstanding nonces kept per host (each usable once).
 MAX_NONCES = 16
+#: A nonce is this monitor run's epoch (8 random bytes) + 24 random bytes.
+EPOCH_BYTES = 8
+NONCE_BYTES = 24
 #: Attempts of one database call that SQLite refused with "database is
 #: locked" (two read-then-write transactions met; one must start over).
 DB_ATTEMPTS = 5
@@ -70,9 +73,12 @@ class TrustMonitor:
         self._agents = None
         self._notifier = None
         self._verifier = None
+        self.epoch = None
         self._listeners = []
         self._host_locks = collections.defaultdict(threading.Lock)
         self._db_lock = threading.Lock()
+        self._records = {}
+        self._written = {}
         self._locks_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
@@ -84,9 +90,13 @@ class TrustMonitor:
         trust_conf = self.conf.trust
         if self.catalog is None:
             self.catalog = catalog_conf.load_catalog(self.conf)
+        self.epoch = secrets.token_hex(EPOCH_BYTES)
+        self._records.clear()
+        self._written.clear()
         self._verifier = verify.Verifier(
             references_mod.References.load(trust_conf.reference_values_file),
-            trust_conf.max_evidence_bytes, trust_conf.nonce_max_age)
+            trust_conf.max_evidence_bytes, trust_conf.nonce_max_age,
+            epoch=self.epoch)
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
         self._agents = agent_rpcapi.AgentAPI(self._transport,
@@ -179,85 +189,151 @@ class TrustMonitor:
         host = envelope.get('host') if isinstance(envelope, dict) else None
         if not isinstance(host, str):
             host = None
-        lock = self._host_lock(host) if host else threading.Lock()
-        with lock:
-            records = {}
-
-            def lookup(name):
-                if name not in records:
-                    records[name] = self._enrollment(name)
-                return records[name]
-
+        with self._host_lock(host) if host else threading.Lock():
             now = self._now()
-            verdict = self._verifier.verify(envelope, lookup, now)
-            record = records.get(verdict.host)
-            if not verdict.enrolled:
-                self.counters['unknown'] += 1
-                LOG.warning('%(host)s: evidence rejected: %(reason)s',
-                            {'host': verdict.host or '?', 'reason': verdict.reason})
-                return verdict
-            if not self.serves(record.host, record.architecture):
-                self.counters['ignored'] += 1
-                LOG.debug('%(host)s: not served by monitor %(name)s; ignored',
-                          {'host': record.host, 'name': self.name})
-                return None
-            if verdict.fresh:
-                verify.consume(record, verdict)
-                nonce = self._add_nonce(record, now)
-                if not self._db(
-                        db_enrollment.save_freshness, record.host,
-                        keys.public_key_text(record.public_key),
-                        record.boot_id, record.last_sequence, record.nonces):
-                    LOG.warning('%(host)s: enrollment changed while its '
-                                'evidence was verified; verdict dropped',
-                                {'host': record.host})
-                    return None
-            if verdict.trusted:
-                self.counters['trusted'] += 1
-                LOG.debug('%(host)s: evidence verified', {'host': record.host})
+            verdict, record = self._verify(envelope, now)
+            if verdict.ignored:
+                ev = verdict.evidence
+                ack = {'boot_id': ev.boot_id, 'sequence': ev.sequence}
             else:
-                self.counters['untrusted'] += 1
-                LOG.warning('%(host)s: untrusted: %(reason)s',
-                            {'host': record.host, 'reason': verdict.reason})
-            self._set_state(record, verdict.state, verdict.reason,
-                            evidence_at=now if verdict.fresh else None)
-        if verdict.fresh:
+                nonce = self._record(verdict, record, now)
+                if nonce is None:
+                    return verdict if not verdict.enrolled else None
+        if verdict.ignored:
+            self.counters['earlier_run'] += 1
+            LOG.info('%(host)s: report ignored: %(reason)s; challenging again',
+                     {'host': verdict.host, 'reason': verdict.reason})
+            self._challenge(verdict.host, ack=ack)
+        elif verdict.fresh:
             self._cast_challenge(record.host, nonce, immediate=False,
                                  ack={'boot_id': record.boot_id,
                                       'sequence': record.last_sequence})
         return verdict
 
+    def _record(self, verdict, record, now):
+        """Apply ``verdict`` (host lock held). Returns the host's next nonce
+        after fresh evidence, ``''`` after other recorded verdicts, None
+        when nothing was recorded."""
+        if not verdict.enrolled:
+            self.counters['unknown'] += 1
+            LOG.warning('%(host)s: evidence rejected: %(reason)s',
+                        {'host': verdict.host or '?', 'reason': verdict.reason})
+            return None
+        if not self.serves(record.host, record.architecture):
+            self.counters['ignored'] += 1
+            LOG.debug('%(host)s: not served by monitor %(name)s; ignored',
+                      {'host': record.host, 'name': self.name})
+            return None
+        nonce = ''
+        if verdict.fresh:
+            verify.consume(record, verdict)
+            nonce = self._add_nonce(record, now)
+        if verdict.trusted:
+            self.counters['trusted'] += 1
+            LOG.debug('%(host)s: evidence verified', {'host': record.host})
+        else:
+            self.counters['untrusted'] += 1
+            LOG.warning('%(host)s: untrusted: %(reason)s',
+                        {'host': record.host, 'reason': verdict.reason})
+        if not self._set_state(record, verdict.state, verdict.reason,
+                               evidence_at=now if verdict.fresh else None):
+            return None
+        return nonce
+
+    def _verify(self, envelope, now):
+        """``(verdict, enrollment record)``; a rejection based on a cached
+        enrollment is checked again against the database, in case the
+        operator re-enrolled the host meanwhile."""
+        records = {}
+
+        def lookup(name):
+            if name not in records:
+                records[name] = self._enrollment(name)
+            return records[name]
+
+        verdict = self._verifier.verify(envelope, lookup, now)
+        cached = self._records.get(verdict.host) if verdict.host else None
+        if not verdict.fresh and cached is not None:
+            del self._records[verdict.host]
+            records.clear()
+            current = lookup(verdict.host)
+            if current is None or (current.key_text, current.architecture) != (
+                    cached.key_text, cached.architecture):
+                verdict = self._verifier.verify(envelope, lookup, now)
+        return verdict, records.get(verdict.host)
+
     def _enrollment(self, host):
+        """The host's enrollment and freshness state, cached: this monitor
+        alone serves the host; the key is checked against the database
+        before each host-row write (:meth:`_still_enrolled`)."""
+        record = self._records.get(host)
+        if record is not None:
+            return record
         row = self._db(db_enrollment.get, host)
         if row is None or row.public_key is None:
             return None
-        return verify.Enrollment(
+        record = verify.Enrollment(
             host=row.host, architecture=row.architecture,
             public_key=keys.load_public_key(row.public_key),
-            boot_id=row.boot_id, last_sequence=row.last_sequence,
-            nonces=dict(row.nonces))
+            key_text=row.public_key)
+        self._records[host] = record
+        return record
+
+    def _still_enrolled(self, record):
+        """Whether ``record``'s key is still the enrolled one (the operator
+        may have revoked or re-enrolled the host); drops it from the cache
+        when not."""
+        row = self._db(db_enrollment.get, record.host)
+        if row is not None and row.public_key == record.key_text and (
+                row.architecture == record.architecture):
+            return True
+        self._records.pop(record.host, None)
+        return False
 
     def _add_nonce(self, record, now):
         """A new nonce for ``record``; expired and surplus ones dropped."""
         max_age = self.conf.trust.nonce_max_age
         kept = sorted(((t, n) for n, t in record.nonces.items()
                        if now - t <= max_age), reverse=True)[:MAX_NONCES - 1]
-        nonce = secrets.token_hex(32)
+        nonce = self.epoch + secrets.token_hex(NONCE_BYTES)
         record.nonces = {n: t for t, n in kept}
         record.nonces[nonce] = now
         return nonce
 
     def _set_state(self, record, state, reason, evidence_at=None):
+        """Write the host row; after fresh evidence, only if the host's key is
+        still enrolled (else False: a revoked or re-enrolled host is not
+        written from evidence signed with its old key).
+
+        A fresh verdict equal to the last one written is not written again
+        while that write is younger than a quarter of ``evidence_max_age``:
+        the row's evidence time lags by at most that, and most reports cost
+        no database write at all."""
         mask = (self.catalog.capability_mask(record.architecture)
                 if state == trust.TRUSTED else 0)
+        outcome = (state, reason, mask, record.architecture)
+        last = self._written.get(record.host)
+        if (evidence_at is not None and last is not None and last[0] == outcome
+                and 0 <= evidence_at - last[1] < self.conf.trust.evidence_max_age / 4):
+            return True
+        if evidence_at is not None and not self._still_enrolled(record):
+            LOG.warning('%(host)s: enrollment changed or revoked while its '
+                        'evidence was verified; verdict dropped',
+                        {'host': record.host})
+            return False
         old, new = self._db(
             db_api.host_set_trust, record.host, state, reason, mask,
             last_evidence_at=(None if evidence_at is None else
                               datetime.datetime.fromtimestamp(evidence_at,
                                                               datetime.UTC)),
             architecture=record.architecture, monitor=self.name)
+        if evidence_at is not None:
+            self._written[record.host] = (outcome, evidence_at)
+        else:
+            self._written.pop(record.host, None)
         if old != new:
             self._publish(record.host, old, new, reason, record.architecture)
+        return True
 
     def _publish(self, host, old, new, reason, architecture):
         change = {'host': host, 'old_state': old, 'new_state': new,
@@ -274,16 +350,29 @@ class TrustMonitor:
                 LOG.exception('%(host)s: trust change listener failed',
                               {'host': host})
 
+    def attestation_state(self, host):
+        """``{boot_id, last_sequence, outstanding_nonces}`` of ``host`` in
+        this monitor run, or None (diagnostics and tests)."""
+        record = self._records.get(host)
+        if record is None:
+            return None
+        return {'boot_id': record.boot_id,
+                'last_sequence': record.last_sequence,
+                'outstanding_nonces': len(record.nonces)}
+
     # -- challenges and enrollment ------------------------------------------
 
     def request_challenge(self, host):
         """Issue a nonce to ``host`` and ask for an immediate report."""
+        self._challenge(host)
+
+    def _challenge(self, host, ack=None):
         try:
-            self._challenge(host)
+            self._challenge_unsafe(host, ack)
         except Exception:
             LOG.exception('%(host)s: challenge failed', {'host': host})
 
-    def _challenge(self, host):
+    def _challenge_unsafe(self, host, ack):
         if not isinstance(host, str):
             return
         with self._host_lock(host):
@@ -295,12 +384,7 @@ class TrustMonitor:
             if not self.serves(host, record.architecture):
                 return
             nonce = self._add_nonce(record, self._now())
-            if not self._db(db_enrollment.save_freshness, host,
-                            keys.public_key_text(record.public_key),
-                            record.boot_id, record.last_sequence,
-                            record.nonces):
-                return
-        self._cast_challenge(host, nonce, immediate=True)
+        self._cast_challenge(host, nonce, immediate=True, ack=ack)
 
     def challenge_all(self):
         """Challenge every enrolled host this monitor serves (at start)."""
@@ -330,6 +414,7 @@ class TrustMonitor:
         except Exception:
             LOG.exception('%(host)s: enrollment failed', {'host': host})
             return False
+        self._records.pop(host, None)
         LOG.info('%(host)s: key enrolled with a one-time token', {'host': host})
         self.request_challenge(host)
         return True
@@ -344,6 +429,7 @@ class TrustMonitor:
                            self.conf.trust.evidence_max_age, now=when,
                            monitor=self.name)
         for host in changed:
+            self._written.pop(host, None)
             row = self._db(db_api.host_get, host)
             self._publish(host, trust.TRUSTED, trust.UNREACHABLE,
                           row.reason if row else 'no fresh evidence',

@@ -1,4 +1,4 @@
-"""Trust enrollments: each host's attestation key and evidence freshness state.
+"""Trust enrollments: each host's attestation key or pending one-time token.
 
 Revision ID: 0002_trust_enrollment
 Revises: 0001_hosts
@@ -24,9 +24,5 @@ def upgrade():
         sa.Column('public_key', sa.String(64), nullable=True),
         sa.Column('token_key', sa.String(64), nullable=True),
         sa.Column('token_expires_at', sa.DateTime, nullable=True),
-        sa.Column('boot_id', sa.String(64), nullable=True),
-        sa.Column('last_sequence', sa.BigInteger, nullable=False,
-                  server_default='0'),
-        sa.Column('nonces', sa.Text, nullable=False, server_default='{}'),
         sa.UniqueConstraint('host', name='uniq_sod_trust_enrollments0host'),
     )
