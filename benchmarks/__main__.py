@@ -13,6 +13,8 @@ import sys
 #: Benchmark name -> module in this package, in the order they run.
 BENCHMARKS = {
     'migration-model': 'benchmarks.migration_model',
+    'trust-verify': 'benchmarks.trust_verify',
+    'trust-detection': 'benchmarks.trust_detection',
 }
 
 
