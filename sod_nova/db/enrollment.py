@@ -92,6 +92,7 @@ def enroll_key(host, architecture, public_key, conf=None):
     """
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
+        api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
         model = _select(session, host)
         if model is None:
             model = TrustEnrollment(host=host)
@@ -114,6 +115,7 @@ def create_token(host, architecture, token_key, ttl_seconds, conf=None,
     api.host_declare(host, architecture, conf=conf)
     expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
     with api.context_manager.writer.using(api._Context()) as session:
+        api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
         model = _select(session, host)
         if model is None:
             model = TrustEnrollment(host=host)
@@ -135,6 +137,7 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
     api.configure(conf)
     error = None
     with api.context_manager.writer.using(api._Context()) as session:
+        api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
         model = _select(session, host)
         if model is None or model.token_key is None:
             raise EnrollmentError('no enrollment token pending for %s' % host)

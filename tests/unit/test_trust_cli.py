@@ -1,0 +1,88 @@
+"""``sod-nova trust …`` and the ``sod-trust-*`` scripts as an operator runs them."""
+
+import subprocess
+import sys
+
+import pytest
+
+from sod_nova.trust import keys
+
+
+def run(*args, config=None, module='sod_nova.cmd.manage', stdin=None):
+    argv = [sys.executable, '-m', module]
+    if config:
+        argv += ['--config-file', str(config)]
+    return subprocess.run(argv + list(args), capture_output=True, text=True,
+                          timeout=120, input=stdin)
+
+
+@pytest.fixture(scope='module')
+def config(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp('trust-cli')
+    path = tmp_path / 'sod.conf'
+    path.write_text('[sod_database]\nconnection = sqlite:///%s\n'
+                    % (tmp_path / 'sod.db'))
+    result = run('db', 'sync', config=path)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_enroll_token_list_revoke(config, tmp_path):
+    public = keys.public_key_text(keys.generate_private_key())
+    key_file = tmp_path / 'hw1.pub'
+    key_file.write_text(public + '\n')
+    result = run('trust', 'enroll', 'hw1', '--architecture', 'hyperwall',
+                 '--public-key', str(key_file), '-f', 'value', config=config)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['hw1', 'HyperWall', public, 'False', 'None']
+
+    result = run('trust', 'token', 'create', 'tpm1', '--architecture', 'TPM',
+                 '--ttl', '60', config=config)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert len(token) >= 40
+
+    result = run('trust', 'list', '-f', 'value', '-c', 'Host', '-c',
+                 'Token Pending', config=config)
+    assert result.stdout.split('\n')[:2] == ['hw1 False', 'tpm1 True']
+
+    result = run('trust', 'revoke', 'hw1', config=config)
+    assert (result.returncode, result.stdout) == (0, 'hw1: enrollment revoked\n')
+    hosts = run('host', 'list', '-f', 'value', '-c', 'Host', '-c', 'State',
+                '-c', 'Reason', config=config).stdout
+    assert 'hw1 untrusted enrollment revoked' in hosts
+    assert 'tpm1 unreachable no verified evidence yet' in hosts
+
+
+@pytest.mark.parametrize('args, message', [
+    (['trust', 'enroll', 'hw1', '--architecture', 'Nope', '--public-key', '-'],
+     "sod-nova: 'Nope' is not in the catalogue"),
+    (['trust', 'enroll', 'hw1', '--architecture', 'TPM', '--public-key', '-'],
+     'sod-nova: -: public key is neither PEM nor base64'),
+    (['trust', 'enroll', 'hw1', '--architecture', 'TPM', '--public-key', '/no/such'],
+     'sod-nova: cannot read the public key'),
+    (['trust', 'token', 'create', 'hw1', '--architecture', 'TPM', '--ttl', '0'],
+     'sod-nova: --ttl must be at least 1 second'),
+    (['trust', 'revoke', 'ghost'], 'sod-nova: ghost is not enrolled'),
+])
+def test_bad_input_is_one_line_and_exit_2(config, args, message):
+    result = run(*args, config=config, stdin='garbage\n')
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_agent_without_a_key_file_says_what_to_set():
+    result = run(module='sod_nova.cmd.trust_agent')
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        'sod-trust-agent: set [trust] private_key_file')
+
+
+def test_agent_with_an_unknown_backend_names_it(tmp_path):
+    config = tmp_path / 'agent.conf'
+    config.write_text('[trust]\nprivate_key_file = %s\nbackend = quantum\n'
+                      % (tmp_path / 'host.key'))
+    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    assert result.returncode == 1
+    assert 'quantum' in result.stderr.strip().splitlines()[-1]
