@@ -7,6 +7,7 @@ and assert on states and reasons, never on durations.
 
 import datetime
 import logging
+import time
 import uuid
 
 from oslo_config import fixture as config_fixture
@@ -364,3 +365,20 @@ def test_two_monitors_share_one_database_without_conflict(conf):
     finally:
         hyper.cleanup()
         other.cleanup()
+
+
+def test_resume_after_a_long_silence_never_quotes_an_expired_nonce(fleet, conf):
+    conf.set_override('nonce_max_age', 0.4, 'trust')
+    conf.set_override('evidence_max_age', 0.3, 'trust')
+    changes = []
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.monitor.add_listener(changes.append)
+    fleet.start()
+    wait_state('hw1', trust.TRUSTED)
+    fleet.agent('hw1').silence()
+    wait_state('hw1', trust.UNREACHABLE)
+    time.sleep(0.5)   # the agent's last nonce ages past nonce_max_age
+    fleet.agent('hw1').resume()
+    wait_state('hw1', trust.TRUSTED)
+    assert [c['new_state'] for c in changes] == [
+        trust.TRUSTED, trust.UNREACHABLE, trust.TRUSTED]

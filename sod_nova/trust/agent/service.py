@@ -70,6 +70,7 @@ class TrustAgent:
         self._monitor = None
         self._silenced = False
         self._nonce = None
+        self._nonce_at = None
         self._used = collections.deque(maxlen=USED_NONCES)
         self._want = False
         self._acked = 0
@@ -136,6 +137,7 @@ class TrustAgent:
             if nonce in self._used:
                 return
             self._nonce = nonce
+            self._nonce_at = self.clock()
             if (ack and ack.get('boot_id') == self.boot_id
                     and isinstance(ack.get('sequence'), int)):
                 self._acked = max(self._acked, ack['sequence'])
@@ -159,10 +161,14 @@ class TrustAgent:
         with self._lock:
             if not self._want or (not force and self.sequence > self._acked):
                 return
+            now = self.clock()
+            if (self._nonce is not None
+                    and now - self._nonce_at > self.conf.trust.nonce_max_age / 2):
+                self._nonce = None      # kept too long (silenced): ask anew
             if self._nonce is None:
-                now = self.clock()
                 interval = 2 * self.conf.trust.report_interval
-                if self._last_request is None or now - self._last_request >= interval:
+                if (self._last_request is None
+                        or now - self._last_request >= interval):
                     self._last_request = now
                     request = self.boot_id
             else:

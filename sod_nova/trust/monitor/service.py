@@ -72,6 +72,7 @@ class TrustMonitor:
         self._server = None
         self._agents = None
         self._notifier = None
+        self._notify_transport = None
         self._verifier = None
         self.epoch = None
         self._listeners = []
@@ -101,8 +102,9 @@ class TrustMonitor:
             self._transport = rpc.get_transport(self.conf)
         self._agents = agent_rpcapi.AgentAPI(self._transport,
                                              trust_conf.agent_topic)
+        self._notify_transport = rpc.get_notification_transport(self.conf)
         self._notifier = oslo_messaging.Notifier(
-            rpc.get_notification_transport(self.conf),
+            self._notify_transport,
             publisher_id='sod-trust-monitor.%s' % self.name,
             driver='messagingv2', topics=[trust_conf.notification_topic])
         self._server = rpc.get_server(
@@ -126,6 +128,9 @@ class TrustMonitor:
             self._server.stop()
             self._server.wait()
             self._server = None
+        if self._notify_transport is not None:
+            self._notify_transport.cleanup()
+            self._notify_transport = None
         if self._own_transport and self._transport is not None:
             self._transport.cleanup()
             self._transport = None
