@@ -1,6 +1,7 @@
 """What every ``sod-nova`` subcommand shares: exit 2 on bad input, the catalogue."""
 
 from sod_nova.catalog import CatalogError
+from sod_nova.cloud.scenario import ScenarioError
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.policy import PolicyError
 
@@ -10,7 +11,7 @@ class InputError(ValueError):
 
 
 #: Exceptions that mean "the user's input is wrong", never a traceback.
-BAD_INPUT = (InputError, PolicyError, CatalogError)
+BAD_INPUT = (InputError, PolicyError, CatalogError, ScenarioError)
 
 
 class BadInputExits2:

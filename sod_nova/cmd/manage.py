@@ -6,7 +6,6 @@ from cliff import app
 from cliff import commandmanager
 
 from sod_nova import version
-import sod_nova.conf
 
 
 class SodNovaApp(app.App):
@@ -20,6 +19,7 @@ class SodNovaApp(app.App):
             version=version.version_string(),
             command_manager=commandmanager.CommandManager('sod_nova.cli'),
             deferred_help=True)
+        import sod_nova.conf  # after main() fixed the concurrency mode
         self.conf = sod_nova.conf.CONF
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
@@ -35,8 +35,17 @@ class SodNovaApp(app.App):
                   version=version.version_string())
 
 
+#: Subcommands that start the embedded cloud: Nova's concurrency mode must be
+#: fixed before anything imports oslo.messaging (sod_nova.cloud._bootstrap).
+EMBEDDED_CLOUD_COMMANDS = ('simulate',)
+
+
 def main(argv=None):
-    return SodNovaApp().run(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if any(word in EMBEDDED_CLOUD_COMMANDS for word in argv):
+        from sod_nova.cloud import _bootstrap
+        _bootstrap.select_concurrency_mode()
+    return SodNovaApp().run(argv)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,285 @@
+"""Run a scenario on the embedded cloud and report what happened.
+
+The result follows the contract of ``sod-nova simulate --format json``
+(``scenarios/result.schema.json``): final host and VM states, every
+migration, and a snapshot of every VM after each event settled. Each step also
+says how long the cloud took to react, so the timeline can show it.
+
+Events act where a real cloud would be touched: an attack or a recovery is
+something the host's backend starts or stops reporting; a silent agent stops
+sending; forged and replayed reports go over the same message bus as genuine
+ones; a customer's change of security is an edit of the server's metadata
+through Nova's API. Nothing is written into sod-nova's tables behind the
+monitor's or the manager's back.
+"""
+
+import time
+
+from sod_nova.cloud import embedded
+from sod_nova.db import relocation as relocation_db
+from sod_nova.policy import parse
+from sod_nova.trust import fleet as fleet_mod
+
+#: How long one event may take to settle before the run is declared stuck.
+SETTLE_TIMEOUT = 120
+
+
+class ScenarioRunner:
+    """Runs one :class:`~sod_nova.cloud.scenario.Scenario`."""
+
+    def __init__(self, scenario, relocation=True, progress=None, conf_overrides=None):
+        self.scenario = scenario
+        self.conf_overrides = conf_overrides
+        self.relocation = relocation
+        self.progress = progress or (lambda message: None)
+        self.cloud = None
+        self.ids = {}            # VM name -> Nova server id
+        self.rejected = {}       # VM name -> reason it never booted
+        self.boots = {}          # VM name -> {'host', 'status', 'seconds'}
+
+    # -- the run -------------------------------------------------------------
+
+    def run(self):
+        """Run the scenario; return the result dict."""
+        started = time.monotonic()
+        with embedded.EmbeddedCloud(
+                relocation=self.relocation, conf_overrides=self.conf_overrides) as cloud:
+            self.cloud = cloud
+            for host in self.scenario.hosts:
+                self.progress('starting %s (%s)' % (host.name, host.architecture))
+                cloud.add_host(host.name, host.architecture)
+            for vm in self.scenario.vms:
+                self._boot(vm)
+            cloud.settle(SETTLE_TIMEOUT)
+            steps = []
+            for index, event in enumerate(self.scenario.events):
+                self.progress('event %d: %s' % (index + 1, _describe(event.raw)))
+                steps.append(self._step(event))
+            result = self._final(steps)
+            result['seconds'] = round(time.monotonic() - started, 2)
+            self.cloud = None
+        return result
+
+    def _boot(self, vm):
+        cloud = self.cloud
+        try:
+            request = parse.parse_request(vm.security, cloud.catalog.packages)
+        except parse.PolicyError as exc:
+            self.rejected[vm.name] = str(exc)
+            return
+        present = set(cloud.architectures.values())
+        if request and not cloud.catalog.satisfying(request, present):
+            self.rejected[vm.name] = cloud.catalog.explain(request, present)
+            return
+        self.progress('booting %s' % vm.name)
+        t0 = time.monotonic()
+        server = cloud.nova.create_server(name=vm.name, metadata=vm.security or None)
+        self.ids[vm.name] = server['id']
+        self.boots[vm.name] = {'host': server.get('OS-EXT-SRV-ATTR:host'),
+                               'status': server['status'],
+                               'seconds': round(time.monotonic() - t0, 2)}
+
+    # -- events --------------------------------------------------------------
+
+    def _placement(self):
+        return {name: self.cloud.nova.server_host(sid) for name, sid in self.ids.items()}
+
+    def _step(self, event):
+        cloud = self.cloud
+        host = event.target_host(self._placement())
+        before = {r.host: (r.state, r.reason) for r in cloud.host_rows()}
+        audit_mark = len(self._audit())
+        t0 = time.monotonic()
+        detail = getattr(self, '_on_' + event.kind)(event, host)
+        detected = time.monotonic() - t0
+        settled = cloud.settle(SETTLE_TIMEOUT)
+        step = {
+            'event': event.raw,
+            'host': host,
+            'vms': self._snapshot(),
+            'hosts': {h: {'state': s, 'reason': r} for h, (s, r) in sorted(
+                {r.host: (r.state, r.reason) for r in cloud.host_rows()}.items())},
+            'host_changes': [],
+            'migrations': self._migrations(self._audit()[audit_mark:]),
+            'decisions': self._decisions(self._audit()[audit_mark:]),
+            'detected_s': round(detected, 3),
+            'settled_s': round(time.monotonic() - t0, 3),
+            'settled': settled,
+        }
+        step.update(detail or {})
+        for name, (state, reason) in sorted(step_states(step).items()):
+            if before.get(name, (None, None))[0] != state:
+                step['host_changes'].append({'host': name, 'from': before.get(
+                    name, (None,))[0], 'to': state, 'reason': reason})
+        return step
+
+    def _on_attack(self, event, host):
+        self.cloud.fleet.backend(host).start_attack()
+        self.cloud.wait_for_state(host, ('untrusted',))
+
+    def _on_recover(self, event, host):
+        self.cloud.fleet.backend(host).stop_attack()
+        self.cloud.wait_for_state(host, ('trusted',))
+
+    def _on_silence(self, event, host):
+        self.cloud.fleet.agent(host).silence()
+        self.cloud.wait_for_state(host, ('unreachable',))
+
+    def _on_resume(self, event, host):
+        self.cloud.fleet.agent(host).resume()
+        self.cloud.wait_for_state(host, ('trusted',))
+
+    def _bad_evidence(self, host, send):
+        """Send a bad report; wait until the monitor has judged it."""
+        monitor = self.cloud.fleet.monitor
+        judged = monitor.counters['untrusted'] + monitor.counters['unknown']
+        send(self.cloud.fleet.agent(host))
+        fleet_mod.wait_for(lambda: monitor.counters['untrusted']
+                           + monitor.counters['unknown'] > judged, timeout=30)
+        row = self.cloud.host_row(host)
+        return {'evidence': {'host': host, 'rejected': row.state != 'trusted'
+                             or monitor.counters['untrusted'] > 0,
+                             'state_after': row.state, 'reason': row.reason}}
+
+    def _on_forge(self, event, host):
+        return self._bad_evidence(host, lambda agent: agent.forge())
+
+    def _on_replay(self, event, host):
+        return self._bad_evidence(host, lambda agent: agent.replay())
+
+    def _on_change_security(self, event, host):
+        vm = event.vm
+        if vm in self.rejected or vm not in self.ids:
+            return {'note': '%s never booted; nothing to change' % vm}
+        server = self.cloud.nova.get_server(self.ids[vm])
+        metadata = {k: v for k, v in (server.get('metadata') or {}).items()
+                    if not k.startswith(parse.PREFIX)}
+        metadata.update(event.security)
+        self.cloud.nova.set_metadata(self.ids[vm], metadata, replace=True)
+
+    def _on_add_host(self, event, host):
+        self.cloud.add_host(event.host, event.architecture)
+
+    # -- reporting -----------------------------------------------------------
+
+    def _audit(self):
+        if self.cloud.manager is None:
+            return []
+        return [row.data for row in relocation_db.RelocationStore(
+            self.cloud.conf).audit_entries()]
+
+    def _names(self):
+        return {sid: name for name, sid in self.ids.items()}
+
+    def _migrations(self, entries):
+        """Moves (and failed attempts) from audit entries, in order."""
+        names, moves = self._names(), []
+        for e in entries:
+            if e.get('event') == 'moved' or (e.get('event') == 'retry' and e.get('failed')):
+                ok = e['event'] == 'moved'
+                moves.append({
+                    'vm': names.get(e['vm'], e['vm']), 'from': e.get('from'),
+                    'to': e.get('to') if ok else e.get('failed'),
+                    'trigger': e.get('trigger'), 'kind': e.get('kind', 'live'),
+                    'ok': ok, 'compliant': e.get('compliant'),
+                    'latency_ms': e.get('latency_ms'),
+                    'duration_ms': e.get('duration_ms')})
+        return moves
+
+    def _decisions(self, entries):
+        """The manager's audit entries, with VM names instead of ids."""
+        names = self._names()
+        return [dict(e, vm=names.get(e.get('vm'), e.get('vm'))) for e in entries]
+
+    def _snapshot(self):
+        """Every VM of the file: status, host, compliance (a step's view)."""
+        cloud, rows = self.cloud, self.cloud.fresh_rows()
+        vms = {}
+        for vm in self.scenario.vms:
+            if vm.name in self.rejected:
+                vms[vm.name] = {'status': 'REJECTED', 'host': None, 'compliant': False}
+                continue
+            server = cloud.nova.get_server(self.ids[vm.name])
+            verdict = cloud.assess(server, rows)
+            vms[vm.name] = {'status': server['status'],
+                            'host': server.get('OS-EXT-SRV-ATTR:host'),
+                            'compliant': verdict.compliant}
+        return vms
+
+    def _vm_reason(self, name, server, verdict, tasks):
+        if server['status'] == 'ERROR':
+            fault = server.get('fault') or {}
+            return fault.get('message') or 'Nova put the VM in ERROR'
+        open_task = next((t for t in reversed(tasks) if t.vm == server['id']
+                          and t.state == 'parked'), None)
+        if open_task is not None:
+            return open_task.reason
+        return None if verdict.compliant else verdict.reason
+
+    def _final(self, steps):
+        cloud = self.cloud
+        rows = cloud.fresh_rows()
+        tasks = (relocation_db.RelocationStore(cloud.conf).tasks()
+                 if cloud.manager is not None else [])
+        hosts = {}
+        for host in sorted(cloud.architectures):
+            row = cloud.host_row(host)
+            hosts[host] = {'architecture': cloud.architectures[host],
+                           'state': rows[host].state if host in rows else 'unreachable',
+                           'reason': row.reason if row else 'no verified evidence yet'}
+        vms = {}
+        for vm in self.scenario.vms:
+            if vm.name in self.rejected:
+                vms[vm.name] = {'status': 'REJECTED', 'host': None, 'compliant': False,
+                                'reason': self.rejected[vm.name]}
+                continue
+            server = cloud.nova.get_server(self.ids[vm.name])
+            verdict = cloud.assess(server, rows)
+            vms[vm.name] = {'status': server['status'],
+                            'host': server.get('OS-EXT-SRV-ATTR:host'),
+                            'compliant': verdict.compliant,
+                            'reason': self._vm_reason(vm.name, server, verdict, tasks)}
+        return {
+            'name': self.scenario.name,
+            'hosts': hosts,
+            'vms': vms,
+            'boots': self.boots,
+            'migrations': self._migrations(self._audit()),
+            'steps': steps,
+            'relocation': self.relocation,
+        }
+
+
+def step_states(step):
+    return {h: (v['state'], v['reason']) for h, v in step['hosts'].items()}
+
+
+def _describe(raw):
+    kind, body = next(iter(raw.items()))
+    return '%s %s' % (kind, ', '.join('%s=%s' % kv for kv in body.items()))
+
+
+def check_invariants(result):
+    """The contract's invariants that a result shows; a list of violations.
+
+    1. after every step every ACTIVE VM with a request is compliant;
+    3. every VM of the file appears in every snapshot;
+    4. every completed migration's destination satisfied the VM's request
+       when it arrived (the manager's own check, recorded in the audit).
+    (2 and 5 are about causes: the tests check them against the timeline.)
+    """
+    problems = []
+    names = set(result['vms'])
+    for i, step in enumerate(result['steps']):
+        if set(step['vms']) != names:
+            problems.append('steps[%d]: VMs missing: %s' % (
+                i, ', '.join(sorted(names - set(step['vms'])))))
+        for name, vm in step['vms'].items():
+            if vm['status'] == 'ACTIVE' and not vm.get('compliant', True):
+                problems.append('steps[%d]: %s is ACTIVE on %s but not compliant' % (
+                    i, name, vm['host']))
+    for m in result['migrations']:
+        if m['ok'] and m.get('compliant') is False:
+            problems.append('migration of %s to %s: destination not compliant' % (
+                m['vm'], m['to']))
+    return problems
