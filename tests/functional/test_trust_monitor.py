@@ -19,6 +19,7 @@ from sod_nova.catalog import Catalog
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import evidence
 from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import keys
 from sod_nova.trust import rpc
@@ -382,3 +383,26 @@ def test_resume_after_a_long_silence_never_quotes_an_expired_nonce(fleet, conf):
     wait_state('hw1', trust.TRUSTED)
     assert [c['new_state'] for c in changes] == [
         trust.TRUSTED, trust.UNREACHABLE, trust.TRUSTED]
+
+
+def test_overlapping_monitor_leaves_a_fresh_foreign_row_alone(fleet, conf):
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.start()
+    wait_state('hw1', trust.TRUSTED)
+    other = fleet_mod.Fleet(conf, transport=fleet.transport, name='tm-other',
+                            topic='tm-other-%s' % uuid.uuid4().hex)
+    other.start()
+    try:
+        # tm-other is told to serve every host too; hw1's agent never reports
+        # to it, but a forged report sent to it must not overwrite the row.
+        backend = fleet.backend('hw1')
+        log, pcrs = backend.measurements()
+        forged = evidence.sign(evidence.Evidence(
+            'hw1', 'HyperWall', 'b', 1, None, 0.0, tuple(log), pcrs,
+            backend.runtime_evidence()), keys.generate_private_key())
+        assert other.monitor.report_evidence(forged) is None
+        assert other.monitor.counters['foreign'] == 1
+        assert row('hw1').state == trust.TRUSTED
+        assert row('hw1').monitor == conf.trust.monitor_name
+    finally:
+        other.cleanup()

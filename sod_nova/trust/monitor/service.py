@@ -1,12 +1,14 @@
 """The trust monitor (TMs): verifies evidence and keeps host trust rows.
 
-For each report it reads the host's enrollment, runs the pure
-:class:`~sod_nova.trust.verify.Verifier`, stores the new freshness state
-(consumed nonce, sequence, the next nonce), writes the host row through
-:mod:`sod_nova.db.api` (capabilities from the catalogue when trusted, none
-otherwise) and, when the state changed, publishes ``sod.host.trust_changed``
-and calls the in-process listeners. A periodic sweep marks hosts whose
-evidence is older than ``evidence_max_age`` ``unreachable``.
+For each report it looks up the host's enrollment (cached), runs the pure
+:class:`~sod_nova.trust.verify.Verifier`, moves the host's freshness state on
+(consumed nonce, sequence, the next nonce; in memory, bound to this run's
+epoch), writes the host row through :mod:`sod_nova.db.api` (capabilities from
+the catalogue when trusted, none otherwise) when the verdict changed or the
+row's evidence time needs refreshing, acknowledges the report with the next
+nonce and, when the state changed, publishes ``sod.host.trust_changed`` and
+calls the in-process listeners. A periodic sweep marks hosts whose evidence is
+older than ``evidence_max_age`` ``unreachable``.
 
 Nothing a report contains can stop the monitor: every failure is logged with
 the host and the reason and the loop goes on.
@@ -14,7 +16,9 @@ the host and the reason and the loop goes on.
 Scale-out: each monitor has its own ``monitor_topic`` and name, serves the
 hosts ``monitor_hosts``/``monitor_architectures`` select, stamps its rows with
 its name, and sweeps only those rows, so several monitors share one database
-without touching each other's hosts.
+without touching each other's hosts. A monitor does not write a row another
+monitor keeps fresh (a misconfigured overlap); once that row has gone stale
+(the other monitor is gone), it takes the host over.
 """
 
 import collections
@@ -326,6 +330,13 @@ class TrustMonitor:
                         'evidence was verified; verdict dropped',
                         {'host': record.host})
             return False
+        owner = self._foreign_owner(record.host, evidence_at)
+        if owner:
+            self.counters['foreign'] += 1
+            LOG.warning('%(host)s: kept fresh by monitor %(owner)s; not '
+                        'written by %(name)s (overlapping monitor scopes?)',
+                        {'host': record.host, 'owner': owner, 'name': self.name})
+            return False
         old, new = self._db(
             db_api.host_set_trust, record.host, state, reason, mask,
             last_evidence_at=(None if evidence_at is None else
@@ -339,6 +350,17 @@ class TrustMonitor:
         if old != new:
             self._publish(record.host, old, new, reason, record.architecture)
         return True
+
+    def _foreign_owner(self, host, now):
+        """The other monitor whose fresh evidence the host row holds, if any."""
+        row = self._db(db_api.host_get, host)
+        if row is None or row.monitor in (None, self.name):
+            return None
+        when = datetime.datetime.fromtimestamp(
+            self._now() if now is None else now, datetime.UTC)
+        if row.is_fresh(when, self.conf.trust.evidence_max_age):
+            return row.monitor
+        return None
 
     def _publish(self, host, old, new, reason, architecture):
         change = {'host': host, 'old_state': old, 'new_state': new,
