@@ -2,8 +2,9 @@
 
 Protocol, from the agent's side:
 
-* at start: a new random ``boot_id``, sequence 0; with an enrollment token an
-  ``enroll`` cast; then ``request_challenge``;
+* at start: a new random ``boot_id``, sequence 0; ``request_challenge``,
+  preceded by an ``enroll`` cast while it has an enrollment token and has
+  not been challenged yet;
 * the monitor sends nonces with ``challenge``: after each report it accepted
   (acknowledging that report's sequence), or *immediate* when it wants a
   report now (agent or monitor start, enrollment);
@@ -75,6 +76,7 @@ class TrustAgent:
         self._want = False
         self._acked = 0
         self._last_request = None
+        self._challenged = False
         self.boot_id = None
         self.sequence = 0
         self.sent = collections.deque(maxlen=KEPT_REPORTS)
@@ -98,8 +100,6 @@ class TrustAgent:
             [manager.AgentManager(self)])
         self._server.start()
         self._stop.clear()
-        if self.enrollment_token:
-            self._enroll()
         self._report(force=True)
         self._thread = threading.Thread(
             target=self._run, name='sod-trust-agent-%s' % self.host, daemon=True)
@@ -138,6 +138,7 @@ class TrustAgent:
                 return
             self._nonce = nonce
             self._nonce_at = self.clock()
+            self._challenged = True
             if (ack and ack.get('boot_id') == self.boot_id
                     and isinstance(ack.get('sequence'), int)):
                 self._acked = max(self._acked, ack['sequence'])
@@ -180,6 +181,10 @@ class TrustAgent:
                     self._evidence(nonce, self.sequence), self.private_key)
                 self.sent.append(envelope)
         if request is not None:
+            if self.enrollment_token and not self._challenged:
+                # Until a first challenge shows the key is enrolled (a cast
+                # to a monitor that is not up yet may be dropped).
+                self._enroll(monitor)
             self._cast(monitor.request_challenge, self.host, request)
         elif envelope is not None:
             self._cast(monitor.report_evidence, envelope)
@@ -192,12 +197,12 @@ class TrustAgent:
             timestamp=time.time(), event_log=tuple(event_log), pcrs=pcrs,
             runtime=self.backend.runtime_evidence())
 
-    def _enroll(self):
+    def _enroll(self, monitor):
         public = keys.public_key_text(self.private_key)
         arch = self.backend.architecture_type
         proof = keys.enrollment_proof(self.enrollment_token, self.host, arch,
                                       public)
-        self._cast(self._monitor.enroll, self.host, arch, public, proof)
+        self._cast(monitor.enroll, self.host, arch, public, proof)
 
     def _cast(self, method, *args):
         try:
