@@ -46,6 +46,8 @@ def rabbit_url():
                RABBITMQ_DIST_PORT=str(free_port()),
                RABBITMQ_MNESIA_BASE=str(base / 'mnesia'),
                RABBITMQ_LOG_BASE=str(base / 'log'))
+    epmd_was_running = subprocess.run(['epmd', '-names'],
+                                      capture_output=True).returncode == 0
     server = subprocess.Popen(['rabbitmq-server'], env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -60,6 +62,8 @@ def rabbit_url():
                        timeout=TIMEOUT, capture_output=True)
         server.wait(timeout=TIMEOUT)
         shutil.rmtree(base, ignore_errors=True)
+        if not epmd_was_running:   # the node started it; it has no nodes now
+            subprocess.run(['epmd', '-kill'], capture_output=True)
 
 
 def script(name):
