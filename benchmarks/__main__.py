@@ -15,6 +15,7 @@ BENCHMARKS = {
     'migration-model': 'benchmarks.migration_model',
     'trust-verify': 'benchmarks.trust_verify',
     'trust-detection': 'benchmarks.trust_detection',
+    'relocation-trigger': 'benchmarks.relocation_latency',
 }
 
 

@@ -7,9 +7,13 @@ keystoneauth session whose requests reach the in-process Nova API
 (:func:`connect_session`). Either way the manager asks Nova's API, never
 libvirt: Nova's scheduler (with the SoD filter) picks every destination.
 
-Migration records: Nova's live-migrate action returns no migration id, so
-:meth:`NovaCompute.latest_migration_id` is read before the call and the
-manager watches the first migration of the VM with a greater id.
+Migration records: Nova's migrate actions return no migration id. At the
+microversions openstacksdk uses for them (2.30 for live, 2.56 for cold
+migration with a host), Nova's API asks the conductor synchronously, and the
+conductor creates the migration record before it answers; so right after a
+successful call the VM's newest migration is the one just started, and the
+manager keeps ``its id - 1`` as the watermark to follow (read after the
+call, to keep it off the path from trigger to call).
 """
 
 from keystoneauth1 import loading as ks_loading

@@ -57,21 +57,29 @@ class _Event:
 
 
 class _Pass:
-    """What one pass reads once: trust rows, servers, open tasks."""
+    """What one pass reads once: trust rows, and servers as Nova shows them
+    now (every view read is also kept in the manager's inventory)."""
 
-    def __init__(self, compute, rows, cutoff):
+    def __init__(self, compute, rows, cutoff, inventory):
         self.compute = compute
         self.rows = decision.with_freshness(rows, cutoff)
-        self.by_host = {r.host: r for r in rows}
+        self.by_host = {r.host: r for r in self.rows}
         self._servers = {}
+        self._inventory = inventory
 
     def remember(self, server):
         self._servers[server.id] = server
+        self._inventory[server.id] = server
         return server
 
     def server(self, vm):
         if vm not in self._servers:
-            self._servers[vm] = self.compute.server(vm)
+            server = self.compute.server(vm)
+            self._servers[vm] = server
+            if server is None:
+                self._inventory.pop(vm, None)
+            else:
+                self._inventory[vm] = server
         return self._servers[vm]
 
     def forget(self, vm):
@@ -104,6 +112,12 @@ class MigrationManager:
         self._next_reconcile = 0.0
         self._moving_due = {}
         self._sod_seen = {}
+        # Last view of every VM (from listings and reads). A trust event
+        # first decides from it, so that the first migrate call needs one
+        # fresh read of that VM only; the host's full listing follows in
+        # the same pass and catches whatever the inventory missed.
+        self._inventory = {}
+        self._listings = set()
 
     # Triggers (any thread) -------------------------------------------------
 
@@ -211,11 +225,15 @@ class MigrationManager:
         with self._lock:
             cutoff = host_check.evidence_cutoff(
                 timeutils.utcnow(True), self.conf.trust.evidence_max_age)
-            ctx = _Pass(self.compute, list(self._host_rows()), cutoff)
+            ctx = _Pass(self.compute, list(self._host_rows()), cutoff,
+                        self._inventory)
             open_tasks = {t.vm: t for t in self.store.tasks_open()}
             self._take_triggers(ctx, open_tasks)
             self._follow(ctx)
             self._start_allowed(ctx)
+            if self._listings:
+                self._list_hosts(ctx, open_tasks)
+                self._start_allowed(ctx)
             remaining = self.store.tasks_open()
             return bool(self._events) or any(
                 t.state in triggers.BUSY_STATES for t in remaining)
@@ -236,9 +254,11 @@ class MigrationManager:
         for event in events:
             if event.kind == 'host':
                 revisit_parked |= event.trusted
-                for server in self.compute.servers(host=event.key):
-                    self._consider(ctx.remember(server), ctx, open_tasks,
-                                   event.at)
+                # Decide from the inventory now; list the host afterwards.
+                for server in list(self._inventory.values()):
+                    if server.host == event.key:
+                        self._consider(server, ctx, open_tasks, event.at)
+                self._listings.add((event.key, event.at))
             else:
                 server = ctx.server(event.key)
                 if server is not None:
@@ -255,6 +275,14 @@ class MigrationManager:
                 if open_tasks[vm].state == triggers.PARKED:
                     open_tasks[vm] = self._revisit_parked(
                         open_tasks[vm], ctx, ctx.server(vm), now)
+
+    def _list_hosts(self, ctx, open_tasks):
+        """Nova's own list of the servers of the hosts that had an event."""
+        listings, self._listings = self._listings, set()
+        for host, event_at in sorted(listings):
+            for server in self.compute.servers(host=host):
+                self._consider(ctx.remember(server), ctx, open_tasks,
+                               event_at)
 
     def _consider(self, server, ctx, open_tasks, event_at, reconcile=False):
         """Open a task for ``server`` if its host no longer satisfies it."""

@@ -82,10 +82,11 @@ class Mover:
         if server.status == 'SHUTOFF':
             kind = compute_mod.COLD
         target = None if task.attempts == 0 else candidates[0]
-        after = self.compute.latest_migration_id(server.id)
+        # Written before Nova is asked; the watermark stays unknown (None)
+        # until the call returned (see watch() for a crash in between).
         task = self.store.task_update(
             task.id, state=triggers.MIGRATING, kind=kind,
-            migration_after=after, target_host=target,
+            migration_after=None, target_host=target,
             attempts=task.attempts + 1, migrate_called_at=now,
             not_before=None)
         LOG.info('%(vm)s: %(kind)s migration from %(host)s to %(target)s '
@@ -108,6 +109,13 @@ class Mover:
         latency = None if task.event_at is None else now - task.event_at
         if latency is not None:
             self.latencies.append((task.vm, task.trigger, latency))
+        try:
+            newest = self.compute.latest_migration_id(server.id)
+            task = self.store.task_update(task.id,
+                                          migration_after=max(newest - 1, 0))
+        except compute_mod.NovaError as exc:
+            LOG.warning('%(vm)s: cannot read its migrations yet: %(exc)s',
+                        {'vm': task.vm, 'exc': exc})
         self.record('migrate-called', task, kind=kind, to=target,
                     attempt=task.attempts, latency_ms=_ms(task.event_at, now))
         return task
@@ -118,6 +126,8 @@ class Mover:
         """Follow ``task``'s migration in Nova; the updated task."""
         if server is None:
             return self.finish(task, None, 'the VM was deleted', event='gone')
+        if task.migration_after is None:
+            return self._watch_unknown(task, server, request, rows)
         migration = self.compute.migration_after(task.vm, task.migration_after)
         if migration is None:
             if server.busy:
@@ -144,6 +154,24 @@ class Mover:
             return self.arrived(task, server, request, rows, migration)
         return task
 
+    def _watch_unknown(self, task, server, request, rows):
+        """A crash came between "migrating" and the watermark: judge by
+        where the VM is. Moving it again is only ever done from the source
+        host it must leave anyway."""
+        if server.busy:
+            return task
+        if server.host != task.source_host:
+            found = self.compute.migrations(task.vm)
+            return self.arrived(task, server, request, rows,
+                                found[-1] if found else None)
+        LOG.warning('%(vm)s: no record that Nova started our migration '
+                    'and the VM is idle on %(host)s; asking again',
+                    {'vm': task.vm, 'host': task.source_host})
+        self.record('call-lost', task)
+        return self.store.task_update(
+            task.id, state=triggers.PENDING,
+            attempts=max(task.attempts - 1, 0))
+
     def arrived(self, task, server, request, rows, migration):
         """The VM is on its destination: verify it, resume it if parked."""
         row = next((r for r in rows if r.host == server.host), None)
@@ -152,8 +180,8 @@ class Mover:
             LOG.warning('%(vm)s arrived on %(host)s, which no longer '
                         'satisfies it; it will be moved again',
                         {'vm': task.vm, 'host': server.host})
-        fields = dict(migration=str(migration.id), kind=task.kind,
-                      compliant=compliant)
+        fields = dict(migration=str(migration.id) if migration else None,
+                      kind=task.kind, compliant=compliant)
         reason = ('moved' if compliant
                   else 'moved; destination no longer compliant')
         if task.action:

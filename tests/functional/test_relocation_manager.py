@@ -327,7 +327,7 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
     pending = next(t for t in open_tasks if t.state == triggers.PENDING)
     relocation.store.task_update(
         pending.id, state=triggers.MIGRATING, attempts=1,
-        migration_after=0, migrate_called_at=pending.decided_at)
+        migration_after=None, migrate_called_at=pending.decided_at)
     CONF.clear_override('max_concurrent', 'relocation')
 
     relocation.new_manager()          # the restarted manager
