@@ -72,8 +72,12 @@ further retry.
         default=600.0,
         min=1.0,
         help="""
-Seconds a migration may stay in flight before the manager treats it as
-failed (and retries it).
+Seconds a live migration may stay in flight before the manager asks Nova to
+abort it (Nova rolls it back; the manager then retries it on another host).
+
+Related options:
+
+* Nova's ``[libvirt] live_migration_completion_timeout``
 """),
     cfg.FloatOpt(
         'poll_interval',

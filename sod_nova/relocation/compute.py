@@ -178,6 +178,12 @@ class NovaCompute:
         self._act('live migration', vm, self.conn.compute.live_migrate_server,
                   host=host, force=False, block_migration='auto')
 
+    def abort_live_migration(self, vm, migration_id):
+        """Ask Nova to abort a running live migration (it rolls it back)."""
+        self._act('aborting migration %s' % migration_id, vm,
+                  lambda server: self.conn.compute.abort_server_migration(
+                      str(migration_id), server))
+
     def cold_migrate(self, vm, host=None):
         """Ask for a cold migration (for guests that cannot move live)."""
         self._act('cold migration', vm, self.conn.compute.migrate_server,

@@ -247,7 +247,9 @@ class MigrationManager:
         if self._reconcile_requested or now >= self._next_reconcile:
             self._reconcile_requested = False
             self._next_reconcile = now + self.conf.relocation.reconcile_interval
-            for server in self.compute.servers():
+            servers = self.compute.servers()
+            self._inventory.clear()       # forget deleted VMs
+            for server in servers:
                 self._consider(ctx.remember(server), ctx, open_tasks, now,
                                reconcile=True)
             revisit_parked = True

@@ -48,6 +48,7 @@ class Mover:
         #: ``(vm, trigger, seconds from the trigger event to the migrate
         #: call)`` for every migrate call, for the latency report.
         self.latencies = []
+        self._aborted = set()
 
     # Audit -----------------------------------------------------------------
 
@@ -152,7 +153,29 @@ class Mover:
         if (status in compute_mod.MIGRATION_DONE[task.kind]
                 and not server.busy and server.host != task.source_host):
             return self.arrived(task, server, request, rows, migration)
+        self._abort_if_overdue(task, migration)
         return task
+
+    def _abort_if_overdue(self, task, migration):
+        """A live migration in flight past ``migration_timeout``: abort it;
+        its failure then goes through :meth:`failed` like any other."""
+        overdue = (self.clock() - (task.migrate_called_at or self.clock())
+                   > self.conf.relocation.migration_timeout)
+        if not overdue or task.kind != compute_mod.LIVE or (
+                migration.status not in ('running', 'preparing', 'queued')
+                or migration.id in self._aborted):
+            return
+        self._aborted.add(migration.id)
+        try:
+            self.compute.abort_live_migration(task.vm, migration.id)
+        except compute_mod.NovaError as exc:
+            LOG.warning('%(vm)s: cannot abort overdue migration %(id)s: '
+                        '%(exc)s', {'vm': task.vm, 'id': migration.id,
+                                    'exc': exc})
+            return
+        self.record('abort-requested', task, migration=str(migration.id),
+                    reason='in flight for more than %gs'
+                    % self.conf.relocation.migration_timeout)
 
     def _watch_unknown(self, task, server, request, rows):
         """A crash came between "migrating" and the watermark: judge by
