@@ -13,7 +13,11 @@ Modules, one job each:
 * :mod:`.planner` – which pending moves start now (order, bounds, backoff).
 * :mod:`.audit` – the hash chain over every decision.
 * :mod:`.compute` – the one code path to Nova (openstacksdk).
-* :mod:`.manager` – the service object tying these together.
+* :mod:`.mover` – carries one task out through Nova: migrate, watch,
+  retry, park (pause) and resume.
+* :mod:`.manager` – the service object: triggers in, passes, ``start()``,
+  ``stop()``, ``settle()``.
 * :mod:`.notifications` – oslo.messaging endpoints feeding the manager.
+* :mod:`.service` – assembles a manager and its listener from the config.
 * :mod:`.migration_model` – the pre-copy model predicting evacuation times.
 """
