@@ -183,7 +183,11 @@ class MigrationManager:
             try:
                 busy = self.process_pending()
             except Exception:
-                LOG.exception('relocation pass failed; trying again')
+                # Triggers taken by the failed pass are gone: look at every
+                # VM next time instead.
+                LOG.exception('relocation pass failed; trying again with a '
+                              'full reconcile')
+                self._reconcile_requested = True
                 busy = True
             self._wake.wait(self._sleep_for(busy))
             self._wake.clear()
