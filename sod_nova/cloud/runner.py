@@ -45,6 +45,8 @@ class ScenarioRunner:
         with embedded.EmbeddedCloud(
                 relocation=self.relocation, conf_overrides=self.conf_overrides) as cloud:
             self.cloud = cloud
+            self._changes = []
+            cloud.fleet.monitor.add_listener(self._changes.append)
             for host in self.scenario.hosts:
                 self.progress('starting %s (%s)' % (host.name, host.architecture))
                 cloud.add_host(host.name, host.architecture)
@@ -130,16 +132,33 @@ class ScenarioRunner:
         self.cloud.wait_for_state(host, ('trusted',))
 
     def _bad_evidence(self, host, send):
-        """Send a bad report; wait until the monitor has judged it."""
+        """Send a bad report over the bus; wait until the monitor judged it.
+
+        The verdict is what the monitor announced for the host (a trust
+        change), or, when the host was not trusted anyway, its row.
+        """
         monitor = self.cloud.fleet.monitor
-        judged = monitor.counters['untrusted'] + monitor.counters['unknown']
+        counters = ('untrusted', 'unknown', 'ignored', 'errors')
+        judged = sum(monitor.counters[c] for c in counters)
+        mark = len(self._changes)
+        was_trusted = self.cloud.host_row(host).state == 'trusted'
+
+        def change():
+            return next((c for c in self._changes[mark:] if c['host'] == host
+                         and c['new_state'] != 'trusted'), None)
+
         send(self.cloud.fleet.agent(host))
-        fleet_mod.wait_for(lambda: monitor.counters['untrusted']
-                           + monitor.counters['unknown'] > judged, timeout=30)
+        if was_trusted:   # a rejection must show as a trust change
+            fleet_mod.wait_for(change, timeout=30)
+        else:
+            fleet_mod.wait_for(
+                lambda: sum(monitor.counters[c] for c in counters) > judged, timeout=30)
+        change = change()
         row = self.cloud.host_row(host)
-        return {'evidence': {'host': host, 'rejected': row.state != 'trusted'
-                             or monitor.counters['untrusted'] > 0,
-                             'state_after': row.state, 'reason': row.reason}}
+        return {'evidence': {
+            'host': host, 'rejected': change is not None or row.state != 'trusted',
+            'state_after': change['new_state'] if change else row.state,
+            'reason': change['reason'] if change else row.reason}}
 
     def _on_forge(self, event, host):
         return self._bad_evidence(host, lambda agent: agent.forge())

@@ -17,6 +17,9 @@ _THIRD_PARTY = r'(nova|placement|oslo_\w+|webob|sqlalchemy|alembic)(\..*)?'
 def pytest_configure(config):
     config.addinivalue_line(
         'filterwarnings', 'ignore::DeprecationWarning:%s' % _THIRD_PARTY)
+    # openstacksdk's own deprecations of its internals (raised on every call).
+    config.addinivalue_line(
+        'filterwarnings', 'ignore::openstack.warnings.RemovedInSDK50Warning')
     # Nova's alembic migrations, loaded by file path rather than module name.
     config.addinivalue_line(
         'filterwarnings', r'ignore:The from_engine\(\) method on Inspector')

@@ -1,0 +1,153 @@
+"""``sod-nova simulate``: scenarios on the embedded cloud keep the contract's invariants.
+
+Each scenario runs on real Nova services, the trust monitor and agents, and
+the migration manager, all in-process (sod_nova.cloud.embedded). The files
+under ``scenarios/`` together cover every event type. One run goes through the
+console script as a newcomer would, and is checked against the JSON schema.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from sod_nova.catalog import Catalog
+from sod_nova.cloud import runner
+from sod_nova.cloud import scenario as scenario_mod
+
+HERE = os.path.dirname(__file__)
+CATALOG = Catalog.load()
+SCHEMA = json.loads(open(os.path.join(
+    os.path.dirname(scenario_mod.__file__), 'scenarios', 'result.schema.json')).read())
+
+
+def known(name):
+    arch = CATALOG.get(name)
+    return arch.name if arch else None
+
+
+def run(name, relocation=True):
+    path = os.path.join(HERE, 'scenarios', name + '.yaml')
+    result = runner.ScenarioRunner(scenario_mod.load_file(path, known),
+                                   relocation=relocation).run()
+    jsonschema.validate(result, SCHEMA)
+    # Invariant 3: no VM is lost, in any snapshot.
+    for step in result['steps']:
+        assert set(step['vms']) == set(result['vms'])
+        assert step['settled'], step['event']
+    return result
+
+
+def moves(result, vm=None, step=None):
+    source = result['steps'][step]['migrations'] if step is not None else result['migrations']
+    return [(m['vm'], m['from'], m['to'], m['trigger'])
+            for m in source if m['ok'] and (vm is None or m['vm'] == vm)]
+
+
+def test_attack_moves_vms_with_a_request_and_only_those():
+    result = run('trust-loss')
+    assert runner.check_invariants(result) == []
+    attack = result['steps'][0]
+    assert attack['hosts']['hw1']['state'] == 'untrusted'
+    assert attack['hosts']['hw1']['reason'] == '3 memory violations'
+    assert sorted(moves(result, step=0)) == [
+        ('vm-b', 'hw1', 'hw2', 'trust-loss'), ('vm-c', 'hw1', 'hw2', 'trust-loss')]
+    assert attack['vms']['plain']['host'] == 'hw1'          # no request: stays
+    assert all(m['kind'] == 'live' and m['compliant'] for m in result['migrations'])
+    recovered = result['steps'][1]
+    assert recovered['hosts']['hw1']['state'] == 'trusted'
+    assert recovered['migrations'] == []                    # nothing needs moving
+    assert result['hosts']['hw1'] == {'architecture': 'HyperWall', 'state': 'trusted',
+                                      'reason': 'evidence verified'}
+
+
+def test_without_relocation_the_invariant_breaks():
+    """The same attack with the migration manager off leaves a VM exposed."""
+    result = run('trust-loss', relocation=False)
+    problems = runner.check_invariants(result)
+    assert 'steps[0]: vm-b is ACTIVE on hw1 but not compliant' in problems
+    assert result['migrations'] == []
+
+
+def test_no_compliant_host_pauses_then_a_new_host_takes_the_vm():
+    result = run('no-host')
+    assert runner.check_invariants(result) == []
+    attack, joined = result['steps']
+    assert attack['vms']['vm-b'] == {'status': 'PAUSED', 'host': 'hw1', 'compliant': False}
+    parked = [d for d in attack['decisions'] if d['event'] == 'parked']
+    assert [d['vm'] for d in parked] == ['vm-b']
+    assert parked[0]['reason'].startswith('no compliant host')
+    assert attack['vms']['vm-a']['host'] == 'ds1'            # DataSafe still fine
+    assert moves(result, 'vm-b', step=1) == [('vm-b', 'hw1', 'hw2', 'recovery')]
+    assert joined['vms']['vm-b'] == {'status': 'ACTIVE', 'host': 'hw2', 'compliant': True}
+    assert result['vms']['vm-b']['reason'] is None
+
+
+def test_policy_changes_and_rejected_requests():
+    result = run('policy-change')
+    assert runner.check_invariants(result) == []
+    vms = result['vms']
+    assert vms['cloud-manager']['status'] == 'REJECTED'
+    assert 'option 4 (Cloud Manager) is refused' in vms['cloud-manager']['reason']
+    assert vms['unknown-package']['status'] == 'REJECTED'
+    assert "'gold' is not a security package" in vms['unknown-package']['reason']
+    assert vms['unsatisfiable']['status'] == 'REJECTED'
+    assert 'HW attacks' in vms['unsatisfiable']['reason']
+    assert vms['rec'] == {'status': 'ACTIVE', 'host': 'ds1', 'compliant': True,
+                          'reason': None}
+    assert result['boots']['vm-a']['host'] == 'ds1'         # first compliant host
+    assert moves(result, step=0) == [('vm-a', 'ds1', 'hw1', 'policy-change')]
+    assert moves(result, step=1) == []                       # lowered: stays
+    assert result['steps'][1]['vms']['vm-a']['host'] == 'hw1'
+
+
+def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
+    result = run('evidence')
+    assert runner.check_invariants(result) == []
+    silent, resumed, forged, replayed = result['steps']
+    assert silent['hosts']['hw1']['state'] == 'unreachable'
+    assert moves(result, 'vm-b', step=0) == [('vm-b', 'hw1', 'hw2', 'unreachable')]
+    assert resumed['hosts']['hw1']['state'] == 'trusted'
+    assert forged['evidence']['host'] == 'hw1'
+    assert forged['evidence']['rejected'] is True
+    assert 'signature' in forged['evidence']['reason']
+    assert replayed['evidence']['rejected'] is True
+    assert 'nonce' in replayed['evidence']['reason'] or \
+        'sequence' in replayed['evidence']['reason']
+
+
+def test_console_script_runs_the_paper_scenario_as_json():
+    env = dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, '-m', 'sod_nova.cmd.manage', 'simulate', '--format', 'json'],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    jsonschema.validate(out, SCHEMA)
+    assert runner.check_invariants(out) == []
+    assert set(out['vms']) == {'vm-a', 'vm-b', 'medical', 'plain'}
+    triggers = {m['trigger'] for m in out['migrations'] if m['ok']}
+    assert {'trust-loss', 'policy-change', 'recovery'} <= triggers
+    assert all(vm['status'] == 'ACTIVE' and vm['compliant'] for vm in out['vms'].values())
+
+
+@pytest.mark.parametrize('text,message', [
+    ('hosts:\n  - {name: h, architecture: TPM}\nvms:\n  - {name: a}\n  - {name: b}\n'
+     '  - {name: c, security: {options: [9]}}\n',
+     'sod-nova: vms[2].security.options: 9 is not an option (1-7)\n'),
+    ('hosts: [', None),
+])
+def test_bad_file_is_one_line_and_exit_2(tmp_path, text, message):
+    path = tmp_path / 'bad.yaml'
+    path.write_text(text)
+    result = subprocess.run(
+        [sys.executable, '-m', 'sod_nova.cmd.manage', 'simulate', str(path)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stdout == ''
+    assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
+    if message:
+        assert result.stderr == message
