@@ -42,6 +42,7 @@ class ServerView:
     flavor_extra_specs: dict = dataclasses.field(default_factory=dict)
     image_id: str | None = None
     image_properties: dict = dataclasses.field(default_factory=dict)
+    ram_mb: int = 0
 
     @classmethod
     def from_sdk(cls, server, image_properties=None):
@@ -51,6 +52,8 @@ class ServerView:
                        else getattr(flavor, 'extra_specs', None)) or {}
         image = server.image or {}
         image_id = image.get('id') if hasattr(image, 'get') else None
+        ram = (flavor.get('ram') if hasattr(flavor, 'get')
+               else getattr(flavor, 'ram', None))
         return cls(
             id=server.id, name=server.name or '',
             host=server.compute_host, status=server.status,
@@ -58,7 +61,8 @@ class ServerView:
             metadata=dict(server.metadata or {}),
             flavor_extra_specs=dict(extra_specs),
             image_id=image_id or None,
-            image_properties=dict(image_properties or {}))
+            image_properties=dict(image_properties or {}),
+            ram_mb=int(ram or 0))
 
     @property
     def busy(self):
