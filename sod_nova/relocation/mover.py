@@ -219,6 +219,7 @@ class Mover:
                                       dest_host=server.host, reason=reason)
         self.record(event, task, to=server.host, outcome=reason,
                     resuming=task.action,
+                    latency_ms=_ms(task.event_at, task.migrate_called_at),
                     duration_ms=_ms(task.migrate_called_at, self.clock()),
                     **fields)
         return task
@@ -250,6 +251,7 @@ class Mover:
             task.id, state=triggers.DONE, dest_host=dest_host,
             finished_at=now, reason=reason)
         self.record(event, task, to=dest_host, outcome=reason,
+                    latency_ms=_ms(task.event_at, task.migrate_called_at),
                     duration_ms=_ms(task.migrate_called_at, now),
                     total_ms=_ms(task.event_at, now), **fields)
         LOG.info('%(vm)s: %(event)s (%(cause)s) %(dest)s',

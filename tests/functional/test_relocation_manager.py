@@ -172,6 +172,8 @@ def test_attack_moves_vms_with_a_request_and_leaves_the_others(relocation):
     assert relocation.store.tasks(plain) == []
     moved = relocation.audit_events(asking[0])[-1]
     assert moved['to'] == 'hw2' and moved['compliant'] is True
+    called = relocation.audit_events(asking[0])[1]
+    assert moved['latency_ms'] == called['latency_ms'] > 0
     assert 'hw1 is untrusted: 3 memory violations' in (
         relocation.audit_events(asking[0])[0]['reason'])
     assert len(manager.mover.latencies) == 2
