@@ -28,6 +28,7 @@ import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import manager as manager_mod
+from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
 
 CONF = sod_nova.conf.CONF
@@ -36,12 +37,6 @@ VMS = 2
 HOSTS = ('hw1', 'hw2')
 BASELINE_MS = 2330.0
 GOAL_MS = 115.0
-
-
-def _percentile(samples, p):
-    ordered = sorted(samples)
-    rank = max(int(round(p / 100.0 * len(ordered) + 0.5)) - 1, 0)
-    return ordered[min(rank, len(ordered) - 1)]
 
 
 def _set_trust(catalog, host, state, reason):
@@ -115,8 +110,8 @@ def run(rounds=ROUNDS):
                 CONF.clear_override(option, group)
             db_api.dispose()
         every = [s * 1000.0 for _, _, s in manager.mover.latencies]
-    p50 = _percentile(first, 50)
-    p99 = _percentile(first, 99)
+    p50 = planner.percentile(first, 50)
+    p99 = planner.percentile(first, 99)
     return {
         'name': 'relocation-trigger',
         'value': round(p50, 2),
@@ -129,9 +124,9 @@ def run(rounds=ROUNDS):
             'rounds': rounds, 'vms_per_round': VMS,
             'first_call_p50_ms': round(p50, 2),
             'first_call_p99_ms': round(p99, 2),
-            'every_call_p50_ms': round(_percentile(every, 50), 2),
-            'every_call_p99_ms': round(_percentile(every, 99), 2),
-            'round_settled_p50_ms': round(_percentile(settle_ms, 50), 1),
+            'every_call_p50_ms': round(planner.percentile(every, 50), 2),
+            'every_call_p99_ms': round(planner.percentile(every, 99), 2),
+            'round_settled_p50_ms': round(planner.percentile(settle_ms, 50), 1),
             'first_call_ms': [round(x, 1) for x in first],
         },
     }

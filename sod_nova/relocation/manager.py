@@ -471,11 +471,7 @@ class MigrationManager:
 
     def latency_percentiles(self, percentiles=(50, 99)):
         """Trigger-to-migrate-call latency percentiles in ms (nearest rank)."""
-        samples = sorted(s for _, _, s in self.mover.latencies)
+        samples = [s * 1000.0 for _, _, s in self.mover.latencies]
         if not samples:
             return {}
-        result = {}
-        for p in percentiles:
-            rank = max(int(round(p / 100.0 * len(samples) + 0.5)) - 1, 0)
-            result['p%d' % p] = samples[min(rank, len(samples) - 1)] * 1000.0
-        return result
+        return {'p%d' % p: planner.percentile(samples, p) for p in percentiles}

@@ -13,6 +13,7 @@ is tested without a cloud:
 """
 
 import collections
+import math
 import random
 
 
@@ -61,3 +62,12 @@ def backoff(base, attempts):
 def jittered(period, jitter, rng=random):
     """``period`` seconds, moved uniformly by up to ``jitter`` of itself."""
     return period * rng.uniform(1.0 - jitter, 1.0 + jitter)
+
+
+def percentile(samples, p):
+    """The nearest-rank ``p``-th percentile of ``samples`` (None if empty)."""
+    ordered = sorted(samples)
+    if not ordered:
+        return None
+    rank = math.ceil(p / 100.0 * len(ordered))
+    return ordered[min(max(rank, 1), len(ordered)) - 1]

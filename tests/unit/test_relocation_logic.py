@@ -160,6 +160,15 @@ def test_backoff_doubles_and_priority_counts_cells():
     assert planner.priority(SecurityRequest()) == 0
 
 
+def test_percentile_is_nearest_rank():
+    samples = list(range(1, 101))
+    assert planner.percentile(samples, 50) == 50
+    assert planner.percentile(samples, 99) == 99
+    assert planner.percentile([7.0], 99) == 7.0
+    assert planner.percentile([3, 1, 2], 50) == 2
+    assert planner.percentile([], 50) is None
+
+
 def test_jitter_stays_within_bounds_and_varies():
     rng = random.Random(7)
     draws = [planner.jittered(100, 0.2, rng) for _ in range(200)]
