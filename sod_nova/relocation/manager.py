@@ -119,6 +119,7 @@ class MigrationManager:
         # the same pass and catches whatever the inventory missed.
         self._inventory = {}
         self._listings = set()
+        self._parked_revisits = []
 
     # Triggers (any thread) -------------------------------------------------
 
@@ -200,6 +201,7 @@ class MigrationManager:
             wake.append(now + self.conf.relocation.poll_interval)
         if self._moving_due:
             wake.append(min(self._moving_due.values()))
+        wake.extend(self._parked_revisits)
         return max(min(wake) - now, 0.0)
 
     def settle(self, timeout=120.0):
@@ -243,6 +245,9 @@ class MigrationManager:
                 for host in sorted(evacuated):
                     self._log_prediction(host, ctx)
             remaining = self.store.tasks_open()
+            self._parked_revisits = [t.not_before for t in remaining
+                                     if t.state == triggers.PARKED
+                                     and t.not_before is not None]
             return bool(self._events) or any(
                 t.state in triggers.BUSY_STATES for t in remaining)
 
@@ -280,11 +285,15 @@ class MigrationManager:
                     self._moving_due.pop(vm, None)
                 else:
                     self._consider(server, ctx, open_tasks, now)
-        if revisit_parked:
-            for vm in list(open_tasks):
-                if open_tasks[vm].state == triggers.PARKED:
-                    open_tasks[vm] = self._revisit_parked(
-                        open_tasks[vm], ctx, ctx.server(vm), now)
+        for vm in list(open_tasks):
+            task = open_tasks[vm]
+            if task.state != triggers.PARKED:
+                continue
+            if revisit_parked or (task.not_before is not None
+                                  and task.not_before <= now):
+                open_tasks[vm] = self._revisit_parked(
+                    task, ctx, ctx.server(vm), now,
+                    scheduled=not revisit_parked)
 
     def _log_prediction(self, host, ctx):
         """Log how long the pre-copy model expects evacuating ``host`` to
@@ -393,8 +402,15 @@ class MigrationManager:
             self.mover.record('decided', task, reason=task.reason,
                               request=str(effective.request))
 
-    def _revisit_parked(self, task, ctx, server, now):
-        """A parked VM: resume it in place, or move it once a host exists."""
+    def _revisit_parked(self, task, ctx, server, now, scheduled=False):
+        """A parked VM: resume it in place, or move it once a host exists.
+
+        A ``scheduled`` look (after Nova found no valid host) keeps counting
+        attempts, so that it stops after ``[relocation] retries``; a trust
+        change or a reconcile gives the VM a fresh set of attempts.
+        """
+        if task.not_before is not None:     # a scheduled look: this is it
+            task = self.store.task_update(task.id, not_before=None)
         if server is None:
             return self.mover.finish(task, None, 'the VM was deleted',
                                      event='gone')
@@ -410,7 +426,8 @@ class MigrationManager:
             return task
         task = self.store.task_update(
             task.id, state=triggers.PENDING, trigger=triggers.RECOVERY,
-            source_host=server.host, attempts=0, failed_hosts=(),
+            source_host=server.host,
+            attempts=task.attempts if scheduled else 0, failed_hosts=(),
             event_at=now, not_before=None, decided_at=self.clock())
         self.mover.record('decided', task, reason='a compliant host exists '
                           'again', request=str(request))

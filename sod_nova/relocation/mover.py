@@ -272,8 +272,15 @@ class Mover:
         if server is None:
             return self.finish(task, None, 'the VM was deleted', event='gone')
         if no_valid_host and task.target_host is None:
+            # Fail closed at once; look again after a backoff, in case the
+            # scheduler's view of the trust rows was a moment behind ours
+            # (the filter caches them for [filter] host_cache_seconds).
+            revisit = None
+            if task.attempts <= self.conf.relocation.retries:
+                revisit = self.clock() + planner.backoff(
+                    self.conf.relocation.retry_backoff, task.attempts)
             return self.park(task, server, 'no compliant host: Nova found '
-                             'no valid host (%s)' % reason)
+                             'no valid host (%s)' % reason, revisit_at=revisit)
         if task.attempts > self.conf.relocation.retries:
             return self.park(task, server, 'gave up after %d attempts: %s'
                              % (task.attempts, reason))
@@ -288,8 +295,9 @@ class Mover:
 
     # No compliant host -----------------------------------------------------
 
-    def park(self, task, server, reason):
-        """Apply the no-host action to the VM and wait for a compliant host."""
+    def park(self, task, server, reason, revisit_at=None):
+        """Apply the no-host action to the VM and wait for a compliant host
+        (or until ``revisit_at``, when the manager looks again anyway)."""
         action = self.conf.relocation.no_host_action
         applied = None
         if action != 'none' and server.status == 'ACTIVE':
@@ -306,7 +314,7 @@ class Mover:
         task = self.store.task_update(
             task.id, state=triggers.PARKING if applied else triggers.PARKED,
             action=applied or task.action,
-            reason=reason, target_host=None, not_before=None)
+            reason=reason, target_host=None, not_before=revisit_at)
         self.record('parked', task, action=applied, reason=reason,
                     total_ms=_ms(task.event_at, self.clock()))
         return task

@@ -365,3 +365,33 @@ def test_moving_target_period_moves_the_vm_to_another_compliant_host(
     relocation.settle()                       # next period starts now
     assert len(relocation.store.tasks(vm)) == 1
 
+
+
+def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(
+        relocation):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted')})
+    vm = relocation.boot('hw1', HYPERWALL)
+    # Trusted by our rows, but Nova's ComputeFilter refuses it.
+    relocation.nova.set_compute_enabled('hw2', enabled=False)
+    CONF.set_override('retry_backoff', 3600, 'relocation')
+    try:
+        relocation.new_manager()
+        relocation.settle()
+        relocation.set_trust('hw1', 'untrusted', 'attack')
+        relocation.settle()
+        assert relocation.status(vm) == 'PAUSED'
+        [task] = relocation.store.tasks(vm)
+        assert task.state == triggers.PARKED
+        assert 'Nova found no valid host' in task.reason
+        assert task.not_before > time.time() + 3000   # a look is scheduled
+
+        relocation.nova.set_compute_enabled('hw2', enabled=True)
+        relocation.manager.request_reconcile()
+        relocation.settle()
+    finally:
+        CONF.clear_override('retry_backoff', 'relocation')
+    assert relocation.host_of(vm) == 'hw2'
+    assert relocation.status(vm) == 'ACTIVE'
+    [task] = relocation.store.tasks(vm)
+    assert (task.state, task.trigger) == (triggers.DONE, triggers.RECOVERY)
