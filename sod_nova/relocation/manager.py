@@ -45,8 +45,15 @@ from sod_nova.scheduler import host_check
 
 LOG = logging.getLogger(__name__)
 
-#: Statuses a VM may be moved from (a parked VM is PAUSED/SHUTOFF/SUSPENDED).
-MOVABLE = ('ACTIVE', 'PAUSED', 'SHUTOFF', 'SUSPENDED')
+#: Statuses a VM may be moved from. A SUSPENDED VM only when the manager
+#: suspended it (no-host action ``suspend``): a customer's stays as it is.
+MOVABLE = ('ACTIVE', 'PAUSED', 'SHUTOFF')
+
+
+def _movable(server, task=None):
+    return server.status in MOVABLE or (
+        server.status == 'SUSPENDED' and task is not None
+        and task.action == 'suspend')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -334,9 +341,9 @@ class MigrationManager:
 
     def _consider(self, server, ctx, open_tasks, event_at, reconcile=False):
         """Open a task for ``server`` if its host no longer satisfies it."""
-        if not server.host or server.status not in MOVABLE:
-            return
         task = open_tasks.get(server.id)
+        if not server.host or not _movable(server, task):
+            return
         if task is not None:
             if task.state == triggers.PARKED and not reconcile:
                 open_tasks[server.id] = self._revisit_parked(
@@ -414,7 +421,7 @@ class MigrationManager:
         if server is None:
             return self.mover.finish(task, None, 'the VM was deleted',
                                      event='gone')
-        if server.status not in MOVABLE:
+        if not _movable(server, task):
             return task
         request = server_mod.effective_request(self.catalog, server).request
         if decision.assess(request, server.host,

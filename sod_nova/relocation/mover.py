@@ -66,8 +66,9 @@ class Mover:
         """Ask Nova to move ``task``'s VM; the updated task."""
         now = self.clock()
         if server.status == 'SUSPENDED':
-            # A suspended VM cannot be migrated: resume it (on its current,
-            # non-compliant host) and move it at the next pass.
+            # Only ours (parked with "suspend") gets here. A suspended VM
+            # cannot be migrated: resume it (on its current, non-compliant
+            # host) and move it at the next pass.
             self.compute.resume(server.id)
             self.record('resumed-to-move', task)
             return self.store.task_update(
@@ -96,6 +97,7 @@ class Mover:
                   'target': target or 'a host Nova chooses',
                   'cause': task.cause, 'attempt': task.attempts,
                   'reason': task.reason})
+        called_at = self.clock()
         try:
             if kind == compute_mod.COLD:
                 self.compute.cold_migrate(server.id, target)
@@ -107,18 +109,23 @@ class Mover:
         except compute_mod.NovaError as exc:
             # Refused by the API (VM state, conflict): not the host's fault.
             return self.failed(task, str(exc))
-        latency = None if task.event_at is None else now - task.event_at
+        latency = (None if task.event_at is None
+                   else called_at - task.event_at)
         if latency is not None:
             self.latencies.append((task.vm, task.trigger, latency))
         try:
             newest = self.compute.latest_migration_id(server.id)
-            task = self.store.task_update(task.id,
-                                          migration_after=max(newest - 1, 0))
+            task = self.store.task_update(
+                task.id, migration_after=max(newest - 1, 0),
+                migrate_called_at=called_at)
         except compute_mod.NovaError as exc:
             LOG.warning('%(vm)s: cannot read its migrations yet: %(exc)s',
                         {'vm': task.vm, 'exc': exc})
+            task = self.store.task_update(task.id,
+                                          migrate_called_at=called_at)
         self.record('migrate-called', task, kind=kind, to=target,
-                    attempt=task.attempts, latency_ms=_ms(task.event_at, now))
+                    attempt=task.attempts,
+                    latency_ms=_ms(task.event_at, called_at))
         return task
 
     # Watching --------------------------------------------------------------
