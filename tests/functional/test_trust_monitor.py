@@ -158,6 +158,8 @@ def test_forged_report_never_trusts_and_is_logged(fleet, caplog):
             in caplog.messages)
     fleet.agent('tpm1').resume()   # the genuine agent's next report recovers
     wait_state('tpm1', trust.TRUSTED)
+    # ... at once: the forgery burnt none of the nonces issued to the agent.
+    assert fleet.monitor.counters['untrusted'] == 1
 
 
 def test_replayed_report_is_untrusted(fleet):
@@ -170,6 +172,9 @@ def test_replayed_report_is_untrusted(fleet):
     agent.replay()
     r = wait_state('tpm1', trust.UNTRUSTED)
     assert r.reason.startswith('replayed or unknown nonce')
+    agent.resume()                 # the genuine agent's next report is accepted
+    wait_state('tpm1', trust.TRUSTED)
+    assert fleet.monitor.counters['untrusted'] == 1
 
 
 def test_unknown_host_is_dropped_and_the_monitor_goes_on(fleet, conf, caplog):

@@ -269,6 +269,11 @@ class TrustMonitor:
             if current is None or (current.key_text, current.architecture) != (
                     cached.key_text, cached.architecture):
                 verdict = self._verifier.verify(envelope, lookup, now)
+            else:
+                # Same enrollment: keep this run's freshness state. A forged
+                # or replayed report must not wipe the nonces issued to the
+                # genuine agent (its next report would look like a replay).
+                self._records[verdict.host] = records[verdict.host] = cached
         return verdict, records.get(verdict.host)
 
     def _enrollment(self, host):
