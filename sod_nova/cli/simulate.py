@@ -7,9 +7,20 @@ With no file, the built-in paper scenario. Exit 0 when the scenario ran
 import json
 
 from cliff import command
+from oslo_log import log as logging
 
 from sod_nova.cli import base
 from sod_nova.cloud import scenario as scenario_mod
+
+LOG = logging.getLogger(__name__)
+
+
+def _flatten(exc):
+    """One line for an exception, including the first of a MultipleExceptions."""
+    inner = getattr(exc, 'args', None)
+    if inner and isinstance(inner[0], tuple) and len(inner[0]) == 3:
+        exc = inner[0][1]  # fixtures/testtools: (type, value, traceback) tuples
+    return ' '.join(str(exc).split()) or repr(exc)
 
 
 class Simulate(base.BadInputExits2, command.Command):
@@ -49,8 +60,17 @@ class Simulate(base.BadInputExits2, command.Command):
         overrides = {('catalog', name): self.app.conf.catalog[name] for name in (
             'architectures_file', 'packages_file', 'removed_counts_as_protected')}
         self.app.conf.clear()
-        result = runner.ScenarioRunner(scenario, relocation=not parsed_args.no_relocation,
-                                       progress=progress, conf_overrides=overrides).run()
+        try:
+            result = runner.ScenarioRunner(
+                scenario, relocation=not parsed_args.no_relocation,
+                progress=progress, conf_overrides=overrides).run()
+        except Exception as exc:  # exit 1 with what failed, never a bare traceback
+            LOG.debug('the scenario run failed', exc_info=True)
+            self.app.stderr.write('%s: internal failure while running %s: %s: %s '
+                                  '(--debug shows the traceback)\n' % (
+                                      self.app.NAME, scenario.name,
+                                      type(exc).__name__, _flatten(exc)))
+            return 1
         if parsed_args.format == 'json':
             self.app.stdout.write(json.dumps(result, indent=2, sort_keys=False) + '\n')
         else:
