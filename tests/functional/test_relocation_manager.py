@@ -43,6 +43,12 @@ class Relocation:
         self.nova = nova
         self.tmp_path = tmp_path
         self.managers = []
+        self.overridden = []
+
+    def override(self, option, value, group='relocation'):
+        """Set an option for this test only (cleared by the fixture)."""
+        CONF.set_override(option, value, group)
+        self.overridden.append((option, group))
 
     def declare(self, host, architecture, state='trusted', reason='verified'):
         db_api.host_declare(host, architecture, CONF)
@@ -126,6 +132,8 @@ def relocation(tmp_path):
         yield relocation
         for manager in relocation.managers:
             manager.stop()
+        for option, group in relocation.overridden:
+            CONF.clear_override(option, group)
         for (group, option), _ in overrides.items():
             CONF.clear_override(option, group)
         db_api.dispose()
@@ -307,7 +315,7 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
     start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
                              'hw2': ('HyperWall', 'trusted'),
                              'hw3': ('HyperWall', 'trusted')})
-    CONF.set_override('max_concurrent', 2, 'relocation')
+    relocation.override('max_concurrent', 2)
     vms = [relocation.boot('hw1', HYPERWALL, name='vm-%d' % i)
            for i in range(4)]
     first = relocation.new_manager()
@@ -330,7 +338,7 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
     relocation.store.task_update(
         pending.id, state=triggers.MIGRATING, attempts=1,
         migration_after=None, migrate_called_at=pending.decided_at)
-    CONF.clear_override('max_concurrent', 'relocation')
+    relocation.override('max_concurrent', 4)
 
     relocation.new_manager()          # the restarted manager
     relocation.settle()
@@ -374,23 +382,20 @@ def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(
     vm = relocation.boot('hw1', HYPERWALL)
     # Trusted by our rows, but Nova's ComputeFilter refuses it.
     relocation.nova.set_compute_enabled('hw2', enabled=False)
-    CONF.set_override('retry_backoff', 3600, 'relocation')
-    try:
-        relocation.new_manager()
-        relocation.settle()
-        relocation.set_trust('hw1', 'untrusted', 'attack')
-        relocation.settle()
-        assert relocation.status(vm) == 'PAUSED'
-        [task] = relocation.store.tasks(vm)
-        assert task.state == triggers.PARKED
-        assert 'Nova found no valid host' in task.reason
-        assert task.not_before > time.time() + 3000   # a look is scheduled
+    relocation.override('retry_backoff', 3600)
+    relocation.new_manager()
+    relocation.settle()
+    relocation.set_trust('hw1', 'untrusted', 'attack')
+    relocation.settle()
+    assert relocation.status(vm) == 'PAUSED'
+    [task] = relocation.store.tasks(vm)
+    assert task.state == triggers.PARKED
+    assert 'Nova found no valid host' in task.reason
+    assert task.not_before > time.time() + 3000   # a look is scheduled
 
-        relocation.nova.set_compute_enabled('hw2', enabled=True)
-        relocation.manager.request_reconcile()
-        relocation.settle()
-    finally:
-        CONF.clear_override('retry_backoff', 'relocation')
+    relocation.nova.set_compute_enabled('hw2', enabled=True)
+    relocation.manager.request_reconcile()
+    relocation.settle()
     assert relocation.host_of(vm) == 'hw2'
     assert relocation.status(vm) == 'ACTIVE'
     [task] = relocation.store.tasks(vm)
