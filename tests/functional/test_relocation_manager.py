@@ -155,6 +155,12 @@ def test_attack_moves_vms_with_a_request_and_leaves_the_others(relocation):
                              'tpm1': ('TPM', 'trusted')})
     asking = [relocation.boot('hw1', HYPERWALL, name='vm-%d' % i)
               for i in range(2)]
+    # The operator's floor: the request comes from the flavor alone.
+    floor = relocation.nova.create_flavor(extra_specs=HYPERWALL)
+    server = relocation.nova.create_server(name='floor', host='hw1',
+                                           flavor=floor)
+    assert relocation.host_of(server) == 'hw1'
+    asking.append(server['id'])
     plain = relocation.boot('hw1', name='plain')
     manager = relocation.new_manager()
     relocation.settle()                   # the first reconcile: all compliant
@@ -184,7 +190,7 @@ def test_attack_moves_vms_with_a_request_and_leaves_the_others(relocation):
     assert moved['latency_ms'] == called['latency_ms'] > 0
     assert 'hw1 is untrusted: 3 memory violations' in (
         relocation.audit_events(asking[0])[0]['reason'])
-    assert len(manager.mover.latencies) == 2
+    assert len(manager.mover.latencies) == 3
     assert_chain_intact(relocation)
 
 
