@@ -25,6 +25,7 @@ host for a VM that has (or may have) a request.
 import logging
 
 from nova.scheduler import filters
+from nova.scheduler import utils as scheduler_utils
 from oslo_db import exception as db_exc
 from oslo_log import log as oslo_logging
 from oslo_utils import timeutils
@@ -125,6 +126,10 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
 
     def filter_all(self, filter_obj_list, spec_obj):
         hosts = list(filter_obj_list)
+        if not self.RUN_ON_REBUILD and scheduler_utils.request_is_rebuild(spec_obj):
+            # BaseFilter._filter_one skips a rebuild for such filters; this
+            # override must do the same.
+            return hosts
         try:
             decision = self._decide(spec_obj)
         except _Refused as exc:

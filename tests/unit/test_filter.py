@@ -309,3 +309,15 @@ def test_cache_rereads_after_its_lifetime(db):
     CONF.set_override('host_cache_seconds', 0, 'filter')
     trust('c', 'TPM')
     assert set(cache.get(CONF)) == {'a', 'b', 'c'}
+
+
+def test_rebuild_is_not_filtered(db, sources):
+    """RUN_ON_REBUILD = False holds although filter_all is overridden: a
+    rebuild keeps the VM on its host, whatever its request."""
+    trust('tpm', 'TPM')
+    sources[U1] = ({'sod:options': '1,2'}, {})
+    hosts = host_states('tpm')
+    flt = filters.SecurityOnDemandFilter()
+    assert flt.filter_all(hosts, spec(U1)) == []
+    rebuild = spec(U1, hints={'_nova_check_type': ['rebuild']})
+    assert flt.filter_all(hosts, rebuild) == hosts
