@@ -23,6 +23,7 @@ manager decided, so that a restarted manager resumes it.
 """
 
 import collections
+from concurrent import futures
 import dataclasses
 import random
 import threading
@@ -127,6 +128,7 @@ class MigrationManager:
         self._inventory = {}
         self._listings = set()
         self._parked_revisits = []
+        self._pool = None
 
     # Triggers (any thread) -------------------------------------------------
 
@@ -186,6 +188,10 @@ class MigrationManager:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def _run(self):
         while not self._stop.is_set():
@@ -459,6 +465,14 @@ class MigrationManager:
             if task.state == triggers.DONE:
                 self._moving_due.pop(task.vm, None)
 
+    def _calls(self):
+        """The pool that sends migrate requests (created on first use)."""
+        if self._pool is None:
+            self._pool = futures.ThreadPoolExecutor(
+                max_workers=self.conf.relocation.max_concurrent,
+                thread_name_prefix='sod-migrate-call')
+        return self._pool
+
     def _start_allowed(self, ctx):
         open_tasks = self.store.tasks_open()
         pending = [t for t in open_tasks if t.state == triggers.PENDING]
@@ -466,6 +480,7 @@ class MigrationManager:
         chosen = planner.select(
             pending, in_flight, self.conf.relocation.max_concurrent,
             self.conf.relocation.max_per_source_host, self.clock())
+        calls = []
         for task in chosen:
             server = ctx.server(task.vm)
             if server is None:
@@ -488,8 +503,17 @@ class MigrationManager:
                 self.mover.finish(task, server.host, '%s satisfies the VM '
                                   'again' % server.host, event='not-needed')
                 continue
-            self.mover.start(task, server, effective.request, ctx.rows)
+            # Pipelined: each request leaves as soon as its task is written,
+            # while the next VM is being looked at; outcomes are recorded on
+            # this thread afterwards, in order.
+            prepared = self.mover.prepare(task, server, effective.request,
+                                          ctx.rows)
+            if isinstance(prepared, mover_mod.Call):
+                calls.append((prepared, self._calls().submit(
+                    self.mover.call, prepared)))
             ctx.forget(task.vm)
+        for prepared, future in calls:
+            self.mover.complete(prepared, *future.result())
 
     # Reporting -------------------------------------------------------------
 

@@ -18,6 +18,7 @@ scheduler filters (microversion 2.30+, ``force`` off), so the filter keeps
 the last word.
 """
 
+import collections
 import time
 
 from oslo_log import log as logging
@@ -28,6 +29,10 @@ from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
 
 LOG = logging.getLogger(__name__)
+
+
+class Call(collections.namedtuple('Call', 'task kind target')):
+    """A migrate request prepared by :meth:`Mover.prepare`."""
 
 
 def _ms(start, end):
@@ -64,6 +69,17 @@ class Mover:
 
     def start(self, task, server, request, rows):
         """Ask Nova to move ``task``'s VM; the updated task."""
+        prepared = self.prepare(task, server, request, rows)
+        if not isinstance(prepared, Call):
+            return prepared
+        return self.complete(prepared, *self.call(prepared))
+
+    def prepare(self, task, server, request, rows):
+        """Everything before the request to Nova, on the manager's thread.
+
+        Returns a :class:`Call` to make, or the updated task when no call is
+        needed (no compliant host: parked; a VM we suspended: resumed first).
+        """
         now = self.clock()
         if server.status == 'SUSPENDED':
             # Only ours (parked with "suspend") gets here. A suspended VM
@@ -97,24 +113,39 @@ class Mover:
                   'target': target or 'a host Nova chooses',
                   'cause': task.cause, 'attempt': task.attempts,
                   'reason': task.reason})
+        return Call(task, kind, target)
+
+    def call(self, prepared):
+        """The request to Nova alone: ``(called_at, NovaError or None)``.
+
+        Touches neither the database nor the audit chain, so that several
+        calls can be in the air at once (from a thread pool).
+        """
         called_at = self.clock()
         try:
-            if kind == compute_mod.COLD:
-                self.compute.cold_migrate(server.id, target)
+            if prepared.kind == compute_mod.COLD:
+                self.compute.cold_migrate(prepared.task.vm, prepared.target)
             else:
-                self.compute.live_migrate(server.id, target)
-        except compute_mod.NoValidHost as exc:
-            return self.failed(task, str(exc), failed_host=target,
-                               no_valid_host=True)
+                self.compute.live_migrate(prepared.task.vm, prepared.target)
         except compute_mod.NovaError as exc:
+            return called_at, exc
+        return called_at, None
+
+    def complete(self, prepared, called_at, error):
+        """Record the outcome of :meth:`call`, on the manager's thread."""
+        task, kind, target = prepared
+        if isinstance(error, compute_mod.NoValidHost):
+            return self.failed(task, str(error), failed_host=target,
+                               no_valid_host=True)
+        if error is not None:
             # Refused by the API (VM state, conflict): not the host's fault.
-            return self.failed(task, str(exc))
+            return self.failed(task, str(error))
         latency = (None if task.event_at is None
                    else called_at - task.event_at)
         if latency is not None:
             self.latencies.append((task.vm, task.trigger, latency))
         try:
-            newest = self.compute.latest_migration_id(server.id)
+            newest = self.compute.latest_migration_id(task.vm)
             task = self.store.task_update(
                 task.id, migration_after=max(newest - 1, 0),
                 migrate_called_at=called_at)
