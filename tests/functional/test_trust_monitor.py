@@ -114,6 +114,8 @@ def test_hyperwall_attack_untrusted_with_count_then_recovery(fleet, conf):
     assert (r.reason, r.capability_mask) == ('3 memory violations', 0)
     fleet.backend('hw1').stop_attack()
     wait_state('hw1', trust.TRUSTED)
+    # The row is written just before the listeners are called.
+    assert fleet_mod.wait_for(lambda: len(changes) >= 3, TIMEOUT)
     assert changes[:3] == [
         {'host': 'hw1', 'old_state': 'unreachable', 'new_state': 'trusted',
          'reason': 'evidence verified', 'architecture': 'HyperWall'},
