@@ -1,12 +1,8 @@
 """``sod-trust-agent``: the trust agent (TMc) of one compute host."""
 
-import signal
 import sys
-import threading
 
-from oslo_log import log as logging
-
-from sod_nova import version
+from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.trust import backends
 from sod_nova.trust import keys
@@ -16,10 +12,7 @@ CONF = sod_nova.conf.CONF
 
 
 def main(argv=None):
-    logging.register_options(CONF)
-    CONF(sys.argv[1:] if argv is None else argv, project='sod_nova',
-         prog='sod-trust-agent', version=version.version_string())
-    logging.setup(CONF, 'sod-trust-agent')
+    common.parse_args('sod-trust-agent', argv)
     trust = CONF.trust
     if not trust.private_key_file:
         sys.exit('sod-trust-agent: set [trust] private_key_file')
@@ -32,15 +25,8 @@ def main(argv=None):
                                       backend.architecture_type), flush=True)
     agent = service.TrustAgent(CONF, trust.host, backend, key,
                                enrollment_token=trust.enrollment_token)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     agent.start()
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    agent.stop()
-    return 0
+    return common.serve(agent.stop)
 
 
 if __name__ == '__main__':

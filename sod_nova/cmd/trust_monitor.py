@@ -1,12 +1,8 @@
 """``sod-trust-monitor``: the trust monitor (TMs)."""
 
-import signal
 import sys
-import threading
 
-from oslo_log import log as logging
-
-from sod_nova import version
+from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.trust.monitor import service
 
@@ -14,23 +10,13 @@ CONF = sod_nova.conf.CONF
 
 
 def main(argv=None):
-    logging.register_options(CONF)
-    CONF(sys.argv[1:] if argv is None else argv, project='sod_nova',
-         prog='sod-trust-monitor', version=version.version_string())
-    logging.setup(CONF, 'sod-trust-monitor')
+    common.parse_args('sod-trust-monitor', argv)
     monitor = service.TrustMonitor(CONF)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
         monitor.start()
     except (ValueError, OSError) as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    monitor.stop()
-    return 0
+    return common.serve(monitor.stop)
 
 
 if __name__ == '__main__':
