@@ -57,8 +57,11 @@ def render(result):
                                             change['reason']))
         evidence = step.get('evidence')
         if evidence:
-            add('      monitor: report rejected (%s); %s stays %s' % (
-                evidence['reason'], evidence['host'], evidence['state_after']))
+            add('      monitor: report rejected (%s); %s' % (
+                evidence['reason'],
+                '%s is untrusted until its next genuine report' % evidence['host']
+                if evidence['state_after'] == 'untrusted' else
+                '%s stays %s' % (evidence['host'], evidence['state_after'])))
         if step.get('note'):
             add('      %s' % step['note'])
         for m in step['migrations']:
