@@ -92,17 +92,23 @@ def enroll_key(host, architecture, public_key, conf=None):
     """
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
-        api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
-        model = _select(session, host)
-        if model is None:
-            model = TrustEnrollment(host=host)
-            session.add(model)
+        model = _claim_row(session, host)
         model.architecture = architecture
         model.public_key = public_key
         model.token_key = None
         model.token_expires_at = None
         session.flush()
         return _row(model)
+
+
+def _claim_row(session, host):
+    """``host``'s enrollment row, locked for writing (created if missing)."""
+    api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
+    model = _select(session, host)
+    if model is None:
+        model = TrustEnrollment(host=host)
+        session.add(model)
+    return model
 
 
 def create_token(host, architecture, token_key, ttl_seconds, conf=None,
@@ -115,11 +121,7 @@ def create_token(host, architecture, token_key, ttl_seconds, conf=None,
     api.host_declare(host, architecture, conf=conf)
     expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
     with api.context_manager.writer.using(api._Context()) as session:
-        api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
-        model = _select(session, host)
-        if model is None:
-            model = TrustEnrollment(host=host)
-            session.add(model)
+        model = _claim_row(session, host)
         model.architecture = architecture
         model.token_key = token_key
         model.token_expires_at = expires
