@@ -149,3 +149,13 @@ def load_packages(path=None):
         packages[name] = SecurityRequest.from_options(options, props)
     return packages
 
+
+def load_package_descriptions(path=None):
+    """``{name: description}`` of the packages file, for people choosing one
+    (the Dashboard's Launch Instance step); '' where a row has none."""
+    path = path or default_path(PACKAGES_FILE)
+    seen = set()
+    return {_row_name(path, 'packages', i, row, seen)[0]:
+            str(row.get('description') or '').strip()
+            for i, row in enumerate(_read(path, 'packages'))}
+

@@ -1,0 +1,1 @@
+"""Security on Demand for OpenStack's Dashboard (Horizon plugin of sod-nova)."""
