@@ -12,8 +12,6 @@ from sod_nova.db import api as db_api
 
 @pytest.fixture(autouse=True)
 def sod_nova_conf(tmp_path, settings):
-    if 'browser' in str(tmp_path):
-        pass
     conf_file = tmp_path / 'sod_nova.conf'
     conf_file.write_text('[sod_database]\nconnection = sqlite:///%s\n'
                          '[trust]\nevidence_max_age = 60\n'

@@ -1,0 +1,94 @@
+"""The /api/sod/ REST views through Django's test client and Horizon's
+authenticated test user."""
+
+import json
+
+from django import urls
+from openstack_auth import utils as auth_utils
+from openstack_dashboard.test import helpers
+
+from sod_horizon.api import rest
+from sod_horizon.api import sod
+from sod_horizon.tests.conftest import add_host
+
+CHECK = '/api/sod/check/'
+
+
+class Response:
+    """What a browser gets back: status and decoded body."""
+
+    def __init__(self, response):
+        self.status_code = response.status_code
+        self.content = response.content
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class RestTests(helpers.TestCase):
+    """Requests go through Django's URL resolver to the registered views
+    (Django's test client cannot carry Horizon's ``JSONResponse``, whose
+    ``json`` attribute it overwrites)."""
+
+    def call(self, request):
+        request.user = auth_utils.get_user(request)
+        match = urls.resolve(request.path)
+        return Response(match.func(request, *match.args, **match.kwargs))
+
+    def post(self, body, raw=None):
+        return self.call(self.factory.post(
+            CHECK, raw if raw is not None else json.dumps(body),
+            content_type='application/json',
+            HTTP_X_REQUESTED_WITH='XMLHttpRequest'))
+
+    def test_views_are_registered_under_api_sod(self):
+        self.assertIs(rest.Check, urls.resolve(CHECK).func.view_class)
+
+    def test_choices_lists_packages_and_options(self):
+        response = self.call(self.factory.get(
+            '/api/sod/choices/', HTTP_X_REQUESTED_WITH='XMLHttpRequest'))
+        self.assertEqual(200, response.status_code)
+        data = response.json()
+        self.assertIn('medical-records', [p['name'] for p in data['packages']])
+        self.assertEqual(7, len(data['options']))
+
+    def test_check_a_package(self):
+        add_host(sod.get_conf(), 'ds1', 'DataSafe')
+        response = self.post({'package': 'medical-records', 'options': [],
+                              'properties': ['C', 'I']})
+        self.assertEqual(200, response.status_code)
+        data = response.json()
+        self.assertTrue(data['valid'])
+        self.assertTrue(data['satisfiable'])
+        self.assertEqual({'sod:package': 'medical-records'}, data['metadata'])
+        self.assertEqual(['Bastion', 'DataSafe'],
+                         [t['name'] for t in data['server_types']])
+
+    def test_check_options_with_properties(self):
+        data = self.post({'options': [1, 2], 'properties': ['I']}).json()
+        self.assertEqual({'sod:options': '1,2', 'sod:properties': 'I'},
+                         data['metadata'])
+        self.assertFalse(data['satisfiable'])
+        self.assertIn('this cloud has no host of type', data['message'])
+
+    def test_refused_choice_is_a_verdict_not_an_error(self):
+        data = self.post({'options': [4], 'properties': ['C']}).json()
+        self.assertFalse(data['valid'])
+        self.assertTrue(data['refused'])
+        self.assertEqual('sod:options', data['field'])
+
+    def test_malformed_bodies_get_400_with_the_reason(self):
+        for body, words in (
+                ({'options': '1,2'}, "'options' must be a list of numbers"),
+                ({'options': [True]}, "'options' must be a list of numbers"),
+                ({'properties': 'C'}, "'properties' must be a list of strings"),
+                ({'package': 3}, "'package' must be a string"),
+                ({'colour': 'red'}, 'unknown field(s): colour'),
+                ([1, 2], 'the body must be a JSON object')):
+            response = self.post(body)
+            self.assertEqual(400, response.status_code, body)
+            self.assertIn(words, response.content.decode(), body)
+
+    def test_not_json_gets_400(self):
+        response = self.post(None, raw='not json')
+        self.assertEqual(400, response.status_code)
