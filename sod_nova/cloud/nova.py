@@ -112,12 +112,20 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         must happen before ``cfg.CONF`` is parsed and for the rest of the
         process logs to stdout at INFO, patches ``mock`` and makes Nova's
         exception-format errors raise.
+    :param keystone_auth: ``{option: value}`` of ``[keystone_authtoken]``
+        (``auth_url``, ``www_authenticate_uri``, ``auth_type``, ``username``,
+        ``password``, ``project_name``, ``user_domain_name``, ...) to make the
+        API authenticate requests with the real keystonemiddleware against a
+        running Keystone, as in production, instead of Nova's stub (which trusts
+        any token). For clients that hold real Keystone tokens, e.g. Horizon in a
+        browser test. ``api`` and ``admin_api`` send fake tokens, so they get
+        401 then: use a keystoneauth session against the API instead.
     """
 
     def __init__(self, extra_filters=(), enabled_filters=None, weighers=None,
                  conf_overrides=None, cast_as_call=False,
                  publish_notifications=True, capture_logs=True,
-                 nova_helpers=False, name='sod-nova-embedded'):
+                 nova_helpers=False, keystone_auth=None, name='sod-nova-embedded'):
         super().__init__()
         self.extra_filters = list(extra_filters)
         self.enabled_filters = enabled_filters
@@ -127,6 +135,7 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         self.publish_notifications = publish_notifications
         self.capture_logs = capture_logs
         self.nova_helpers = nova_helpers
+        self.keystone_auth = dict(keystone_auth) if keystone_auth else None
         self.name = name
         self._computes = {}
         self.helpers = None
@@ -183,7 +192,8 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
             _libvirt.FakeLibvirtEnvironment(self._computes))
         self.conductor = self._start_service('conductor')
         self.scheduler = self._start_service('scheduler')
-        self.api_fixture = self.useFixture(nova_fixtures.OSAPIFixture('v2.1'))
+        self.api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
+            'v2.1', stub_keystone=self.keystone_auth is None))
         self.admin_api = self.api_fixture.admin_api
         self.api = self.api_fixture.api
         self.admin_api.microversion = self.api.microversion = 'latest'
@@ -218,6 +228,8 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         }
         if self.weighers is not None:
             settings[('filter_scheduler', 'weight_classes')] = list(self.weighers)
+        if self.keystone_auth:
+            settings.update(_keystone_authtoken_settings(self.keystone_auth))
         settings.update(self.conf_overrides)
         self._conf = conf
         return self._apply(settings, defer_unknown=True)
@@ -336,6 +348,28 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
     def log_output(self):
         """Nova's captured log (INFO and above; DEBUG with ``OS_DEBUG=1``)."""
         return self._logs.logger.output if self._logs else ''
+
+
+def _keystone_authtoken_settings(keystone_auth):
+    """Settings for the real keystonemiddleware in the API's paste pipeline.
+
+    Nova 34's paste pipeline always has ``authtoken`` (OSAPIFixture stubs it
+    out unless told not to). keystonemiddleware registers its options on
+    import, but those of its auth plugin (``auth_url``, ``username``...) only
+    when it first loads it, too late for the overrides: register them now.
+    """
+    from keystoneauth1 import loading as ks_loading
+    from keystonemiddleware.auth_token import _opts  # noqa: F401 (registers)
+
+    auth_type = keystone_auth.get('auth_type', 'password')
+    group = 'keystone_authtoken'
+    registered = set(CONF[group])
+    CONF.register_opts(
+        [opt for opt in ks_loading.get_auth_plugin_conf_options(auth_type)
+         if opt.dest not in registered], group=group)
+    settings = {(group, 'auth_type'): auth_type}
+    settings.update({(group, name): value for name, value in keystone_auth.items()})
+    return settings
 
 
 def _bind_nova_helpers(cloud):
