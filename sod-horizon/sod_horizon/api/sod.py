@@ -203,12 +203,17 @@ def host_id(host, project_id):
 
 
 def server_host(server, rows):
-    """The compute host of a Nova server, or None when it has none."""
-    host = getattr(server, 'OS-EXT-SRV-ATTR:host', None)
+    """The compute host of a Nova server, or None when it has none.
+
+    ``server`` is a novaclient ``Server`` or Horizon's wrapper of one (which
+    hides ``hostId``, hence the look underneath).
+    """
+    resource = getattr(server, '_apiresource', server)
+    host = getattr(resource, 'OS-EXT-SRV-ATTR:host', None)
     if host:
         return host
-    hashed = getattr(server, 'hostId', None)
-    project = getattr(server, 'tenant_id', None)
+    hashed = getattr(resource, 'hostId', None)
+    project = getattr(resource, 'tenant_id', None)
     if not hashed or not project:
         return None
     for row in rows:

@@ -5,6 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from horizon import tables
 
 
+def utc(when):
+    """``2026-11-27 03:58:02``: exact to the second, for evidence times."""
+    return when.strftime('%Y-%m-%d %H:%M:%S') if when else '-'
+
+
 class HostTrustTable(tables.DataTable):
     STATUS_CHOICES = (('trusted', True), ('untrusted', False),
                       ('unreachable', False))
@@ -14,7 +19,7 @@ class HostTrustTable(tables.DataTable):
     state = tables.Column('state', verbose_name=_("Trust State"), status=True,
                           status_choices=STATUS_CHOICES, filters=(title,))
     reason = tables.WrappingColumn('reason', verbose_name=_("Reason"))
-    last_evidence_at = tables.Column('last_evidence_at',
+    last_evidence_at = tables.Column('last_evidence_at', filters=(utc,),
                                      verbose_name=_("Last Evidence (UTC)"))
     monitor = tables.Column('monitor', verbose_name=_("Trust Monitor"))
 
@@ -45,7 +50,7 @@ class ParkedTable(tables.DataTable):
 
 class AuditTable(tables.DataTable):
     seq = tables.Column('seq', verbose_name=_("#"))
-    time = tables.Column('time', verbose_name=_("Time (UTC)"))
+    time = tables.Column('time', verbose_name=_("Time (UTC)"), filters=(utc,))
     event = tables.Column('event', verbose_name=_("Event"))
     vm = tables.Column('vm', verbose_name=_("Instance ID"))
     trigger = tables.Column('trigger', verbose_name=_("Trigger"))

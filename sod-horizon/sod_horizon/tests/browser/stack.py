@@ -192,6 +192,10 @@ class LiveStack(fixtures.Fixture):
         self.glance_url = url % self.ports['glance']
         self.neutron_url = url % self.ports['neutron']
         self.horizon_url = url % self.ports['horizon'] + '/'
+        # sod-nova's options as files, for processes other than this one
+        # (Horizon's plugin reads them through SOD_NOVA_CONFIG_FILES).
+        self.sod_conf_file = (os.path.join(self.dir, 'sod_nova.conf')
+                              if self.sod_hosts else None)
 
         # Slow, independent steps first and in parallel: the databases of
         # Keystone and Glance, Horizon's start; Nova meanwhile in this process.
@@ -385,6 +389,9 @@ class LiveStack(fixtures.Fixture):
             self.addCleanup(conf.clear_override, name, group)
         db_api.sync(conf)
         self.addCleanup(db_api.dispose)
+        _write(self.sod_conf_file, '[sod_database]\nconnection = %s\n'
+               '[trust]\nevidence_max_age = %s\n' % (
+                   conf.sod_database.connection, conf.trust.evidence_max_age))
         self.catalog = catalog_conf.load_catalog(conf)
         self.fleet = fleet_mod.Fleet(conf, catalog=self.catalog)
         self.fleet.start()
@@ -493,7 +500,11 @@ class LiveStack(fixtures.Fixture):
             """.format(keystone=self.keystone_url,
                        static=os.path.join(hdir, 'static'),
                        media=os.path.join(hdir, 'media')))
-        extra = ''.join('%s = %r\n' % item for item in self.horizon_settings.items())
+        settings = {}
+        if self.sod_conf_file:
+            settings['SOD_NOVA_CONFIG_FILES'] = [self.sod_conf_file]
+        settings.update(self.horizon_settings)
+        extra = ''.join('%s = %r\n' % item for item in settings.items())
         # Plugins' "enabled" files: openstack_dashboard.settings reads the
         # *package* openstack_dashboard.local.enabled with pkgutil over its
         # __path__, so extra directories on that __path__ are read as if they

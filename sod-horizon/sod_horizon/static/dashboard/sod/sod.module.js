@@ -15,8 +15,7 @@
       'horizon.app.core.openstack-service-api',
       'horizon.dashboard.project.workflow.launch-instance'
     ])
-    .config(config)
-    .run(addSecurityStep);
+    .config(config);
 
   config.$inject = ['$provide', '$windowProvider'];
 
@@ -25,6 +24,11 @@
       $windowProvider.$get().STATIC_URL + 'dashboard/sod/');
     $provide.decorator('horizon.app.core.openstack-service-api.nova',
       ['$delegate', mergeSecurityChoice]);
+    // A decorator, not a run block: the workflow (and the services it
+    // needs, which call the API) is only built when Launch Instance opens,
+    // never on the login page.
+    $provide.decorator('horizon.dashboard.project.workflow.launch-instance.workflow',
+      ['$delegate', 'horizon.dashboard.sod.basePath', addSecurityStep]);
   }
 
   function mergeSecurityChoice($delegate) {
@@ -41,11 +45,6 @@
     return $delegate;
   }
 
-  addSecurityStep.$inject = [
-    'horizon.dashboard.project.workflow.launch-instance.workflow',
-    'horizon.dashboard.sod.basePath'
-  ];
-
   function addSecurityStep(launchInstanceWorkflow, basePath) {
     launchInstanceWorkflow.after('flavor', {
       id: 'security',
@@ -54,5 +53,6 @@
       helpUrl: basePath + 'launch-instance/security.help.html',
       formName: 'launchInstanceSecurityForm'
     });
+    return launchInstanceWorkflow;
   }
 })();

@@ -9,7 +9,7 @@ from openstack_dashboard.test import helpers
 
 from sod_horizon.api import rest
 from sod_horizon.api import sod
-from sod_horizon.tests.conftest import add_host
+from sod_horizon.tests.unit.conftest import add_host
 
 CHECK = '/api/sod/check/'
 

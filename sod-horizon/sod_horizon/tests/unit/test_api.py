@@ -4,10 +4,11 @@ import hashlib
 import json
 
 from novaclient.v2 import servers as nova_servers
+from openstack_dashboard.api import _nova as horizon_nova
 import pytest
 
 from sod_horizon.api import sod
-from sod_horizon.tests.conftest import add_host
+from sod_horizon.tests.unit.conftest import add_host
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import PolicyError
@@ -18,14 +19,16 @@ MEDICAL = {sod.PACKAGE_KEY: 'medical-records'}
 
 def server(metadata=None, host=None, project='p1', status='ACTIVE',
            admin_host=None):
-    """A novaclient ``Server`` as Nova's API returns it to a project."""
+    """A server as Horizon's ``api.nova`` hands it to a view: its wrapper
+    around the novaclient ``Server`` Nova's API returned to a project."""
     info = {'id': 'vm-1', 'name': 'records', 'status': status,
             'tenant_id': project, 'metadata': metadata or {},
             'hostId': hashlib.sha224(
                 (project + host).encode()).hexdigest() if host else ''}
     if admin_host:
         info['OS-EXT-SRV-ATTR:host'] = admin_host
-    return nova_servers.Server(nova_servers.ServerManager(None), info)
+    return horizon_nova.Server(
+        nova_servers.Server(nova_servers.ServerManager(None), info), None)
 
 
 def test_options_are_table_ii_with_option_4_refused():

@@ -9,7 +9,7 @@ from openstack_dashboard import api
 from openstack_dashboard.test import helpers
 
 from sod_horizon.api import sod
-from sod_horizon.tests.conftest import add_host
+from sod_horizon.tests.unit.conftest import add_host
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import triggers
@@ -27,10 +27,12 @@ class ProjectViewTests(helpers.TestCase):
 
     def server(self, sid, name, metadata, host):
         project = self.tenant.id
-        return nova_servers.Server(nova_servers.ServerManager(None), {
+        # What api.nova returns: Horizon's wrapper (which hides hostId).
+        return api.nova.Server(nova_servers.Server(nova_servers.ServerManager(None), {
             'id': sid, 'name': name, 'status': 'ACTIVE', 'tenant_id': project,
             'metadata': metadata, 'flavor': {'id': 'f1'},
-            'hostId': hashlib.sha224((project + host).encode()).hexdigest()})
+            'hostId': hashlib.sha224((project + host).encode()).hexdigest()}),
+            self.request)
 
     @helpers.create_mocks({api.nova: ['server_list', 'flavor_get_extras']})
     def test_index_shows_request_and_compliance(self):
