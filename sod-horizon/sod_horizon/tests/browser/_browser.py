@@ -84,6 +84,14 @@ class Steps:
         wait = WebDriverWait(self.driver, timeout) if timeout else self.wait
         return wait.until(ec.visibility_of_element_located((By.XPATH, xpath)))
 
+    def shown(self, xpath):
+        """The first *displayed* match (Horizon keeps hidden copies of some
+        widgets in the page)."""
+        from selenium.webdriver.common.by import By
+        return self.wait.until(lambda d: next(
+            (e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed()),
+            False))
+
     def click(self, xpath):
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec

@@ -85,6 +85,15 @@ def test_launch_with_a_package_then_watch_it_kept_secure(live_stack, browser):
         assert not browser.find_elements('id', 'sod-unsatisfiable')
         steps.shot('1-launch-instance-security-step')
 
+        # A key of the customer's own in the Metadata step: the Security
+        # step's keys are merged with it, not written over it.
+        steps.wizard_step('Metadata')
+        custom = steps.shown("//input[@name='customItem']")
+        custom.send_keys('purpose')
+        custom.find_element('xpath', './following::button[1]').click()
+        steps.shown("//input[@ng-model='ctrl.item.leaf.value']").send_keys(
+            'billing')
+
         steps.wizard_step('Networks')
         steps.click("//button[contains(@class, 'finish')]")
         steps.visible("//table[@id='instances']//a[normalize-space()='%s']"
@@ -99,7 +108,8 @@ def test_launch_with_a_package_then_watch_it_kept_secure(live_stack, browser):
                                else None)(compute.get_server(server.id)),
                       what='the server to boot')
     assert server.status == 'ACTIVE', server.fault
-    assert server.metadata == {'sod:package': 'medical-records'}
+    assert server.metadata == {'sod:package': 'medical-records',
+                               'purpose': 'billing'}
     assert server.compute_host == 'ds-1'
 
     try:
@@ -151,6 +161,23 @@ def test_launch_with_a_package_then_watch_it_kept_secure(live_stack, browser):
         cells = [td.text for td in row.find_elements('tag name', 'td')]
         assert 'No' in cells and 'PAUSED' in cells, cells
         assert 'its host is untrusted' in row.text, row.text
+
+        # The customer lowers the request to "basic" (option 1), which the
+        # HyperWall host enforces: Change Security rewrites the metadata and
+        # the migration manager moves the VM there and unpauses it.
+        row.find_element('xpath', ".//a[contains(., 'Change Security')]").click()
+        steps.click("//select[@id='id_package']/option[@value='basic']")
+        steps.click("//div[contains(@class, 'modal-footer')]"
+                    "//*[@type='submit']")
+        steps.visible("//*[contains(@class, 'alert-success')]")
+        moved = wait_for(lambda: (lambda s: s if s.status == 'ACTIVE'
+                                  and s.compute_host == 'hw-1' else None)(
+            compute.get_server(server.id)), what='the VM moved to hw-1')
+        assert moved.metadata == {'sod:package': 'basic', 'purpose': 'billing'}
+        browser.get(live_stack.horizon_url + 'project/instance_security/')
+        row = steps.visible("//table[@id='instance_security']//tr[contains(., "
+                            "'%s')]" % NAME)
+        assert 'Yes' in [td.text for td in row.find_elements('tag name', 'td')]
     except Exception:
         steps.shot('failure')
         raise
