@@ -246,11 +246,10 @@ def compliance(server, flavor_extra_specs=None, rows=None):
         result.update(compliant=None,
                       reason='not running on any host (%s)' % view.status)
         return result
-    verdict = decision.assess(effective.request, host,
+    # The host's name stays hidden from projects: say what, not where.
+    verdict = decision.assess(effective.request, 'its host',
                               {r.host: r for r in rows}.get(host))
-    # The host name stays hidden from projects: say what, not where.
-    reason = verdict.reason.replace(host, 'its host') if verdict.reason else ''
-    result.update(compliant=verdict.compliant, reason=reason)
+    result.update(compliant=verdict.compliant, reason=verdict.reason)
     return result
 
 

@@ -60,7 +60,8 @@
       ctrl.checking = true;
       ctrl.valid = '';
       setMeta(null);
-      sodAPI.check(body()).then(function (result) {
+      var choice = body();
+      sodAPI.check(choice).then(function (result) {
         if (ticket !== latest) { return; }
         ctrl.checking = false;
         ctrl.result = result;
@@ -69,7 +70,12 @@
       }, function () {
         if (ticket !== latest) { return; }
         ctrl.checking = false;
-        ctrl.result = {valid: false, error: gettext('The choice could not be checked.')};
+        // Fail closed for a choice that asks for protection: no launch
+        // without sod-nova's word on it. Asking for nothing needs no check.
+        var empty = !choice.package && !choice.options.length;
+        ctrl.valid = empty ? 'yes' : '';
+        ctrl.result = {valid: false, error: empty ? '' : gettext(
+          'The choice could not be checked; try again in a moment.')};
       });
     }
   }
