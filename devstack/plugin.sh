@@ -3,11 +3,14 @@
 # devstack/plugin.sh - DevStack plugin for sod-nova (Security on Demand)
 #
 # Sourced by DevStack as ``plugin.sh <mode> [<phase>]``:
-#   stack install      install the package (setup_develop)
+#   stack install      install the package (setup_develop), and the Dashboard
+#                      plugin sod-horizon where Horizon runs
 #   stack post-config  write sod_nova.conf; add the scheduler filter, the SoD
 #                      database and versioned notifications to nova.conf;
 #                      create and sync the SoD database (controller); enroll
 #                      this host's attestation key (computes)
+#                      where Horizon runs: enable sod-horizon's panels and
+#                      point them at sod_nova.conf
 #   stack extra        start the services, create one flavor per package
 #   unstack            stop the services
 #   clean              remove the configuration, keys, database and flavors
@@ -134,6 +137,56 @@ function _sod_nova_configure_shared {
 # stack install
 function install_sod_nova {
     setup_develop "$SOD_NOVA_DIR"
+}
+
+# stack install: the Dashboard plugin, where Horizon runs
+function install_sod_horizon {
+    if ! is_service_enabled horizon; then
+        return 0
+    fi
+    setup_develop "$SOD_NOVA_HORIZON_DIR"
+}
+
+# The plugin's enabled files, by name (what Horizon's local/enabled gets).
+function _sod_horizon_enabled_files {
+    local f
+    for f in "$SOD_NOVA_HORIZON_DIR"/sod_horizon/enabled/_[0-9]*.py; do
+        basename "$f"
+    done
+}
+
+# stack post-config: before DevStack's init_horizon collects static files,
+# enable the panels and the Launch Instance step, and tell the plugin where
+# sod-nova's configuration (database, catalogue) is.
+function configure_sod_horizon {
+    if ! is_service_enabled horizon; then
+        return 0
+    fi
+    local enabled=$HORIZON_DIR/openstack_dashboard/local/enabled
+    local settings=$HORIZON_DIR/openstack_dashboard/local/local_settings.py
+    local name
+    install -d "$enabled"
+    for name in $(_sod_horizon_enabled_files); do
+        cp "$SOD_NOVA_HORIZON_DIR/sod_horizon/enabled/$name" "$enabled/$name"
+    done
+    _sod_horizon_forget_settings "$settings"
+    echo "SOD_NOVA_CONFIG_FILES = ['$SOD_NOVA_CONF']  # sod-nova" >> "$settings"
+}
+
+function _sod_horizon_forget_settings {
+    if [[ -f "$1" ]]; then
+        sed -i '/^SOD_NOVA_CONFIG_FILES = .*# sod-nova$/d' "$1"
+    fi
+}
+
+# clean: take the plugin out of Horizon again
+function cleanup_sod_horizon {
+    local enabled=$HORIZON_DIR/openstack_dashboard/local/enabled
+    local name
+    for name in $(_sod_horizon_enabled_files); do
+        rm -f "$enabled/$name"
+    done
+    _sod_horizon_forget_settings "$HORIZON_DIR/openstack_dashboard/local/local_settings.py"
 }
 
 # stack post-config: sod_nova.conf
@@ -323,6 +376,7 @@ if is_service_enabled $SOD_NOVA_SERVICES; then
     if [[ "$1" == "stack" && "${2:-}" == "install" ]]; then
         echo_summary "Installing sod-nova"
         install_sod_nova
+        install_sod_horizon
 
     elif [[ "$1" == "stack" && "${2:-}" == "post-config" ]]; then
         echo_summary "Configuring sod-nova"
@@ -330,6 +384,7 @@ if is_service_enabled $SOD_NOVA_SERVICES; then
         configure_nova_for_sod_nova
         init_sod_nova
         enroll_sod_nova_agent
+        configure_sod_horizon
 
     elif [[ "$1" == "stack" && "${2:-}" == "extra" ]]; then
         echo_summary "Starting sod-nova"
@@ -343,6 +398,7 @@ if is_service_enabled $SOD_NOVA_SERVICES; then
 
     if [[ "$1" == "clean" ]]; then
         cleanup_sod_nova
+        cleanup_sod_horizon
     fi
 fi
 

@@ -455,6 +455,40 @@ def test_clean_removes_config_keys_database_and_flavors(own_aio):
 
 # --- node roles --------------------------------------------------------------
 
+def test_horizon_node_gets_the_dashboard_plugin(tmp_path):
+    # What DevStack's configure_horizon leaves before the plugin's post-config.
+    local = tmp_path / 'opt' / 'stack' / 'horizon' / 'openstack_dashboard' / 'local'
+    local.mkdir(parents=True)
+    settings = local / 'local_settings.py'
+    settings.write_text('DEBUG = True\n')
+    node = Node(tmp_path, ALL_IN_ONE + ',horizon')
+    node.run('stack')
+
+    installed = [(p, a) for p, _, a in node.calls('setup_develop')]
+    assert installed == [('stack install', [str(node.dest / 'sod-nova')]),
+                         ('stack install', [str(node.dest / 'sod-nova' / 'sod-horizon')])]
+    shipped = sorted(p.name for p in (
+        REPO / 'sod-horizon' / 'sod_horizon' / 'enabled').glob('_[0-9]*.py'))
+    assert len(shipped) == 3
+    assert sorted(p.name for p in (local / 'enabled').iterdir()) == shipped
+    namespace = {}
+    exec(settings.read_text(), namespace)
+    assert namespace['SOD_NOVA_CONFIG_FILES'] == [str(node.sod_conf)]
+    assert namespace['DEBUG'] is True
+
+    node.run('phase', 'stack', 'post-config')
+    assert settings.read_text().count('SOD_NOVA_CONFIG_FILES') == 1
+
+    node.run('clean')
+    assert list((local / 'enabled').iterdir()) == []
+    assert settings.read_text() == 'DEBUG = True\n'
+
+
+def test_nodes_without_horizon_leave_it_alone(aio):
+    assert [a for _, _, a in aio.calls('setup_develop')] == [[str(aio.dest / 'sod-nova')]]
+    assert not (aio.dest / 'horizon').exists()
+
+
 def test_compute_only_node_runs_just_the_agent(tmp_path):
     nova_conf = DEVSTACK_NOVA_CONF.replace('debug = True', 'debug = True\nhost = cmp1')
     node = Node(tmp_path, COMPUTE, nova_conf=nova_conf)
