@@ -16,7 +16,9 @@ class ChangeSecurity(tables.LinkAction):
     url = 'horizon:project:instance_security:change'
     classes = ('ajax-modal',)
     icon = 'lock'
-    policy_rules = (("compute", "os_compute_api:server-metadata:update_all"),)
+    # set_meta (POST) then delete_meta: what the form calls.
+    policy_rules = (("compute", "os_compute_api:server-metadata:create"),
+                    ("compute", "os_compute_api:server-metadata:delete"))
 
 
 class InstanceSecurityTable(tables.DataTable):

@@ -6,6 +6,7 @@ import hashlib
 from django.urls import reverse
 from novaclient.v2 import servers as nova_servers
 from openstack_dashboard import api
+from openstack_dashboard.dashboards.project.instances import tabs as instance_tabs
 from openstack_dashboard.test import helpers
 
 from sod_horizon.api import sod
@@ -118,6 +119,22 @@ class ProjectViewTests(helpers.TestCase):
         self.assertEqual(['1', '5'], form.initial['options'])
         self.assertEqual(['I'], form.initial['properties'])
         self.assertNotIn('4', [c for c, _ in form.fields['options'].choices])
+
+    @helpers.create_mocks({api.nova: ['flavor_get_extras'],
+                           api.neutron: ['is_extension_supported']})
+    def test_instance_details_get_a_security_tab(self):
+        add_host(sod.get_conf(), 'hw1', 'HyperWall')
+        server = self.server('a', 'r', {'sod:package': 'medical-records'}, 'hw1')
+        self.mock_flavor_get_extras.return_value = {'sod:options': '2'}
+        self.mock_is_extension_supported.return_value = False  # other tabs
+        group = instance_tabs.InstanceDetailTabs(self.request, instance=server)
+
+        html = group.get_tab('sod_security').render()
+
+        self.assertIn('C, I against Hypervisor', html)  # the flavor's floor too
+        self.assertIn('its host (HyperWall) lacks', html)
+        self.assertIn(change_url('a'), html)
+        self.assertNotIn('hw1', html)
 
     def test_admin_page_is_not_for_projects(self):
         response = self.client.get(ADMIN)
