@@ -77,10 +77,17 @@ def get_catalog():
     return _catalog(config_files())
 
 
+@functools.lru_cache(maxsize=4)
+def _descriptions(files):
+    return catalog_loader.load_package_descriptions(
+        _conf(files).catalog.packages_file or None)
+
+
 def clear_caches():
     """Forget the configuration and catalogue (tests; a settings change)."""
     _conf.cache_clear()
     _catalog.cache_clear()
+    _descriptions.cache_clear()
 
 
 # -- What a customer can choose ----------------------------------------------
@@ -96,9 +103,7 @@ def options():
 
 def packages():
     """The operator's security packages, each with what it protects."""
-    conf = get_conf()
-    descriptions = catalog_loader.load_package_descriptions(
-        conf.catalog.packages_file or None)
+    descriptions = _descriptions(config_files())
     return [{'name': name, 'description': descriptions.get(name, ''),
              'options': list(request.options),
              'protects': request.describe()}
@@ -160,8 +165,8 @@ def check(metadata, rows=None):
     rows = host_rows() if rows is None else rows
     declared, usable = {}, {}
     for row in rows:
-        name = (catalog.get(row.architecture).name
-                if catalog.get(row.architecture) else row.architecture)
+        architecture = catalog.get(row.architecture)
+        name = architecture.name if architecture else row.architecture
         declared[name] = declared.get(name, 0) + 1
         if decision.host_satisfies(row, request):
             usable[name] = usable.get(name, 0) + 1

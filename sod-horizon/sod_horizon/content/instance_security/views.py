@@ -51,9 +51,17 @@ class IndexView(tables.DataTableView):
     template_name = 'project/instance_security/index.html'
     page_title = _("Instance Security")
 
+    def has_more_data(self, table):
+        return self._more
+
     def get_data(self):
+        # Nova's pages, as Project > Instances pages them.
+        marker = self.request.GET.get(
+            self.table_class._meta.pagination_param)
+        self._more = False
         try:
-            servers, self._more = api.nova.server_list(self.request)
+            servers, self._more = api.nova.server_list(
+                self.request, search_opts={'marker': marker, 'paginate': True})
         except Exception:
             exceptions.handle(self.request, _('Unable to retrieve instances.'))
             return []

@@ -61,9 +61,20 @@ class ProjectViewTests(helpers.TestCase):
         self.assertContains(response, 'Change Security')
         # The project's own servers only: Nova is asked with the user's
         # token and no all_tenants.
-        self.mock_server_list.assert_called_once_with(helpers.IsHttpRequest())
+        self.mock_server_list.assert_called_once_with(
+            helpers.IsHttpRequest(), search_opts={'marker': None, 'paginate': True})
         self.mock_flavor_get_extras.assert_called_once_with(
             helpers.IsHttpRequest(), 'f1', raw=True)
+
+    @helpers.create_mocks({api.nova: ['server_list', 'flavor_get_extras']})
+    def test_index_pages_like_project_instances(self):
+        self.mock_server_list.return_value = (
+            [self.server('a', 'first-page', {}, 'x')], True)
+        self.mock_flavor_get_extras.return_value = {}
+        response = self.client.get(INDEX + '?marker=z')
+        self.mock_server_list.assert_called_once_with(
+            helpers.IsHttpRequest(), search_opts={'marker': 'z', 'paginate': True})
+        self.assertContains(response, 'marker=a')  # the "Next" link
 
     @helpers.create_mocks({api.nova: ['server_list']})
     def test_index_survives_nova_errors(self):
