@@ -9,6 +9,7 @@ import json
 from cliff import command
 from oslo_log import log as logging
 
+from sod_nova import cloud
 from sod_nova.cli import base
 from sod_nova.cloud import scenario as scenario_mod
 
@@ -46,9 +47,19 @@ class Simulate(base.BadInputExits2, command.Command):
             return arch.name if arch else None
 
         scenario = scenario_mod.load_file(parsed_args.file, known)
+        absent = cloud.missing()
+        if absent:
+            raise base.InputError(
+                'simulate runs the embedded cloud, which is not installed (no module '
+                '%s): %s' % (', '.join(absent), cloud.INSTALL_HINT))
         # Importing the runner starts nothing; it loads Nova (a second or so).
-        from sod_nova.cloud import runner
-        from sod_nova.cloud import timeline
+        try:
+            from sod_nova.cloud import runner
+            from sod_nova.cloud import timeline
+        except ModuleNotFoundError as exc:  # a partial install: say what to add
+            raise base.InputError(
+                'simulate runs the embedded cloud, which is not fully installed (no '
+                'module %s): %s' % (exc.name, cloud.INSTALL_HINT)) from None
 
         def progress(message):
             if parsed_args.format == 'text':

@@ -225,6 +225,11 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
                 ['nova.scheduler.filters.all_filters'] + self.extra_filters,
             ('filter_scheduler', 'enabled_filters'): filters,
             ('filter_scheduler', 'build_failure_weight_multiplier'): 0.0,
+            # Nova's default quota (10 instances a project) would cap a
+            # scenario; the machine, and the scenario limits, bound it instead.
+            ('quota', 'instances'): -1,
+            ('quota', 'cores'): -1,
+            ('quota', 'ram'): -1,
         }
         if self.weighers is not None:
             settings[('filter_scheduler', 'weight_classes')] = list(self.weighers)

@@ -28,6 +28,16 @@ SECURITY_KEYS = (parse.OPTIONS, parse.PROPERTIES, parse.PACKAGE, parse.MOVING_TA
 BUILTIN = 'paper.yaml'
 SCENARIOS = 'sod_nova.cloud.scenarios'
 
+#: Size limits of a scenario, checked before any service starts. They bound
+#: what one embedded cloud runs well on a 2-core machine (every host is a
+#: nova-compute service and a trust agent in this process; every VM a real
+#: boot through Nova), and keep a mistaken or hostile file from taking the
+#: machine's memory. Hosts count those added by ``add_host`` events too.
+MAX_FILE_BYTES = 256 * 1024
+MAX_HOSTS = 32
+MAX_VMS = 200
+MAX_EVENTS = 500
+
 
 class ScenarioError(ValueError):
     """The file does not follow the scenario format; the message says where."""
@@ -134,6 +144,11 @@ def _security(where, value):
     return metadata
 
 
+def _within(where, count, limit, what):
+    if count > limit:
+        _fail(where, '%d %s, over the limit of %d a scenario may have' % (count, what, limit))
+
+
 def _unique(where, names, name):
     if name in names:
         _fail(where, '%r is used twice' % name)
@@ -198,14 +213,21 @@ def load(text, known_architecture, source='<scenario>'):
     doc = _mapping(source, doc, ('name', 'hosts', 'vms', 'events'), required=('hosts',))
     if not isinstance(doc['hosts'], list) or not doc['hosts']:
         _fail('hosts', 'must be a non-empty list')
+    raw_vms = doc.get('vms') or []
+    if not isinstance(raw_vms, list):
+        _fail('vms', 'must be a list')
+    raw_events = doc.get('events') or []
+    if not isinstance(raw_events, list):
+        _fail('events', 'must be a list')
+    added = sum(1 for raw in raw_events if isinstance(raw, dict) and 'add_host' in raw)
+    _within('hosts', len(doc['hosts']) + added, MAX_HOSTS, 'hosts (with add_host events)')
+    _within('vms', len(raw_vms), MAX_VMS, 'VMs')
+    _within('events', len(raw_events), MAX_EVENTS, 'events')
     host_names, hosts = set(), []
     for i, raw in enumerate(doc['hosts']):
         host = _host('hosts[%d]' % i, raw, known_architecture)
         _unique('hosts[%d].name' % i, host_names, host.name)
         hosts.append(host)
-    raw_vms = doc.get('vms') or []
-    if not isinstance(raw_vms, list):
-        _fail('vms', 'must be a list')
     vm_names, vms = set(), []
     for i, raw in enumerate(raw_vms):
         where = 'vms[%d]' % i
@@ -215,9 +237,6 @@ def load(text, known_architecture, source='<scenario>'):
         security = (_security(where + '.security', raw['security'])
                     if raw.get('security') is not None else {})
         vms.append(VM(name, security))
-    raw_events = doc.get('events') or []
-    if not isinstance(raw_events, list):
-        _fail('events', 'must be a list')
     events = tuple(_event('events[%d]' % i, raw, host_names, vm_names, known_architecture)
                    for i, raw in enumerate(raw_events))
     name = doc.get('name')
@@ -232,10 +251,15 @@ def load_file(path, known_architecture):
             encoding='utf-8')
         return load(text, known_architecture, BUILTIN)
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
+        with open(path, 'rb') as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError('%s: cannot read: %s' % (path, exc.strerror)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError('%s: larger than the limit of %d bytes a scenario file may have'
+                            % (path, MAX_FILE_BYTES))
+    try:
+        text = data.decode('utf-8')
     except UnicodeDecodeError:
         raise ScenarioError('%s: not a UTF-8 text file' % path) from None
     return load(text, known_architecture, path)

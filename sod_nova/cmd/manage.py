@@ -43,8 +43,10 @@ EMBEDDED_CLOUD_COMMANDS = ('simulate',)
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if any(word in EMBEDDED_CLOUD_COMMANDS for word in argv):
-        from sod_nova.cloud import _bootstrap
-        _bootstrap.select_concurrency_mode()
+        from sod_nova import cloud
+        if not cloud.missing():  # else the command says what to install
+            from sod_nova.cloud import _bootstrap
+            _bootstrap.select_concurrency_mode()
     return SodNovaApp().run(argv)
 
 

@@ -151,3 +151,21 @@ def test_bad_file_is_one_line_and_exit_2(tmp_path, text, message):
     assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
     if message:
         assert result.stderr == message
+
+
+def test_an_over_limit_scenario_is_refused_before_any_service_starts(tmp_path):
+    path = tmp_path / 'big.yaml'
+    path.write_text('hosts:\n' + ''.join('  - {name: h%d, architecture: TPM}\n' % i
+                                         for i in range(scenario_mod.MAX_HOSTS + 1)))
+    # The embedded cloud (and so every service) lives in sod_nova.cloud.embedded:
+    # not even imported means nothing started.
+    probe = ('import sys\nfrom sod_nova.cmd import manage\nrc = manage.main(sys.argv[1:])\n'
+             'print("cloud loaded:", "sod_nova.cloud.embedded" in sys.modules, file=sys.stderr)\n'
+             'sys.exit(rc)\n')
+    result = subprocess.run([sys.executable, '-c', probe, 'simulate', str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    first, second = result.stderr.splitlines()
+    assert first == ('sod-nova: hosts: %d hosts (with add_host events), over the limit of %d '
+                     'a scenario may have' % (scenario_mod.MAX_HOSTS + 1, scenario_mod.MAX_HOSTS))
+    assert second == 'cloud loaded: False'

@@ -117,3 +117,44 @@ def test_unreadable_file(tmp_path):
     binary.write_bytes(b'\xff\xfe\x00')
     with pytest.raises(scenario.ScenarioError, match='not a UTF-8 text file'):
         scenario.load_file(str(binary), known)
+
+
+@pytest.mark.parametrize('build,message', [
+    (lambda: 'hosts:\n' + ''.join('  - {name: h%d, architecture: TPM}\n' % i
+                                  for i in range(scenario.MAX_HOSTS + 1)),
+     'hosts: %d hosts (with add_host events), over the limit of %d'
+     % (scenario.MAX_HOSTS + 1, scenario.MAX_HOSTS)),
+    (lambda: HOSTS + 'events:\n' + ''.join(
+        '  - {add_host: {name: n%d, architecture: TPM}}\n' % i
+        for i in range(scenario.MAX_HOSTS - 1)),
+     'hosts: %d hosts (with add_host events), over the limit of %d'
+     % (scenario.MAX_HOSTS + 1, scenario.MAX_HOSTS)),
+    (lambda: HOSTS + 'vms:\n' + ''.join('  - {name: v%d}\n' % i
+                                        for i in range(scenario.MAX_VMS + 1)),
+     'vms: %d VMs, over the limit of %d' % (scenario.MAX_VMS + 1, scenario.MAX_VMS)),
+    (lambda: HOSTS + 'events:\n' + '  - {attack: {host: hw1}}\n' * (scenario.MAX_EVENTS + 1),
+     'events: %d events, over the limit of %d'
+     % (scenario.MAX_EVENTS + 1, scenario.MAX_EVENTS)),
+])
+def test_a_scenario_over_a_size_limit_is_refused_naming_it(build, message):
+    with pytest.raises(scenario.ScenarioError) as exc:
+        load(build())
+    assert str(exc.value).startswith(message)
+
+
+def test_scenarios_at_the_limits_load():
+    text = ('hosts:\n' + ''.join('  - {name: h%d, architecture: TPM}\n' % i
+                                 for i in range(scenario.MAX_HOSTS))
+            + 'vms:\n' + ''.join('  - {name: v%d}\n' % i for i in range(scenario.MAX_VMS))
+            + 'events:\n' + '  - {attack: {host: h0}}\n' * scenario.MAX_EVENTS)
+    s = load(text)
+    assert (len(s.hosts), len(s.vms), len(s.events)) == (
+        scenario.MAX_HOSTS, scenario.MAX_VMS, scenario.MAX_EVENTS)
+
+
+def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path):
+    big = tmp_path / 'big.yaml'
+    big.write_text(HOSTS + '#' * scenario.MAX_FILE_BYTES)
+    with pytest.raises(scenario.ScenarioError,
+                       match='larger than the limit of %d bytes' % scenario.MAX_FILE_BYTES):
+        scenario.load_file(str(big), known)
