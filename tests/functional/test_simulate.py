@@ -169,3 +169,16 @@ def test_an_over_limit_scenario_is_refused_before_any_service_starts(tmp_path):
     assert first == ('sod-nova: hosts: %d hosts (with add_host events), over the limit of %d '
                      'a scenario may have' % (scenario_mod.MAX_HOSTS + 1, scenario_mod.MAX_HOSTS))
     assert second == 'cloud loaded: False'
+
+
+def test_thirty_vms_run_past_novas_default_quota():
+    result = run('thirty-vms')
+    assert runner.check_invariants(result) == []
+    assert all(vm['status'] == 'ACTIVE' for vm in result['boots'].values()), result['boots']
+    assert {vm['host'] for name, vm in result['boots'].items()
+            if name.startswith('guarded')} == {'hw1'}       # the weigher's first host
+    attack = result['steps'][0]
+    moved = {vm for vm, src, dst, trigger in moves(result, step=0)}
+    assert moved == {'guarded-%02d' % i for i in range(6)}
+    assert all(attack['vms']['guarded-%02d' % i]['host'] == 'hw2' for i in range(6))
+    assert all(attack['vms']['plain-%02d' % i]['host'] == 'hw1' for i in range(24))
