@@ -24,6 +24,8 @@ BENCHMARKS = {
     'trust-detection': 'benchmarks.trust_detection',
     'relocation-trigger': 'benchmarks.relocation_latency',
     'reaction': 'benchmarks.reaction',
+    'embedded-idle': 'benchmarks.embedded_idle',
+    'paper-scenario': 'benchmarks.paper_scenario',
 }
 
 

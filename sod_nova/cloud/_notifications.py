@@ -13,7 +13,7 @@ outlets:
   to ``instance.update``) would deadlock or reorder Nova's own work.
 * the message bus: each notification is also published with the
   ``messagingv2`` driver on Nova's notification transport (the in-memory
-  ``fake:/`` transport), topic ``versioned_notifications``, exchange ``nova`` -
+  ``sod-memory:/`` bus), topic ``versioned_notifications``, exchange ``nova`` -
   where a production listener
   (``oslo_messaging.get_notification_listener(transport, targets, endpoints,
   executor='threading', pool=...)``) finds them. So sod-nova's real listener

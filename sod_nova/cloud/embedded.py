@@ -8,18 +8,22 @@ harness the simulator, the functional tests and the benchmarks share:
 * sod-nova's database on SQLite (a file in a private temporary directory),
   created with the alembic migrations (``db sync``);
 * one trust agent per compute host with its architecture's backend, and the
-  trust monitor (:class:`~sod_nova.trust.fleet.Fleet`), over oslo.messaging's
-  in-memory transport; host keys are enrolled as an operator would;
+  trust monitor (:class:`~sod_nova.trust.fleet.Fleet`), over the in-memory
+  bus (:mod:`sod_nova.cloud._bus`); host keys are enrolled as an operator would;
 * the migration manager, talking to Nova's API through openstacksdk exactly
   as in production, fed by the monitor's trust changes and by Nova's
   versioned ``instance.update`` notifications.
 
 Time is compressed (evidence every 0.5 s, stale after 4 s) but cause and
-effect keep their real order. ``relocation=False`` leaves the manager out,
-which is how a test proves that relocation is what keeps VMs compliant.
+effect keep their real order; waits are derived from these timings
+(:meth:`EmbeddedCloud.verdict_seconds`), and a scenario's ``wait`` passes
+scenario time at the same compression (:meth:`EmbeddedCloud.pass_time`).
+``relocation=False`` leaves the manager out, which is how a test proves
+that relocation is what keeps VMs compliant.
 """
 
 import datetime
+import threading
 import time
 
 import fixtures
@@ -28,6 +32,7 @@ from sod_nova.cloud import nova as nova_mod  # first: fixes Nova's concurrency m
 from sod_nova.cloud import weighers
 from sod_nova.cloud.nova import EmbeddedNovaTimeout
 from sod_nova.conf import catalog as catalog_conf
+from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
 from sod_nova.policy import parse
 from sod_nova.relocation import compute as compute_mod
@@ -57,6 +62,24 @@ OVERRIDES = {
 }
 
 
+class ScenarioClock:
+    """The migration manager's clock: wall time plus the scenario time that
+    :meth:`EmbeddedCloud.pass_time` skipped. Only ever moves forward."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self):
+        return time.time() + self.offset
+
+    def advance(self, seconds):
+        self.offset += max(seconds, 0.0)
+
+
+def _default(opts, name):
+    return next(opt.default for opt in opts if opt.name == name)
+
+
 class EmbeddedCloud(fixtures.Fixture):
     """Nova, trust monitor, agents and migration manager in one process."""
 
@@ -71,6 +94,9 @@ class EmbeddedCloud(fixtures.Fixture):
         self.weighers = weighers
         self.manager = None
         self.architectures = {}
+        self.clock = ScenarioClock()
+        self._changed = threading.Condition()   # notified on trust changes
+        self._changes = 0
 
     def _setUp(self):
         weighers.prefer([])
@@ -90,21 +116,23 @@ class EmbeddedCloud(fixtures.Fixture):
         self.addCleanup(db_api.dispose)
         self.catalog = catalog_conf.load_catalog(self.conf)
         self.fleet = fleet_mod.Fleet(self.conf, catalog=self.catalog)
+        self.fleet.monitor.add_listener(self._state_changed)
         self.fleet.start()
         self.addCleanup(self.fleet.cleanup)
         if self.relocation:
             compute = compute_mod.connect_noauth(
                 self.nova.api_fixture.base_url, 'sod-nova-embedded')
             self.manager, listener = relocation_service.build(
-                self.conf, compute=compute)
+                self.conf, compute=compute, clock=self.clock)
             self.fleet.monitor.add_listener(self.manager.trust_changed)
             self.manager.start(listener)
             self.addCleanup(self.manager.stop)
 
     # -- hosts ---------------------------------------------------------------
 
-    def add_host(self, name, architecture, timeout=30):
-        """Start a compute service and its trust agent; wait until trusted."""
+    def add_host(self, name, architecture, timeout=None):
+        """Start a compute service and its trust agent; wait until trusted
+        (within :meth:`verdict_seconds` unless ``timeout`` says otherwise)."""
         weighers.ORDER.append(name)
         self.nova.start_compute(name)
         self.fleet.add_host(name, architecture)
@@ -117,18 +145,83 @@ class EmbeddedCloud(fixtures.Fixture):
     def host_rows(self):
         return db_api.host_get_all(self.conf)
 
-    def wait_for_state(self, host, states, timeout=30):
-        """Wait until ``host``'s row is in one of ``states``; the row."""
+    def verdict_seconds(self):
+        """How long a host's trust verdict may take to show after its cause.
+
+        Derived from the evidence timings, not a guess of machine speed: an
+        agent reports at once when its evidence changes and otherwise every
+        ``report_interval``, asks for a nonce at most every two intervals, and
+        the monitor judges a host without evidence younger than
+        ``evidence_max_age`` unreachable, looking every
+        ``stale_check_interval``. Any verdict (trusted after a start or a
+        resume, untrusted after an attack, unreachable after a silence) is
+        therefore due within ``evidence_max_age + 2 * report_interval +
+        stale_check_interval`` of its cause; twice that is allowed, so that
+        a loaded machine is slow, not wrong.
+        """
+        trust = self.conf.trust
+        return 2 * (trust.evidence_max_age + 2 * trust.report_interval
+                    + trust.stale_check_interval)
+
+    def _state_changed(self, change):
+        with self._changed:
+            self._changes += 1
+            self._changed.notify_all()
+
+    def wait_for_state(self, host, states, timeout=None):
+        """Wait until ``host``'s row is in one of ``states``; the row.
+
+        Woken by the monitor's trust changes (the row is read again after
+        each, and at least every ``report_interval``). ``timeout``: seconds,
+        :meth:`verdict_seconds` by default; past it, EmbeddedNovaTimeout
+        names the host, what it waited for and the state it is in.
+        """
+        timeout = self.verdict_seconds() if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
+            with self._changed:
+                seen = self._changes
             row = self.host_row(host)
             if row is not None and row.state in states:
                 return row
-            if time.monotonic() > deadline:
-                raise EmbeddedNovaTimeout('%s did not become %s within %ss (%s)' % (
-                    host, ' or '.join(states), timeout,
-                    row.state if row else 'no row'))
-            time.sleep(0.02)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise EmbeddedNovaTimeout(
+                    '%s did not become %s within %.1f s (twice the evidence '
+                    'timings allow); it is %s' % (
+                        host, ' or '.join(states), timeout,
+                        '%s (%s)' % (row.state, row.reason) if row
+                        else 'unknown to the monitor (no row)'))
+            with self._changed:
+                if self._changes == seen:
+                    self._changed.wait(min(left, self.conf.trust.report_interval))
+
+    # -- scenario time -------------------------------------------------------
+
+    @property
+    def time_scale(self):
+        """Real seconds per scenario second: this cloud's ``evidence_max_age``
+        over the production default (4 s for 10 s: 0.4), so that evidence ages
+        in scenario time as it would in a real cloud."""
+        return self.conf.trust.evidence_max_age / _default(
+            trust_conf.trust_opts, 'evidence_max_age')
+
+    def pass_time(self, seconds):
+        """Let ``seconds`` of scenario time pass; the real seconds it took.
+
+        The cloud runs on for ``seconds * time_scale`` real seconds (agents
+        report, evidence ages, timers fire), and the migration manager's clock
+        moves by the whole ``seconds``, so that a moving-target period or a
+        parked VM's revisit falls due in scenario time. The manager looks at
+        its timers at once after the jump.
+        """
+        real = seconds * self.time_scale
+        started = time.monotonic()
+        self.clock.advance(seconds - real)
+        if self.manager is not None:
+            self.manager.request_reconcile()
+        time.sleep(real)
+        return time.monotonic() - started
 
     # -- VMs -----------------------------------------------------------------
 

@@ -7,7 +7,8 @@
 
 * API (``OSAPIFixture`` over wsgi-intercept, microversion ``latest``), conductor,
   scheduler and any number of ``nova-compute`` services, talking over
-  oslo.messaging's in-memory ``fake:/`` transport;
+  an in-memory oslo.messaging transport whose listeners are woken by a
+  delivery instead of polling (``sod-memory:/``, :mod:`sod_nova.cloud._bus`);
 * API database, cell0 and cell1 on SQLite (in threading mode Nova's fixtures put
   them in temporary files with WAL, since threads cannot share ``sqlite://``);
 * Placement in-process (``PlacementFixture``), fake Glance, Neutron and Cinder;
@@ -48,6 +49,7 @@ from sod_nova.cloud import _bootstrap
 CONCURRENCY_MODE = _bootstrap.select_concurrency_mode()
 
 import fixtures  # noqa: E402
+import futurist._thread  # noqa: E402
 from nova import conf as nova_conf  # noqa: E402
 from nova import context as nova_context  # noqa: E402
 from nova import objects  # noqa: E402
@@ -55,8 +57,10 @@ from nova.compute import rpcapi as compute_rpcapi  # noqa: E402
 from nova.tests import fixtures as nova_fixtures  # noqa: E402
 from nova.tests.functional import fixtures as func_fixtures  # noqa: E402
 from oslo_config import cfg  # noqa: E402
+from oslo_messaging import opts as messaging_opts  # noqa: E402
 from oslo_versionedobjects import fixture as ovo_fixture  # noqa: E402
 
+from sod_nova.cloud import _bus  # noqa: E402
 from sod_nova.cloud import _libvirt  # noqa: E402
 from sod_nova.cloud import _notifications  # noqa: E402
 from sod_nova.cloud import _process  # noqa: E402
@@ -66,8 +70,12 @@ from sod_nova.cloud._servers import EmbeddedNovaTimeout  # noqa: E402,F401 (re-e
 CONF = nova_conf.CONF
 CELL1 = 'cell1'
 CELL1_UUID = '6d0f5a3e-7c4b-4a61-9d0e-2b5f3c1e8a40'
-_FAKE_TRANSPORT = 'fake://nowhere/'
+_CELL_TRANSPORT = _bus.URL  # every cell's URL collapses onto the one bus
 _running_lock = threading.Lock()
+#: Seconds between an idle futurist worker's looks for a stop while running.
+IDLE_WORKER_WAKEUP = 1.0
+#: Worker threads per RPC server (see _configure).
+RPC_POOL_SIZE = 8
 
 # As nova/cmd/*: object classes must be registered before any is used.
 objects.register_all()
@@ -165,13 +173,23 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
             root = logging.getLogger()
             self.addCleanup(root.setLevel, root.level)  # StandardLogging won't
             self._logs = self.useFixture(nova_fixtures.StandardLogging())
-        # Threading mode: let idle futurist workers exit quickly (as nova.test).
+        # Threading mode: an idle futurist worker wakes every MAX_IDLE_FOR to
+        # see whether it must stop. nova.test sets 0.01 s for a whole test (a
+        # workaround for futurist bug 2160159); with the few hundred idle
+        # workers of a running cloud that alone kept a core busy. futurist's
+        # own 1 s while the cloud runs; 0.01 s once cleanUp starts (see the
+        # end of _setUp), so that stopping every pool still takes about 1 s.
         self.useFixture(fixtures.MonkeyPatch(
-            'futurist._thread.ThreadWorker.MAX_IDLE_FOR', 0.01))
+            'futurist._thread.ThreadWorker.MAX_IDLE_FOR', IDLE_WORKER_WAKEUP))
         self.useFixture(nova_fixtures.OpenStackSDKFixture())
         self.useFixture(nova_fixtures.IsolatedExecutorFixture(self.name))
         late_options = self._configure()
-        self.useFixture(nova_fixtures.RPCFixture())
+        self.useFixture(_bus.MemoryBus(CONF))
+        # oslo.messaging registers its [DEFAULT] server options only when a
+        # server starts: register them now, to set them before any does.
+        for group, opts in messaging_opts.list_opts():
+            if group in (None, 'DEFAULT'):
+                CONF.register_opts(opts)
         self._apply(late_options)
         self.useFixture(_process.ObjectRegistry())
         self._setup_databases()
@@ -199,6 +217,8 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         self.admin_api.microversion = self.api.microversion = 'latest'
         if self.nova_helpers:
             self.helpers = _bind_nova_helpers(self)
+        # Registered last, so it runs first on cleanUp (see above).
+        self.addCleanup(setattr, futurist._thread.ThreadWorker, 'MAX_IDLE_FOR', 0.01)
 
     def _forget_services(self):
         self._computes.clear()
@@ -230,6 +250,11 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
             ('quota', 'instances'): -1,
             ('quota', 'cores'): -1,
             ('quota', 'ram'): -1,
+            # Every RPC server's futurist pool grows a thread per message
+            # until it has this many (oslo.messaging's default is 64), and
+            # they never go: some 300 idle threads for 4 hosts. An in-process
+            # cloud handles a few messages at a time per service.
+            ('DEFAULT', 'executor_thread_pool_size'): RPC_POOL_SIZE,
         }
         if self.weighers is not None:
             settings[('filter_scheduler', 'weight_classes')] = list(self.weighers)
@@ -260,7 +285,7 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
                                 (CELL1, CELL1_UUID)):
             mapping = objects.CellMapping(
                 context=ctxt, uuid=cell_uuid, name=name,
-                transport_url=_FAKE_TRANSPORT, database_connection=cell_uuid)
+                transport_url=_CELL_TRANSPORT, database_connection=cell_uuid)
             mapping.create()
             self.cell_mappings[name] = mapping
             cells.add_cell_database(cell_uuid, default=(name == CELL1))

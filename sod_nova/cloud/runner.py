@@ -16,8 +16,10 @@ monitor's or the manager's back.
 import time
 
 from sod_nova.cloud import embedded
+from sod_nova.cloud import nova as nova_mod
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import parse
+from sod_nova.relocation import triggers
 from sod_nova.trust import fleet as fleet_mod
 
 #: How long one event may take to settle before the run is declared stuck.
@@ -53,11 +55,14 @@ class ScenarioRunner:
             for vm in self.scenario.vms:
                 self._boot(vm)
             cloud.settle(SETTLE_TIMEOUT)
+            setup_changes = self._trust_changes(0)
             steps = []
             for index, event in enumerate(self.scenario.events):
                 self.progress('event %d: %s' % (index + 1, _describe(event.raw)))
                 steps.append(self._step(event))
             result = self._final(steps)
+            result['setup_trust_changes'] = setup_changes
+            result['concurrency_mode'] = nova_mod.CONCURRENCY_MODE
             result['seconds'] = round(time.monotonic() - started, 2)
             self.cloud = None
         return result
@@ -91,10 +96,12 @@ class ScenarioRunner:
         host = event.target_host(self._placement())
         before = {r.host: (r.state, r.reason) for r in cloud.host_rows()}
         audit_mark = len(self._audit())
+        change_mark = len(self._changes)
         t0 = time.monotonic()
         detail = getattr(self, '_on_' + event.kind)(event, host)
         detected = time.monotonic() - t0
         settled = cloud.settle(SETTLE_TIMEOUT)
+        unsettled = [] if settled else self._unsettled()
         step = {
             'event': event.raw,
             'host': host,
@@ -102,12 +109,18 @@ class ScenarioRunner:
             'hosts': {h: {'state': s, 'reason': r} for h, (s, r) in sorted(
                 {r.host: (r.state, r.reason) for r in cloud.host_rows()}.items())},
             'host_changes': [],
+            'trust_changes': self._trust_changes(change_mark),
             'migrations': self._migrations(self._audit()[audit_mark:]),
             'decisions': self._decisions(self._audit()[audit_mark:]),
             'detected_s': round(detected, 3),
             'settled_s': round(time.monotonic() - t0, 3),
             'settled': settled,
         }
+        if unsettled:
+            step['unsettled'] = unsettled
+            self.progress('not settled within %d s: %s' % (SETTLE_TIMEOUT, '; '.join(
+                '%(vm)s %(state)s (%(trigger)s from %(from)s: %(reason)s)' % u
+                for u in unsettled)))
         step.update(detail or {})
         for name, (state, reason) in sorted(step_states(step).items()):
             if before.get(name, (None, None))[0] != state:
@@ -148,11 +161,17 @@ class ScenarioRunner:
                          and c['new_state'] != 'trusted'), None)
 
         send(self.cloud.fleet.agent(host))
+        within = self.cloud.verdict_seconds()
         if was_trusted:   # a rejection must show as a trust change
-            fleet_mod.wait_for(change, timeout=30)
+            judged_in_time = fleet_mod.wait_for(change, timeout=within)
         else:
-            fleet_mod.wait_for(
-                lambda: sum(monitor.counters[c] for c in counters) > judged, timeout=30)
+            judged_in_time = fleet_mod.wait_for(
+                lambda: sum(monitor.counters[c] for c in counters) > judged,
+                timeout=within)
+        if not judged_in_time:
+            raise embedded.EmbeddedNovaTimeout(
+                '%s: the monitor did not judge the bad report within %.1f s '
+                '(twice the evidence timings allow)' % (host, within))
         change = change()
         row = self.cloud.host_row(host)
         return {'evidence': {
@@ -176,10 +195,31 @@ class ScenarioRunner:
         metadata.update(event.security)
         self.cloud.nova.set_metadata(self.ids[vm], metadata, replace=True)
 
+    def _on_wait(self, event, host):
+        real = self.cloud.pass_time(event.seconds)
+        return {'waited': {'scenario_s': event.seconds, 'real_s': round(real, 3)}}
+
     def _on_add_host(self, event, host):
         self.cloud.add_host(event.host, event.architecture)
 
     # -- reporting -----------------------------------------------------------
+
+    def _trust_changes(self, mark):
+        """Every state change the monitor announced since ``mark``, in order
+        (a step's snapshot alone would hide a host that flapped and came back)."""
+        return [{'host': c['host'], 'from': c['old_state'], 'to': c['new_state'],
+                 'reason': c['reason']} for c in self._changes[mark:]]
+
+    def _unsettled(self):
+        """The manager's tasks still at work: what a step that did not
+        settle waited for, VM by VM."""
+        if self.cloud.manager is None:
+            return []
+        names = self._names()
+        return [{'vm': names.get(t.vm, t.vm), 'state': t.state, 'trigger': t.trigger,
+                 'from': t.source_host, 'reason': t.reason}
+                for t in relocation_db.RelocationStore(self.cloud.conf).tasks_open()
+                if t.state in triggers.BUSY_STATES]
 
     def _audit(self):
         if self.cloud.manager is None:
@@ -278,16 +318,36 @@ def _describe(raw):
     return '%s %s' % (kind, ', '.join('%s=%s' % kv for kv in body.items()))
 
 
+#: Events that may take trust from the host they target.
+DISTRUSTING_EVENTS = ('attack', 'silence', 'forge', 'replay')
+BAD_STATES = ('untrusted', 'unreachable')
+
+
 def check_invariants(result):
     """The contract's invariants that a result shows; a list of violations.
 
     1. after every step every ACTIVE VM with a request is compliant;
     3. every VM of the file appears in every snapshot;
     4. every completed migration's destination satisfied the VM's request
-       when it arrived (the manager's own check, recorded in the audit).
+       when it arrived (the manager's own check, recorded in the audit);
+    6. no false verdict: while the cloud starts, and in every step but on
+       the host an attack, silence, forged or replayed report targets, no
+       host is ever announced untrusted or unreachable (every announced
+       change counts, not only the state a snapshot shows).
     (2 and 5 are about causes: the tests check them against the timeline.)
     """
     problems = []
+    for change in result.get('setup_trust_changes', ()):
+        if change['to'] in BAD_STATES:
+            problems.append('start-up: %s judged %s (%s)' % (
+                change['host'], change['to'], change['reason']))
+    for i, step in enumerate(result['steps']):
+        kind = next(iter(step['event']))
+        targeted = step.get('host') if kind in DISTRUSTING_EVENTS else None
+        for change in step.get('trust_changes', ()):
+            if change['to'] in BAD_STATES and change['host'] != targeted:
+                problems.append('steps[%d]: %s judged %s (%s), no event targeted it' % (
+                    i, change['host'], change['to'], change['reason']))
     names = set(result['vms'])
     for i, step in enumerate(result['steps']):
         if set(step['vms']) != names:

@@ -6,6 +6,11 @@ whole file is checked up front so that a mistake is one line naming what and
 where (``vms[2].security.options: 9 is not an option (1-7)``) instead of a
 failure half-way through a run.
 
+A ``wait: {seconds: S}`` event lets S seconds of scenario time pass, so
+that a moving-target period (``sod:moving_target``) elapses or a silent
+host's evidence ages; the embedded cloud compresses that time as it
+compresses the rest (:meth:`~sod_nova.cloud.embedded.EmbeddedCloud.pass_time`).
+
 Two kinds of problems are kept apart on purpose. A file that does not follow
 the format is refused (exit 2). A VM request that is well-formed but that the
 cloud refuses (option 4, a package this cloud does not offer) is the cloud's
@@ -23,7 +28,10 @@ from sod_nova.policy import parse
 #: Events and the key each one names (SCENARIOS contract, plus ``add_host``).
 HOST_EVENTS = ('attack', 'recover', 'silence', 'resume', 'forge', 'replay')
 VM_EVENTS = ('change_security',)
-EVENTS = HOST_EVENTS + VM_EVENTS + ('add_host',)
+EVENTS = HOST_EVENTS + VM_EVENTS + ('add_host', 'wait')
+#: The longest ``wait`` one event may ask for, in scenario seconds (a day of
+#: moving-target periods is not a demo; a run must end in minutes).
+MAX_WAIT_SECONDS = 3600
 SECURITY_KEYS = (parse.OPTIONS, parse.PROPERTIES, parse.PACKAGE, parse.MOVING_TARGET)
 BUILTIN = 'paper.yaml'
 SCENARIOS = 'sod_nova.cloud.scenarios'
@@ -63,6 +71,7 @@ class Event:
     vm: str = None
     security: dict = None
     architecture: str = None  # add_host only
+    seconds: float = None  # wait only: scenario seconds that pass
     raw: dict = None  # the event as written, echoed in the result
 
     def target_host(self, placement):
@@ -175,6 +184,10 @@ def _event(where, raw, host_names, vm_names, known_architecture):
         if vm not in vm_names:
             _fail(where + '.host_of', '%r is not a VM of this scenario' % vm)
         return Event(kind, host_of=vm, raw=raw)
+    if kind == 'wait':
+        body = _mapping(where, body, ('seconds',), required=('seconds',))
+        return Event(kind, seconds=_seconds(where + '.seconds', body['seconds']),
+                     raw=raw)
     if kind == 'add_host':
         host = _host(where, body, known_architecture)
         _unique(where + '.name', host_names, host.name)
@@ -185,6 +198,14 @@ def _event(where, raw, host_names, vm_names, known_architecture):
         _fail(where + '.vm', '%r is not a VM of this scenario' % vm)
     return Event(kind, vm=vm, security=_security(where + '.security', body['security']),
                  raw=raw)
+
+
+def _seconds(where, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(where, '%r is not a number of seconds' % (value,))
+    if not 0 < value <= MAX_WAIT_SECONDS:
+        _fail(where, 'must be more than 0 and at most %d seconds' % MAX_WAIT_SECONDS)
+    return float(value)
 
 
 def _host(where, raw, known_architecture):

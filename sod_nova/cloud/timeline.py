@@ -13,6 +13,10 @@ def _event_text(step):
         return "%s's customer changes its security to %s" % (body['vm'], what)
     if kind == 'add_host':
         return 'a new %s server %s joins' % (body['architecture'], body['name'])
+    if kind == 'wait':
+        waited = step.get('waited') or {}
+        return '%g s of scenario time pass (%.1f s here)' % (
+            body['seconds'], waited.get('real_s', 0.0))
     of = (' (the host of %s)' % body['host_of']) if 'host_of' in body else ''
     return {
         'attack': 'attack on %s%s',

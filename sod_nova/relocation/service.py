@@ -7,6 +7,8 @@ while ``sod-migration-manager`` builds everything from ``[nova]``,
 Nova or the database: that starts with :meth:`MigrationManager.start`.
 """
 
+import time
+
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import manager as manager_mod
@@ -14,14 +16,15 @@ from sod_nova.relocation import notifications
 from sod_nova.trust import rpc
 
 
-def build(conf, compute=None, transport=None):
+def build(conf, compute=None, transport=None, clock=time.time):
     """``(manager, listener)``; ``listener`` is None when notifications are
-    off (``[relocation] listen_notifications``)."""
+    off (``[relocation] listen_notifications``). ``clock``: the manager's time
+    (the embedded cloud's lets a scenario's ``wait`` pass)."""
     if compute is None:
         compute = compute_mod.connect(conf)
     compute.read_image_properties = conf.relocation.read_image_properties
     manager = manager_mod.MigrationManager(
-        compute, catalog_conf.load_catalog(conf), conf)
+        compute, catalog_conf.load_catalog(conf), conf, clock=clock)
     listener = None
     if conf.relocation.listen_notifications:
         if transport is None:

@@ -119,6 +119,37 @@ def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
         'sequence' in replayed['evidence']['reason']
 
 
+def test_wait_lets_a_moving_target_period_elapse_in_scenario_time():
+    result = run('moving-target')
+    assert runner.check_invariants(result) == []
+    short, long = result['steps']
+    assert short['waited']['scenario_s'] == 10.0
+    # compressed like the evidence timings: 0.4 real seconds per scenario second
+    assert short['waited']['real_s'] >= 4.0 and long['waited']['real_s'] >= 12.0
+    assert moves(result, step=0) == []                       # 10 s < 24 s
+    assert moves(result, step=1) == [('mt', 'hw1', 'hw2', 'moving-target')]
+    assert long['vms']['still']['host'] == 'hw1'             # no period: stays
+    # genuine agents kept reporting: no host changed state while time passed
+    assert short['trust_changes'] == [] and long['trust_changes'] == []
+
+
+def test_eventlet_mode_runs_a_scenario():
+    """Nova's other concurrency mode (eventlet) runs the same cloud."""
+    env = dict(os.environ, OS_NOVA_DISABLE_EVENTLET_PATCHING='false')
+    result = subprocess.run(
+        [sys.executable, '-m', 'sod_nova.cmd.manage', 'simulate', '--format', 'json',
+         os.path.join(HERE, 'scenarios', 'trust-loss.yaml')],
+        capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    assert out['concurrency_mode'] == 'eventlet'
+    jsonschema.validate(out, SCHEMA)
+    assert runner.check_invariants(out) == []
+    assert all(step['settled'] for step in out['steps'])
+    assert sorted(moves(out, step=0)) == [
+        ('vm-b', 'hw1', 'hw2', 'trust-loss'), ('vm-c', 'hw1', 'hw2', 'trust-loss')]
+
+
 def test_console_script_runs_the_paper_scenario_as_json():
     env = dict(os.environ)
     result = subprocess.run(

@@ -58,6 +58,15 @@ events:
     assert s.events[0].raw == {'attack': {'host': 'hw1'}}
 
 
+def test_wait_lets_scenario_time_pass():
+    s = load(HOSTS + 'vms:\n  - {name: a, security: {options: [1], moving_target: 60}}\n'
+                     'events:\n  - {wait: {seconds: 90}}\n  - {wait: {seconds: 0.5}}\n')
+    assert s.vms[0].security['sod:moving_target'] == '60'
+    assert [(e.kind, e.seconds) for e in s.events] == [('wait', 90.0), ('wait', 0.5)]
+    assert s.events[0].target_host({'a': 'hw1'}) is None   # acts on no host
+    assert s.events[0].raw == {'wait': {'seconds': 90}}
+
+
 def test_refused_option_is_left_for_the_cloud_to_reject():
     s = load(HOSTS + 'vms:\n  - {name: x, security: {options: [1, 4]}}\n')
     assert s.vms[0].security == {'sod:options': '1,4'}
@@ -101,6 +110,19 @@ def test_refused_option_is_left_for_the_cloud_to_reject():
      'events[0].change_security.security.options: 0 is not an option (1-7)'),
     (HOSTS + 'events:\n  - {add_host: {name: hw1, architecture: TPM}}\n',
      "events[0].add_host.name: 'hw1' is used twice"),
+    (HOSTS + 'events:\n  - {wait: {}}\n', 'events[0].wait.seconds: missing'),
+    (HOSTS + 'events:\n  - {wait: {seconds: soon}}\n',
+     "events[0].wait.seconds: 'soon' is not a number of seconds"),
+    (HOSTS + 'events:\n  - {wait: {seconds: true}}\n',
+     'events[0].wait.seconds: True is not a number of seconds'),
+    (HOSTS + 'events:\n  - {wait: {seconds: 0}}\n',
+     'events[0].wait.seconds: must be more than 0 and at most 3600 seconds'),
+    (HOSTS + 'events:\n  - {wait: {seconds: .nan}}\n',
+     'events[0].wait.seconds: must be more than 0 and at most 3600 seconds'),
+    (HOSTS + 'events:\n  - {wait: {seconds: 3601}}\n',
+     'events[0].wait.seconds: must be more than 0 and at most 3600 seconds'),
+    (HOSTS + 'events:\n  - {wait: {seconds: 5, host: hw1}}\n',
+     'events[0].wait.host: unknown key (one of: seconds)'),
     ('hosts: [\n', 'test.yaml:2: not valid YAML'),
     ('- just a list\n', 'test.yaml: must be a mapping'),
 ])
