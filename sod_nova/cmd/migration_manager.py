@@ -16,6 +16,8 @@ CONF = sod_nova.conf.CONF
 
 def main(argv=None):
     common.parse_args('sod-migration-manager', argv)
+    if CONF.relocation.listen_notifications:
+        common.require_transport('sod-migration-manager', rpc_transport=False)
     try:
         db_api.configure(CONF)
         manager, listener = service.build(CONF)
