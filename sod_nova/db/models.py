@@ -131,3 +131,14 @@ class AuditEntry(BASE):
     entry = Column(Text, nullable=False)
     prev_hash = Column(String(64), nullable=False)
     hash = Column(String(64), nullable=False)
+
+
+class Lease(BASE):
+    """A role one process holds at a time, until ``expires_at`` (see
+    :mod:`sod_nova.db.leases`)."""
+
+    __tablename__ = 'sod_leases'
+
+    name = Column(String(64), primary_key=True)
+    holder = Column(String(255), nullable=False)
+    expires_at = Column(Float, nullable=False)
