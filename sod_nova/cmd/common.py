@@ -8,6 +8,7 @@ from oslo_log import log as logging
 
 from sod_nova import version
 import sod_nova.conf
+from sod_nova.trust import rpc
 
 CONF = sod_nova.conf.CONF
 
@@ -18,6 +19,16 @@ def parse_args(prog, argv=None):
     CONF(sys.argv[1:] if argv is None else argv, project='sod_nova',
          prog=prog, version=version.version_string())
     logging.setup(CONF, prog)
+
+
+def require_transport(prog, rpc_transport=True, notification_transport=True):
+    """Exit with one line when the service would talk to no other process."""
+    if CONF.embedded:
+        return
+    problem = rpc.transport_problem(CONF, rpc=rpc_transport,
+                                    notifications=notification_transport)
+    if problem:
+        sys.exit('%s: %s' % (prog, problem))
 
 
 def serve(stop):

@@ -1,6 +1,12 @@
-"""``sod-migration-manager``: keeps VMs on servers that satisfy them."""
+"""``sod-migration-manager``: keeps VMs on servers that satisfy them.
 
+Several may run (``[relocation] leader_election``): exactly one acts, the
+others are standbys (:mod:`sod_nova.relocation.leader`).
+"""
+
+import signal
 import sys
+import threading
 
 from keystoneauth1 import exceptions as ks_exc
 
@@ -9,6 +15,7 @@ from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.relocation import compute
+from sod_nova.relocation import leader
 from sod_nova.relocation import service
 
 CONF = sod_nova.conf.CONF
@@ -16,14 +23,24 @@ CONF = sod_nova.conf.CONF
 
 def main(argv=None):
     common.parse_args('sod-migration-manager', argv)
+    if CONF.relocation.listen_notifications:
+        common.require_transport('sod-migration-manager', rpc_transport=False)
     try:
         db_api.configure(CONF)
         manager, listener = service.build(CONF)
     except (CatalogError, db_api.DatabaseConfigError, compute.NovaError,
             ks_exc.ClientException) as exc:
         sys.exit('sod-migration-manager: %s' % exc)
-    manager.start(listener)
-    return common.serve(manager.stop)
+    if not CONF.relocation.leader_election:
+        manager.start(listener)
+        return common.serve(manager.stop)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        return leader.Leadership(CONF).run(
+            lambda: manager.start(listener), manager.stop, done)
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == '__main__':

@@ -21,6 +21,7 @@ def main(argv=None):
         backend = backends.load(trust.backend, trust.architecture)
     except (ValueError, OSError, RuntimeError) as exc:
         sys.exit('sod-trust-agent: %s' % exc)
+    common.require_transport('sod-trust-agent', notification_transport=False)
     print('%s: public key %s (%s)' % (trust.host, keys.public_key_text(key),
                                       backend.architecture_type), flush=True)
     agent = service.TrustAgent(CONF, trust.host, backend, key,

@@ -11,6 +11,7 @@ CONF = sod_nova.conf.CONF
 
 def main(argv=None):
     common.parse_args('sod-trust-monitor', argv)
+    common.require_transport('sod-trust-monitor')
     monitor = service.TrustMonitor(CONF)
     try:
         monitor.start()

@@ -144,6 +144,33 @@ Related options:
         help="Exchange Nova publishes its notifications on (Nova's "
              "``control_exchange``)."),
     cfg.BoolOpt(
+        'leader_election',
+        default=True,
+        help="""
+Whether migration managers elect a leader through a lease in sod-nova's
+database, so that several can run (on different controllers) and exactly one
+acts: the others wait as standbys, without listening for notifications or
+calling Nova, and one of them takes over when the leader stops renewing.
+
+Off: this manager always acts; never run two then.
+
+Related options:
+
+* ``leader_lease``
+"""),
+    cfg.FloatOpt(
+        'leader_lease',
+        default=10.0,
+        min=1.0,
+        help="""
+Seconds a leader's lease lasts without renewal. The leader renews it every
+third of this; a standby looks every third of this too, so it takes over at
+most ``4/3 * leader_lease`` seconds after the leader died. A leader that
+could not renew for two thirds of it stops acting (the last third covers
+clock skew between controllers) and exits, for its supervisor to restart
+it as a standby.
+"""),
+    cfg.BoolOpt(
         'read_image_properties',
         default=False,
         help="""

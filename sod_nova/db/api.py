@@ -23,6 +23,7 @@ import threading
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
+from alembic import script as alembic_script
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
@@ -145,6 +146,12 @@ def sync(conf=None, revision='head'):
     engine = get_engine(conf)
     with engine.begin() as connection:
         alembic_command.upgrade(_alembic_config(connection), revision)
+
+
+def head():
+    """The revision ``sod-nova db sync`` upgrades to (the migrations' head)."""
+    return alembic_script.ScriptDirectory.from_config(
+        _alembic_config(None)).get_current_head()
 
 
 def version(conf=None):

@@ -12,7 +12,6 @@ The table is created by the alembic migration ``0002_trust_enrollment``.
 import dataclasses
 import datetime
 
-from oslo_db.sqlalchemy import models as oslo_models
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
@@ -24,19 +23,7 @@ class EnrollmentError(ValueError):
     """An enrollment request that is refused; ``str()`` says why."""
 
 
-class TrustEnrollment(models.BASE, oslo_models.TimestampMixin,
-                      oslo_models.ModelBase):
-    __tablename__ = 'sod_trust_enrollments'
-    __table_args__ = (
-        sa.UniqueConstraint('host', name='uniq_sod_trust_enrollments0host'),
-    )
-
-    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
-    host = sa.Column(sa.String(255), nullable=False)
-    architecture = sa.Column(sa.String(255), nullable=False)
-    public_key = sa.Column(sa.String(64), nullable=True)
-    token_key = sa.Column(sa.String(64), nullable=True)
-    token_expires_at = sa.Column(sa.DateTime, nullable=True)
+TrustEnrollment = models.TrustEnrollment
 
 
 @dataclasses.dataclass(frozen=True)

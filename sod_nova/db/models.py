@@ -1,9 +1,19 @@
-"""SQLAlchemy models of sod-nova's tables (the schema is the migrations')."""
+"""SQLAlchemy models of every sod-nova table, on one declarative base.
+
+The schema is the alembic migrations' (``migrations/versions``); these models
+mirror it for queries, and ``BASE.metadata`` is what alembic's environment and
+the migrations-versus-models test (oslo.db's ``ModelsMigrationsSync``) compare
+the migrated schema with. Keeping every model here, on one base, is what lets
+them see every table: host rows and rejections (the filter and the monitor),
+trust enrollments (the monitor), relocation tasks and the audit chain (the
+migration manager).
+"""
 
 from oslo_db.sqlalchemy import models
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
+from sqlalchemy import Float
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -62,3 +72,73 @@ class Rejection(BASE, _Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     instance_uuid = Column(String(36), nullable=False)
     reason = Column(Text, nullable=False)
+
+
+class TrustEnrollment(BASE, _Base):
+    """Which key speaks for which host (see :mod:`sod_nova.db.enrollment`)."""
+
+    __tablename__ = 'sod_trust_enrollments'
+    __table_args__ = (
+        UniqueConstraint('host', name='uniq_sod_trust_enrollments0host'),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    host = Column(String(255), nullable=False)
+    architecture = Column(String(255), nullable=False)
+    public_key = Column(String(64), nullable=True)
+    token_key = Column(String(64), nullable=True)
+    token_expires_at = Column(DateTime, nullable=True)
+
+
+class RelocationTask(BASE):
+    """One decided move of one VM (see :mod:`sod_nova.db.relocation`)."""
+
+    __tablename__ = 'relocation_tasks'
+    __table_args__ = (
+        UniqueConstraint('vm', 'seq', name='uniq_relocation_tasks0vm0seq'),
+        Index('relocation_tasks_state_idx', 'state'),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    vm = Column(String(36), nullable=False)
+    seq = Column(Integer, nullable=False)
+    trigger = Column(String(32), nullable=False)
+    state = Column(String(16), nullable=False)
+    kind = Column(String(8), nullable=False, default='live')
+    priority = Column(Integer, nullable=False, default=0)
+    source_host = Column(String(255), nullable=False)
+    target_host = Column(String(255))
+    dest_host = Column(String(255))
+    attempts = Column(Integer, nullable=False, default=0)
+    failed_hosts = Column(Text, nullable=False, default='[]')
+    migration_after = Column(Integer)
+    action = Column(String(16))
+    reason = Column(Text)
+    not_before = Column(Float)
+    event_at = Column(Float)
+    decided_at = Column(Float)
+    migrate_called_at = Column(Float)
+    finished_at = Column(Float)
+
+
+class AuditEntry(BASE):
+    """One link of the migration manager's hash-chained audit trail."""
+
+    __tablename__ = 'relocation_audit'
+
+    seq = Column(Integer, primary_key=True, autoincrement=False)
+    created_at = Column(Float, nullable=False)
+    entry = Column(Text, nullable=False)
+    prev_hash = Column(String(64), nullable=False)
+    hash = Column(String(64), nullable=False)
+
+
+class Lease(BASE):
+    """A role one process holds at a time, until ``expires_at`` (see
+    :mod:`sod_nova.db.leases`)."""
+
+    __tablename__ = 'sod_leases'
+
+    name = Column(String(64), primary_key=True)
+    holder = Column(String(255), nullable=False)
+    expires_at = Column(Float, nullable=False)

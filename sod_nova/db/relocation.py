@@ -10,8 +10,8 @@ cannot both succeed.
 :mod:`sod_nova.relocation.audit`. Sequence numbers are the primary key, so
 two writers cannot fork the chain.
 
-The schema is created by the alembic migration ``0003_relocation``;
-:data:`BASE` mirrors it for queries (and for tests that build a bare DB).
+The schema is created by the alembic migration ``0003_relocation``; the
+models are :class:`sod_nova.db.models.RelocationTask` and ``AuditEntry``.
 """
 
 import dataclasses
@@ -22,63 +22,17 @@ from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 import sqlalchemy as sa
-from sqlalchemy import orm
 
 from sod_nova.db import api as db_api
+from sod_nova.db import models
 from sod_nova.relocation import audit
 from sod_nova.relocation import triggers
 
 LOG = logging.getLogger(__name__)
 
-BASE = orm.declarative_base()
-
-
-class RelocationTask(BASE):
-    """One decided move of one VM (see :mod:`sod_nova.relocation.triggers`)."""
-
-    __tablename__ = 'relocation_tasks'
-    __table_args__ = (
-        sa.UniqueConstraint('vm', 'seq', name='uniq_relocation_tasks0vm0seq'),
-        sa.Index('relocation_tasks_state_idx', 'state'),
-    )
-
-    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
-    vm = sa.Column(sa.String(36), nullable=False)
-    seq = sa.Column(sa.Integer, nullable=False)
-    trigger = sa.Column(sa.String(32), nullable=False)
-    state = sa.Column(sa.String(16), nullable=False)
-    kind = sa.Column(sa.String(8), nullable=False, default='live')
-    priority = sa.Column(sa.Integer, nullable=False, default=0)
-    source_host = sa.Column(sa.String(255), nullable=False)
-    target_host = sa.Column(sa.String(255))
-    dest_host = sa.Column(sa.String(255))
-    attempts = sa.Column(sa.Integer, nullable=False, default=0)
-    failed_hosts = sa.Column(sa.Text, nullable=False, default='[]')
-    migration_after = sa.Column(sa.Integer)
-    action = sa.Column(sa.String(16))
-    reason = sa.Column(sa.Text)
-    not_before = sa.Column(sa.Float)
-    event_at = sa.Column(sa.Float)
-    decided_at = sa.Column(sa.Float)
-    migrate_called_at = sa.Column(sa.Float)
-    finished_at = sa.Column(sa.Float)
-
-
-class AuditEntry(BASE):
-    """One link of the hash-chained audit trail."""
-
-    __tablename__ = 'relocation_audit'
-
-    seq = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
-    created_at = sa.Column(sa.Float, nullable=False)
-    entry = sa.Column(sa.Text, nullable=False)
-    prev_hash = sa.Column(sa.String(64), nullable=False)
-    hash = sa.Column(sa.String(64), nullable=False)
-
-
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """A detached copy of a :class:`RelocationTask` row."""
+    """A detached copy of a :class:`models.RelocationTask` row."""
 
     id: int
     vm: str
@@ -156,9 +110,9 @@ class RelocationStore:
                 open_row = self._open_row(session, vm)
                 if open_row is not None:
                     return Task.from_row(open_row), False
-                last = session.query(sa.func.max(RelocationTask.seq)).filter(
-                    RelocationTask.vm == vm).scalar()
-                row = RelocationTask(
+                last = session.query(sa.func.max(models.RelocationTask.seq)).filter(
+                    models.RelocationTask.vm == vm).scalar()
+                row = models.RelocationTask(
                     vm=vm, seq=0 if last is None else last + 1,
                     trigger=trigger, state=state, kind=kind,
                     priority=priority, source_host=source_host,
@@ -173,9 +127,9 @@ class RelocationStore:
 
     @staticmethod
     def _open_row(session, vm):
-        return session.query(RelocationTask).filter(
-            RelocationTask.vm == vm,
-            RelocationTask.state.in_(triggers.OPEN_STATES)).first()
+        return session.query(models.RelocationTask).filter(
+            models.RelocationTask.vm == vm,
+            models.RelocationTask.state.in_(triggers.OPEN_STATES)).first()
 
     def task_get_open(self, vm):
         with self._reader() as session:
@@ -186,18 +140,18 @@ class RelocationStore:
         """Every open task (pending, migrating, parked), oldest first."""
         with self._reader() as session:
             return [Task.from_row(r) for r in session.query(
-                RelocationTask).filter(
-                    RelocationTask.state.in_(triggers.OPEN_STATES)).order_by(
-                        RelocationTask.id)]
+                models.RelocationTask).filter(
+                    models.RelocationTask.state.in_(triggers.OPEN_STATES)).order_by(
+                        models.RelocationTask.id)]
 
     def tasks(self, vm=None):
         """Every task (of ``vm``), oldest first."""
         with self._reader() as session:
-            query = session.query(RelocationTask)
+            query = session.query(models.RelocationTask)
             if vm is not None:
-                query = query.filter(RelocationTask.vm == vm)
+                query = query.filter(models.RelocationTask.vm == vm)
             return [Task.from_row(r)
-                    for r in query.order_by(RelocationTask.id)]
+                    for r in query.order_by(models.RelocationTask.id)]
 
     def task_update(self, task_id, **values):
         """Change fields of task ``task_id``; the updated :class:`Task`."""
@@ -207,7 +161,7 @@ class RelocationStore:
         if 'failed_hosts' in values:
             values['failed_hosts'] = json.dumps(list(values['failed_hosts']))
         with self._writer() as session:
-            row = session.get(RelocationTask, task_id)
+            row = session.get(models.RelocationTask, task_id)
             for key, value in values.items():
                 setattr(row, key, value)
             session.flush()
@@ -221,11 +175,11 @@ class RelocationStore:
         for _ in range(retries):
             try:
                 with self._writer() as session:
-                    last = session.query(AuditEntry).order_by(
-                        AuditEntry.seq.desc()).first()
+                    last = session.query(models.AuditEntry).order_by(
+                        models.AuditEntry.seq.desc()).first()
                     prev = last.hash if last is not None else audit.GENESIS
                     seq = last.seq + 1 if last is not None else 1
-                    session.add(AuditEntry(
+                    session.add(models.AuditEntry(
                         seq=seq, created_at=time.time(), entry=text,
                         prev_hash=prev, hash=audit.link_hash(prev, text)))
                 return seq
@@ -238,13 +192,13 @@ class RelocationStore:
         """Every audit row, in chain order (detached)."""
         with self._reader() as session:
             return [AuditRow(r.seq, r.created_at, r.entry, r.prev_hash, r.hash)
-                    for r in session.query(AuditEntry).order_by(
-                        AuditEntry.seq)]
+                    for r in session.query(models.AuditEntry).order_by(
+                        models.AuditEntry.seq)]
 
 
 @dataclasses.dataclass(frozen=True)
 class AuditRow:
-    """A detached copy of an :class:`AuditEntry` row."""
+    """A detached copy of an :class:`models.AuditEntry` row."""
 
     seq: int
     created_at: float

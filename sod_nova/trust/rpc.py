@@ -5,7 +5,9 @@ agents and the monitor can share a transport (and a broker) with Nova without
 their topics meeting Nova's. The transport URL is oslo.messaging's
 ``[DEFAULT] transport_url``; sod-nova makes its default ``fake://``, the
 in-process transport, so that a single process (the embedded cloud, the tests)
-needs no broker. Production deployments set a ``rabbit://`` URL.
+needs no broker. Production deployments set a ``rabbit://`` URL; the service
+scripts refuse ``fake://`` unless ``[DEFAULT] embedded`` says so
+(:func:`transport_problem`).
 """
 
 import oslo_messaging
@@ -25,7 +27,42 @@ def register_transport_opts(conf):
     for group, opts in messaging_opts.list_opts():
         if group in (None, 'DEFAULT'):
             conf.register_opts(opts)
+        elif group == NOTIFICATIONS_GROUP:
+            conf.register_opts(opts, group=group)
     conf.set_default('transport_url', DEFAULT_TRANSPORT_URL)
+
+
+NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
+
+
+def transport_problem(conf, rpc=True, notifications=True):
+    """Why ``conf``'s transports cannot reach another process; None if they can.
+
+    ``fake://`` (sod-nova's default, so also a missing ``transport_url``) is
+    an in-memory transport: messages never leave the process. A service that
+    is not ``[DEFAULT] embedded`` must not start on it. ``notifications``
+    checks the notification transport (its own URL, or ``transport_url``),
+    ``rpc`` the RPC one. The reason is one line that says what to set.
+    """
+    register_transport_opts(conf)
+    urls = []
+    if rpc:
+        urls.append(('[DEFAULT] transport_url', conf.transport_url))
+    if notifications:
+        own = conf[NOTIFICATIONS_GROUP].transport_url
+        urls.append(('[%s] transport_url' % NOTIFICATIONS_GROUP, own) if own
+                    else ('[DEFAULT] transport_url', conf.transport_url))
+    for option, url in urls:
+        try:
+            driver = oslo_messaging.TransportURL.parse(conf, url).transport
+        except oslo_messaging.InvalidTransportURL as exc:
+            return '%s is not a transport URL (%s)' % (option, exc)
+        if driver == 'fake':
+            return ('%s is %s, in-memory: no other process hears it; set it to '
+                    'the cloud\'s RabbitMQ, e.g. rabbit://USER:PASS@CONTROLLER:'
+                    '5672/ (or [DEFAULT] embedded = true when every service '
+                    'runs in this one process)' % (option, url))
+    return None
 
 
 def get_transport(conf):

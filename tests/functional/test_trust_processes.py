@@ -1,127 +1,147 @@
-"""``sod-trust-monitor`` and ``sod-trust-agent`` as separate processes over RabbitMQ.
+"""``sod-trust-monitor`` and ``sod-trust-agent`` as processes over RabbitMQ and MariaDB.
 
-The console scripts as an operator runs them: a real broker (Debian's
-``rabbitmq-server``, started for this module on free ports), the monitor and
-an agent as processes, enrollment with a one-time token from ``sod-nova trust
-token create``, a SQLite database read back with ``sqlite3``. Skipped where
-no ``rabbitmq-server`` is installed (``apt-get install rabbitmq-server``).
+The console scripts as an operator runs them: a real broker and a real
+database server (``rabbitmq`` and ``mariadb`` fixtures, started once per
+session), the monitor and agents as processes, enrollment with a one-time
+token from ``sod-nova trust token create``, the host rows read back with a
+connection of the test's own. The faults: an agent and the monitor killed
+with SIGKILL and started again, MariaDB and RabbitMQ restarted under them;
+after each, nothing is lost: every host is trusted again with evidence newer
+than the fault, and the processes that were not killed are still running.
 """
 
-import os
-import pathlib
-import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
-import tempfile
+import datetime
 
 import pytest
 
-from sod_nova.trust import fleet
+from functional import processes
+from sod_nova.db import api as db_api
 
-pytestmark = pytest.mark.skipif(
-    shutil.which('rabbitmq-server') is None or os.geteuid() != 0,
-    reason='needs rabbitmq-server (Debian package) and root to start it')
-
-TIMEOUT = 60
+HOSTS = ('hw1', 'hw2')
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+class TrustFleet:
+    """A database, a monitor process and one agent process per host."""
+
+    def __init__(self, tmp_path, transport_url, db_url):
+        self.tmp_path = tmp_path
+        self.rows = processes.HostRows(db_url)
+        self.procs = processes.Processes(tmp_path)
+        self.common = tmp_path / 'sod.conf'
+        self.common.write_text(
+            '[DEFAULT]\ntransport_url = %s\n[sod_database]\nconnection = %s\n'
+            'max_retries = -1\nretry_interval = 1\n'
+            '[trust]\nreport_interval = 0.2\nevidence_max_age = 1.5\n'
+            'stale_check_interval = 0.2\nmonitor_name = tm-proc\n'
+            % (transport_url, db_url))
+        processes.manage(self.common, 'db', 'sync')
+        self.agent_confs = {}
+        for host in HOSTS:
+            token = processes.manage(
+                self.common, 'trust', 'token', 'create', host,
+                '--architecture', 'HyperWall').strip()
+            conf = tmp_path / ('%s.conf' % host)
+            conf.write_text(
+                '[trust]\nhost = %s\nbackend = hyperwall\nprivate_key_file = %s\n'
+                'enrollment_token = %s\n' % (host, tmp_path / (host + '.key'), token))
+            self.agent_confs[host] = conf
+        self.monitor = None
+        self.agents = {}
+
+    def start_monitor(self):
+        self.monitor = self.procs.start('sod-trust-monitor', self.common)
+
+    def start_agent(self, host):
+        self.agents[host] = self.procs.start(
+            'sod-trust-agent', self.common, self.agent_confs[host])
+
+    def wait_state(self, host, wanted):
+        self.procs.wait(lambda: self.rows.state(host) == wanted,
+                        '%s %s (now %r)' % (host, wanted, self.rows.get(host)))
+
+    def wait_fresh(self, since, hosts=HOSTS):
+        """Every host trusted on evidence verified after ``since``."""
+        def fresh(host):
+            state, _, at = self.rows.get(host)
+            return state == 'trusted' and at is not None and at > since
+        self.procs.wait(lambda: all(fresh(h) for h in hosts),
+                        'fresh trusted evidence of %s after %s (now %r)' % (
+                            ', '.join(hosts), since,
+                            {h: self.rows.get(h) for h in hosts}))
+
+    def assert_running(self):
+        for proc in [self.monitor, *self.agents.values()]:
+            assert proc.poll() is None, self.procs.logs()
 
 
-@pytest.fixture(scope='module')
-def rabbit_url():
-    # Not under pytest's tmp_path: its parents are private to root, and the
-    # broker runs as the rabbitmq user.
-    base = pathlib.Path(tempfile.mkdtemp(prefix='sod-rabbit-'))
-    shutil.chown(base, 'rabbitmq', 'rabbitmq')
-    port = free_port()
-    node = 'sodtrust%d@localhost' % os.getpid()
-    env = dict(os.environ, RABBITMQ_NODENAME=node, RABBITMQ_NODE_PORT=str(port),
-               RABBITMQ_DIST_PORT=str(free_port()),
-               RABBITMQ_MNESIA_BASE=str(base / 'mnesia'),
-               RABBITMQ_LOG_BASE=str(base / 'log'))
-    epmd_was_running = subprocess.run(['epmd', '-names'],
-                                      capture_output=True).returncode == 0
-    server = subprocess.Popen(['rabbitmq-server'], env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # await_startup fails at once until the node has registered.
-        assert fleet.wait_for(lambda: subprocess.run(
-            ['rabbitmqctl', '-n', node, 'await_startup'], env=env,
-            timeout=TIMEOUT, capture_output=True).returncode == 0,
-            TIMEOUT, interval=0.5), 'rabbitmq-server did not start'
-        yield 'rabbit://guest:guest@127.0.0.1:%d/' % port
-    finally:
-        subprocess.run(['rabbitmqctl', '-n', node, 'stop'], env=env,
-                       timeout=TIMEOUT, capture_output=True)
-        server.wait(timeout=TIMEOUT)
-        shutil.rmtree(base, ignore_errors=True)
-        if not epmd_was_running:   # the node started it; it has no nodes now
-            subprocess.run(['epmd', '-kill'], capture_output=True)
+def now():
+    """The time as the database stores it (naive UTC, seconds)."""
+    return datetime.datetime.utcnow().replace(microsecond=0)
 
 
-def script(name):
-    return os.path.join(os.path.dirname(sys.executable), name)
+@pytest.fixture
+def fleet(tmp_path, rabbitmq, mysql_url):
+    fleet = TrustFleet(tmp_path, rabbitmq.url, mysql_url)
+    yield fleet
+    fleet.procs.close()
+    db_api.dispose()
 
 
-def state(db, host):
-    with sqlite3.connect(db) as conn:
-        row = conn.execute('SELECT state, reason FROM sod_hosts WHERE host = ?',
-                           (host,)).fetchone()
-    return row or (None, None)
+def test_agents_enroll_go_silent_and_come_back(fleet):
+    fleet.start_monitor()
+    for host in HOSTS:
+        fleet.start_agent(host)
+    fleet.wait_fresh(now())                       # enrolled with the tokens
+    assert fleet.procs.terminate(fleet.agents['hw1']) == 0
+    fleet.wait_state('hw1', 'unreachable')        # silent past evidence_max_age
+    assert fleet.rows.get('hw1')[1].startswith('no verified evidence for ')
+    fleet.start_agent('hw1')                      # token used up: key enrolled
+    fleet.wait_fresh(now())
+    fleet.assert_running()
 
 
-def wait_state(db, host, wanted):
-    assert fleet.wait_for(lambda: state(db, host)[0] == wanted, TIMEOUT,
-                          interval=0.1), state(db, host)
+def test_agent_killed_and_restarted_reattests(fleet):
+    fleet.start_monitor()
+    for host in HOSTS:
+        fleet.start_agent(host)
+    fleet.wait_fresh(now())
+    fleet.procs.kill9(fleet.agents['hw1'])
+    fleet.wait_state('hw1', 'unreachable')
+    assert fleet.rows.state('hw2') == 'trusted'   # its neighbour is untouched
+    fleet.start_agent('hw1')                      # new boot id, same key
+    fleet.wait_fresh(now())
+    fleet.assert_running()
 
 
-def test_monitor_and_agent_processes_over_rabbitmq(rabbit_url, tmp_path):
-    db = tmp_path / 'sod.db'
-    common = tmp_path / 'sod.conf'
-    common.write_text(
-        '[DEFAULT]\ntransport_url = %s\n[sod_database]\nconnection = sqlite:///%s\n'
-        '[trust]\nreport_interval = 0.2\nevidence_max_age = 1.5\n'
-        'stale_check_interval = 0.2\nmonitor_name = tm-proc\n' % (rabbit_url, db))
-    manage = [script('sod-nova'), '--config-file', str(common)]
-    subprocess.run(manage + ['db', 'sync'], check=True, capture_output=True)
-    token = subprocess.run(
-        manage + ['trust', 'token', 'create', 'hw1', '--architecture', 'HyperWall'],
-        check=True, capture_output=True, text=True).stdout.strip()
-    agent_conf = tmp_path / 'hw1.conf'
-    agent_conf.write_text(
-        '[trust]\nhost = hw1\nbackend = hyperwall\nprivate_key_file = %s\n'
-        'enrollment_token = %s\n' % (tmp_path / 'hw1.key', token))
-    agent_cmd = [script('sod-trust-agent'), '--config-file', str(common),
-                 '--config-file', str(agent_conf)]
-    procs = []
+def test_monitor_killed_and_restarted_loses_no_host(fleet):
+    fleet.start_monitor()
+    for host in HOSTS:
+        fleet.start_agent(host)
+    fleet.wait_fresh(now())
+    fleet.procs.kill9(fleet.monitor)
+    killed_at = now()
+    fleet.start_monitor()                         # a new epoch: old nonces void
+    fleet.wait_fresh(killed_at)                   # the agents follow by themselves
+    fleet.assert_running()
 
-    def start(cmd):
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
-        return procs[-1]
 
-    try:
-        start([script('sod-trust-monitor'), '--config-file', str(common)])
-        agent = start(agent_cmd)
-        wait_state(db, 'hw1', 'trusted')          # enrolled with the token
-        agent.send_signal(signal.SIGTERM)
-        assert agent.wait(timeout=TIMEOUT) == 0
-        wait_state(db, 'hw1', 'unreachable')      # silent past evidence_max_age
-        assert state(db, 'hw1')[1].startswith('no verified evidence for ')
-        start(agent_cmd)                          # token used up: key enrolled
-        wait_state(db, 'hw1', 'trusted')
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+def test_mariadb_restarted_while_the_monitor_writes(fleet, mariadb):
+    fleet.start_monitor()
+    for host in HOSTS:
+        fleet.start_agent(host)
+    fleet.wait_fresh(now())
+    mariadb.restart()
+    restarted_at = now()
+    fleet.wait_fresh(restarted_at)                # the monitor reconnected
+    fleet.assert_running()
+
+
+def test_rabbitmq_restarted_under_monitor_and_agents(fleet, rabbitmq):
+    fleet.start_monitor()
+    for host in HOSTS:
+        fleet.start_agent(host)
+    fleet.wait_fresh(now())
+    rabbitmq.restart()
+    restarted_at = now()
+    fleet.wait_fresh(restarted_at)                # every process reconnected
+    fleet.assert_running()

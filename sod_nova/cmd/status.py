@@ -1,0 +1,205 @@
+"""``sod-nova-status upgrade check``: is this deployment ready to run sod-nova?
+
+oslo.upgradecheck's command, as ``nova-status`` and ``placement-status``
+have. Run it with the configuration files of the sod-nova services (the
+monitor's and the manager's ``--config-file``); ``[upgrade_check]
+nova_config_files`` names nova-scheduler's. Each check reads configuration
+or the database only, never changes them, and turns whatever goes wrong into
+a failure that says what to fix (never a traceback). Exit status: 0 every
+check passed, 1 a warning, 2 a failure.
+"""
+
+import sys
+
+from oslo_config import cfg
+from oslo_upgradecheck import upgradecheck
+
+import sod_nova.conf
+from sod_nova.conf import trust as trust_conf
+from sod_nova.db import api as db_api
+from sod_nova.trust import rpc
+
+CONF = sod_nova.conf.CONF
+
+FILTER = 'SecurityOnDemandFilter'
+FILTER_PATH = 'sod_nova.scheduler.filters.' + FILTER
+#: Nova's defaults, where nova.conf leaves an option out.
+NOVA_AVAILABLE_FILTERS = ['nova.scheduler.filters.all_filters']
+NOVA_NOTIFICATION_FORMAT = 'unversioned'
+NOVA_VERSIONED_TOPICS = ['versioned_notifications']
+#: Drivers that put notifications on the message bus.
+BUS_DRIVERS = ('messagingv2', 'messaging')
+
+_EVIDENCE_MAX_AGE = next(o for o in trust_conf.trust_opts
+                         if o.name == 'evidence_max_age')
+
+_success = upgradecheck.Result(upgradecheck.Code.SUCCESS)
+
+
+def _failure(details):
+    return upgradecheck.Result(upgradecheck.Code.FAILURE, details)
+
+
+class NovaConfig:
+    """The options of Nova's configuration files, as oslo.config reads them.
+
+    ``get`` gives every value of an option across the files in order (a
+    later file wins, a multi-valued option accumulates), or None when no file
+    sets it.
+    """
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+        self._sections = []
+        for path in self.paths:
+            sections = {}
+            cfg.ConfigParser(path, sections).parse()
+            self._sections.append(sections)
+
+    def get(self, group, option, multi=False):
+        found = None
+        for sections in self._sections:
+            values = sections.get(group, {}).get(option)
+            if values is None:
+                continue
+            found = (found or []) + values if multi else values
+        if found is None:
+            return None
+        return found if multi else found[-1]
+
+    def where(self):
+        return ', '.join(self.paths)
+
+
+class Checks(upgradecheck.UpgradeCommands):
+    """The checks, in the order an operator fixes them."""
+
+    def __init__(self, conf=None):
+        self.conf = conf or CONF
+
+    def _nova(self):
+        paths = self.conf.upgrade_check.nova_config_files
+        if not paths:
+            raise ValueError('set [upgrade_check] nova_config_files to '
+                             'nova-scheduler\'s configuration files')
+        try:
+            return NovaConfig(paths)
+        except (OSError, cfg.ParseError) as exc:
+            raise ValueError('cannot read [upgrade_check] nova_config_files: '
+                             '%s' % exc) from None
+
+    def _check_database(self):
+        head = db_api.head()
+        try:
+            current = db_api.version(self.conf)
+        except Exception as exc:   # any driver's error: report, don't trace
+            return _failure('cannot read the sod-nova database ([sod_database] '
+                            'connection): %s' % str(exc).splitlines()[0])
+        if current != head:
+            return _failure('the sod-nova database is at revision %s, the code '
+                            'needs %s: run "sod-nova db sync"' % (
+                                current or 'none (never synced)', head))
+        return _success
+
+    def _check_filter(self):
+        try:
+            nova = self._nova()
+        except ValueError as exc:
+            return _failure(str(exc))
+        available = (nova.get('filter_scheduler', 'available_filters', multi=True)
+                     or NOVA_AVAILABLE_FILTERS)
+        if FILTER_PATH not in available:
+            return _failure('[filter_scheduler] available_filters of %s does not '
+                            'list %s (add it as a second available_filters line)'
+                            % (nova.where(), FILTER_PATH))
+        enabled = [name.strip() for name in (nova.get(
+            'filter_scheduler', 'enabled_filters') or '').split(',')]
+        if FILTER not in enabled:
+            return _failure('[filter_scheduler] enabled_filters of %s does not '
+                            'include %s: nova-scheduler places VMs without '
+                            'checking their security requests' % (
+                                nova.where(), FILTER))
+        return _success
+
+    def _check_notifications(self):
+        if not self.conf.relocation.listen_notifications:
+            return upgradecheck.Result(
+                upgradecheck.Code.WARNING,
+                '[relocation] listen_notifications is off: the migration '
+                'manager sees policy changes only at its reconcile pass')
+        try:
+            nova = self._nova()
+        except ValueError as exc:
+            return _failure(str(exc))
+        problems = []
+        fmt = (nova.get('notifications', 'notification_format')
+               or NOVA_NOTIFICATION_FORMAT)
+        if fmt not in ('versioned', 'both'):
+            problems.append('[notifications] notification_format is %s (set '
+                            'versioned or both)' % fmt)
+        if not nova.get('notifications', 'notify_on_state_change'):
+            problems.append('[notifications] notify_on_state_change is not set '
+                            '(set vm_and_task_state)')
+        drivers = nova.get('oslo_messaging_notifications', 'driver',
+                           multi=True) or []
+        drivers = [d.strip() for value in drivers for d in value.split(',')]
+        if not any(d in BUS_DRIVERS for d in drivers):
+            problems.append('[oslo_messaging_notifications] driver is %s (set '
+                            'messagingv2)' % (','.join(drivers) or 'unset'))
+        topic = self.conf.relocation.nova_notification_topic
+        topics = (nova.get('notifications', 'versioned_notifications_topics')
+                  or ','.join(NOVA_VERSIONED_TOPICS)).split(',')
+        if topic not in [t.strip() for t in topics]:
+            problems.append('[notifications] versioned_notifications_topics '
+                            'does not include %s ([relocation] '
+                            'nova_notification_topic)' % topic)
+        if problems:
+            return _failure('Nova (%s) does not send the versioned instance.update '
+                            'notifications the migration manager needs: %s' % (
+                                nova.where(), '; '.join(problems)))
+        return _success
+
+    def _check_transport(self):
+        problem = rpc.transport_problem(self.conf)
+        return _failure(problem) if problem else _success
+
+    def _check_evidence_max_age(self):
+        try:
+            nova = self._nova()
+        except ValueError as exc:
+            return _failure(str(exc))
+        ours = self.conf.trust.evidence_max_age
+        text = nova.get('trust', 'evidence_max_age')
+        if text is None:
+            theirs = _EVIDENCE_MAX_AGE.default     # the filter's default
+        else:
+            try:
+                theirs = float(text)
+            except ValueError:
+                return _failure('[trust] evidence_max_age of %s is not a '
+                                'number: %r' % (nova.where(), text))
+        if theirs != ours:
+            return _failure('[trust] evidence_max_age is %s s here (the trust '
+                            'monitor) but %s s in %s (the filter in '
+                            'nova-scheduler): set the same value in both' % (
+                                ours, theirs, nova.where()))
+        return _success
+
+    _upgrade_checks = (
+        ('sod-nova database at head', _check_database),
+        ('SecurityOnDemandFilter enabled in nova-scheduler', _check_filter),
+        ('Nova versioned notifications', _check_notifications),
+        ('Message transport', _check_transport),
+        ('[trust] evidence_max_age of filter and monitor', _check_evidence_max_age),
+    )
+
+
+def main(argv=None):
+    # Fail fast on an unreachable database: a check, not a service start.
+    CONF.set_override('max_retries', 0, 'sod_database')
+    return upgradecheck.main(CONF, 'sod_nova', Checks(CONF),
+                             sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""[upgrade_check] options of ``sod-nova-status upgrade check``."""
+
+from oslo_config import cfg
+
+upgrade_check_group = cfg.OptGroup(
+    'upgrade_check',
+    title='sod-nova-status upgrade check',
+    help='Where ``sod-nova-status upgrade check`` finds the configuration of '
+         'the Nova services sod-nova depends on.')
+
+upgrade_check_opts = [
+    cfg.ListOpt(
+        'nova_config_files',
+        default=['/etc/nova/nova.conf'],
+        help="""
+The configuration files nova-scheduler (and nova-api, nova-conductor) are
+started with, in their ``--config-file`` order (a later file wins, as in
+oslo.config).
+
+The checks read from them: ``[filter_scheduler]`` (the
+SecurityOnDemandFilter available and enabled), ``[notifications]`` and
+``[oslo_messaging_notifications]`` (the versioned ``instance.update``
+notifications the migration manager listens for) and ``[trust]
+evidence_max_age`` (what the filter counts as fresh, which must be what the
+trust monitor uses).
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(upgrade_check_group)
+    conf.register_opts(upgrade_check_opts, group=upgrade_check_group)
+
+
+def list_opts():
+    return {upgrade_check_group: upgrade_check_opts}

@@ -1,0 +1,102 @@
+"""Leases and leader election of migration managers, on a real SQLite database."""
+
+import threading
+
+from oslo_config import cfg
+import pytest
+
+import sod_nova.conf
+from sod_nova.db import api as db_api
+from sod_nova.db import leases
+from sod_nova.relocation import leader
+
+
+@pytest.fixture
+def conf(tmp_path):
+    conf = cfg.ConfigOpts()
+    for module in sod_nova.conf._MODULES:
+        module.register_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
+                      'sod_database')
+    conf.set_override('leader_lease', 3.0, 'relocation')
+    db_api.sync(conf)
+    yield conf
+    db_api.dispose()
+
+
+def test_one_holder_until_the_lease_expires(conf):
+    assert leases.acquire('role', 'a', 10, now=100.0, conf=conf)
+    assert not leases.acquire('role', 'b', 10, now=105.0, conf=conf)
+    assert leases.acquire('role', 'a', 10, now=105.0, conf=conf)    # renewed
+    assert leases.get('role', conf) == leases.LeaseRow('role', 'a', 115.0)
+    assert not leases.acquire('role', 'b', 10, now=114.9, conf=conf)
+    assert leases.acquire('role', 'b', 10, now=115.1, conf=conf)    # expired
+    assert not leases.acquire('role', 'a', 10, now=116.0, conf=conf)
+
+
+def test_release_frees_the_lease_for_the_next_holder_only_if_held(conf):
+    assert leases.acquire('role', 'a', 10, now=100.0, conf=conf)
+    leases.release('role', 'b', conf=conf)                  # not b's: kept
+    assert not leases.acquire('role', 'b', 10, now=101.0, conf=conf)
+    leases.release('role', 'a', conf=conf)
+    assert leases.acquire('role', 'b', 10, now=101.0, conf=conf)
+
+
+class Clocks:
+    """Wall and monotonic time that the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def wall(self):
+        return self.now
+
+    def mono(self):
+        return self.now
+
+
+def test_leader_stops_acting_before_a_standby_can_take_over(conf):
+    clocks = Clocks()
+    a = leader.Leadership(conf, holder='a', clock=clocks.wall,
+                          monotonic=clocks.mono)
+    b = leader.Leadership(conf, holder='b', clock=clocks.wall,
+                          monotonic=clocks.mono)
+    assert a.try_acquire() and a.held
+    assert not b.try_acquire()
+    # a cannot renew (its database is gone); it keeps acting for 2/3 lease.
+    url = conf.sod_database.connection
+    conf.set_override('connection', 'sqlite:////nonexistent/dir/sod.db',
+                      'sod_database')
+    clocks.now += 1.9
+    assert a.try_acquire()
+    clocks.now += 0.2                      # 2.1 s > 2/3 of the 3 s lease
+    assert not a.try_acquire() and not a.held
+    conf.set_override('connection', url, 'sod_database')
+    assert not b.try_acquire()             # a's lease still runs (3 s)
+    clocks.now += 1.0
+    assert b.try_acquire() and b.held      # expired: b takes over
+    assert not a.try_acquire()             # and a knows it lost
+
+
+def test_run_acts_only_while_leader(conf):
+    started, stopped = threading.Event(), threading.Event()
+    done = threading.Event()
+    first = leader.Leadership(conf, holder='first')
+    second = leader.Leadership(conf, holder='second')
+    assert first.try_acquire()
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault(
+        'status', second.run(started.set, stopped.set, done)))
+    thread.start()
+    # While first renews, second stays a standby.
+    for _ in range(3):
+        assert first.try_acquire()
+        assert not started.wait(second.interval)
+    first.release()                        # a clean stop hands over at once
+    assert started.wait(second.lease)
+    assert leases.get(leader.ROLE, conf).holder == 'second'
+    done.set()
+    thread.join()
+    assert result['status'] == 0 and stopped.is_set()
+    assert leases.get(leader.ROLE, conf) is None         # released

@@ -1,0 +1,270 @@
+"""``sod-nova-status upgrade check`` (each check, passing and failing) and the
+services' refusal of the in-memory ``fake://`` transport."""
+
+import json
+import signal
+import subprocess
+import sys
+
+from oslo_config import cfg
+from oslo_upgradecheck import upgradecheck
+import pytest
+
+from sod_nova.cmd import status
+import sod_nova.conf
+from sod_nova.db import api as db_api
+from sod_nova.trust import rpc
+
+SUCCESS = upgradecheck.Code.SUCCESS
+WARNING = upgradecheck.Code.WARNING
+FAILURE = upgradecheck.Code.FAILURE
+RABBIT = 'rabbit://sod:secret@controller:5672/'
+
+NOVA_CONF = """\
+[filter_scheduler]
+available_filters = nova.scheduler.filters.all_filters
+available_filters = sod_nova.scheduler.filters.SecurityOnDemandFilter
+enabled_filters = ComputeFilter,ImagePropertiesFilter,SecurityOnDemandFilter
+[notifications]
+notify_on_state_change = vm_and_task_state
+notification_format = both
+[oslo_messaging_notifications]
+driver = messagingv2
+[trust]
+evidence_max_age = 12
+"""
+
+#: One line of NOVA_CONF changed, and what the failure must say.
+NOVA_FAULTS = {
+    'not available': (
+        ('available_filters = sod_nova.scheduler.filters.SecurityOnDemandFilter\n',
+         ''),
+        'does not list sod_nova.scheduler.filters.SecurityOnDemandFilter'),
+    'not enabled': (
+        (',SecurityOnDemandFilter', ''),
+        'does not include SecurityOnDemandFilter'),
+    'unversioned': (
+        ('notification_format = both', 'notification_format = unversioned'),
+        'notification_format is unversioned'),
+    'no state change': (
+        ('notify_on_state_change = vm_and_task_state\n', ''),
+        'notify_on_state_change is not set'),
+    'no bus driver': (
+        ('driver = messagingv2', 'driver = log'),
+        '[oslo_messaging_notifications] driver is log'),
+    'other topic': (
+        ('[notifications]\n',
+         '[notifications]\nversioned_notifications_topics = elsewhere\n'),
+        'versioned_notifications_topics does not include versioned_notifications'),
+}
+
+
+def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT,
+              evidence_max_age=12.0, sync=True):
+    nova = tmp_path / 'nova.conf'
+    nova.write_text(nova_text)
+    conf = cfg.ConfigOpts()
+    for module in sod_nova.conf._MODULES:
+        module.register_opts(conf)
+    rpc.register_transport_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
+                      'sod_database')
+    conf.set_override('nova_config_files', [str(nova)], 'upgrade_check')
+    conf.set_override('evidence_max_age', evidence_max_age, 'trust')
+    if transport_url is not None:
+        conf.set_override('transport_url', transport_url)
+    if sync:
+        db_api.sync(conf)
+    return conf
+
+
+@pytest.fixture(autouse=True)
+def _dispose():
+    yield
+    db_api.dispose()
+
+
+def result(conf, check):
+    return getattr(status.Checks(conf), check)()
+
+
+def test_every_check_passes_on_a_good_deployment(tmp_path):
+    checks = status.Checks(make_conf(tmp_path))
+    for name, check in checks._upgrade_checks:
+        outcome = check(checks)
+        assert outcome.code == SUCCESS, (name, outcome.details)
+
+
+def test_database_never_synced_says_run_db_sync(tmp_path):
+    outcome = result(make_conf(tmp_path, sync=False), '_check_database')
+    assert outcome.code == FAILURE
+    assert outcome.details == (
+        'the sod-nova database is at revision none (never synced), the code '
+        'needs %s: run "sod-nova db sync"' % db_api.head())
+
+
+def test_database_behind_head_names_both_revisions(tmp_path):
+    conf = make_conf(tmp_path, sync=False)
+    db_api.sync(conf, revision='0002_trust_enrollment')
+    outcome = result(conf, '_check_database')
+    assert outcome.code == FAILURE
+    assert 'at revision 0002_trust_enrollment' in outcome.details
+
+
+def test_unreachable_database_is_a_failure_not_a_traceback(tmp_path):
+    conf = make_conf(tmp_path, sync=False)
+    conf.set_override('connection', 'mysql+pymysql://sod:x@127.0.0.1:1/sod',
+                      'sod_database')
+    conf.set_override('max_retries', 0, 'sod_database')
+    outcome = result(conf, '_check_database')
+    assert outcome.code == FAILURE
+    assert outcome.details.startswith('cannot read the sod-nova database')
+
+
+@pytest.mark.parametrize('fault', sorted(NOVA_FAULTS))
+def test_nova_configuration_faults(tmp_path, fault):
+    (old, new), message = NOVA_FAULTS[fault]
+    assert old in NOVA_CONF
+    conf = make_conf(tmp_path, NOVA_CONF.replace(old, new, 1))
+    check = ('_check_filter' if fault.startswith('not ')
+             else '_check_notifications')
+    outcome = result(conf, check)
+    assert outcome.code == FAILURE
+    assert message in outcome.details
+    # The other checks on nova.conf still pass: each tests one thing.
+    other = ({'_check_filter', '_check_notifications'} - {check}).pop()
+    assert result(conf, other).code == SUCCESS
+
+
+def test_missing_nova_conf_is_a_failure_that_names_it(tmp_path):
+    conf = make_conf(tmp_path)
+    conf.set_override('nova_config_files', [str(tmp_path / 'nope.conf')],
+                      'upgrade_check')
+    outcome = result(conf, '_check_filter')
+    assert outcome.code == FAILURE
+    assert 'cannot read [upgrade_check] nova_config_files' in outcome.details
+    assert 'nope.conf' in outcome.details
+
+
+def test_a_later_nova_file_wins(tmp_path):
+    conf = make_conf(tmp_path)
+    second = tmp_path / 'sod-in-nova.conf'
+    second.write_text('[trust]\nevidence_max_age = 30\n')
+    conf.set_override('nova_config_files', [str(tmp_path / 'nova.conf'),
+                                            str(second)], 'upgrade_check')
+    outcome = result(conf, '_check_evidence_max_age')
+    assert outcome.code == FAILURE
+    assert outcome.details.startswith(
+        '[trust] evidence_max_age is 12.0 s here (the trust monitor) but 30.0 s')
+
+
+def test_notifications_off_is_a_warning(tmp_path):
+    conf = make_conf(tmp_path, NOVA_CONF.replace('driver = messagingv2', ''))
+    conf.set_override('listen_notifications', False, 'relocation')
+    outcome = result(conf, '_check_notifications')
+    assert outcome.code == WARNING
+
+
+@pytest.mark.parametrize('url', [None, 'fake://', 'fake:///'])
+def test_fake_transport_fails(tmp_path, url):
+    conf = make_conf(tmp_path, transport_url=url)
+    outcome = result(conf, '_check_transport')
+    assert outcome.code == FAILURE
+    assert outcome.details.startswith('[DEFAULT] transport_url is fake:/')
+    assert 'rabbit://USER:PASS@CONTROLLER:5672/' in outcome.details
+
+
+def test_fake_notification_transport_fails(tmp_path):
+    conf = make_conf(tmp_path)
+    conf.set_override('transport_url', 'fake://',
+                      'oslo_messaging_notifications')
+    outcome = result(conf, '_check_transport')
+    assert outcome.code == FAILURE
+    assert outcome.details.startswith(
+        '[oslo_messaging_notifications] transport_url is fake://')
+
+
+def test_evidence_max_age_mismatch_and_nova_default(tmp_path):
+    outcome = result(make_conf(tmp_path, evidence_max_age=5.0),
+                     '_check_evidence_max_age')
+    assert outcome.code == FAILURE
+    assert '5.0 s here' in outcome.details and '12.0 s in' in outcome.details
+    # Left out of nova.conf: the filter uses the option's default (10 s).
+    without = NOVA_CONF.replace('evidence_max_age = 12\n', '')
+    assert result(make_conf(tmp_path, without, evidence_max_age=10.0),
+                  '_check_evidence_max_age').code == SUCCESS
+    assert result(make_conf(tmp_path, without, evidence_max_age=12.0),
+                  '_check_evidence_max_age').code == FAILURE
+
+
+# -- as an operator runs them ---------------------------------------------
+
+def run(module, *args, timeout=120):
+    return subprocess.run([sys.executable, '-m', module, *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def write_config(tmp_path, text=''):
+    path = tmp_path / 'sod.conf'
+    path.write_text('[sod_database]\nconnection = sqlite:///%s/sod.db\n'
+                    '[upgrade_check]\nnova_config_files = %s\n%s' % (
+                        tmp_path, tmp_path / 'nova.conf', text))
+    (tmp_path / 'nova.conf').write_text(NOVA_CONF)
+    return path
+
+
+def test_status_command_json_and_exit_codes(tmp_path):
+    config = write_config(tmp_path, '[DEFAULT]\ntransport_url = %s\n'
+                          '[trust]\nevidence_max_age = 12\n' % RABBIT)
+    before = run('sod_nova.cmd.status', '--config-file', str(config),
+                 'upgrade', 'check', '--json')
+    assert before.returncode == 2, before.stderr    # not synced yet
+    checks = {c['check']: c['result']
+              for c in json.loads(before.stdout)['checks']}
+    assert checks.pop('sod-nova database at head') == FAILURE
+    assert set(checks.values()) == {SUCCESS}
+    sync = run('sod_nova.cmd.manage', '--config-file', str(config), 'db', 'sync')
+    assert sync.returncode == 0, sync.stderr
+    after = run('sod_nova.cmd.status', '--config-file', str(config),
+                'upgrade', 'check')
+    assert after.returncode == 0, after.stdout
+    assert 'Traceback' not in after.stdout + after.stderr
+
+
+@pytest.mark.parametrize('module, prog, extra', [
+    ('sod_nova.cmd.trust_monitor', 'sod-trust-monitor', ''),
+    ('sod_nova.cmd.trust_agent', 'sod-trust-agent',
+     '[trust]\nprivate_key_file = {tmp}/host.key\nbackend = hyperwall\n'),
+    ('sod_nova.cmd.migration_manager', 'sod-migration-manager', ''),
+])
+def test_services_refuse_fake_transport_in_one_line(tmp_path, module, prog,
+                                                    extra):
+    config = write_config(tmp_path, extra.format(tmp=tmp_path))
+    result = run(module, '--config-file', str(config))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(
+        '%s: [DEFAULT] transport_url is fake://, in-memory' % prog), result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_embedded_monitor_starts_on_fake_transport(tmp_path):
+    config = write_config(tmp_path, '[DEFAULT]\nembedded = true\n')
+    assert run('sod_nova.cmd.manage', '--config-file', str(config),
+               'db', 'sync').returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'sod_nova.cmd.trust_monitor', '--config-file',
+         str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    try:
+        for line in proc.stdout:         # oslo.log writes to stderr
+            if 'trust monitor' in line and 'started' in line:
+                break
+        else:
+            pytest.fail('the embedded monitor exited: status %s'
+                        % proc.wait())
+    finally:
+        # It may not have its SIGTERM handler yet: any way out is fine here.
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
