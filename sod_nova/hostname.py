@@ -48,8 +48,8 @@ def check(name, what='host name'):
     bad = next((c for c in name if not _NAME.match(c)), None)
     if bad is not None:
         raise InvalidHostName(
-            '%s %s has the character %r; allowed: ASCII letters, digits '
-            'and _ . : -' % (what, _shown(name), bad))
+            '%s %s has the character %s; allowed: ASCII letters, digits '
+            'and _ . : -' % (what, _shown(name), ascii(bad)))
     return name
 
 
