@@ -252,21 +252,13 @@ def advance_many(updates, conf=None):
     (conflict: read the row again), ``'foreign'``, or the host's old state.
     """
     api.configure(conf)
-    table = TrustEnrollment.__table__
+    if not updates:
+        return []
     results = []
     with api.context_manager.writer.using(api._Context()) as session:
-        for u in updates:
-            boot, seq, seen, nonce_ms = u.expect
-            where = [table.c.host == u.host, table.c.public_key == u.key,
-                     table.c.last_sequence == seq, table.c.seen == seen,
-                     table.c.nonce_ms == nonce_ms,
-                     table.c.boot_id.is_(None) if boot is None
-                     else table.c.boot_id == boot]
-            boot, seq, seen, nonce_ms = u.new
-            done = session.execute(sa.update(table).where(*where).values(
-                boot_id=boot, last_sequence=seq, seen=seen,
-                nonce_ms=nonce_ms)).rowcount
-            if not done:
+        moved = _advance(session, updates)
+        for u, ok in zip(updates, moved, strict=True):
+            if not ok:
                 results.append(None)
                 continue
             if u.trust is None:
@@ -278,6 +270,61 @@ def advance_many(updates, conf=None):
                 continue
             results.append(api.set_trust_in(session, u.host, **u.trust))
     return results
+
+
+def _advance(session, updates):
+    """Which of ``updates`` move their host's freshness; moves them.
+
+    The hosts' rows are claimed first (locked for writing), read, and the
+    updates whose ``expect`` and key the rows hold (in order: a batch may
+    chain several reports of one host) are written with one
+    ``executemany``: a handful of statements per batch, not one per report.
+    """
+    table = TrustEnrollment.__table__
+    hosts = sorted({u.host for u in updates})
+    current = {}
+    for chunk in range(0, len(hosts), 500):
+        some = hosts[chunk:chunk + 500]
+        api.claim(session, TrustEnrollment, table.c.host.in_(some))
+        for row in session.execute(sa.select(
+                table.c.host, table.c.public_key, table.c.boot_id,
+                table.c.last_sequence, table.c.seen, table.c.nonce_ms).where(
+                table.c.host.in_(some))):
+            current[row.host] = (row.public_key, (
+                row.boot_id, row.last_sequence, row.seen, row.nonce_ms))
+    moved, params = [], []
+    for u in updates:
+        ok = current.get(u.host) == (u.key, tuple(u.expect))
+        moved.append(ok)
+        if ok:
+            current[u.host] = (u.key, tuple(u.new))
+            params.append({'w_host': u.host, 'w_key': u.key,
+                           'w_boot': u.expect[0], 'w_seq': u.expect[1],
+                           'w_seen': u.expect[2], 'w_ms': u.expect[3],
+                           'boot': u.new[0], 'seq': u.new[1],
+                           'seen': u.new[2], 'ms': u.new[3]})
+    if params:
+        session.execute(_ADVANCE, params)
+    return moved
+
+
+def _advance_statement():
+    """The conditional update of one host's freshness, built once (its
+    compiled form is cached: a report costs one statement execution)."""
+    table = TrustEnrollment.__table__
+    c = table.c
+    return sa.update(table).where(
+        c.host == sa.bindparam('w_host'),
+        c.public_key == sa.bindparam('w_key'),
+        c.boot_id.is_not_distinct_from(sa.bindparam('w_boot')),
+        c.last_sequence == sa.bindparam('w_seq'),
+        c.seen == sa.bindparam('w_seen'),
+        c.nonce_ms == sa.bindparam('w_ms'),
+    ).values(boot_id=sa.bindparam('boot'), last_sequence=sa.bindparam('seq'),
+             seen=sa.bindparam('seen'), nonce_ms=sa.bindparam('ms'))
+
+
+_ADVANCE = _advance_statement()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -516,3 +516,48 @@ def test_overlapping_monitor_leaves_a_fresh_foreign_row_alone(fleet, conf):
         assert row('hw1').monitor == conf.trust.monitor_name
     finally:
         other.cleanup()
+
+
+def test_two_monitors_of_a_group_share_the_work_and_survive_one_stopping(
+        fleet, conf):
+    """Two monitors on one topic over one database with one nonce key: any
+    of them may take any report. Same verdicts as one; stopping one
+    mid-stream misjudges nothing; a replay is caught by either."""
+    changes = []
+    hosts = {'hw1': 'HyperWall', 'hw2': 'HyperWall', 'tpm1': 'TPM'}
+    for host, arch in hosts.items():
+        fleet.add_host(host, arch)
+    fleet.monitor.add_listener(changes.append)
+    replica = fleet_mod.Fleet(conf, catalog=Catalog.load(),
+                              transport=fleet.transport)
+    replica.monitor.add_listener(changes.append)
+    replica.start()
+    fleet.start()
+    try:
+        for host in hosts:
+            wait_state(host, trust.TRUSTED)
+        both = (fleet.monitor, replica.monitor)
+        assert fleet_mod.wait_for(
+            lambda: all(m.counters['trusted'] >= 10 for m in both), TIMEOUT), [
+            m.counters for m in both]
+        old = fleet.agent('hw2').sent[0]
+        for monitor in both:
+            assert monitor.report_evidence(old).code == 'replay'
+        replica.monitor.stop()                  # mid-stream
+        done = fleet.monitor.counters['trusted']
+        assert fleet_mod.wait_for(
+            lambda: fleet.monitor.counters['trusted'] >= done + 3 * len(hosts),
+            TIMEOUT)
+        fleet.backend('hw1').start_attack(1)
+        wait_state('hw1', trust.UNTRUSTED, '1 memory violation')
+    finally:
+        replica.cleanup()
+    for monitor in both:
+        assert monitor.counters['rejected'] == monitor.counters[
+            'rejected:replay'] == 1, monitor.counters
+        assert monitor.counters['errors'] == 0
+    assert sorted((c['host'], c['new_state']) for c in changes) == [
+        ('hw1', trust.TRUSTED), ('hw1', trust.UNTRUSTED),
+        ('hw2', trust.TRUSTED), ('tpm1', trust.TRUSTED)]
+    for host in ('hw2', 'tpm1'):
+        assert row(host).state == trust.TRUSTED
