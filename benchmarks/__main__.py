@@ -21,6 +21,8 @@ BENCHMARKS = {
     'migration-model': 'benchmarks.migration_model',
     'filter': 'benchmarks.filter',
     'trust-verify': 'benchmarks.trust_verify',
+    'trust-monitor': 'benchmarks.trust_monitor',
+    'trust-flood': 'benchmarks.trust_flood',
     'trust-detection': 'benchmarks.trust_detection',
     'relocation-trigger': 'benchmarks.relocation_latency',
     'reaction': 'benchmarks.reaction',

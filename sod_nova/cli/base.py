@@ -1,5 +1,6 @@
 """What every ``sod-nova`` subcommand shares: exit 2 on bad input, the catalogue."""
 
+from sod_nova import hostname
 from sod_nova.catalog import CatalogError
 from sod_nova.cloud.scenario import ScenarioError
 from sod_nova.conf import catalog as catalog_conf
@@ -23,6 +24,15 @@ class BadInputExits2:
         except BAD_INPUT as exc:
             self.app.stderr.write('%s: %s\n' % (self.app.NAME, exc))
             return 2
+
+
+def host_name(value):
+    """``value`` (surrounding blanks dropped) if it is a valid host name,
+    else :class:`InputError` saying why (the rule of :mod:`sod_nova.hostname`)."""
+    try:
+        return hostname.check(value.strip(), 'host name')
+    except hostname.InvalidHostName as exc:
+        raise InputError(str(exc)) from None
 
 
 def add_catalog_args(parser):

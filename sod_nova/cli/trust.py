@@ -37,10 +37,7 @@ def _architecture(app, parsed_args):
 
 
 def _host(parsed_args):
-    host = parsed_args.host.strip()
-    if not host:
-        raise base.InputError('the host name is empty')
-    return host
+    return base.host_name(parsed_args.host)
 
 
 class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
@@ -72,8 +69,11 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
             public = keys.public_key_text(keys.load_public_key(text))
         except keys.InvalidKey as exc:
             raise base.InputError('%s: %s' % (parsed_args.public_key, exc)) from None
-        row = db_cli.run_db(self.app, lambda: db_enrollment.enroll_key(
-            host, arch, public, conf=self.app.conf))
+        try:
+            row = db_cli.run_db(self.app, lambda: db_enrollment.enroll_key(
+                host, arch, public, conf=self.app.conf))
+        except db_enrollment.EnrollmentError as exc:
+            raise base.InputError(str(exc)) from None
         return COLUMNS, _values(row)
 
 

@@ -147,37 +147,29 @@ class ScenarioRunner:
     def _bad_evidence(self, host, send):
         """Send a bad report over the bus; wait until the monitor judged it.
 
-        The verdict is what the monitor announced for the host (a trust
-        change), or, when the host was not trusted anyway, its row.
+        A forged or replayed report is not attributable to the host: the
+        monitor rejects it (or ignores it, for a genuine report overtaken by
+        a newer one), counts it and leaves the host's state alone. The step
+        says so: ``evidence: {host, rejected, code, reason, state_after}``.
         """
         monitor = self.cloud.fleet.monitor
-        counters = ('untrusted', 'unknown', 'ignored', 'errors')
-        judged = sum(monitor.counters[c] for c in counters)
-        mark = len(self._changes)
-        was_trusted = self.cloud.host_row(host).state == 'trusted'
-
-        def change():
-            return next((c for c in self._changes[mark:] if c['host'] == host
-                         and c['new_state'] != 'trusted'), None)
-
+        judged = monitor.counters['rejected'] + monitor.counters['late']
+        state_before = self.cloud.host_row(host).state
         send(self.cloud.fleet.agent(host))
         within = self.cloud.verdict_seconds()
-        if was_trusted:   # a rejection must show as a trust change
-            judged_in_time = fleet_mod.wait_for(change, timeout=within)
-        else:
-            judged_in_time = fleet_mod.wait_for(
-                lambda: sum(monitor.counters[c] for c in counters) > judged,
-                timeout=within)
-        if not judged_in_time:
+        if not fleet_mod.wait_for(lambda: monitor.counters['rejected']
+                                  + monitor.counters['late'] > judged, timeout=within):
             raise embedded.EmbeddedNovaTimeout(
                 '%s: the monitor did not judge the bad report within %.1f s '
                 '(twice the evidence timings allow)' % (host, within))
-        change = change()
+        seen = next((r for r in reversed(monitor.recent_rejections)
+                     if r[0] == host), None)
         row = self.cloud.host_row(host)
         return {'evidence': {
-            'host': host, 'rejected': change is not None or row.state != 'trusted',
-            'state_after': change['new_state'] if change else row.state,
-            'reason': change['reason'] if change else row.reason}}
+            'host': host, 'rejected': seen is not None,
+            'code': seen[2] if seen else None,
+            'reason': seen[3] if seen else 'judged late (a genuine report overtaken)',
+            'state_before': state_before, 'state_after': row.state}}
 
     def _on_forge(self, event, host):
         return self._bad_evidence(host, lambda agent: agent.forge())

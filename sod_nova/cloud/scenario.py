@@ -23,6 +23,7 @@ import importlib.resources
 
 import yaml
 
+from sod_nova import hostname
 from sod_nova.policy import parse
 
 #: Events and the key each one names (SCENARIOS contract, plus ``add_host``).
@@ -108,6 +109,15 @@ def _name(where, value):
     if not isinstance(value, str) or not value.strip():
         _fail(where, 'must be a non-empty string')
     return value.strip()
+
+
+def _host_name(where, value):
+    """A host name under the rule of :mod:`sod_nova.hostname` (a name the
+    evidence format refuses could never become trusted)."""
+    try:
+        return hostname.check(_name(where, value))
+    except hostname.InvalidHostName as exc:
+        _fail(where, str(exc))
 
 
 def _security(where, value):
@@ -210,7 +220,7 @@ def _seconds(where, value):
 
 def _host(where, raw, known_architecture):
     raw = _mapping(where, raw, ('name', 'architecture'), required=('name', 'architecture'))
-    name = _name(where + '.name', raw['name'])
+    name = _host_name(where + '.name', raw['name'])
     arch = _name(where + '.architecture', raw['architecture'])
     canonical = known_architecture(arch)
     if canonical is None:

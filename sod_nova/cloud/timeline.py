@@ -23,8 +23,8 @@ def _event_text(step):
         'recover': '%s%s recovers: clean evidence again',
         'silence': "%s%s's trust agent goes silent",
         'resume': "%s%s's trust agent reports again",
-        'forge': 'a forged report (unenrolled key) for %s%s',
-        'replay': 'an old report of %s%s is replayed',
+        'forge': 'someone on the bus sends a forged report (unenrolled key) for %s%s',
+        'replay': 'someone on the bus replays an old report of %s%s',
     }[kind] % (host, of)
 
 
@@ -61,11 +61,10 @@ def render(result):
                                             change['reason']))
         evidence = step.get('evidence')
         if evidence:
-            add('      monitor: report rejected (%s); %s' % (
-                evidence['reason'],
-                '%s is untrusted until its next genuine report' % evidence['host']
-                if evidence['state_after'] == 'untrusted' else
-                '%s stays %s' % (evidence['host'], evidence['state_after'])))
+            add('      monitor: report rejected, not attributable to %s (%s); '
+                'counted, %s challenged at once; %s stays %s' % (
+                    evidence['host'], evidence['reason'], evidence['host'],
+                    evidence['host'], evidence['state_after']))
         if step.get('note'):
             add('      %s' % step['note'])
         for m in step['migrations']:

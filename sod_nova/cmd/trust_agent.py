@@ -2,6 +2,7 @@
 
 import sys
 
+from sod_nova import hostname
 from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.trust import backends
@@ -14,6 +15,10 @@ CONF = sod_nova.conf.CONF
 def main(argv=None):
     common.parse_args('sod-trust-agent', argv)
     trust = CONF.trust
+    try:
+        hostname.check(trust.host, '[trust] host')
+    except hostname.InvalidHostName as exc:
+        sys.exit('sod-trust-agent: %s' % exc)
     if not trust.private_key_file:
         sys.exit('sod-trust-agent: set [trust] private_key_file')
     try:

@@ -33,10 +33,15 @@ Compute API URL to use instead of the service catalog's, e.g.
 
 
 def register_opts(conf):
-    conf.register_group(nova_group)
-    conf.register_opts(nova_opts, group=nova_group)
-    ks_loading.register_session_conf_options(conf, nova_group.name)
-    ks_loading.register_auth_conf_options(conf, nova_group.name)
+    # A new OptGroup for every ConfigOpts: oslo.config copies a registered
+    # group shallowly, so one shared object would carry the auth plugin's
+    # options (auth_url, required) that keystoneauth registers when it loads
+    # the plugin into every configuration registered after it.
+    group = cfg.OptGroup(nova_group.name, title=nova_group.title, help=nova_group.help)
+    conf.register_group(group)
+    conf.register_opts(nova_opts, group=group)
+    ks_loading.register_session_conf_options(conf, group.name)
+    ks_loading.register_auth_conf_options(conf, group.name)
 
 
 def list_opts():

@@ -114,6 +114,23 @@ Monitor: the architecture types (catalogue names) this monitor serves, e.g.
 one monitor per architecture family as the paper proposes. Empty: all.
 """),
     cfg.StrOpt(
+        'nonce_key_file',
+        help="""
+Monitor: file holding the monitor group's nonce key (at least 32 bytes as hex
+digits, e.g. ``openssl rand -hex 32``; keep it mode 0600). Nonces carry their
+issue time and a MAC under this key, so every monitor with the same key (and
+``monitor_name`` and ``monitor_topic``) can check any report without
+remembering nonces, and a restart loses nothing. An unreadable or short key
+stops the monitor at start.
+
+Possible values:
+
+* Empty (default): a random key of this process; fine for a single
+  monitor, but a restart makes the reports in flight unknown (rejected,
+  re-challenged) and replicas cannot share the work.
+* A path: shared by the monitors of one group.
+"""),
+    cfg.StrOpt(
         'reference_values_file',
         help="""
 Monitor: YAML or JSON file of boot reference values per architecture:
@@ -129,7 +146,10 @@ Possible values:
         'host',
         default=socket.gethostname(),
         sample_default='<hostname>',
-        help='Agent: the compute host name it reports for (Nova\'s host name).'),
+        help="""
+Agent: the compute host name it reports for (Nova's host name): 1 to 255
+ASCII letters, digits and ``_ . : -`` (the agent refuses to start otherwise).
+"""),
     cfg.StrOpt(
         'backend',
         default='simulated',

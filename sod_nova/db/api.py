@@ -31,6 +31,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from sod_nova import hostname
 from sod_nova.db import models
 from sod_nova.policy import entities
 
@@ -258,6 +259,13 @@ def _check_name(what, value):
         raise ValueError('%s must be a non-empty string, not %r' % (what, value))
 
 
+def _check_host(host):
+    try:
+        hostname.check(host, 'host')
+    except hostname.InvalidHostName as exc:
+        raise ValueError(str(exc)) from None
+
+
 def claim(session, model, *where):
     """Open a write transaction with a write that changes nothing.
 
@@ -323,7 +331,7 @@ def host_declare(host, architecture, conf=None):
     nothing; a different one clears what the monitor verified (the old
     capabilities were for other hardware). Returns the row.
     """
-    _check_name('host', host)
+    _check_host(host)
     _check_name('architecture', architecture)
     configure(conf)
     with context_manager.writer.using(_Context()) as session:
@@ -360,7 +368,7 @@ def host_set_trust(host, state, reason, capability_mask,
     value (so an ``unreachable`` verdict keeps the time of the last evidence).
     ``old`` is None for a new row.
     """
-    _check_name('host', host)
+    _check_host(host)
     _check_state(state)
     _check_mask(capability_mask)
     if architecture is not None:
@@ -368,32 +376,46 @@ def host_set_trust(host, state, reason, capability_mask,
     configure(conf)
     with context_manager.writer.using(_Context()) as session:
         _claim(session, models.Host, models.Host.host == host)
-        model = session.scalars(
-            sa.select(models.Host).filter_by(host=host)).first()
-        old_state = None
-        if model is None:
-            if architecture is None:
-                raise ValueError('host %s has no row yet: its architecture '
-                                 'is needed' % host)
-            model = models.Host(host=host, architecture=architecture)
-            session.add(model)
-        else:
-            old_state = model.state
-            if architecture is not None:
-                model.architecture = architecture
-        model.state = state
-        model.reason = reason or ''
-        model.capability_mask = capability_mask
-        if last_evidence_at is not None:
-            model.last_evidence_at = _to_db(last_evidence_at)
-        if monitor is not None:
-            model.monitor = monitor
-        session.flush()
+        old_state = set_trust_in(session, host, state, reason, capability_mask,
+                                 last_evidence_at, architecture, monitor)
+    log_transition(host, old_state, state, reason)
+    return old_state, state
+
+
+def set_trust_in(session, host, state, reason, capability_mask,
+                 last_evidence_at=None, architecture=None, monitor=None):
+    """:func:`host_set_trust` inside the caller's writer transaction (which
+    claimed the row first); returns the old state. For the trust monitor,
+    which records a verdict in the transaction that consumes the report."""
+    model = session.scalars(
+        sa.select(models.Host).filter_by(host=host)).first()
+    old_state = None
+    if model is None:
+        if architecture is None:
+            raise ValueError('host %s has no row yet: its architecture '
+                             'is needed' % host)
+        model = models.Host(host=host, architecture=architecture)
+        session.add(model)
+    else:
+        old_state = model.state
+        if architecture is not None:
+            model.architecture = architecture
+    model.state = state
+    model.reason = reason or ''
+    model.capability_mask = capability_mask
+    if last_evidence_at is not None:
+        model.last_evidence_at = _to_db(last_evidence_at)
+    if monitor is not None:
+        model.monitor = monitor
+    session.flush()
+    return old_state
+
+
+def log_transition(host, old_state, state, reason):
     if old_state != state:
         LOG.info('%(host)s: %(old)s -> %(new)s (%(reason)s)',
                  {'host': host, 'old': old_state or 'new', 'new': state,
                   'reason': reason})
-    return old_state, state
 
 
 def hosts_mark_stale(max_age_seconds, now=None, monitor=None, conf=None):

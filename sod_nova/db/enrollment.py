@@ -1,12 +1,22 @@
 """Trust enrollments: which key speaks for which host.
 
 A row exists once the operator enrolled a host's public key or issued it a
-one-time token. The monitor caches the rows and reads a host's row again
-before each write of its host row, so a re-enrollment or revocation takes
-effect at the latest one write period later. Evidence freshness (nonces,
-sequences) is the monitor's in-memory state, bound to the monitor run.
+one-time token. One public key belongs to one host: enrolling a key another
+host holds is refused with that host's name (else one host's key would make
+the other trusted). A wrong enrollment proof is refused and counted, and
+after :data:`FREE_PROOF_ATTEMPTS` of them further attempts wait an
+exponential back-off; the token is not used up by a wrong proof, so a bogus
+``enroll`` on the bus cannot lock the genuine agent out for good.
 
-The table is created by the alembic migration ``0002_trust_enrollment``.
+The row also keeps the freshness of the host's reports (last accepted boot
+and sequence, a window of accepted sequences, the issue time of the last
+accepted nonce): the monitors of a group advance it with a conditional
+update (:func:`advance_many`), in the transaction that records the verdict,
+so a replay is caught by any replica and after a restart, and two replicas
+never both accept one report.
+
+The table is created by the alembic migrations ``0002_trust_enrollment``
+and ``0005_trust_freshness``.
 """
 
 import dataclasses
@@ -17,6 +27,11 @@ import sqlalchemy as sa
 
 from sod_nova.db import api
 from sod_nova.db import models
+
+#: Wrong enrollment proofs accepted before the back-off starts.
+FREE_PROOF_ATTEMPTS = 3
+#: Longest wait between two enrollment attempts after wrong proofs, seconds.
+MAX_PROOF_BACKOFF = 300
 
 
 class EnrollmentError(ValueError):
@@ -33,6 +48,9 @@ class EnrollmentRow:
     public_key: str | None
     token_pending: bool
     token_expires_at: datetime.datetime | None
+    #: Freshness of the host's reports: (boot_id, last_sequence, seen,
+    #: nonce_ms); see :func:`advance_many`.
+    freshness: tuple = (None, 0, 0, 0)
 
     def to_dict(self):
         return {'host': self.host, 'architecture': self.architecture,
@@ -47,7 +65,9 @@ def _row(model):
         host=model.host, architecture=model.architecture,
         public_key=model.public_key, token_pending=model.token_key is not None,
         token_expires_at=(model.token_expires_at.replace(tzinfo=datetime.UTC)
-                          if model.token_expires_at else None))
+                          if model.token_expires_at else None),
+        freshness=(model.boot_id, model.last_sequence or 0, model.seen or 0,
+                   model.nonce_ms or 0))
 
 
 def _select(session, host):
@@ -75,17 +95,40 @@ def enroll_key(host, architecture, public_key, conf=None):
 
     Replaces any earlier key or pending token; also declares the host row
     (``unreachable`` until evidence verifies). The caller has checked that
-    ``public_key`` parses.
+    ``public_key`` parses. A key another host holds is refused
+    (:class:`EnrollmentError` naming that host). A new key starts the
+    host's report freshness anew.
     """
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
+        api.claim(session, TrustEnrollment,
+                  TrustEnrollment.public_key == public_key)
+        _check_key_unused(session, host, public_key)
         model = _claim_row(session, host)
+        if model.public_key != public_key:
+            _reset_freshness(model)
         model.architecture = architecture
         model.public_key = public_key
         model.token_key = None
         model.token_expires_at = None
+        model.failed_proofs = 0
+        model.proof_retry_at = None
         session.flush()
         return _row(model)
+
+
+def _check_key_unused(session, host, public_key):
+    other = session.scalars(sa.select(TrustEnrollment.host).where(
+        TrustEnrollment.public_key == public_key,
+        TrustEnrollment.host != host)).first()
+    if other is not None:
+        raise EnrollmentError('this public key is already enrolled for host '
+                              '%s; one key belongs to one host' % other)
+
+
+def _reset_freshness(model):
+    model.boot_id = None
+    model.last_sequence = model.seen = model.nonce_ms = 0
 
 
 def _claim_row(session, host):
@@ -119,10 +162,13 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
     """Enroll ``public_key`` if the host's pending token vouches for it.
 
     ``check_proof(token_key, enrolled_architecture)`` says whether the
-    agent's proof matches the stored token hash. The token is used up
-    whatever the outcome, so a guessed proof cannot be retried.
+    agent's proof matches the stored token hash. The token is used up only
+    by the enrollment it vouches for (or once it expired): a wrong proof is
+    refused and counted, and after :data:`FREE_PROOF_ATTEMPTS` wrong proofs
+    attempts are refused unchecked until an exponentially growing back-off
+    (at most :data:`MAX_PROOF_BACKOFF` s) has passed.
     """
-    now = now or timeutils.utcnow()
+    now = api._to_db(now) if now is not None else timeutils.utcnow()
     api.configure(conf)
     error = None
     with api.context_manager.writer.using(api._Context()) as session:
@@ -130,23 +176,158 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
         model = _select(session, host)
         if model is None or model.token_key is None:
             raise EnrollmentError('no enrollment token pending for %s' % host)
-        token_key, expires = model.token_key, model.token_expires_at
-        model.token_key = None
-        model.token_expires_at = None
-        if expires is not None and now > expires:
+        if model.proof_retry_at is not None and now < model.proof_retry_at:
+            raise EnrollmentError(
+                'enrollment of %s refused: %d wrong proofs; next attempt in '
+                '%.0f s' % (host, model.failed_proofs,
+                            (model.proof_retry_at - now).total_seconds()))
+        if (model.token_expires_at is not None
+                and now > model.token_expires_at):
+            model.token_key = model.token_expires_at = None
             error = 'the enrollment token of %s expired' % host
         elif architecture.lower() != model.architecture.lower():
             error = ('architecture %s differs from %s, for which the token '
                      'was issued' % (architecture, model.architecture))
-        elif not check_proof(token_key, model.architecture):
+            _count_wrong_proof(model, now)
+        elif not check_proof(model.token_key, model.architecture):
             error = 'enrollment proof of %s does not match its token' % host
+            _count_wrong_proof(model, now)
         else:
+            _check_key_unused(session, host, public_key)
+            if model.public_key != public_key:
+                _reset_freshness(model)
             model.public_key = public_key
+            model.token_key = model.token_expires_at = None
+            model.failed_proofs = 0
+            model.proof_retry_at = None
         session.flush()
         row = _row(model)
     if error:
         raise EnrollmentError(error)
     return row
+
+
+def _count_wrong_proof(model, now):
+    model.failed_proofs = (model.failed_proofs or 0) + 1
+    over = model.failed_proofs - FREE_PROOF_ATTEMPTS
+    if over >= 0:
+        model.proof_retry_at = now + datetime.timedelta(
+            seconds=min(2 ** min(over, 16), MAX_PROOF_BACKOFF))
+
+
+def advance_many(updates, conf=None):
+    """Consume reports and record their verdicts, in one transaction.
+
+    ``updates`` is a list of :class:`FreshnessUpdate`. Each one moves the
+    host's freshness from ``expect`` to ``new`` only if the row still holds
+    ``expect`` and ``key``: a report another replica consumed meanwhile, or
+    one signed with a key the operator replaced, changes nothing. After a
+    successful move, ``trust`` (keyword arguments of
+    :func:`sod_nova.db.api.set_trust_in`) is written to the host row in the
+    same transaction, unless the row is kept fresh by another monitor (then
+    the result says ``foreign``). Returns one result per update: None
+    (conflict: read the row again), ``'foreign'``, or the host's old state.
+    """
+    api.configure(conf)
+    if not updates:
+        return []
+    results = []
+    with api.context_manager.writer.using(api._Context()) as session:
+        moved = _advance(session, updates)
+        for u, ok in zip(updates, moved, strict=True):
+            if not ok:
+                results.append(None)
+                continue
+            if u.trust is None:
+                results.append(True)
+                continue
+            owner = _foreign_owner(session, u.host, u.trust, u.max_age)
+            if owner is not None:
+                results.append('foreign')
+                continue
+            results.append(api.set_trust_in(session, u.host, **u.trust))
+    return results
+
+
+def _advance(session, updates):
+    """Which of ``updates`` move their host's freshness; moves them.
+
+    The hosts' rows are claimed first (locked for writing), read, and the
+    updates whose ``expect`` and key the rows hold (in order: a batch may
+    chain several reports of one host) are written with one
+    ``executemany``: a handful of statements per batch, not one per report.
+    """
+    table = TrustEnrollment.__table__
+    hosts = sorted({u.host for u in updates})
+    current = {}
+    for chunk in range(0, len(hosts), 500):
+        some = hosts[chunk:chunk + 500]
+        api.claim(session, TrustEnrollment, table.c.host.in_(some))
+        for row in session.execute(sa.select(
+                table.c.host, table.c.public_key, table.c.boot_id,
+                table.c.last_sequence, table.c.seen, table.c.nonce_ms).where(
+                table.c.host.in_(some))):
+            current[row.host] = (row.public_key, (
+                row.boot_id, row.last_sequence, row.seen, row.nonce_ms))
+    moved, params = [], []
+    for u in updates:
+        ok = current.get(u.host) == (u.key, tuple(u.expect))
+        moved.append(ok)
+        if ok:
+            current[u.host] = (u.key, tuple(u.new))
+            params.append({'w_host': u.host, 'w_key': u.key,
+                           'w_boot': u.expect[0], 'w_seq': u.expect[1],
+                           'w_seen': u.expect[2], 'w_ms': u.expect[3],
+                           'boot': u.new[0], 'seq': u.new[1],
+                           'seen': u.new[2], 'ms': u.new[3]})
+    if params:
+        session.execute(_ADVANCE, params)
+    return moved
+
+
+def _advance_statement():
+    """The conditional update of one host's freshness, built once (its
+    compiled form is cached: a report costs one statement execution)."""
+    table = TrustEnrollment.__table__
+    c = table.c
+    return sa.update(table).where(
+        c.host == sa.bindparam('w_host'),
+        c.public_key == sa.bindparam('w_key'),
+        c.boot_id.is_not_distinct_from(sa.bindparam('w_boot')),
+        c.last_sequence == sa.bindparam('w_seq'),
+        c.seen == sa.bindparam('w_seen'),
+        c.nonce_ms == sa.bindparam('w_ms'),
+    ).values(boot_id=sa.bindparam('boot'), last_sequence=sa.bindparam('seq'),
+             seen=sa.bindparam('seen'), nonce_ms=sa.bindparam('ms'))
+
+
+_ADVANCE = _advance_statement()
+
+
+@dataclasses.dataclass(frozen=True)
+class FreshnessUpdate:
+    host: str
+    key: str
+    expect: tuple
+    new: tuple
+    trust: dict = None
+    #: evidence_max_age: a row another monitor wrote within it is foreign.
+    max_age: float = None
+
+
+def _foreign_owner(session, host, trust, max_age):
+    """The other monitor whose fresh evidence the host row holds, if any."""
+    row = session.execute(sa.select(
+        models.Host.monitor, models.Host.last_evidence_at).where(
+        models.Host.host == host)).first()
+    if row is None or row.monitor in (None, trust.get('monitor')):
+        return None
+    when = trust.get('last_evidence_at')
+    if (max_age is not None and when is not None and row.last_evidence_at
+            is not None and (api._to_db(when) - row.last_evidence_at)
+            .total_seconds() <= max_age):
+        return row.monitor
+    return None
 
 
 def revoke(host, conf=None):

@@ -10,6 +10,7 @@ migration manager).
 """
 
 from oslo_db.sqlalchemy import models
+from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
@@ -88,6 +89,29 @@ class TrustEnrollment(BASE, _Base):
     public_key = Column(String(64), nullable=True)
     token_key = Column(String(64), nullable=True)
     token_expires_at = Column(DateTime, nullable=True)
+    boot_id = Column(String(255), nullable=True)
+    last_sequence = Column(BigInteger, nullable=False, default=0, server_default='0')
+    seen = Column(BigInteger, nullable=False, default=0, server_default='0')
+    nonce_ms = Column(BigInteger, nullable=False, default=0, server_default='0')
+    failed_proofs = Column(Integer, nullable=False, default=0, server_default='0')
+    proof_retry_at = Column(DateTime, nullable=True)
+
+
+class EvidenceRejection(BASE, _Base):
+    """Reports rejected without a state change, per host and reason
+    (see :mod:`sod_nova.db.evidence_rejections`)."""
+
+    __tablename__ = 'sod_evidence_rejections'
+    __table_args__ = (
+        UniqueConstraint('host', 'code', name='uniq_sod_evidence_rejections0host0code'),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    host = Column(String(255), nullable=False)
+    code = Column(String(32), nullable=False)
+    count = Column(BigInteger, nullable=False)
+    last_reason = Column(Text, nullable=False)
+    last_at = Column(DateTime, nullable=False)
 
 
 class RelocationTask(BASE):

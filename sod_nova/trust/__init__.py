@@ -15,17 +15,19 @@ Modules, one job each:
 * :mod:`.measurements` - measured boot: SHA-256 extends, golden logs;
 * :mod:`.evidence` - the signed evidence format (version 1);
 * :mod:`.keys` - Ed25519 host keys and one-time enrollment tokens;
+* :mod:`.nonces` - the monitor group's stateless nonces;
 * :mod:`.references` - boot reference values per architecture;
 * :mod:`.verify` - the verifier: pure checks, no I/O;
 * :mod:`.agent` and :mod:`.monitor` - each an ``rpcapi``/``manager`` pair
   over oslo.messaging (:mod:`.rpc`) and a ``service`` with start()/stop();
 * :mod:`.fleet` - in-process harness: a monitor and one agent per host.
 
-Protocol in short: the monitor hands out single-use nonces (prefixed with its
-run's random epoch); an agent quotes one per report with a per-boot sequence
-number and signs the canonical JSON; the monitor acknowledges each accepted
-report with the next nonce. Reports and challenges are casts, so nothing on
-the detection path waits for a reply.
+Protocol in short: the monitor hands out nonces that carry their issue time
+and a MAC under its group's key (:mod:`.nonces`); an agent quotes one per
+report with a per-boot sequence number and signs the canonical JSON; the
+monitor consumes the report by moving the host's sequence on in the database
+and acknowledges it with the next nonce. Reports and challenges are casts, so
+nothing on the detection path waits for a reply.
 """
 
 TRUSTED = 'trusted'

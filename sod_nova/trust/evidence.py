@@ -23,22 +23,37 @@ re-serialisation can change what was signed. The document is canonical JSON
     runtime       {"<counter>": int >= 0}: violations being reported
 
 Parsing checks the shape and types of every field and raises
-:class:`EvidenceError` with a reason naming the field.
+:class:`EvidenceError` with a reason naming the field. Input is bounded
+before and while it is read: the envelope's size (``max_bytes``), JSON
+nesting (a document nests 3 deep; deeper input is refused, never a
+RecursionError), numbers (integers fit in 63 bits, no NaN or infinity), names (the
+host-name rule of :mod:`sod_nova.hostname`) and PCR indexes (``0``-``23``
+written in ASCII digits). Nothing a sender controls can make parsing raise
+anything but :class:`EvidenceError`.
 """
 
 import base64
 import binascii
 import dataclasses
 import json
+import math
 import re
 
+from sod_nova import hostname
 from sod_nova.trust import keys
 from sod_nova.trust import measurements
 
 VERSION = 1
 MAX_PCR = 23
 _HEX64 = re.compile(r'^[0-9a-f]{64}$')
-_NAME = re.compile(r'^[A-Za-z0-9_.:-]{1,255}$')
+_NAME = re.compile(r'^%s\Z' % hostname.PATTERN)
+_PCR_INDEX = re.compile(r'^(?:[0-9]|1[0-9]|2[0-3])\Z')
+#: Largest integer a document may carry (sequence, counters): 63 bits.
+MAX_INT = 2 ** 63 - 1
+#: Longest run of digits an integer may have (MAX_INT has 19).
+_MAX_DIGITS = 19
+#: Deepest nesting of a valid document: object > event_log > event.
+MAX_DEPTH = 3
 
 
 class EvidenceError(ValueError):
@@ -95,7 +110,7 @@ def open_envelope(envelope, max_bytes):
     if not isinstance(envelope, dict):
         raise EvidenceError('malformed report: not an object')
     host = envelope.get('host')
-    if not isinstance(host, str) or not _NAME.match(host):
+    if not hostname.is_valid(host):
         raise EvidenceError('malformed report: no valid host name')
     text = envelope.get('evidence')
     signature = envelope.get('signature')
@@ -126,10 +141,7 @@ def check_signature(public_key, data, signature):
 
 def parse(data):
     """The :class:`Evidence` in canonical-JSON ``data`` (bytes)."""
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise EvidenceError('malformed evidence: not JSON') from None
+    doc = _load(data)
     if not isinstance(doc, dict):
         raise EvidenceError('malformed evidence: not an object')
     if doc.get('version') != VERSION:
@@ -143,13 +155,14 @@ def parse(data):
     for field in ('host', 'architecture', 'boot_id'):
         if not isinstance(doc[field], str) or not _NAME.match(doc[field]):
             raise EvidenceError('malformed evidence: bad %s' % field)
-    if not _is_int(doc['sequence']) or doc['sequence'] < 1:
-        raise EvidenceError('malformed evidence: sequence must be an integer >= 1')
+    if not _is_int(doc['sequence']) or not 1 <= doc['sequence'] <= MAX_INT:
+        raise EvidenceError('malformed evidence: sequence must be an integer '
+                            'from 1 to 2**63-1')
     if doc['nonce'] is not None and not (
             isinstance(doc['nonce'], str) and _HEX64.match(doc['nonce'])):
         raise EvidenceError('malformed evidence: nonce must be 64 hex digits')
     if not isinstance(doc['timestamp'], (int, float)) or isinstance(
-            doc['timestamp'], bool):
+            doc['timestamp'], bool) or not math.isfinite(doc['timestamp']):
         raise EvidenceError('malformed evidence: timestamp must be a number')
     return Evidence(
         host=doc['host'], architecture=doc['architecture'],
@@ -157,6 +170,36 @@ def parse(data):
         timestamp=float(doc['timestamp']),
         event_log=_event_log(doc['event_log']), pcrs=_pcrs(doc['pcrs']),
         runtime=_runtime(doc['runtime']))
+
+
+def _load(data):
+    """The JSON value in ``data``, bounded in nesting and number size.
+
+    The parser refuses nesting deeper than the interpreter's recursion
+    limit (a RecursionError, caught here); anything nested deeper than
+    :data:`MAX_DEPTH` but less than that fails the schema checks, which
+    accept only scalars below the event list.
+    """
+    try:
+        return json.loads(data, parse_int=_parse_int,
+                          parse_constant=_no_constant)
+    except EvidenceError:
+        raise
+    except RecursionError:
+        raise EvidenceError('malformed evidence: nested too deep') from None
+    except ValueError:
+        raise EvidenceError('malformed evidence: not JSON') from None
+
+
+def _parse_int(text):
+    if len(text.lstrip('-')) > _MAX_DIGITS:
+        raise EvidenceError('malformed evidence: integer of %d digits '
+                            '(at most 63 bits)' % len(text.lstrip('-')))
+    return int(text)
+
+
+def _no_constant(name):
+    raise EvidenceError('malformed evidence: %s is not a number' % name)
 
 
 def _is_int(value):
@@ -182,9 +225,9 @@ def _pcrs(value):
         raise EvidenceError('malformed evidence: pcrs must be an object')
     pcrs = {}
     for key, digest in value.items():
-        if not (key.isdigit() and int(key) <= MAX_PCR and isinstance(digest, str)
+        if not (_PCR_INDEX.match(key) and isinstance(digest, str)
                 and _HEX64.match(digest)):
-            raise EvidenceError('malformed evidence: pcrs[%r]' % key)
+            raise EvidenceError('malformed evidence: pcrs[%s]' % ascii(key[:8]))
         pcrs[int(key)] = digest
     return pcrs
 
@@ -193,6 +236,7 @@ def _runtime(value):
     if not isinstance(value, dict):
         raise EvidenceError('malformed evidence: runtime must be an object')
     for key, count in value.items():
-        if not _NAME.match(key) or not _is_int(count) or count < 0:
-            raise EvidenceError('malformed evidence: runtime[%r]' % key)
+        if not (_NAME.match(key) and _is_int(count) and 0 <= count <= MAX_INT):
+            raise EvidenceError('malformed evidence: runtime[%s]'
+                                % ascii(key[:40]))
     return dict(value)

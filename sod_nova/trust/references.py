@@ -18,6 +18,7 @@ class References:
     def __init__(self, table=None):
         self._table = None if table is None else {
             name.lower(): pcrs for name, pcrs in table.items()}
+        self._golden = {}   # computed once per architecture, not per report
 
     @classmethod
     def load(cls, path=None):
@@ -43,5 +44,8 @@ class References:
 
     def expected(self, architecture):
         if self._table is None:
-            return measurements.reference_pcrs(architecture)
+            key = architecture.lower()
+            if key not in self._golden:
+                self._golden[key] = measurements.reference_pcrs(architecture)
+            return self._golden[key]
         return self._table.get(architecture.lower())

@@ -1,29 +1,33 @@
 """Verification of one evidence report: pure logic, no I/O.
 
-The monitor hands the envelope, the host's enrollment record and the time to
-:meth:`Verifier.verify` and gets a :class:`Verdict` back; it alone reads and
-writes the database. Checks run cheapest first and each failure names the
-reason:
+The monitor hands the envelope, the host's enrollment (with the freshness
+state the database keeps for it) and the time to :meth:`Verifier.verify`
+and gets a :class:`Verdict` back; it alone reads and writes the database.
+A verdict has one of three outcomes, because a verdict moves customers' VMs
+and so must never be forgeable or faked by load:
 
-1. envelope shape and size (before any cryptography);
-2. the host is enrolled (else the report is dropped: unknown host);
-3. the Ed25519 signature over the exact bytes, with the enrolled key;
-4. the document's shape; its host equals the envelope's;
-5. the claimed architecture equals the enrolled one;
-6. freshness: the nonce is one this monitor issued to this host, unused and
-   younger than ``nonce_max_age``; the sequence grows within one boot_id;
-7. the event log replays to the quoted PCRs;
-8. the PCRs equal the architecture's reference values;
-9. no runtime counter reports a violation.
+``verdict`` (attributable)
+    The report verifies with the host's enrolled key, on a nonce the monitor
+    group issued to this host and not used before. Its findings count:
+    ``trusted``, or ``untrusted`` with the reason (a runtime violation, an
+    event log that does not replay to the quoted PCRs, reference values not
+    met, an architecture other than the enrolled one, a signed document that
+    is malformed).
+``rejected`` (not attributable)
+    Nothing shows the host sent this report now: a malformed or oversized
+    envelope, an unknown host, a signature that does not verify, a nonce the
+    group did not issue to this host, a replay of a report already accepted.
+    The host's state does not change; the monitor counts it, alerts and
+    challenges the host at once.
+``late`` (genuine but late)
+    A nonce the group issued whose age passed ``nonce_max_age``, or a report
+    overtaken by a newer one of the same boot. Ignored, with a re-challenge;
+    it never makes a host ``untrusted``.
 
-A report that passes 1-6 is *authentic and fresh*: its nonce is consumed and
-its sequence recorded even if 7-9 make the host untrusted. A report that fails
-1-6 changes no freshness state, so a forger cannot burn the host's nonces.
-
-Nonces live in the monitor's memory and start with the monitor run's
-``epoch``. An authentic report quoting a nonce of an earlier run (it was in
-flight when the monitor restarted, or it is replayed from then) is *ignored*:
-it changes nothing, and the monitor challenges the host again.
+Checks run cheapest first (envelope and size before any cryptography). The
+verifier never raises: an internal error before the signature verified is a
+rejection, after it (the host did sign this) an ``untrusted`` verdict, so an
+input that trips a bug fails closed for that host only.
 """
 
 import dataclasses
@@ -31,6 +35,7 @@ import dataclasses
 from sod_nova import trust
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import measurements
+from sod_nova.trust import nonces
 
 #: How runtime counters read in a reason: (singular, plural).
 COUNTER_LABELS = {
@@ -40,9 +45,43 @@ COUNTER_LABELS = {
     'violations': ('security violation', 'security violations'),
 }
 
+VERDICT = 'verdict'
+REJECTED = 'rejected'
+LATE = 'late'
 
-class _EarlierRun(evidence_mod.EvidenceError):
-    """An authentic report whose nonce this monitor run did not issue."""
+#: Why a report was rejected or ignored; the keys of the per-host counts.
+MALFORMED = 'malformed'
+OVERSIZED = 'oversized'
+UNKNOWN_HOST = 'unknown_host'
+SIGNATURE = 'signature'
+UNKNOWN_NONCE = 'unknown_nonce'
+REPLAY = 'replay'
+INTERNAL_ERROR = 'internal_error'
+EXPIRED = 'expired'
+OVERTAKEN = 'overtaken'
+REJECTION_CODES = (MALFORMED, OVERSIZED, UNKNOWN_HOST, SIGNATURE,
+                   UNKNOWN_NONCE, REPLAY, INTERNAL_ERROR)
+
+#: Sequences below the last accepted one whose acceptance is remembered.
+WINDOW = 63
+_WINDOW_MASK = (1 << WINDOW) - 1
+#: Seconds a nonce may appear to come from the future (monitor clocks).
+MAX_CLOCK_SKEW = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Freshness:
+    """What consumed a host's reports so far (kept in the database).
+
+    ``sequence`` is the last accepted sequence of boot ``boot_id``; bit
+    ``i`` of ``seen`` says whether ``sequence - 1 - i`` was accepted too;
+    ``nonce_at`` is the issue time of the last accepted report's nonce.
+    """
+
+    boot_id: str = None
+    sequence: int = 0
+    seen: int = 0
+    nonce_at: float = 0.0
 
 
 @dataclasses.dataclass
@@ -52,12 +91,12 @@ class Enrollment:
     host: str
     architecture: str
     public_key: object
-    boot_id: str = None
-    last_sequence: int = 0
-    #: ``{nonce hex: issued at (monitor clock)}``, each usable once.
-    nonces: dict = dataclasses.field(default_factory=dict)
-    #: The enrolled key as stored (base64), to detect re-enrollment.
+    #: The enrolled key as stored (base64): the database update of the
+    #: freshness state is conditional on it, so a re-enrollment wins.
     key_text: str = None
+    freshness: Freshness = dataclasses.field(default_factory=Freshness)
+    #: Monitor time the record was read from the database.
+    reloaded: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,91 +104,175 @@ class Verdict:
     host: str
     state: str
     reason: str
-    enrolled: bool = True
-    #: True for an authentic report quoting an earlier monitor run's nonce.
-    ignored: bool = False
-    #: True when the report was authentic and fresh (freshness state moves on).
-    fresh: bool = False
+    outcome: str = VERDICT
+    #: For a rejected or late report: one of the codes above.
+    code: str = None
     evidence: object = None
+    #: After an attributable report with a nonce: the host's new freshness.
+    freshness: Freshness = None
+    #: Whether ``host`` is an enrolled host (only those get counts and
+    #: challenges: no state is kept for names nobody enrolled).
+    enrolled: bool = True
 
     @property
     def trusted(self):
         return self.state == trust.TRUSTED
 
+    @property
+    def rejected(self):
+        return self.outcome == REJECTED
+
+    @property
+    def late(self):
+        return self.outcome == LATE
+
+    @property
+    def fresh(self):
+        """Attributable and on a fresh nonce: freshness state moves on."""
+        return self.freshness is not None
+
+
+def rejected(host, code, reason, enrolled=True):
+    return Verdict(host, None, reason, outcome=REJECTED, code=code,
+                   enrolled=enrolled)
+
+
+def late(host, code, reason, evidence=None):
+    return Verdict(host, None, reason, outcome=LATE, code=code,
+                   evidence=evidence)
+
+
+def advance(state, boot_id, sequence, nonce_at):
+    """``(outcome, new state or None, reason)`` for a report of ``boot_id``
+    with ``sequence`` whose nonce was issued at ``nonce_at``.
+
+    outcome is ``fresh``; ``replay`` (this sequence, or a report of an
+    earlier boot, was already accepted: consumed); or ``overtaken`` (an
+    older sequence of this boot never accepted: a newer report came first).
+    A new boot is accepted only on a nonce issued after the last accepted
+    report's, so a report of an ended boot cannot come back.
+    """
+    if state.boot_id is None:
+        return 'fresh', Freshness(boot_id, sequence, 0, nonce_at), None
+    if boot_id != state.boot_id:
+        if nonce_at > state.nonce_at:
+            return 'fresh', Freshness(boot_id, sequence, 0, nonce_at), None
+        return 'replay', None, ('replayed report: boot %s ended (its nonce '
+                                'is older than the last accepted report\'s)'
+                                % boot_id)
+    last = state.sequence
+    if sequence > last:
+        shift = sequence - last
+        seen = (((state.seen << shift) | (1 << (shift - 1))) & _WINDOW_MASK
+                if shift <= WINDOW else 0)
+        return 'fresh', Freshness(boot_id, sequence, seen,
+                                  max(nonce_at, state.nonce_at)), None
+    behind = last - sequence
+    if behind == 0 or behind > WINDOW or state.seen >> (behind - 1) & 1:
+        return 'replay', None, ('replayed report: sequence %d already '
+                                'accepted (last %d)' % (sequence, last))
+    return 'overtaken', None, ('late report: sequence %d overtaken by %d'
+                               % (sequence, last))
+
 
 class Verifier:
     """Checks reports against enrollments and reference values."""
 
-    def __init__(self, references, max_bytes, nonce_max_age, epoch=None):
+    def __init__(self, references, max_bytes, nonce_max_age, nonce_key):
         self.references = references
         self.max_bytes = max_bytes
         self.nonce_max_age = nonce_max_age
-        self.epoch = epoch
+        self.nonce_key = nonce_key
 
     def verify(self, envelope, lookup, now):
-        """The :class:`Verdict` on ``envelope``.
+        """The :class:`Verdict` on ``envelope``; never raises.
 
-        ``lookup(host)`` returns the host's :class:`Enrollment` or None;
-        ``now`` is the monitor's clock, the one nonces were issued with.
+        ``lookup(host)`` returns the host's :class:`Enrollment` or None
+        (called only with valid host names); ``now`` is the monitor's clock,
+        the one nonces carry.
         """
+        signed = [None]
+        try:
+            return self._verify(envelope, lookup, now, signed)
+        except Exception as exc:  # a bug must not fail open
+            host = signed[0]
+            reason = 'internal error verifying evidence: %s' % (
+                type(exc).__name__)
+            if host is None:
+                return rejected(None, INTERNAL_ERROR, reason, enrolled=False)
+            return Verdict(host, trust.UNTRUSTED, reason + ' (fails closed)',
+                           code=INTERNAL_ERROR)
+
+    def _verify(self, envelope, lookup, now, signed):
         try:
             host, data, signature = evidence_mod.open_envelope(
                 envelope, self.max_bytes)
         except evidence_mod.EvidenceError as exc:
-            host = getattr(exc, 'host', None)
-            enrolled = host is not None and lookup(host) is not None
-            return Verdict(host, trust.UNTRUSTED if enrolled else None,
-                           str(exc), enrolled=enrolled)
+            reason = str(exc)
+            claimed = getattr(exc, 'host', None)
+            return rejected(claimed, OVERSIZED if reason.startswith(
+                'oversized') else MALFORMED, reason,
+                enrolled=claimed is not None and lookup(claimed) is not None)
         enrollment = lookup(host)
         if enrollment is None:
-            return Verdict(host, None, 'unknown host: no enrolled key',
-                           enrolled=False)
+            return rejected(host, UNKNOWN_HOST, 'unknown host: no enrolled key',
+                            enrolled=False)
         try:
             evidence_mod.check_signature(enrollment.public_key, data, signature)
+        except evidence_mod.EvidenceError as exc:
+            return rejected(host, SIGNATURE, str(exc))
+        signed[0] = host
+        try:
             evidence = evidence_mod.parse(data)
-            self._check_identity(enrollment, evidence)
-            self._check_fresh(enrollment, evidence, now)
-        except _EarlierRun as exc:
-            return Verdict(host, None, str(exc), ignored=True, evidence=evidence)
         except evidence_mod.EvidenceError as exc:
             return Verdict(host, trust.UNTRUSTED, str(exc))
-        reason = (self._boot_problem(evidence)
+        if evidence.host != enrollment.host:
+            return Verdict(host, trust.UNTRUSTED, 'evidence is for host %s, not %s'
+                           % (evidence.host, enrollment.host))
+        issued, verdict = self._check_fresh(enrollment, evidence, now)
+        if verdict is not None:
+            return verdict
+        outcome, freshness, reason = advance(
+            enrollment.freshness, evidence.boot_id, evidence.sequence, issued)
+        if outcome == 'replay':
+            return rejected(host, REPLAY, reason)
+        if outcome == 'overtaken':
+            return late(host, OVERTAKEN, reason, evidence)
+        reason = (self._identity_problem(enrollment, evidence)
+                  or self._boot_problem(evidence)
                   or self._runtime_problem(evidence.runtime))
         if reason:
-            return Verdict(host, trust.UNTRUSTED, reason, fresh=True,
-                           evidence=evidence)
-        return Verdict(host, trust.TRUSTED, 'evidence verified', fresh=True,
-                       evidence=evidence)
-
-    @staticmethod
-    def _check_identity(enrollment, evidence):
-        if evidence.host != enrollment.host:
-            raise evidence_mod.EvidenceError(
-                'evidence is for host %s, not %s' % (evidence.host, enrollment.host))
-        if evidence.architecture.lower() != enrollment.architecture.lower():
-            raise evidence_mod.EvidenceError(
-                'architecture claim %s differs from enrolled %s'
-                % (evidence.architecture, enrollment.architecture))
+            return Verdict(host, trust.UNTRUSTED, reason, evidence=evidence,
+                           freshness=freshness)
+        return Verdict(host, trust.TRUSTED, 'evidence verified',
+                       evidence=evidence, freshness=freshness)
 
     def _check_fresh(self, enrollment, evidence, now):
+        """``(issue time, None)`` when the nonce is a fresh one the group
+        issued to this host, else ``(None, rejected or late verdict)``."""
+        host = enrollment.host
         if evidence.nonce is None:
-            raise evidence_mod.EvidenceError('missing nonce')
-        issued = enrollment.nonces.get(evidence.nonce)
-        if issued is None and self.epoch and not evidence.nonce.startswith(
-                self.epoch):
-            raise _EarlierRun('nonce of an earlier monitor run')
+            return None, rejected(host, UNKNOWN_NONCE, 'missing nonce')
+        issued = nonces.issued_at(self.nonce_key, host, evidence.nonce)
         if issued is None:
-            raise evidence_mod.EvidenceError(
-                'replayed or unknown nonce (not issued to this host, or used)')
-        if now - issued > self.nonce_max_age:
-            raise evidence_mod.EvidenceError(
-                'expired nonce (issued %.1fs ago, limit %.1fs)'
-                % (now - issued, self.nonce_max_age))
-        if (evidence.boot_id == enrollment.boot_id
-                and evidence.sequence <= enrollment.last_sequence):
-            raise evidence_mod.EvidenceError(
-                'old sequence %d (last accepted %d)'
-                % (evidence.sequence, enrollment.last_sequence))
+            return None, rejected(host, UNKNOWN_NONCE, 'unknown nonce: not '
+                                  'issued to this host by this monitor group')
+        age = now - issued
+        if age < -MAX_CLOCK_SKEW:
+            return None, rejected(host, UNKNOWN_NONCE, 'nonce issued %.1fs in '
+                                  'the future' % -age)
+        if age > self.nonce_max_age:
+            return None, late(host, EXPIRED, 'expired nonce (issued %.1fs ago, '
+                              'limit %.1fs)' % (age, self.nonce_max_age),
+                              evidence)
+        return issued, None
+
+    @staticmethod
+    def _identity_problem(enrollment, evidence):
+        if evidence.architecture.lower() != enrollment.architecture.lower():
+            return ('architecture claim %s differs from enrolled %s'
+                    % (evidence.architecture, enrollment.architecture))
+        return None
 
     def _boot_problem(self, evidence):
         replayed = measurements.replay(evidence.event_log)
@@ -176,13 +299,3 @@ class Verifier:
                     name, (name.replace('_', ' '), name.replace('_', ' ')))
                 parts.append('%d %s' % (count, one if count == 1 else many))
         return ', '.join(parts) or None
-
-
-def consume(enrollment, verdict):
-    """Move ``enrollment``'s freshness state past an authentic, fresh report."""
-    if verdict.fresh:
-        ev = verdict.evidence
-        enrollment.nonces.pop(ev.nonce, None)
-        enrollment.boot_id = ev.boot_id
-        enrollment.last_sequence = ev.sequence
-    return enrollment

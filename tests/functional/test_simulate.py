@@ -113,10 +113,18 @@ def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
     assert resumed['hosts']['hw1']['state'] == 'trusted'
     assert forged['evidence']['host'] == 'hw1'
     assert forged['evidence']['rejected'] is True
+    assert forged['evidence']['code'] == 'signature'
     assert 'signature' in forged['evidence']['reason']
     assert replayed['evidence']['rejected'] is True
-    assert 'nonce' in replayed['evidence']['reason'] or \
-        'sequence' in replayed['evidence']['reason']
+    assert replayed['evidence']['code'] == 'replay'
+    assert replayed['evidence']['reason'].startswith('replayed report')
+    # Not attributable: no state change, no VM moved (invariants 5 and 6).
+    for step in (forged, replayed):
+        host = step['evidence']['host']
+        assert step['evidence']['state_before'] == 'trusted'
+        assert step['evidence']['state_after'] == 'trusted'
+        assert step['hosts'][host]['state'] == 'trusted'
+        assert step['host_changes'] == [] and step['migrations'] == []
 
 
 def test_wait_lets_a_moving_target_period_elapse_in_scenario_time():

@@ -3,6 +3,10 @@
 Real transport, real SQLite database (migrated with alembic), real Ed25519
 signatures; nothing mocked. Waits poll the database with a generous timeout
 and assert on states and reasons, never on durations.
+
+Bad reports, three outcomes: attributable and bad makes the host untrusted;
+not attributable (forged, replayed, malformed, unknown host) changes no
+state, is counted, alerted and re-challenged; genuine but late is ignored.
 """
 
 import datetime
@@ -19,9 +23,11 @@ from sod_nova.catalog import Catalog
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.db import evidence_rejections
 from sod_nova.trust import evidence
 from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import keys
+from sod_nova.trust import nonces
 from sod_nova.trust import rpc
 from sod_nova.trust.agent import service as agent_service
 from sod_nova.trust.backends import tpm
@@ -42,7 +48,9 @@ def conf(tmp_path):
                    evidence_max_age=5.0, monitor_name='tm-%s' % suffix,
                    monitor_topic='sod-trust-monitor-%s' % suffix,
                    agent_topic='sod-trust-agent-%s' % suffix,
-                   notification_topic='sod-notifications-%s' % suffix)
+                   notification_topic='sod-notifications-%s' % suffix,
+                   nonce_key_file=str(tmp_path / 'nonce.key'))
+    nonces.write_key(str(tmp_path / 'nonce.key'))
     db_api.sync(CONF)
     yield CONF
     db_api.dispose()
@@ -147,39 +155,85 @@ def test_silent_agent_becomes_unreachable_then_resumes(fleet, conf):
     wait_state('hw1', trust.TRUSTED)
 
 
-def test_forged_report_never_trusts_and_is_logged(fleet, caplog):
+def quiet(conf):
+    """Agents report only when challenged or when evidence changes."""
+    conf.set_override('report_interval', 60.0, 'trust')
+    conf.set_override('evidence_max_age', 120.0, 'trust')
+
+
+def settled(agent):
+    """Wait until the agent's last report was acknowledged; its sequence."""
+    assert fleet_mod.wait_for(
+        lambda: agent.sequence >= 1 and agent._acked == agent.sequence, TIMEOUT)
+    return agent.sequence
+
+
+def rejected(monitor, code, at_least=1):
+    assert fleet_mod.wait_for(
+        lambda: monitor.counters['rejected:' + code] >= at_least, TIMEOUT), (
+        monitor.counters)
+
+
+def test_forged_report_changes_nothing_is_counted_and_rechallenged(
+        fleet, conf, caplog):
     caplog.set_level(logging.WARNING, logger='sod_nova.trust')
+    quiet(conf)
+    changes = []
+    notes = Notifications(conf)
     fleet.add_host('tpm1', 'TPM')
+    fleet.monitor.add_listener(changes.append)
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
-    fleet.agent('tpm1').silence()
-    fleet.agent('tpm1').forge()
-    r = wait_state('tpm1', trust.UNTRUSTED)
-    assert r.reason == 'signature does not verify with the enrolled key'
-    assert ('tpm1: untrusted: signature does not verify with the enrolled key'
-            in caplog.messages)
-    fleet.agent('tpm1').resume()   # the genuine agent's next report recovers
-    wait_state('tpm1', trust.TRUSTED)
-    # ... at once: the forgery burnt none of the nonces issued to the agent.
-    assert fleet.monitor.counters['untrusted'] == 1
+    agent = fleet.agent('tpm1')
+    before = settled(agent)
+    try:
+        agent.forge()
+        rejected(fleet.monitor, 'signature')
+        # Challenged at once: the genuine agent reports although its next
+        # periodic report is a minute away.
+        assert fleet_mod.wait_for(lambda: agent.sequence > before, TIMEOUT)
+        assert fleet_mod.wait_for(lambda: any(
+            e == 'sod.host.evidence_rejected' and p['host'] == 'tpm1'
+            for e, p in notes.events), TIMEOUT)
+    finally:
+        notes.stop()
+    payload = next(p for e, p in notes.events
+                   if e == 'sod.host.evidence_rejected')
+    assert (payload['code'], payload['count']) == ('signature', 1)
+    assert payload['reason'] == 'signature does not verify with the enrolled key'
+    assert row('tpm1').state == trust.TRUSTED
+    assert [c['new_state'] for c in changes] == [trust.TRUSTED]
+    assert ('tpm1: evidence rejected (signature): signature does not verify '
+            'with the enrolled key; host state unchanged' in caplog.messages)
+    counts = evidence_rejections.by_host(conf)['tpm1']
+    assert [(c.code, c.count) for c in counts] == [('signature', 1)]
 
 
-def test_replayed_report_is_untrusted(fleet):
+def test_replayed_report_changes_nothing_also_after_a_restart(fleet, conf):
+    changes = []
     fleet.add_host('tpm1', 'TPM')
+    fleet.monitor.add_listener(changes.append)
     fleet.start()
     agent = fleet.agent('tpm1')
     fleet_mod.wait_for(lambda: len(agent.sent) >= 2, TIMEOUT)
     wait_state('tpm1', trust.TRUSTED)
-    agent.silence()
     agent.replay()
-    r = wait_state('tpm1', trust.UNTRUSTED)
-    assert r.reason.startswith('replayed or unknown nonce')
-    agent.resume()                 # the genuine agent's next report is accepted
-    wait_state('tpm1', trust.TRUSTED)
-    assert fleet.monitor.counters['untrusted'] == 1
+    rejected(fleet.monitor, 'replay')
+    assert row('tpm1').state == trust.TRUSTED
+    # A new monitor run knows what was consumed: the database keeps it.
+    old = agent.sent[-1]
+    fleet.monitor.stop()
+    fleet.start(agents=False)
+    assert fleet_mod.wait_for(lambda: fleet.monitor.counters['trusted'] > 0,
+                              TIMEOUT)
+    agent.replay(old)
+    rejected(fleet.monitor, 'replay')
+    assert row('tpm1').state == trust.TRUSTED
+    assert [c['new_state'] for c in changes] == [trust.TRUSTED]
 
 
-def test_unknown_host_is_dropped_and_the_monitor_goes_on(fleet, conf, caplog):
+def test_unknown_host_is_counted_without_state_and_the_monitor_goes_on(
+        fleet, conf, caplog):
     caplog.set_level(logging.WARNING, logger='sod_nova.trust')
     fleet.add_host('hw1', 'HyperWall')
     fleet.add_host('ghost', 'HyperWall', enroll=False)
@@ -191,35 +245,86 @@ def test_unknown_host_is_dropped_and_the_monitor_goes_on(fleet, conf, caplog):
     # A report it managed to sign anyway (with a nonce it made up).
     ghost = fleet.agent('ghost')
     ghost.challenge('c' * 64, immediate=True)
-    assert fleet_mod.wait_for(
-        lambda: 'ghost: evidence rejected: unknown host: no enrolled key'
-                in caplog.messages, TIMEOUT)
+    rejected(fleet.monitor, 'unknown_host')
     assert row('ghost') is None
+    assert 'ghost' not in fleet.monitor._records
+    fleet.monitor.flush_alerts()
+    counts = evidence_rejections.by_host(conf)
+    assert 'ghost' not in counts
+    assert [c.code for c in counts[evidence_rejections.UNKNOWN]] == [
+        'unknown_host']
     fleet.backend('hw1').start_attack(2)
     wait_state('hw1', trust.UNTRUSTED, '2 memory violations')
 
 
 MALFORMED = [
-    ({'host': 'hw1', 'evidence': 'x' * 70000, 'signature': ''},
-     'oversized evidence: 70000 bytes (limit 65536)'),
-    ({'host': 'hw1', 'evidence': '{}', 'signature': 'AAAA'},
-     'signature does not verify with the enrolled key'),
+    ({'host': 'hw1', 'evidence': 'x' * 70000, 'signature': ''}, 'oversized'),
+    ({'host': 'hw1', 'evidence': '{}', 'signature': 'AAAA'}, 'signature'),
     ({'host': 'hw1', 'evidence': ['not', 'a', 'string'], 'signature': ''},
-     'malformed report: evidence and signature must be strings'),
+     'malformed'),
+    ({'host': 'hw1', 'evidence': 1}, 'malformed'),
 ]
 
 
-def test_malformed_reports_make_the_host_untrusted(fleet):
+def test_malformed_reports_change_nothing(fleet):
+    changes = []
     fleet.add_host('hw1', 'HyperWall')
+    fleet.monitor.add_listener(changes.append)
     fleet.start()
     agent = fleet.agent('hw1')
-    for envelope, reason in MALFORMED:
-        wait_state('hw1', trust.TRUSTED)
-        agent.silence()
-        agent.send(envelope)
-        assert wait_state('hw1', trust.UNTRUSTED).reason == reason
-        agent.resume()
     wait_state('hw1', trust.TRUSTED)
+    for envelope, code in MALFORMED:
+        seen = fleet.monitor.counters['rejected:' + code]
+        agent.send(envelope)
+        rejected(fleet.monitor, code, seen + 1)
+    assert row('hw1').state == trust.TRUSTED
+    assert [c['new_state'] for c in changes] == [trust.TRUSTED]
+
+
+def signed(agent, mutate):
+    """An envelope the agent's own key signed, of its next report's document
+    changed by ``mutate(doc)`` (returning the text to sign, or None)."""
+    doc = agent._evidence(agent._nonce, agent.sequence + 1).to_document()
+    text = mutate(doc) or evidence.canonical(doc)
+    return {'host': agent.host, 'evidence': text,
+            'signature': evidence.base64.b64encode(
+                agent.private_key.sign(text.encode())).decode()}
+
+
+def _superscript_pcr(doc):
+    doc['pcrs']['\u00b2'] = 'a' * 64
+
+
+def _deep(doc):
+    return '[' * 30000 + ']' * 30000
+
+
+def _huge_sequence(doc):
+    doc['sequence'] = 10 ** 4000
+
+
+@pytest.mark.parametrize('mutate, reason', [
+    (_superscript_pcr, "malformed evidence: pcrs['\\xb2']"),
+    (_deep, 'malformed evidence: nested too deep'),
+    (_huge_sequence, 'malformed evidence: integer of 4001 digits (at most 63 '
+                     'bits)'),
+])
+def test_crash_inputs_signed_by_the_host_fail_closed_then_recover(
+        fleet, conf, mutate, reason):
+    """Inputs that crashed the verifier (verdict None, host kept trusted) or
+    wedged the host: signed with its key, they are attributable and bad."""
+    changes = []
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.monitor.add_listener(changes.append)
+    fleet.start()
+    agent = fleet.agent('hw1')
+    wait_state('hw1', trust.TRUSTED)
+    agent.send(signed(agent, mutate))
+    assert fleet_mod.wait_for(lambda: len(changes) >= 3, TIMEOUT), changes
+    assert [(c['new_state'], c['reason']) for c in changes] == [
+        (trust.TRUSTED, 'evidence verified'), (trust.UNTRUSTED, reason),
+        (trust.TRUSTED, 'evidence verified')]   # the next genuine report
+    assert fleet.monitor.counters['errors'] == 0
 
 
 def test_event_log_not_replaying_to_the_quote(fleet):
@@ -289,24 +394,23 @@ def test_monitor_restart_challenges_its_hosts(fleet, conf):
     assert row('hw1').state == trust.TRUSTED
 
 
-def test_report_of_an_earlier_monitor_run_is_ignored(fleet, conf):
-    changes = []
+def test_a_new_monitor_run_accepts_the_nonces_of_the_last(fleet, conf):
+    """Nonces are the group's, not the run's: a report quoting a nonce the
+    previous run issued (in flight across the restart) is accepted."""
+    quiet(conf)
     fleet.add_host('hw1', 'HyperWall')
-    fleet.monitor.add_listener(changes.append)
     fleet.start()
     agent = fleet.agent('hw1')
     wait_state('hw1', trust.TRUSTED)
-    old = agent.sent[-1]
+    settled(agent)
     fleet.monitor.stop()
+    agent.report_now()            # quotes the nonce the stopped run issued
     fleet.start(agents=False)
-    assert fleet_mod.wait_for(
-        lambda: (fleet.monitor.attestation_state('hw1') or {}).get(
-            'last_sequence', 0) > 0, TIMEOUT)
-    agent.replay(old)
-    assert fleet_mod.wait_for(
-        lambda: fleet.monitor.counters['earlier_run'] >= 1, TIMEOUT)
+    assert fleet_mod.wait_for(lambda: fleet.monitor.counters['trusted'] >= 1,
+                              TIMEOUT)
+    assert fleet.monitor.counters['rejected'] == 0, fleet.monitor.counters
+    assert fleet.monitor.counters['late'] == 0
     assert row('hw1').state == trust.TRUSTED
-    assert [c['new_state'] for c in changes] == [trust.TRUSTED]
 
 
 def test_one_time_token_enrollment(conf, fleet):
@@ -400,16 +504,60 @@ def test_overlapping_monitor_leaves_a_fresh_foreign_row_alone(fleet, conf):
                             topic='tm-other-%s' % uuid.uuid4().hex)
     other.start()
     try:
-        # tm-other is told to serve every host too; hw1's agent never reports
-        # to it, but a forged report sent to it must not overwrite the row.
-        backend = fleet.backend('hw1')
-        log, pcrs = backend.measurements()
-        forged = evidence.sign(evidence.Evidence(
-            'hw1', 'HyperWall', 'b', 1, None, 0.0, tuple(log), pcrs,
-            backend.runtime_evidence()), keys.generate_private_key())
-        assert other.monitor.report_evidence(forged) is None
+        # tm-other is told to serve every host too: a genuine report that
+        # reaches it (on a nonce of the group) must not overwrite the row.
+        agent = fleet.agent('hw1')
+        envelope = signed(agent, lambda doc: doc.update(
+            sequence=agent.sequence + 100, nonce=nonces.issue(
+                other.monitor.nonce_key, 'hw1', time.time())))
+        assert other.monitor.report_evidence(envelope).trusted
         assert other.monitor.counters['foreign'] == 1
         assert row('hw1').state == trust.TRUSTED
         assert row('hw1').monitor == conf.trust.monitor_name
     finally:
         other.cleanup()
+
+
+def test_two_monitors_of_a_group_share_the_work_and_survive_one_stopping(
+        fleet, conf):
+    """Two monitors on one topic over one database with one nonce key: any
+    of them may take any report. Same verdicts as one; stopping one
+    mid-stream misjudges nothing; a replay is caught by either."""
+    changes = []
+    hosts = {'hw1': 'HyperWall', 'hw2': 'HyperWall', 'tpm1': 'TPM'}
+    for host, arch in hosts.items():
+        fleet.add_host(host, arch)
+    fleet.monitor.add_listener(changes.append)
+    replica = fleet_mod.Fleet(conf, catalog=Catalog.load(),
+                              transport=fleet.transport)
+    replica.monitor.add_listener(changes.append)
+    replica.start()
+    fleet.start()
+    try:
+        for host in hosts:
+            wait_state(host, trust.TRUSTED)
+        both = (fleet.monitor, replica.monitor)
+        assert fleet_mod.wait_for(
+            lambda: all(m.counters['trusted'] >= 10 for m in both), TIMEOUT), [
+            m.counters for m in both]
+        old = fleet.agent('hw2').sent[0]
+        for monitor in both:
+            assert monitor.report_evidence(old).code == 'replay'
+        replica.monitor.stop()                  # mid-stream
+        done = fleet.monitor.counters['trusted']
+        assert fleet_mod.wait_for(
+            lambda: fleet.monitor.counters['trusted'] >= done + 3 * len(hosts),
+            TIMEOUT)
+        fleet.backend('hw1').start_attack(1)
+        wait_state('hw1', trust.UNTRUSTED, '1 memory violation')
+    finally:
+        replica.cleanup()
+    for monitor in both:
+        assert monitor.counters['rejected'] == monitor.counters[
+            'rejected:replay'] == 1, monitor.counters
+        assert monitor.counters['errors'] == 0
+    assert sorted((c['host'], c['new_state']) for c in changes) == [
+        ('hw1', trust.TRUSTED), ('hw1', trust.UNTRUSTED),
+        ('hw2', trust.TRUSTED), ('tpm1', trust.TRUSTED)]
+    for host in ('hw2', 'tpm1'):
+        assert row(host).state == trust.TRUSTED

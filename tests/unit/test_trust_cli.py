@@ -64,12 +64,71 @@ def test_enroll_token_list_revoke(config, tmp_path):
     (['trust', 'token', 'create', 'hw1', '--architecture', 'TPM', '--ttl', '0'],
      'sod-nova: --ttl must be at least 1 second'),
     (['trust', 'revoke', 'ghost'], 'sod-nova: ghost is not enrolled'),
+    (['trust', 'enroll', 'a/b', '--architecture', 'TPM', '--public-key', '-'],
+     "sod-nova: host name 'a/b' has the character '/'"),
+    (['trust', 'token', 'create', 'h\u00e9', '--architecture', 'TPM'],
+     "sod-nova: host name 'h\\xe9' has the character '\\xe9'"),
+    (['trust', 'token', 'create', 'x' * 100000, '--architecture', 'TPM'],
+     'sod-nova: host name is 100000 characters long (at most 255)'),
+    (['host', 'declare', 'a\nb', 'TPM'],
+     "sod-nova: host name 'a\\nb' has the character '\\n'"),
+    (['host', 'declare', '', 'TPM'], 'sod-nova: host name is empty'),
 ])
 def test_bad_input_is_one_line_and_exit_2(config, args, message):
     result = run(*args, config=config, stdin='garbage\n')
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_one_public_key_belongs_to_one_host(config, tmp_path):
+    key_file = tmp_path / 'shared.pub'
+    key_file.write_text(keys.public_key_text(keys.generate_private_key()))
+    first = run('trust', 'enroll', 'dup1', '--architecture', 'TPM',
+                '--public-key', str(key_file), config=config)
+    assert first.returncode == 0, first.stderr
+    second = run('trust', 'enroll', 'dup2', '--architecture', 'TPM',
+                 '--public-key', str(key_file), config=config)
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        'sod-nova: this public key is already enrolled for host dup1; one key '
+        'belongs to one host')
+    listed = run('trust', 'list', '-f', 'value', '-c', 'Host', config=config)
+    assert 'dup2' not in listed.stdout.split()
+
+
+def test_host_list_shows_rejected_reports(config):
+    from sod_nova.conf import CONF
+    from sod_nova.db import api
+    from sod_nova.db import evidence_rejections
+    url = config.read_text().split('connection = ')[1].strip()
+    CONF.set_override('connection', url, 'sod_database')
+    try:
+        api.host_declare('rej1', 'TPM')
+        evidence_rejections.add({('rej1', 'signature'): (3, 'bad signature'),
+                                 ('rej1', 'replay'): (1, 'replayed'),
+                                 ('(unknown)', 'unknown_host'): (2, 'who')})
+    finally:
+        api.dispose()
+        CONF.clear_override('connection', 'sod_database')
+    result = run('host', 'list', '-f', 'csv', '-c', 'Host', '-c', 'State',
+                 '-c', 'Rejected Reports', config=config)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert '"rej1","unreachable","replay: 1, signature: 3"' in lines
+    assert '"(unknown)","","unknown_host: 2"' in lines
+
+
+def test_agent_refuses_a_bad_host_name_in_one_line(tmp_path):
+    config = tmp_path / 'agent.conf'
+    config.write_text('[trust]\nhost = compute/1\nprivate_key_file = %s\n'
+                      % (tmp_path / 'host.key'))
+    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "sod-trust-agent: [trust] host 'compute/1' has the character '/'; "
+        "allowed: ASCII letters, digits and _ . : -")
+    assert not (tmp_path / 'host.key').exists()    # refused before any work
 
 
 def test_agent_without_a_key_file_says_what_to_set():

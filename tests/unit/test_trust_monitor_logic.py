@@ -1,12 +1,14 @@
-"""The monitor's pure decisions: scope, nonces; the transport default."""
+"""The monitor's pure decisions: scope, group nonces, alert counts; the
+transport default."""
 
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import pytest
 
 from sod_nova.conf import trust as trust_conf
+from sod_nova.trust import nonces
 from sod_nova.trust import rpc
-from sod_nova.trust import verify
+from sod_nova.trust.monitor import alerts
 from sod_nova.trust.monitor import service
 
 
@@ -40,18 +42,61 @@ def test_scope_from_options(conf):
     fixture.cleanUp()
 
 
-def test_nonces_carry_the_run_epoch_and_expire_or_overflow(conf):
-    monitor = service.TrustMonitor(conf, name='m')
-    monitor.epoch = 'e' * 16
-    record = verify.Enrollment('h', 'TPM', None)
-    first = monitor._add_nonce(record, 0.0)
-    assert len(first) == 64 and first.startswith('e' * 16)
-    later = monitor._add_nonce(record, conf.trust.nonce_max_age + 1)
-    assert set(record.nonces) == {later}          # the expired one is gone
-    for i in range(service.MAX_NONCES + 5):
-        monitor._add_nonce(record, 100.0 + i)
-    assert len(record.nonces) == service.MAX_NONCES
-    assert max(record.nonces.values()) == 100.0 + service.MAX_NONCES + 4
+def test_group_nonces_carry_host_and_issue_time_under_the_key():
+    key = nonces.generate_key()
+    nonce = nonces.issue(key, 'hw1', 1234.5678)
+    assert len(nonce) == 64 and int(nonce, 16) >= 0
+    assert nonces.issued_at(key, 'hw1', nonce) == 1234.567   # milliseconds
+    assert nonces.issued_at(key, 'hw2', nonce) is None       # another host
+    assert nonces.issued_at(nonces.generate_key(), 'hw1', nonce) is None
+    tampered = '%016x' % (int(nonce[:16], 16) + 1000) + nonce[16:]
+    assert nonces.issued_at(key, 'hw1', tampered) is None    # other time
+    assert nonces.issue(key, 'hw1', 1.0) != nonces.issue(key, 'hw1', 1.0)
+    for bad in (None, 'zz' * 32, 'a' * 63, 7):
+        assert nonces.issued_at(key, 'hw1', bad) is None
+
+
+def test_nonce_key_file(tmp_path):
+    path = str(tmp_path / 'k')
+    key = nonces.write_key(path)
+    assert nonces.load_key(path) == key
+    (tmp_path / 'short').write_text('ab' * 16)
+    (tmp_path / 'text').write_text('not hex')
+    with pytest.raises(nonces.NonceKeyError, match='holds 16 bytes; at least 32'):
+        nonces.load_key(str(tmp_path / 'short'))
+    with pytest.raises(nonces.NonceKeyError, match='must hold hex digits'):
+        nonces.load_key(str(tmp_path / 'text'))
+    with pytest.raises(nonces.NonceKeyError, match='cannot be read'):
+        nonces.load_key(str(tmp_path / 'missing'))
+
+
+def test_rejection_alerts_count_per_host_and_code_without_names(caplog):
+    caplog.set_level('WARNING')
+    counts = alerts.RejectionAlerts()
+    for _ in range(3):
+        counts.count('hw1', 'signature', 'bad signature')
+    counts.count(None, 'unknown_host', 'unknown host: no enrolled key')
+    stored, published = [], []
+    counts.flush(stored.append, published.append)
+    assert stored == [{('hw1', 'signature'): (3, 'bad signature'),
+                       ('(unknown)', 'unknown_host'): (
+                           1, 'unknown host: no enrolled key')}]
+    assert {(p['host'], p['code'], p['count']) for p in published} == {
+        ('hw1', 'signature', 3), ('(unknown)', 'unknown_host', 1)}
+    # One WARNING for the first of a kind, one summary: not one per report.
+    assert len([m for m in caplog.messages if 'hw1' in m]) == 2
+    assert counts.take() == {}
+
+
+def test_rejection_counts_survive_a_failed_store():
+    counts = alerts.RejectionAlerts()
+    counts.count('hw1', 'replay', 'r')
+
+    def broken(_):
+        raise RuntimeError('database gone')
+
+    counts.flush(broken, lambda p: None)
+    assert counts.take() == {('hw1', 'replay'): (1, 'r')}
 
 
 def test_construction_does_no_io(conf):

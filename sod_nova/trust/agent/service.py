@@ -33,6 +33,7 @@ import uuid
 
 from oslo_log import log as logging
 
+from sod_nova import hostname
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import keys
 from sod_nova.trust import rpc
@@ -57,7 +58,7 @@ class TrustAgent:
         this agent reports to)."""
         self.conf = conf
         self.monitor_topic = monitor_topic or conf.trust.monitor_topic
-        self.host = host
+        self.host = hostname.check(host, 'agent host')
         self.backend = backend
         self.private_key = private_key
         self.enrollment_token = enrollment_token

@@ -13,7 +13,7 @@ class MonitorManager:
         self.service = service
 
     def report_evidence(self, ctxt, envelope):
-        self.service.report_evidence(envelope)
+        self.service.submit(envelope)
 
     def request_challenge(self, ctxt, host, boot_id=None):
         self.service.request_challenge(host)

@@ -1,56 +1,85 @@
 """The trust monitor (TMs): verifies evidence and keeps host trust rows.
 
-For each report it looks up the host's enrollment (cached), runs the pure
-:class:`~sod_nova.trust.verify.Verifier`, moves the host's freshness state on
-(consumed nonce, sequence, the next nonce; in memory, bound to this run's
-epoch), writes the host row through :mod:`sod_nova.db.api` (capabilities from
-the catalogue when trusted, none otherwise) when the verdict changed or the
-row's evidence time needs refreshing, acknowledges the report with the next
-nonce and, when the state changed, publishes ``sod.host.trust_changed`` and
-calls the in-process listeners. A periodic sweep marks hosts whose evidence is
-older than ``evidence_max_age`` ``unreachable``.
+Reports arrive as casts and are queued; one worker verifies them in batches
+with the pure :class:`~sod_nova.trust.verify.Verifier` and records each
+batch in one database transaction (:func:`sod_nova.db.enrollment.
+advance_many`): the host's report freshness moves on only if no other
+replica moved it meanwhile, and the host row is written in the same
+transaction when the verdict changed or its evidence time needs refreshing
+(at most every ``evidence_max_age``/4). Accepted reports are acknowledged
+with the next nonce; trust changes publish ``sod.host.trust_changed`` and
+call the in-process listeners. A periodic sweep marks hosts whose evidence
+is older than ``evidence_max_age`` ``unreachable`` and flushes the counts of
+rejected reports (:mod:`.alerts`).
+
+Three outcomes (see :mod:`sod_nova.trust.verify`): an attributable report
+sets the host's state; a rejected one (not attributable) changes nothing, is
+counted and alerted, and the host is challenged at once so that a genuine
+violation is still seen within one report interval; a late one is ignored
+and the host challenged again. Placement: a host with a recent rejected
+report keeps its state and so may still receive new VMs. The rejected report
+carries no information about the host, only about someone on the bus; the
+re-challenge brings the host's genuine evidence within one report interval;
+and refusing placement on it would hand anyone on the bus a lever to drain
+the cloud's capacity. The operator sees the counts and the notification.
+
+Nonces are the group's (:mod:`sod_nova.trust.nonces`): any monitor with the
+same ``nonce_key_file`` checks them without state, so several monitor
+processes may share one topic and one database (a *group*: same
+``monitor_name``, topic and key), and a restart forgets nothing. Per-host
+state lives only for enrolled hosts.
 
 Nothing a report contains can stop the monitor: every failure is logged with
 the host and the reason and the loop goes on.
 
-Scale-out: each monitor has its own ``monitor_topic`` and name, serves the
-hosts ``monitor_hosts``/``monitor_architectures`` select, stamps its rows with
-its name, and sweeps only those rows, so several monitors share one database
-without touching each other's hosts. A monitor does not write a row another
-monitor keeps fresh (a misconfigured overlap); once that row has gone stale
-(the other monitor is gone), it takes the host over.
+Scale-out by scope: monitors (or groups) with their own names and topics
+serve the hosts ``monitor_hosts``/``monitor_architectures`` select and sweep
+only their rows. A monitor does not write a row another monitor keeps fresh
+(a misconfigured overlap); once that row has gone stale it takes it over.
 """
 
 import collections
 import datetime
-import secrets
 import threading
 import time
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from sod_nova import hostname
 from sod_nova import trust
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.db import evidence_rejections
 from sod_nova.trust import keys
+from sod_nova.trust import nonces
 from sod_nova.trust import references as references_mod
 from sod_nova.trust import rpc
 from sod_nova.trust import verify
 from sod_nova.trust.agent import rpcapi as agent_rpcapi
+from sod_nova.trust.monitor import alerts
 from sod_nova.trust.monitor import manager
 
 LOG = logging.getLogger(__name__)
 
-#: Outstanding nonces kept per host (each usable once).
-MAX_NONCES = 16
-#: A nonce is this monitor run's epoch (8 random bytes) + 24 random bytes.
-EPOCH_BYTES = 8
-NONCE_BYTES = 24
 #: Attempts of one database call that SQLite refused with "database is
-#: locked" (two read-then-write transactions met; one must start over).
+#: locked", and of a report whose freshness another replica moved meanwhile.
 DB_ATTEMPTS = 5
+#: Most reports verified and recorded in one database transaction.
+BATCH = 512
+#: Most reports queued; beyond, new ones are dropped (and counted).
+MAX_QUEUE = 100_000
+
+
+def _freshness(row):
+    boot, seq, seen, nonce_ms = row.freshness
+    return verify.Freshness(boot, seq, seen, nonce_ms / 1000.0)
+
+
+def _db_tuple(freshness):
+    return (freshness.boot_id, freshness.sequence, freshness.seen,
+            int(round(freshness.nonce_at * 1000)))
 
 
 class TrustMonitor:
@@ -78,15 +107,21 @@ class TrustMonitor:
         self._notifier = None
         self._notify_transport = None
         self._verifier = None
-        self.epoch = None
+        self.nonce_key = None
         self._listeners = []
-        self._host_locks = collections.defaultdict(threading.Lock)
         self._db_lock = threading.Lock()
-        self._records = {}
-        self._written = {}
-        self._locks_lock = threading.Lock()
+        self._work_lock = threading.Lock()
+        self._queue = collections.deque()
+        self._queued = threading.Condition()
+        self._records = {}        # enrolled hosts only
+        self._written = {}        # host -> (outcome, evidence time)
+        self._rechallenged = {}   # enrolled host -> monitor time
+        self.alerts = alerts.RejectionAlerts()
+        #: The last rejected or late reports ``(host, outcome, code,
+        #: reason)``, oldest first (the simulator's step reports, tests).
+        self.recent_rejections = collections.deque(maxlen=64)
         self._stop = threading.Event()
-        self._thread = None
+        self._threads = []
         self.counters = collections.Counter()
 
     # -- life cycle --------------------------------------------------------
@@ -95,13 +130,19 @@ class TrustMonitor:
         trust_conf = self.conf.trust
         if self.catalog is None:
             self.catalog = catalog_conf.load_catalog(self.conf)
-        self.epoch = secrets.token_hex(EPOCH_BYTES)
+        if trust_conf.nonce_key_file:
+            self.nonce_key = nonces.load_key(trust_conf.nonce_key_file)
+        elif self.nonce_key is None:
+            self.nonce_key = nonces.generate_key()
+            LOG.warning('trust monitor %s: no [trust] nonce_key_file; nonces '
+                        'are this process\'s own (a restart or a replica '
+                        'cannot check them)', self.name)
         self._records.clear()
         self._written.clear()
         self._verifier = verify.Verifier(
             references_mod.References.load(trust_conf.reference_values_file),
             trust_conf.max_evidence_bytes, trust_conf.nonce_max_age,
-            epoch=self.epoch)
+            self.nonce_key)
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
         self._agents = agent_rpcapi.AgentAPI(self._transport,
@@ -111,27 +152,33 @@ class TrustMonitor:
             self._notify_transport,
             publisher_id='sod-trust-monitor.%s' % self.name,
             driver='messagingv2', topics=[trust_conf.notification_topic])
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=target, daemon=True,
+                             name='sod-trust-monitor-%s-%s' % (self.name, what))
+            for what, target in (('sweep', self._run), ('work', self._work))]
+        for thread in self._threads:
+            thread.start()
         self._server = rpc.get_server(
             self._transport, self.topic, self.name,
             [manager.MonitorManager(self)])
         self._server.start()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name='sod-trust-monitor-%s' % self.name)
-        self._thread.start()
         self.challenge_all()
         LOG.info('trust monitor %(name)s started on topic %(topic)s',
                  {'name': self.name, 'topic': self.topic})
 
     def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
         if self._server is not None:
             self._server.stop()
             self._server.wait()
             self._server = None
+        self._stop.set()
+        with self._queued:
+            self._queued.notify_all()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        self.flush_alerts()
         if self._notify_transport is not None:
             self._notify_transport.cleanup()
             self._notify_transport = None
@@ -151,8 +198,20 @@ class TrustMonitor:
         while not self._stop.wait(self.conf.trust.stale_check_interval):
             try:
                 self.check_stale()
+                self.flush_alerts()
             except Exception:
                 LOG.exception('trust monitor %s: stale check failed', self.name)
+
+    def _work(self):
+        while True:
+            with self._queued:
+                while not self._queue and not self._stop.is_set():
+                    self._queued.wait()
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft()
+                         for _ in range(min(BATCH, len(self._queue)))]
+            self.process(batch)
 
     # -- scope -------------------------------------------------------------
 
@@ -160,10 +219,6 @@ class TrustMonitor:
         return ((not self.hosts or host in self.hosts)
                 and (not self.architectures
                      or architecture.lower() in self.architectures))
-
-    def _host_lock(self, host):
-        with self._locks_lock:
-            return self._host_locks[host]
 
     def _now(self):
         return self.clock()
@@ -183,76 +238,69 @@ class TrustMonitor:
 
     # -- reports -----------------------------------------------------------
 
+    def submit(self, envelope):
+        """Queue one report (the RPC endpoint's call); never blocks."""
+        with self._queued:
+            if len(self._queue) >= MAX_QUEUE:
+                self.counters['dropped'] += 1
+                return
+            self._queue.append(envelope)
+            self._queued.notify()
+
     def report_evidence(self, envelope):
-        """Verify one report and record the verdict; never raises."""
+        """Verify and record one report now; its verdict. Never raises."""
+        return self.process([envelope])[0]
+
+    def process(self, envelopes):
+        """Verify and record ``envelopes`` (one transaction); their verdicts
+        (None for a report that could not be processed). Never raises."""
         try:
-            return self._report(envelope)
+            with self._work_lock:
+                return self._process(envelopes)
         except Exception:
-            host = envelope.get('host') if isinstance(envelope, dict) else None
-            LOG.exception('%(host)s: evidence could not be processed',
-                          {'host': host})
-            self.counters['errors'] += 1
-            return None
+            LOG.exception('trust monitor %s: %d reports could not be '
+                          'processed', self.name, len(envelopes))
+            self.counters['errors'] += len(envelopes)
+            return [None] * len(envelopes)
 
-    def _report(self, envelope):
-        host = envelope.get('host') if isinstance(envelope, dict) else None
-        if not isinstance(host, str):
-            host = None
-        with self._host_lock(host) if host else threading.Lock():
-            now = self._now()
-            verdict, record = self._verify(envelope, now)
-            if verdict.ignored:
-                ev = verdict.evidence
-                ack = {'boot_id': ev.boot_id, 'sequence': ev.sequence}
-            else:
-                nonce = self._record(verdict, record, now)
-                if nonce is None:
-                    return verdict if not verdict.enrolled else None
-        if verdict.ignored:
-            self.counters['earlier_run'] += 1
-            LOG.info('%(host)s: report ignored: %(reason)s; challenging again',
-                     {'host': verdict.host, 'reason': verdict.reason})
-            self._challenge(verdict.host, ack=ack)
-        elif verdict.fresh:
-            self._cast_challenge(record.host, nonce, immediate=False,
-                                 ack={'boot_id': record.boot_id,
-                                      'sequence': record.last_sequence})
-        return verdict
-
-    def _record(self, verdict, record, now):
-        """Apply ``verdict`` (host lock held). Returns the host's next nonce
-        after fresh evidence, ``''`` after other recorded verdicts, None
-        when nothing was recorded."""
-        if not verdict.enrolled:
-            self.counters['unknown'] += 1
-            LOG.warning('%(host)s: evidence rejected: %(reason)s',
-                        {'host': verdict.host or '?', 'reason': verdict.reason})
-            return None
-        if not self.serves(record.host, record.architecture):
-            self.counters['ignored'] += 1
-            LOG.debug('%(host)s: not served by monitor %(name)s; ignored',
-                      {'host': record.host, 'name': self.name})
-            return None
-        nonce = ''
-        if verdict.fresh:
-            verify.consume(record, verdict)
-            nonce = self._add_nonce(record, now)
-        if verdict.trusted:
-            self.counters['trusted'] += 1
-            LOG.debug('%(host)s: evidence verified', {'host': record.host})
-        else:
-            self.counters['untrusted'] += 1
-            LOG.warning('%(host)s: untrusted: %(reason)s',
-                        {'host': record.host, 'reason': verdict.reason})
-        if not self._set_state(record, verdict.state, verdict.reason,
-                               evidence_at=now if verdict.fresh else None):
-            return None
-        return nonce
+    def _process(self, envelopes):
+        now = self._now()
+        verdicts = [None] * len(envelopes)
+        todo = list(range(len(envelopes)))
+        accepted = set()
+        for _attempt in range(DB_ATTEMPTS):
+            updates, owners = [], []
+            for i in todo:
+                verdict, record = self._verify(envelopes[i], now)
+                verdicts[i] = verdict
+                update = self._plan(verdict, record, now)
+                if update is not None:
+                    updates.append(update)
+                    owners.append((i, record))
+            if not updates:
+                break
+            results = self._db(db_enrollment.advance_many, updates)
+            todo = []
+            for (i, record), update, result in zip(owners, updates, results,
+                                                   strict=True):
+                if result is None:          # another replica was first
+                    self._forget(record.host)
+                    todo.append(i)
+                    continue
+                accepted.add(i)
+                self._recorded(verdicts[i], record, update, result)
+            if not todo:
+                break
+            self.counters['conflicts'] += len(todo)
+        for i, verdict in enumerate(verdicts):
+            self._after(verdict, i in accepted)
+        return verdicts
 
     def _verify(self, envelope, now):
-        """``(verdict, enrollment record)``; a rejection based on a cached
-        enrollment is checked again against the database, in case the
-        operator re-enrolled the host meanwhile."""
+        """``(verdict, enrollment record or None)``. A signature rejection
+        based on a cached enrollment is checked against the database again
+        (the operator may have re-enrolled the host), at most once a
+        second per host."""
         records = {}
 
         def lookup(name):
@@ -261,120 +309,154 @@ class TrustMonitor:
             return records[name]
 
         verdict = self._verifier.verify(envelope, lookup, now)
-        cached = self._records.get(verdict.host) if verdict.host else None
-        if not verdict.fresh and cached is not None:
-            del self._records[verdict.host]
-            records.clear()
-            current = lookup(verdict.host)
-            if current is None or (current.key_text, current.architecture) != (
-                    cached.key_text, cached.architecture):
+        record = records.get(verdict.host) if verdict.host else None
+        if (verdict.code == verify.SIGNATURE and record is not None
+                and now - record.reloaded >= 1.0):
+            current = self._reload(record.host, now)
+            if current is None or current.key_text != record.key_text:
+                records.clear()
                 verdict = self._verifier.verify(envelope, lookup, now)
-            else:
-                # Same enrollment: keep this run's freshness state. A forged
-                # or replayed report must not wipe the nonces issued to the
-                # genuine agent (its next report would look like a replay).
-                self._records[verdict.host] = records[verdict.host] = cached
-        return verdict, records.get(verdict.host)
+                record = records.get(verdict.host) if verdict.host else None
+        return verdict, record
+
+    def _plan(self, verdict, record, now):
+        """The database update an accepted verdict needs, or None."""
+        if record is None or verdict.outcome != verify.VERDICT:
+            return None
+        if not verdict.fresh or not self.serves(record.host,
+                                                record.architecture):
+            return None      # attributable without freshness: _after writes
+        trust_write = self._trust_write(record, verdict, now)
+        update = db_enrollment.FreshnessUpdate(
+            record.host, record.key_text, _db_tuple(record.freshness),
+            _db_tuple(verdict.freshness), trust=trust_write,
+            max_age=self.conf.trust.evidence_max_age)
+        record.freshness = verdict.freshness   # later reports of the batch
+        return update
+
+    def _trust_write(self, record, verdict, now):
+        """The host-row write of ``verdict``, or None when the same verdict
+        was written less than ``evidence_max_age``/4 ago (the row's
+        evidence time lags by at most that; most reports write no row)."""
+        state = verdict.state
+        mask = (self.catalog.capability_mask(record.architecture)
+                if state == trust.TRUSTED else 0)
+        outcome = (state, verdict.reason, mask, record.architecture)
+        last = self._written.get(record.host)
+        if (last is not None and last[0] == outcome
+                and 0 <= now - last[1] < self.conf.trust.evidence_max_age / 4):
+            return None
+        self._written[record.host] = (outcome, now)
+        return {'state': state, 'reason': verdict.reason,
+                'capability_mask': mask,
+                'last_evidence_at': datetime.datetime.fromtimestamp(
+                    now, datetime.UTC),
+                'architecture': record.architecture, 'monitor': self.name}
+
+    def _recorded(self, verdict, record, update, result):
+        """Bookkeeping after the database took ``update``."""
+        self.counters['trusted' if verdict.trusted else 'untrusted'] += 1
+        if not verdict.trusted:
+            LOG.warning('%(host)s: untrusted: %(reason)s',
+                        {'host': record.host, 'reason': verdict.reason})
+        if update.trust is None or result is True:
+            return
+        if result == 'foreign':
+            self._written.pop(record.host, None)
+            self.counters['foreign'] += 1
+            LOG.warning('%(host)s: kept fresh by another monitor; not '
+                        'written by %(name)s (overlapping monitor scopes?)',
+                        {'host': record.host, 'name': self.name})
+            return
+        db_api.log_transition(record.host, result, verdict.state,
+                              verdict.reason)
+        if result != verdict.state:
+            self._publish(record.host, result, verdict.state, verdict.reason,
+                          record.architecture)
+
+    def _after(self, verdict, accepted):
+        """Acknowledge, alert or challenge again, once the batch is recorded."""
+        if verdict is None:
+            return
+        host = verdict.host
+        record = self._records.get(host) if host else None
+        if verdict.rejected or verdict.late:
+            self.recent_rejections.append(
+                (host if verdict.enrolled else None, verdict.outcome,
+                 verdict.code, verdict.reason))
+        if verdict.rejected:
+            self.counters['rejected'] += 1
+            self.counters['rejected:' + verdict.code] += 1
+            self.alerts.count(host if verdict.enrolled else None,
+                              verdict.code, verdict.reason)
+            if record is not None:
+                self._rechallenge(record)
+        elif verdict.late:
+            self.counters['late'] += 1
+            LOG.info('%(host)s: late report ignored: %(reason)s; challenging '
+                     'again', {'host': host, 'reason': verdict.reason})
+            if record is not None:
+                ev = verdict.evidence
+                self._rechallenge(record, ack={'boot_id': ev.boot_id,
+                                               'sequence': ev.sequence})
+        elif record is None or not self.serves(host, record.architecture):
+            self.counters['ignored'] += 1
+        elif verdict.fresh:
+            if accepted:
+                self._cast_challenge(host, immediate=False, ack={
+                    'boot_id': verdict.freshness.boot_id,
+                    'sequence': verdict.freshness.sequence})
+        else:
+            self._record_unfresh(verdict, record)
+
+    def _record_unfresh(self, verdict, record):
+        """An attributable verdict without freshness (the host signed a
+        malformed document, or one for another host): untrusted, if the
+        host's key is still the enrolled one."""
+        self.counters['untrusted'] += 1
+        LOG.warning('%(host)s: untrusted: %(reason)s',
+                    {'host': record.host, 'reason': verdict.reason})
+        row = self._db(db_enrollment.get, record.host)
+        if row is None or row.public_key != record.key_text:
+            self._forget(record.host)
+            return
+        self._written.pop(record.host, None)
+        old, new = self._db(db_api.host_set_trust, record.host, verdict.state,
+                            verdict.reason, 0, architecture=record.architecture,
+                            monitor=self.name)
+        if old != new:
+            self._publish(record.host, old, new, verdict.reason,
+                          record.architecture)
+        self._rechallenge(record)
+
+    def _forget(self, host):
+        self._records.pop(host, None)
+        self._written.pop(host, None)
 
     def _enrollment(self, host):
-        """The host's enrollment and freshness state, cached: this monitor
-        alone serves the host; the key is checked against the database
-        before each host-row write (:meth:`_still_enrolled`)."""
+        """The host's enrollment and freshness state, cached for enrolled
+        hosts only (a name nobody enrolled leaves no state behind)."""
         record = self._records.get(host)
         if record is not None:
             return record
+        return self._reload(host, self._now())
+
+    def _reload(self, host, now):
         row = self._db(db_enrollment.get, host)
         if row is None or row.public_key is None:
+            self._forget(host)
             return None
         record = verify.Enrollment(
             host=row.host, architecture=row.architecture,
             public_key=keys.load_public_key(row.public_key),
-            key_text=row.public_key)
+            key_text=row.public_key, freshness=_freshness(row), reloaded=now)
         self._records[host] = record
         return record
-
-    def _still_enrolled(self, record):
-        """Whether ``record``'s key is still the enrolled one (the operator
-        may have revoked or re-enrolled the host); drops it from the cache
-        when not."""
-        row = self._db(db_enrollment.get, record.host)
-        if row is not None and row.public_key == record.key_text and (
-                row.architecture == record.architecture):
-            return True
-        self._records.pop(record.host, None)
-        return False
-
-    def _add_nonce(self, record, now):
-        """A new nonce for ``record``; expired and surplus ones dropped."""
-        max_age = self.conf.trust.nonce_max_age
-        kept = sorted(((t, n) for n, t in record.nonces.items()
-                       if now - t <= max_age), reverse=True)[:MAX_NONCES - 1]
-        nonce = self.epoch + secrets.token_hex(NONCE_BYTES)
-        record.nonces = {n: t for t, n in kept}
-        record.nonces[nonce] = now
-        return nonce
-
-    def _set_state(self, record, state, reason, evidence_at=None):
-        """Write the host row; after fresh evidence, only if the host's key is
-        still enrolled (else False: a revoked or re-enrolled host is not
-        written from evidence signed with its old key).
-
-        A fresh verdict equal to the last one written is not written again
-        while that write is younger than a quarter of ``evidence_max_age``:
-        the row's evidence time lags by at most that, and most reports cost
-        no database write at all."""
-        mask = (self.catalog.capability_mask(record.architecture)
-                if state == trust.TRUSTED else 0)
-        outcome = (state, reason, mask, record.architecture)
-        last = self._written.get(record.host)
-        if (evidence_at is not None and last is not None and last[0] == outcome
-                and 0 <= evidence_at - last[1] < self.conf.trust.evidence_max_age / 4):
-            return True
-        if evidence_at is not None and not self._still_enrolled(record):
-            LOG.warning('%(host)s: enrollment changed or revoked while its '
-                        'evidence was verified; verdict dropped',
-                        {'host': record.host})
-            return False
-        owner = self._foreign_owner(record.host, evidence_at)
-        if owner:
-            self.counters['foreign'] += 1
-            LOG.warning('%(host)s: kept fresh by monitor %(owner)s; not '
-                        'written by %(name)s (overlapping monitor scopes?)',
-                        {'host': record.host, 'owner': owner, 'name': self.name})
-            return False
-        old, new = self._db(
-            db_api.host_set_trust, record.host, state, reason, mask,
-            last_evidence_at=(None if evidence_at is None else
-                              datetime.datetime.fromtimestamp(evidence_at,
-                                                              datetime.UTC)),
-            architecture=record.architecture, monitor=self.name)
-        if evidence_at is not None:
-            self._written[record.host] = (outcome, evidence_at)
-        else:
-            self._written.pop(record.host, None)
-        if old != new:
-            self._publish(record.host, old, new, reason, record.architecture)
-        return True
-
-    def _foreign_owner(self, host, now):
-        """The other monitor whose fresh evidence the host row holds, if any."""
-        row = self._db(db_api.host_get, host)
-        if row is None or row.monitor in (None, self.name):
-            return None
-        when = datetime.datetime.fromtimestamp(
-            self._now() if now is None else now, datetime.UTC)
-        if row.is_fresh(when, self.conf.trust.evidence_max_age):
-            return row.monitor
-        return None
 
     def _publish(self, host, old, new, reason, architecture):
         change = {'host': host, 'old_state': old, 'new_state': new,
                   'reason': reason, 'architecture': architecture}
-        try:
-            self._notifier.info({}, trust.TRUST_CHANGED_EVENT, change)
-        except Exception as exc:
-            LOG.warning('%(host)s: trust change not published: %(exc)s',
-                        {'host': host, 'exc': exc})
+        self._notify(trust.TRUST_CHANGED_EVENT, change)
         for callback in list(self._listeners):
             try:
                 callback(change)
@@ -382,41 +464,61 @@ class TrustMonitor:
                 LOG.exception('%(host)s: trust change listener failed',
                               {'host': host})
 
+    def _notify(self, event, payload):
+        try:
+            self._notifier.info({}, event, payload)
+        except Exception as exc:
+            LOG.warning('%(host)s: %(event)s not published: %(exc)s',
+                        {'host': payload.get('host'), 'event': event,
+                         'exc': exc})
+
+    def flush_alerts(self):
+        """Store and publish the rejected-report counts of the period."""
+        if self._notifier is None:
+            return {}
+        return self.alerts.flush(
+            lambda counts: self._db(evidence_rejections.add, counts),
+            lambda payload: self._notify(alerts.EVIDENCE_REJECTED_EVENT,
+                                         payload))
+
     def attestation_state(self, host):
-        """``{boot_id, last_sequence, outstanding_nonces}`` of ``host`` in
-        this monitor run, or None (diagnostics and tests)."""
+        """``{boot_id, last_sequence}`` of ``host`` as this monitor last
+        saw it, or None (diagnostics and tests)."""
         record = self._records.get(host)
         if record is None:
             return None
-        return {'boot_id': record.boot_id,
-                'last_sequence': record.last_sequence,
-                'outstanding_nonces': len(record.nonces)}
+        return {'boot_id': record.freshness.boot_id,
+                'last_sequence': record.freshness.sequence}
 
     # -- challenges and enrollment ------------------------------------------
 
     def request_challenge(self, host):
         """Issue a nonce to ``host`` and ask for an immediate report."""
-        self._challenge(host)
-
-    def _challenge(self, host, ack=None):
         try:
-            self._challenge_unsafe(host, ack)
-        except Exception:
-            LOG.exception('%(host)s: challenge failed', {'host': host})
-
-    def _challenge_unsafe(self, host, ack):
-        if not isinstance(host, str):
-            return
-        with self._host_lock(host):
+            if not hostname.is_valid(host):
+                LOG.warning('challenge requested for an invalid host name; '
+                            'ignored')
+                return
             record = self._enrollment(host)
             if record is None:
                 LOG.warning('%(host)s: challenge requested by a host with no '
                             'enrolled key; ignored', {'host': host})
                 return
-            if not self.serves(host, record.architecture):
-                return
-            nonce = self._add_nonce(record, self._now())
-        self._cast_challenge(host, nonce, immediate=True, ack=ack)
+            if self.serves(host, record.architecture):
+                self._cast_challenge(host, immediate=True)
+        except Exception:
+            LOG.exception('%(host)s: challenge failed', {'host': host})
+
+    def _rechallenge(self, record, ack=None):
+        """Challenge an enrolled host at once after a rejected or late
+        report, at most every ``report_interval``/4."""
+        now = self._now()
+        last = self._rechallenged.get(record.host)
+        if last is not None and 0 <= now - last < (
+                self.conf.trust.report_interval / 4):
+            return
+        self._rechallenged[record.host] = now
+        self._cast_challenge(record.host, immediate=True, ack=ack)
 
     def challenge_all(self):
         """Challenge every enrolled host this monitor serves (at start)."""
@@ -424,8 +526,9 @@ class TrustMonitor:
             if row.public_key and self.serves(row.host, row.architecture):
                 self.request_challenge(row.host)
 
-    def _cast_challenge(self, host, nonce, immediate, ack=None):
+    def _cast_challenge(self, host, immediate, ack=None):
         try:
+            nonce = nonces.issue(self.nonce_key, host, self._now())
             self._agents.challenge(host, nonce, immediate, ack)
         except Exception as exc:
             LOG.warning('%(host)s: challenge not sent: %(exc)s',
@@ -433,9 +536,12 @@ class TrustMonitor:
 
     def enroll(self, host, architecture, public_key, proof):
         """Enroll ``public_key`` with a one-time token's proof; never raises."""
+        if not hostname.is_valid(host):
+            LOG.warning('enrollment refused: invalid host name')
+            return False
         try:
             keys.load_public_key(public_key)
-            self._db(db_enrollment.enroll_with_token, str(host),
+            self._db(db_enrollment.enroll_with_token, host,
                      str(architecture), public_key,
                      lambda token_key, arch: keys.check_enrollment_proof(
                          token_key, proof, host, arch, public_key))
@@ -446,7 +552,7 @@ class TrustMonitor:
         except Exception:
             LOG.exception('%(host)s: enrollment failed', {'host': host})
             return False
-        self._records.pop(host, None)
+        self._forget(host)
         LOG.info('%(host)s: key enrolled with a one-time token', {'host': host})
         self.request_challenge(host)
         return True

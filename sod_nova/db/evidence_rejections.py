@@ -1,0 +1,78 @@
+"""Counts of evidence reports rejected without changing a host's state.
+
+A report that cannot be attributed to its host (bad signature, unknown host,
+malformed, a nonce the monitor group did not issue, a replay) changes no
+state, but an operator must see it: each monitor adds its counts per host
+and reason code here every few seconds (one transaction for all, so a flood
+of forgeries costs the database one write per period, not one per report),
+and ``sod-nova host list`` shows them. Names nobody enrolled are counted
+under :data:`UNKNOWN`, so no row is created for a made-up host name.
+
+The table is created by the alembic migration ``0005_trust_freshness``.
+"""
+
+import dataclasses
+import datetime
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from sod_nova.db import api
+from sod_nova.db import models
+
+#: The host of rejected reports whose claimed host is not enrolled (not a
+#: valid host name, so it never collides with one).
+UNKNOWN = '(unknown)'
+
+
+EvidenceRejection = models.EvidenceRejection
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectionCount:
+    host: str
+    code: str
+    count: int
+    last_reason: str
+    last_at: datetime.datetime
+
+
+@api._retry_on_duplicate
+def add(counts, now=None, conf=None):
+    """Add ``{(host, code): (count, last reason)}`` to the stored counts."""
+    if not counts:
+        return
+    now = api._to_db(now) if now is not None else timeutils.utcnow()
+    api.configure(conf)
+    table = EvidenceRejection.__table__
+    with api.context_manager.writer.using(api._Context()) as session:
+        for (host, code), (count, reason) in sorted(counts.items()):
+            done = session.execute(sa.update(table).where(
+                table.c.host == host, table.c.code == code).values(
+                count=table.c.count + count, last_reason=reason[:1000],
+                last_at=now, updated_at=now)).rowcount
+            if not done:
+                session.add(EvidenceRejection(
+                    host=host, code=code, count=count,
+                    last_reason=reason[:1000], last_at=now))
+                session.flush()
+
+
+def get_all(conf=None):
+    """Every count, ordered by host and code."""
+    api.configure(conf)
+    table = EvidenceRejection.__table__
+    query = sa.select(table.c.host, table.c.code, table.c.count,
+                      table.c.last_reason, table.c.last_at).order_by(
+        table.c.host, table.c.code)
+    with api.context_manager.reader.using(api._Context()) as session:
+        return [RejectionCount(h, c, n, r, api._from_db(at))
+                for h, c, n, r, at in session.execute(query)]
+
+
+def by_host(conf=None):
+    """``{host: [RejectionCount, ...]}``."""
+    result = {}
+    for row in get_all(conf):
+        result.setdefault(row.host, []).append(row)
+    return result

@@ -1,0 +1,48 @@
+"""Trust verdicts: per-host freshness, enrollment attempts, rejected reports.
+
+The freshness of a host's reports (last accepted boot and sequence, which
+recent sequences were accepted, the last accepted nonce's issue time) moves
+from one monitor's memory into the enrollment row, so that any monitor of a
+group catches a replay, also after a restart. Failed enrollment proofs are
+counted there (rate limit). ``sod_evidence_rejections`` counts the reports
+the monitors rejected without changing a host's state, per host and reason.
+
+Revision ID: 0005_trust_freshness
+Revises: 0004_leases
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0005_trust_freshness'
+down_revision = '0004_leases'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('sod_trust_enrollments') as batch:
+        batch.add_column(sa.Column('boot_id', sa.String(255), nullable=True))
+        batch.add_column(sa.Column('last_sequence', sa.BigInteger,
+                                   nullable=False, server_default='0'))
+        batch.add_column(sa.Column('seen', sa.BigInteger, nullable=False,
+                                   server_default='0'))
+        batch.add_column(sa.Column('nonce_ms', sa.BigInteger, nullable=False,
+                                   server_default='0'))
+        batch.add_column(sa.Column('failed_proofs', sa.Integer,
+                                   nullable=False, server_default='0'))
+        batch.add_column(sa.Column('proof_retry_at', sa.DateTime,
+                                   nullable=True))
+    op.create_table(
+        'sod_evidence_rejections',
+        sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column('created_at', sa.DateTime),
+        sa.Column('updated_at', sa.DateTime),
+        sa.Column('host', sa.String(255), nullable=False),
+        sa.Column('code', sa.String(32), nullable=False),
+        sa.Column('count', sa.BigInteger, nullable=False),
+        sa.Column('last_reason', sa.Text, nullable=False),
+        sa.Column('last_at', sa.DateTime, nullable=False),
+        sa.UniqueConstraint('host', 'code',
+                            name='uniq_sod_evidence_rejections0host0code'),
+    )

@@ -1,0 +1,96 @@
+"""Group nonces: challenges any monitor of the group can check, statelessly.
+
+A nonce is 32 bytes, written as 64 hex digits (the evidence format's nonce
+field)::
+
+    issued_at   8 bytes   milliseconds since the epoch, monitor clock
+    salt        8 bytes   random
+    mac        16 bytes   HMAC-SHA256(group key, label | host | issued_at | salt)
+
+The MAC binds the nonce to one host and its issue time under the key shared
+by the monitors of a group (``[trust] nonce_key_file``). Any monitor of the
+group can then tell, without remembering a single nonce, whether the group
+issued a nonce to this host and how old it is; a restart forgets nothing.
+Whether a nonce was already *used* is not the nonce's business: consumption
+is tracked by the per-boot sequence number kept in the database (see
+:func:`sod_nova.trust.verify.advance`).
+"""
+
+import hashlib
+import hmac
+import os
+import secrets
+import struct
+
+from sod_nova import hostname
+
+_LABEL = b'sod-nova-nonce-v1\n'
+#: Shortest group key accepted, in bytes.
+MIN_KEY_BYTES = 32
+
+
+class NonceKeyError(ValueError):
+    """A group key file that cannot be used (one-line message)."""
+
+
+def generate_key():
+    return secrets.token_bytes(MIN_KEY_BYTES)
+
+
+def load_key(path):
+    """The group key in ``path``: hex text of at least 32 bytes.
+
+    Raises :class:`NonceKeyError` naming the file and the problem.
+    """
+    try:
+        with open(path, 'rb') as f:
+            text = f.read(4096)
+    except OSError as exc:
+        raise NonceKeyError('[trust] nonce_key_file %s cannot be read: %s'
+                            % (path, exc.strerror or exc)) from None
+    try:
+        key = bytes.fromhex(text.decode('ascii').strip())
+    except (UnicodeDecodeError, ValueError):
+        raise NonceKeyError('[trust] nonce_key_file %s must hold hex digits '
+                            '(e.g. "openssl rand -hex 32")' % path) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise NonceKeyError('[trust] nonce_key_file %s holds %d bytes; at '
+                            'least %d are needed' % (path, len(key),
+                                                     MIN_KEY_BYTES))
+    return key
+
+
+def write_key(path, key=None):
+    """Write a new (or the given) group key to ``path``, mode 0600."""
+    key = key or generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        f.write(key.hex() + '\n')
+    return key
+
+
+def _mac(key, host, head):
+    return hmac.new(key, _LABEL + host.encode('ascii') + b'\n' + head,
+                    hashlib.sha256).digest()[:16]
+
+
+def issue(key, host, now):
+    """A new nonce for ``host`` issued at ``now`` (seconds since the epoch)."""
+    head = struct.pack('>Q', max(0, int(now * 1000))) + secrets.token_bytes(8)
+    return (head + _mac(key, host, head)).hex()
+
+
+def issued_at(key, host, nonce):
+    """When the group issued ``nonce`` to ``host`` (seconds), or None when it
+    did not (wrong MAC, other host, other group, not a nonce)."""
+    if not (isinstance(nonce, str) and len(nonce) == 64
+            and hostname.is_valid(host)):
+        return None
+    try:
+        raw = bytes.fromhex(nonce)
+    except ValueError:
+        return None
+    head, mac = raw[:16], raw[16:]
+    if not hmac.compare_digest(mac, _mac(key, host, head)):
+        return None
+    return struct.unpack('>Q', head[:8])[0] / 1000.0

@@ -1,0 +1,135 @@
+"""Enrollment and report freshness in the database (real SQLite, migrated).
+
+A wrong proof is refused and rate-limited without using up the token; one
+public key belongs to one host; the freshness of a host's reports moves on
+only from the state a monitor read (two replicas never both accept one
+report); rejected-report counts add up per host and reason.
+"""
+
+import datetime
+
+import pytest
+
+from sod_nova.conf import CONF
+from sod_nova.db import api
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.db import evidence_rejections
+from sod_nova.trust import keys
+
+UTC = datetime.UTC
+NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path):
+    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
+                      'sod_database')
+    api.sync(CONF)
+    yield CONF
+    api.dispose()
+    CONF.clear_override('connection', 'sod_database')
+
+
+def public():
+    return keys.public_key_text(keys.generate_private_key())
+
+
+def enroll(host, token, key, proof_token=None, arch='HyperWall', now=NOW):
+    proof = keys.enrollment_proof(proof_token or token, host, arch, key)
+    return db_enrollment.enroll_with_token(
+        host, arch, key, lambda token_key, a: keys.check_enrollment_proof(
+            token_key, proof, host, a, key), now=now)
+
+
+def test_wrong_proof_keeps_the_token_for_the_genuine_agent(db):
+    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'), 600,
+                               now=NOW)
+    with pytest.raises(db_enrollment.EnrollmentError,
+                       match='enrollment proof of hw1 does not match its token'):
+        enroll('hw1', 'right', public(), proof_token='wrong')
+    assert db_enrollment.get('hw1').token_pending      # not used up
+    genuine = public()
+    assert enroll('hw1', 'right', genuine).public_key == genuine
+    assert not db_enrollment.get('hw1').token_pending  # used by its enrollment
+
+
+def test_wrong_proofs_are_rate_limited(db):
+    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'), 600,
+                               now=NOW)
+    for _ in range(db_enrollment.FREE_PROOF_ATTEMPTS):
+        with pytest.raises(db_enrollment.EnrollmentError, match='does not match'):
+            enroll('hw1', 'right', public(), proof_token='wrong')
+    # The back-off is running: even the right proof waits (unchecked).
+    with pytest.raises(db_enrollment.EnrollmentError,
+                       match=r'refused: 3 wrong proofs; next attempt in 1 s'):
+        enroll('hw1', 'right', public(), now=NOW)
+    later = NOW + datetime.timedelta(seconds=2)
+    key = public()
+    assert enroll('hw1', 'right', key, now=later).public_key == key
+
+
+def test_token_enrollment_of_a_key_another_host_holds_is_refused(db):
+    key = public()
+    db_enrollment.enroll_key('hw1', 'HyperWall', key)
+    db_enrollment.create_token('hw2', 'HyperWall', keys.token_key('t'), 600,
+                               now=NOW)
+    with pytest.raises(db_enrollment.EnrollmentError,
+                       match='already enrolled for host hw1; one key belongs '
+                             'to one host'):
+        enroll('hw2', 't', key)
+    assert db_enrollment.get('hw2').public_key is None
+    with pytest.raises(db_enrollment.EnrollmentError, match='host hw1'):
+        db_enrollment.enroll_key('hw3', 'TPM', key)
+    assert db_enrollment.get('hw3') is None
+    db_enrollment.enroll_key('hw1', 'HyperWall', key)   # its own key again: fine
+
+
+def test_host_names_follow_the_one_rule(db):
+    for bad in ('a/b', 'h\u00e9', 'x' * 256, 'a\nb', ''):
+        with pytest.raises(ValueError, match='host'):
+            api.host_declare(bad, 'TPM')
+    assert api.host_get_all() == []
+
+
+def _update(host, key, expect, new, trust=None):
+    return db_enrollment.FreshnessUpdate(host, key, expect, new, trust=trust)
+
+
+def test_freshness_moves_only_from_the_state_read(db):
+    key = public()
+    db_enrollment.enroll_key('hw1', 'HyperWall', key)
+    start = db_enrollment.get('hw1').freshness
+    assert start == (None, 0, 0, 0)
+    first = ('boot', 1, 0, 1000)
+    trusted = {'state': 'trusted', 'reason': 'evidence verified',
+               'capability_mask': 1, 'last_evidence_at': NOW,
+               'architecture': 'HyperWall', 'monitor': 'tm'}
+    # Two replicas read the same state and accept the same report: one wins.
+    assert db_enrollment.advance_many(
+        [_update('hw1', key, start, first, trusted)]) == ['unreachable']
+    assert db_enrollment.advance_many(
+        [_update('hw1', key, start, first, trusted)]) == [None]
+    assert db_enrollment.get('hw1').freshness == first
+    assert api.host_get('hw1').state == 'trusted'
+    # Within one batch, a chain of reports of one host.
+    second, third = ('boot', 2, 1, 2000), ('boot', 3, 3, 3000)
+    assert db_enrollment.advance_many([
+        _update('hw1', key, first, second), _update('hw1', key, second, third),
+    ]) == [True, True]
+    # A re-enrolled key: reports signed with the old one change nothing.
+    new_key = public()
+    db_enrollment.enroll_key('hw1', 'HyperWall', new_key)
+    assert db_enrollment.get('hw1').freshness == (None, 0, 0, 0)
+    assert db_enrollment.advance_many(
+        [_update('hw1', key, (None, 0, 0, 0), first)]) == [None]
+
+
+def test_rejection_counts_add_up_per_host_and_code(db):
+    evidence_rejections.add({('hw1', 'signature'): (3, 'bad'),
+                             ('(unknown)', 'unknown_host'): (1, 'who')}, now=NOW)
+    evidence_rejections.add({('hw1', 'signature'): (2, 'bad again'),
+                             ('hw1', 'replay'): (1, 'old')}, now=NOW)
+    counts = evidence_rejections.by_host()
+    assert [(c.code, c.count, c.last_reason) for c in counts['hw1']] == [
+        ('replay', 1, 'old'), ('signature', 5, 'bad again')]
+    assert [c.count for c in counts['(unknown)']] == [1]
