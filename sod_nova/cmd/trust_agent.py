@@ -23,6 +23,10 @@ def main(argv=None):
         sys.exit('sod-trust-agent: %s' % exc)
     print('%s: public key %s (%s)' % (trust.host, keys.public_key_text(key),
                                       backend.architecture_type), flush=True)
+    for name, value in sorted(backend.identity().items()):
+        # What else the operator enrolls, e.g. "tpm_ek <base64>" for
+        # sod-nova trust enroll --tpm-ek.
+        print('%s: %s %s' % (trust.host, name, value), flush=True)
     agent = service.TrustAgent(CONF, trust.host, backend, key,
                                enrollment_token=trust.enrollment_token)
     agent.start()

@@ -6,7 +6,12 @@ before each write of its host row, so a re-enrollment or revocation takes
 effect at the latest one write period later. Evidence freshness (nonces,
 sequences) is the monitor's in-memory state, bound to the monitor run.
 
-The table is created by the alembic migration ``0002_trust_enrollment``.
+A TPM host's row also holds the endorsement key (EK) the operator enrolled
+and, once the monitor saw a credential for it activated, the attestation key
+(AK) its quotes are signed with.
+
+The table is created by the alembic migration ``0002_trust_enrollment``; the
+TPM columns by ``0004_tpm_enrollment``.
 """
 
 import dataclasses
@@ -37,6 +42,8 @@ class TrustEnrollment(models.BASE, oslo_models.TimestampMixin,
     public_key = sa.Column(sa.String(64), nullable=True)
     token_key = sa.Column(sa.String(64), nullable=True)
     token_expires_at = sa.Column(sa.DateTime, nullable=True)
+    tpm_ek = sa.Column(sa.Text, nullable=True)
+    tpm_ak = sa.Column(sa.Text, nullable=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +53,13 @@ class EnrollmentRow:
     public_key: str | None
     token_pending: bool
     token_expires_at: datetime.datetime | None
+    tpm_ek: str | None = None
+    tpm_ak: str | None = None
 
     def to_dict(self):
         return {'host': self.host, 'architecture': self.architecture,
                 'public_key': self.public_key,
+                'tpm_ek': self.tpm_ek, 'tpm_ak': self.tpm_ak,
                 'token_pending': self.token_pending,
                 'token_expires_at': (self.token_expires_at.isoformat()
                                      if self.token_expires_at else None)}
@@ -60,7 +70,8 @@ def _row(model):
         host=model.host, architecture=model.architecture,
         public_key=model.public_key, token_pending=model.token_key is not None,
         token_expires_at=(model.token_expires_at.replace(tzinfo=datetime.UTC)
-                          if model.token_expires_at else None))
+                          if model.token_expires_at else None),
+        tpm_ek=model.tpm_ek, tpm_ak=model.tpm_ak)
 
 
 def _select(session, host):
@@ -83,22 +94,38 @@ def get_all(conf=None):
         return [_row(m) for m in session.scalars(query)]
 
 
-def enroll_key(host, architecture, public_key, conf=None):
-    """The operator vouches for ``public_key`` as ``host``'s key.
+def enroll_key(host, architecture, public_key, conf=None, tpm_ek=None):
+    """The operator vouches for ``public_key`` as ``host``'s key, and for
+    ``tpm_ek`` (base64 TPMT_PUBLIC) as its TPM's endorsement key.
 
-    Replaces any earlier key or pending token; also declares the host row
-    (``unreachable`` until evidence verifies). The caller has checked that
-    ``public_key`` parses.
+    Replaces any earlier key, EK, activated AK or pending token; also
+    declares the host row (``unreachable`` until evidence verifies). The
+    caller has checked that ``public_key`` and ``tpm_ek`` parse.
     """
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
         model = _claim_row(session, host)
         model.architecture = architecture
         model.public_key = public_key
+        model.tpm_ek = tpm_ek
+        model.tpm_ak = None
         model.token_key = None
         model.token_expires_at = None
         session.flush()
         return _row(model)
+
+
+def activate_ak(host, public_key, tpm_ak, conf=None):
+    """Store ``tpm_ak`` as the attestation key of ``host``, whose TPM
+    activated a credential for it; only while ``public_key`` is still the
+    enrolled host key (a re-enrollment meanwhile wins). True if stored."""
+    api.configure(conf)
+    with api.context_manager.writer.using(api._Context()) as session:
+        model = _select(session, host)
+        if model is None or model.public_key != public_key or not model.tpm_ek:
+            return False
+        model.tpm_ak = tpm_ak
+        return True
 
 
 def _claim_row(session, host):

@@ -12,7 +12,9 @@ reason:
 5. the claimed architecture equals the enrolled one;
 6. freshness: the nonce is one this monitor issued to this host, unused and
    younger than ``nonce_max_age``; the sequence grows within one boot_id;
-7. the event log replays to the quoted PCRs;
+7. a host enrolled with a TPM endorsement key backs the PCRs with a quote
+   of an activated attestation key (:mod:`sod_nova.trust.attestation`);
+   the event log replays to the quoted PCRs;
 8. the PCRs equal the architecture's reference values;
 9. no runtime counter reports a violation.
 
@@ -29,6 +31,7 @@ it changes nothing, and the monitor challenges the host again.
 import dataclasses
 
 from sod_nova import trust
+from sod_nova.trust import attestation
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import measurements
 
@@ -58,6 +61,15 @@ class Enrollment:
     nonces: dict = dataclasses.field(default_factory=dict)
     #: The enrolled key as stored (base64), to detect re-enrollment.
     key_text: str = None
+    #: TPM hosts: the enrolled EK and the activated AK (tpm2.PublicArea),
+    #: the AK as reported (base64), ``(AK text, (secret, ...))`` of the
+    #: credentials sent for its activation, and the clock of the last
+    #: accepted quote.
+    tpm_ek: object = None
+    tpm_ak: object = None
+    tpm_ak_text: str = None
+    tpm_pending: tuple = None
+    tpm_clock: object = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +83,8 @@ class Verdict:
     #: True when the report was authentic and fresh (freshness state moves on).
     fresh: bool = False
     evidence: object = None
+    #: The :class:`~sod_nova.trust.attestation.Result` of a TPM host.
+    tpm: object = None
 
     @property
     def trusted(self):
@@ -113,13 +127,14 @@ class Verifier:
             return Verdict(host, None, str(exc), ignored=True, evidence=evidence)
         except evidence_mod.EvidenceError as exc:
             return Verdict(host, trust.UNTRUSTED, str(exc))
-        reason = (self._boot_problem(evidence)
+        quote = attestation.check(enrollment, evidence)
+        reason = ((quote and quote.reason) or self._boot_problem(evidence)
                   or self._runtime_problem(evidence.runtime))
         if reason:
             return Verdict(host, trust.UNTRUSTED, reason, fresh=True,
-                           evidence=evidence)
+                           evidence=evidence, tpm=quote)
         return Verdict(host, trust.TRUSTED, 'evidence verified', fresh=True,
-                       evidence=evidence)
+                       evidence=evidence, tpm=quote)
 
     @staticmethod
     def _check_identity(enrollment, evidence):
@@ -161,6 +176,12 @@ class Verifier:
             return 'no reference values for %s' % evidence.architecture
         for index in sorted(set(reference) | set(evidence.pcrs)):
             if reference.get(index) != evidence.pcrs.get(index):
+                extra = measurements.unexpected_events(
+                    evidence.event_log, index, reference.get(index))
+                if extra:
+                    return ('PCR %d does not match the %s reference: '
+                            'unexpected %s' % (index, evidence.architecture,
+                                               ', '.join(extra)))
                 names = [e.name for e in evidence.event_log if e.pcr == index]
                 return 'PCR %d does not match the %s reference (events: %s)' % (
                     index, evidence.architecture, ', '.join(names) or 'none')
@@ -185,4 +206,6 @@ def consume(enrollment, verdict):
         enrollment.nonces.pop(ev.nonce, None)
         enrollment.boot_id = ev.boot_id
         enrollment.last_sequence = ev.sequence
+        if verdict.tpm is not None and verdict.tpm.clock is not None:
+            enrollment.tpm_clock = verdict.tpm.clock
     return enrollment

@@ -24,7 +24,7 @@ from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import keys
 from sod_nova.trust import rpc
 from sod_nova.trust.agent import service as agent_service
-from sod_nova.trust.backends import tpm
+from sod_nova.trust.backends import simulated_tpm
 
 CONF = sod_nova.conf.CONF
 TIMEOUT = 10.0
@@ -227,7 +227,7 @@ def test_event_log_not_replaying_to_the_quote(fleet):
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
     backend = fleet.backend('tpm1')
-    assert isinstance(backend, tpm.TpmBackend)
+    assert isinstance(backend, simulated_tpm.SimulatedTpmBackend)
     backend.tamper_log()
     r = wait_state('tpm1', trust.UNTRUSTED)
     assert r.reason == 'event log does not replay to the quoted PCR 9'

@@ -34,8 +34,8 @@ def store(conf):
     return relocation_db.RelocationStore(conf)
 
 
-def test_migration_0003_is_head_and_matches_the_models(conf):
-    assert db_api.version(conf) == '0003_relocation'
+def test_migrations_reach_head_and_match_the_relocation_models(conf):
+    assert db_api.version(conf) == '0004_tpm_enrollment'
     inspector = sa.inspect(db_api.get_engine(conf))
     for table in relocation_db.BASE.metadata.sorted_tables:
         columns = {c['name'] for c in inspector.get_columns(table.name)}

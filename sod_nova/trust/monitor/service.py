@@ -40,6 +40,7 @@ from sod_nova.trust import rpc
 from sod_nova.trust import verify
 from sod_nova.trust.agent import rpcapi as agent_rpcapi
 from sod_nova.trust.monitor import manager
+from sod_nova.trust.monitor import tpm_enrollment
 
 LOG = logging.getLogger(__name__)
 
@@ -201,10 +202,12 @@ class TrustMonitor:
         with self._host_lock(host) if host else threading.Lock():
             now = self._now()
             verdict, record = self._verify(envelope, now)
+            credential = None
             if verdict.ignored:
                 ev = verdict.evidence
                 ack = {'boot_id': ev.boot_id, 'sequence': ev.sequence}
             else:
+                credential = tpm_enrollment.apply(self, verdict, record)
                 nonce = self._record(verdict, record, now)
                 if nonce is None:
                     return verdict if not verdict.enrolled else None
@@ -214,9 +217,11 @@ class TrustMonitor:
                      {'host': verdict.host, 'reason': verdict.reason})
             self._challenge(verdict.host, ack=ack)
         elif verdict.fresh:
-            self._cast_challenge(record.host, nonce, immediate=False,
+            self._cast_challenge(record.host, nonce,
+                                 immediate=credential is not None,
                                  ack={'boot_id': record.boot_id,
-                                      'sequence': record.last_sequence})
+                                      'sequence': record.last_sequence},
+                                 credential=credential)
         return verdict
 
     def _record(self, verdict, record, now):
@@ -290,6 +295,7 @@ class TrustMonitor:
             host=row.host, architecture=row.architecture,
             public_key=keys.load_public_key(row.public_key),
             key_text=row.public_key)
+        tpm_enrollment.load(record, row)
         self._records[host] = record
         return record
 
@@ -424,9 +430,10 @@ class TrustMonitor:
             if row.public_key and self.serves(row.host, row.architecture):
                 self.request_challenge(row.host)
 
-    def _cast_challenge(self, host, nonce, immediate, ack=None):
+    def _cast_challenge(self, host, nonce, immediate, ack=None,
+                        credential=None):
         try:
-            self._agents.challenge(host, nonce, immediate, ack)
+            self._agents.challenge(host, nonce, immediate, ack, credential)
         except Exception as exc:
             LOG.warning('%(host)s: challenge not sent: %(exc)s',
                         {'host': host, 'exc': exc})
