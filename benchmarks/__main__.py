@@ -21,6 +21,7 @@ BENCHMARKS = {
     'migration-model': 'benchmarks.migration_model',
     'filter': 'benchmarks.filter',
     'trust-verify': 'benchmarks.trust_verify',
+    'tpm-quote': 'benchmarks.tpm_quote',
     'trust-detection': 'benchmarks.trust_detection',
     'relocation-trigger': 'benchmarks.relocation_latency',
     'reaction': 'benchmarks.reaction',

@@ -118,7 +118,8 @@ def _check(enrollment, ek, field, evidence):
             return Result('attestation key not activated under the enrolled '
                           'endorsement key', credential_for=ak)
         activated = ak
-    attest = tpm2.parse_attest(_b64(field['quote'], 'quote'))
+    quote = _b64(field['quote'], 'quote')
+    attest = tpm2.parse_attest(quote)
     if attest.extra_data != bytes.fromhex(evidence.nonce):
         raise tpm2.TpmError("TPM quote is not over this report's nonce "
                             "(an old quote replayed?)")
@@ -133,8 +134,7 @@ def _check(enrollment, ek, field, evidence):
     if attest.pcr_digest != tpm2.pcr_digest(values):
         raise tpm2.TpmError('quoted PCR digest differs from the reported '
                             'PCR values')
-    tpm2.check_signature(ak, _b64(field['quote'], 'quote'),
-                         _b64(field['signature'], 'signature'))
+    tpm2.check_signature(ak, quote, _b64(field['signature'], 'signature'))
     clock = Clock(attest.reset_count, attest.restart_count, attest.clock)
     reason = _clock_problem(enrollment.tpm_clock, clock)
     last = enrollment.tpm_clock
