@@ -198,6 +198,31 @@ in order, e.g. the kernel, the initrd and the hypervisor's binaries. Their
 replayed value is the reference the operator lists for the host's
 architecture in ``reference_values_file``.
 """),
+    cfg.StrOpt(
+        'libvirt_uri',
+        help="""
+Agent: libvirt URI the agent reads the host's domain capabilities (SEV,
+SEV-ES, SEV-SNP, TDX, SGX, TPM models) and running domains from, e.g.
+``qemu:///system``; reported in the signed evidence. Empty (default): libvirt
+is not read. Needs ``pip install "sod-nova[libvirt]"``.
+"""),
+    cfg.StrOpt(
+        'libvirt_virt_type',
+        default='kvm',
+        choices=['kvm', 'qemu'],
+        help='Agent: the virtualisation type whose domain capabilities are '
+             'read (Nova\'s [libvirt] virt_type).'),
+    cfg.StrOpt(
+        'unknown_domains',
+        default='report',
+        choices=[('report', 'log a running domain Nova does not know'),
+                 ('untrusted', 'and make its host untrusted')],
+        help="""
+Monitor: what a libvirt domain that Nova does not place on the host does
+(needs the ``[nova]`` credentials, to list the host's instances). A domain
+appears in libvirt a moment before Nova records its host during a live
+migration, so ``untrusted`` suits hosts where nothing but Nova starts VMs.
+"""),
 ]
 
 

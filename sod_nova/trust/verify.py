@@ -16,7 +16,9 @@ reason:
    of an activated attestation key (:mod:`sod_nova.trust.attestation`);
    the event log replays to the quoted PCRs;
 8. the PCRs equal the architecture's reference values;
-9. no runtime counter reports a violation.
+9. what libvirt reports (when the agent reads it) supports the claimed
+   architecture (:mod:`sod_nova.trust.platform`);
+10. no runtime counter reports a violation.
 
 A report that passes 1-6 is *authentic and fresh*: its nonce is consumed and
 its sequence recorded even if 7-9 make the host untrusted. A report that fails
@@ -34,6 +36,7 @@ from sod_nova import trust
 from sod_nova.trust import attestation
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import measurements
+from sod_nova.trust import platform
 
 #: How runtime counters read in a reason: (singular, plural).
 COUNTER_LABELS = {
@@ -129,6 +132,9 @@ class Verifier:
             return Verdict(host, trust.UNTRUSTED, str(exc))
         quote = attestation.check(enrollment, evidence)
         reason = ((quote and quote.reason) or self._boot_problem(evidence)
+                  or (evidence.platform is not None
+                      and platform.architecture_problem(evidence.architecture,
+                                                        evidence.platform))
                   or self._runtime_problem(evidence.runtime))
         if reason:
             return Verdict(host, trust.UNTRUSTED, reason, fresh=True,

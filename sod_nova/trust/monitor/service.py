@@ -35,6 +35,7 @@ from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import keys
+from sod_nova.trust import platform
 from sod_nova.trust import references as references_mod
 from sod_nova.trust import rpc
 from sod_nova.trust import verify
@@ -58,11 +59,16 @@ class TrustMonitor:
     """A monitor process's service. Construction does no I/O; :meth:`start` does."""
 
     def __init__(self, conf, catalog=None, transport=None, clock=time.time,
-                 name=None, topic=None, hosts=None, architectures=None):
+                 name=None, topic=None, hosts=None, architectures=None,
+                 nova_domains=None):
         """``name``, ``topic``, ``hosts`` and ``architectures`` override the
         [trust] options ``monitor_name``, ``monitor_topic``,
         ``monitor_hosts`` and ``monitor_architectures``, so that one process
-        (the embedded cloud, a test) can run several monitors."""
+        (the embedded cloud, a test) can run several monitors.
+
+        ``nova_domains(host)``: the instance UUIDs Nova places on ``host``,
+        to compare with the domains libvirt reports (``[trust]
+        unknown_domains``); without it the domains are not checked."""
         self.conf = conf
         self.name = name or conf.trust.monitor_name
         self.topic = topic or conf.trust.monitor_topic
@@ -72,6 +78,8 @@ class TrustMonitor:
             else architectures)}
         self.catalog = catalog
         self.clock = clock
+        self._domains = None if nova_domains is None else platform.DomainCheck(
+            nova_domains, conf.trust.unknown_domains == 'untrusted')
         self._transport = transport
         self._own_transport = transport is None
         self._server = None
@@ -202,6 +210,8 @@ class TrustMonitor:
         with self._host_lock(host) if host else threading.Lock():
             now = self._now()
             verdict, record = self._verify(envelope, now)
+            if self._domains is not None and verdict.fresh:
+                verdict = self._domains.apply(verdict)
             credential = None
             if verdict.ignored:
                 ev = verdict.evidence
