@@ -138,3 +138,30 @@ def test_enroll_with_a_bad_tpm_ek_is_one_line_and_exit_2(config, tmp_path,
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_agent_with_the_tpm_backend_but_no_tpm2_pytss_says_what_to_install(tmp_path):
+    config = tmp_path / 'agent.conf'
+    config.write_text('[trust]\nprivate_key_file = %s\nbackend = tpm\n'
+                      % (tmp_path / 'host.key'))
+    # A deployment without tpm2-pytss: its import fails.
+    code = ('import sys; sys.modules["tpm2_pytss"] = None; '
+            'from sod_nova.cmd import trust_agent; '
+            'sys.exit(trust_agent.main(["--config-file", %r]))' % str(config))
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('sod-trust-agent: the tpm backend needs tpm2-pytss')
+    assert 'pip install "sod-nova[tpm]"' in last
+
+
+def test_agent_with_an_unreachable_tpm_names_the_tcti(tmp_path):
+    config = tmp_path / 'agent.conf'
+    tcti = 'swtpm:path=%s' % (tmp_path / 'no-such-socket')
+    config.write_text('[trust]\nprivate_key_file = %s\nbackend = tpm\n'
+                      'tpm_tcti = %s\n' % (tmp_path / 'host.key', tcti))
+    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        'sod-trust-agent: cannot open the TPM at %s' % tcti)
