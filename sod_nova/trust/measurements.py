@@ -68,10 +68,11 @@ def unexpected_events(events, pcr, reference_hex):
     ``reference_hex``, or None when no prefix of the log reaches it.
 
     Names what was measured on top of a good state (a module loaded after a
-    clean boot) rather than listing the whole log.
+    clean boot) rather than listing the whole log. A PCR the reference does
+    not list (None) is expected untouched: all its events are unexpected.
     """
     if reference_hex is None:
-        return None
+        reference_hex = ZERO_PCR.hex()
     value = ZERO_PCR
     names = [e for e in events if e.pcr == pcr]
     for i, event in enumerate([None, *names]):

@@ -69,6 +69,7 @@ class Enrollment:
     #: credentials sent for its activation, and the clock of the last
     #: accepted quote.
     tpm_ek: object = None
+    tpm_ek_text: str = None
     tpm_ak: object = None
     tpm_ak_text: str = None
     tpm_pending: tuple = None

@@ -148,8 +148,8 @@ def test_tpm_unexpected_measurement_misses_the_reference(key):
     tpm = backends.load('simulated-tpm')
     tpm.start_attack(2)
     verdict = check(evidence.sign(report(tpm, host='tpm1'), key), enrolled)
-    assert verdict.reason == ('PCR 10 does not match the TPM reference '
-                              '(events: rootkit-0.ko, rootkit-1.ko)')
+    assert verdict.reason == ('PCR 10 does not match the TPM reference: '
+                              'unexpected rootkit-0.ko, rootkit-1.ko')
     tpm.stop_attack()
     enrolled.nonces = {NONCE: NOW}
     assert check(evidence.sign(report(tpm, host='tpm1'), key), enrolled).trusted

@@ -67,7 +67,10 @@ class TpmBackend(base.TrustBackend):
     ARCHITECTURE = 'TPM'
 
     def __init__(self, architecture=None, tcti=None, pcr=None,
-                 measured_files=None):
+                 measured_files=None, boot_events=None):
+        """``boot_events``: measurements.Event to extend at start instead of
+        measuring files, each into its own PCR (a simulated measured boot on
+        a fresh software TPM, whose PCRs all start at zero)."""
         super().__init__(architecture)
         conf = sod_nova.conf.CONF.trust
         self._tss, self._utils = _tss()
@@ -78,6 +81,7 @@ class TpmBackend(base.TrustBackend):
                              % (', '.join(map(str, RESETTABLE_PCRS)), self.pcr))
         self.measured_files = list(conf.tpm_measured_files if measured_files is None
                                    else measured_files)
+        self.boot_events = list(boot_events or [])
         self._tss_lock = threading.RLock()
         self._ectx = None
         self._ak_blobs = None
@@ -151,14 +155,23 @@ class TpmBackend(base.TrustBackend):
             types.TPMT_HA(hashAlg=const.TPM2_ALG.SHA256,
                           digest=types.TPMU_HA(sha256=bytes.fromhex(digest_hex)))]))
 
-    def _read_pcr(self):
-        _, _, values = self._ectx.pcr_read('sha256:%d' % self.pcr)
-        return bytes(values[0])
+    def _quoted(self):
+        """The PCRs quoted: the measurement PCR (unless only given boot
+        events use others) and every PCR the log extended."""
+        always = set() if self.boot_events and not self.measured_files else {self.pcr}
+        return sorted(always | {e.pcr for e in self._log})
+
+    def _read_pcrs(self, indices):
+        selection = 'sha256:%s' % ','.join(map(str, indices))
+        _, _, values = self._ectx.pcr_read(selection)
+        return {i: bytes(v) for i, v in zip(indices, values, strict=True)}
 
     def _boot(self):
         """Reset the PCR and measure the files: the boot-time event log."""
         self._ectx.pcr_reset(self._pcr_handle())
         self._log = []
+        for event in self.boot_events:
+            self._measure(event)
         for path in self.measured_files:
             with open(path, 'rb') as f:
                 digest = hashlib.sha256(f.read()).hexdigest()
@@ -178,7 +191,8 @@ class TpmBackend(base.TrustBackend):
         except Exception:
             pass
         self._connect()
-        if self._read_pcr() == measurements.ZERO_PCR:
+        used = sorted({self.pcr} | {e.pcr for e in self.boot_events})
+        if set(self._read_pcrs(used).values()) == {measurements.ZERO_PCR}:
             LOG.info('TPM at %(tcti)s was reset; measuring the boot files anew',
                      {'tcti': self.tcti})
             self._boot()
@@ -196,7 +210,9 @@ class TpmBackend(base.TrustBackend):
 
     def measurements(self):
         with self._tss_lock:
-            return list(self._log), {self.pcr: self._read_pcr().hex()}
+            indices = self._quoted()
+            return list(self._log), {i: v.hex() for i, v in
+                                     self._read_pcrs(indices).items()}
 
     def attest(self, nonce):
         """``(event log, pcrs, tpm)``: the PCR quoted over ``nonce`` (hex)."""
@@ -210,14 +226,16 @@ class TpmBackend(base.TrustBackend):
                 return self._quote(nonce)
 
     def _quote(self, nonce):
-        value = self._read_pcr()
+        indices = self._quoted()
+        values = self._read_pcrs(indices)
         quoted, signature = self._ectx.quote(
-            self._ak, 'sha256:%d' % self.pcr, bytes.fromhex(nonce))
+            self._ak, 'sha256:%s' % ','.join(map(str, indices)),
+            bytes.fromhex(nonce))
         tpm = {'ak': base64.b64encode(self.ak_public).decode('ascii'),
                'quote': base64.b64encode(bytes(quoted)).decode('ascii'),
                'signature': base64.b64encode(bytes(signature.marshal())).decode('ascii'),
                'activation': self._activation}
-        return list(self._log), {self.pcr: value.hex()}, tpm
+        return list(self._log), {i: v.hex() for i, v in values.items()}, tpm
 
     def activate(self, blob, encrypted_seed):
         """TPM2_ActivateCredential of the monitor's credential for the AK;

@@ -315,7 +315,8 @@ class TrustMonitor:
         when not."""
         row = self._db(db_enrollment.get, record.host)
         if row is not None and row.public_key == record.key_text and (
-                row.architecture == record.architecture):
+                row.architecture == record.architecture) and (
+                tpm_enrollment.same(record, row)):
             return True
         self._records.pop(record.host, None)
         return False

@@ -30,9 +30,17 @@ def load(record, row):
     """Fill ``record``'s TPM fields from the enrollment ``row``."""
     if row.tpm_ek:
         record.tpm_ek = attestation.decode_ek(row.tpm_ek)
+        record.tpm_ek_text = row.tpm_ek
     if row.tpm_ek and row.tpm_ak:
         record.tpm_ak = tpm2.parse_public(base64.b64decode(row.tpm_ak))
         record.tpm_ak_text = row.tpm_ak
+
+
+def same(record, row):
+    """Whether ``row`` still holds the EK and AK ``record`` was loaded with
+    (a re-enrollment replaces the EK and forgets the AK)."""
+    return ((row.tpm_ek or None) == record.tpm_ek_text
+            and (row.tpm_ak or None) == record.tpm_ak_text)
 
 
 def apply(monitor, verdict, record):
