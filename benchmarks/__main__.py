@@ -23,6 +23,7 @@ BENCHMARKS = {
     'trust-verify': 'benchmarks.trust_verify',
     'trust-monitor': 'benchmarks.trust_monitor',
     'trust-flood': 'benchmarks.trust_flood',
+    'tpm-quote': 'benchmarks.tpm_quote',
     'trust-detection': 'benchmarks.trust_detection',
     'relocation-trigger': 'benchmarks.relocation_latency',
     'reaction': 'benchmarks.reaction',

@@ -3,28 +3,81 @@
 A host's evidence counts only once its key is enrolled, explicitly: the
 operator enrolls the public key the agent printed, or issues a one-time token
 the agent enrolls its key with. Nothing is trusted on first use.
+
+A host with a TPM 2.0 (``[trust] backend = tpm``) is enrolled with its
+endorsement key (EK) too (``--tpm-ek``): the agent prints it at start, or the
+operator takes it from the EK certificate. The monitor then makes a
+credential for the attestation key the host reports, sealed to that EK; only
+that TPM can activate it, and the attestation key counts once it has.
 """
 
+import base64
 import sys
 
 from cliff import command
 from cliff import lister
 from cliff import show
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sod_nova import trust
 from sod_nova.cli import base
 from sod_nova.cli import db as db_cli
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import attestation
 from sod_nova.trust import keys
+from sod_nova.trust import tpm2
 
 COLUMNS = ('Host', 'Architecture', 'Public Key', 'Token Pending',
-           'Token Expires')
+           'Token Expires', 'TPM EK', 'TPM AK Activated')
 
 
 def _values(row):
     return (row.host, row.architecture, row.public_key, row.token_pending,
-            row.token_expires_at.isoformat() if row.token_expires_at else None)
+            row.token_expires_at.isoformat() if row.token_expires_at else None,
+            _ek_fingerprint(row.tpm_ek), bool(row.tpm_ak))
+
+
+def _ek_fingerprint(text):
+    """A short name of an enrolled EK: the hex of its TPM name's digest."""
+    if not text:
+        return None
+    return attestation.decode_ek(text).name[2:].hex()[:16]
+
+
+def read_ek(text):
+    """The base64 TPMT_PUBLIC of the EK in ``text``: base64 TPMT_PUBLIC as
+    ``sod-trust-agent`` prints it, or the PEM of the EK's RSA 2048 public
+    key or certificate (the TPMT_PUBLIC rebuilt from the TCG template)."""
+    text = text.strip()
+    try:
+        if text.startswith('-----BEGIN CERTIFICATE'):
+            key = x509.load_pem_x509_certificate(text.encode()).public_key()
+        elif text.startswith('-----BEGIN'):
+            key = serialization.load_pem_public_key(text.encode())
+        else:
+            return base64.b64encode(attestation.decode_ek(text).raw).decode()
+    except ValueError as exc:
+        raise base.InputError('the endorsement key is not usable: %s' % exc) from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise base.InputError('the endorsement key is not an RSA key')
+    try:
+        raw = tpm2.ek_public_from_rsa(key)
+    except tpm2.TpmError as exc:
+        raise base.InputError('the endorsement key is not usable: %s' % exc) from None
+    return base64.b64encode(raw).decode()
+
+
+def _read(path, what):
+    try:
+        if path == '-':
+            return sys.stdin.read()
+        with open(path) as f:
+            return f.read()
+    except OSError as exc:
+        raise base.InputError('cannot read the %s: %s' % (what, exc)) from None
 
 
 def _architecture(app, parsed_args):
@@ -41,7 +94,12 @@ def _host(parsed_args):
 
 
 class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
-    """Enroll a host's attestation public key (printed by sod-trust-agent)."""
+    """Enroll a host's attestation public key (printed by sod-trust-agent).
+
+    A TPM host is enrolled with its TPM's endorsement key as well
+    (``--tpm-ek``); its attestation key then counts only after the TPM has
+    activated a credential the monitor sealed to that EK.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -51,27 +109,31 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
         parser.add_argument('--public-key', required=True, metavar='FILE',
                             help='file with the Ed25519 public key, base64 of '
                                  'the raw 32 bytes or PEM ("-": stdin)')
+        parser.add_argument('--tpm-ek', metavar='FILE',
+                            help='file with the TPM 2.0 endorsement key: the '
+                                 'base64 TPMT_PUBLIC sod-trust-agent prints '
+                                 '("tpm_ek ..."), or the PEM of the EK '
+                                 'certificate or RSA public key')
         base.add_catalog_args(parser)
         return parser
 
     def take_action(self, parsed_args):
         host = _host(parsed_args)
         arch = _architecture(self.app, parsed_args)
-        try:
-            if parsed_args.public_key == '-':
-                text = sys.stdin.read()
-            else:
-                with open(parsed_args.public_key) as f:
-                    text = f.read()
-        except OSError as exc:
-            raise base.InputError('cannot read the public key: %s' % exc) from None
+        text = _read(parsed_args.public_key, 'public key')
         try:
             public = keys.public_key_text(keys.load_public_key(text))
         except keys.InvalidKey as exc:
             raise base.InputError('%s: %s' % (parsed_args.public_key, exc)) from None
+        ek = None
+        if parsed_args.tpm_ek:
+            try:
+                ek = read_ek(_read(parsed_args.tpm_ek, 'endorsement key'))
+            except tpm2.TpmError as exc:
+                raise base.InputError('%s: %s' % (parsed_args.tpm_ek, exc)) from None
         try:
             row = db_cli.run_db(self.app, lambda: db_enrollment.enroll_key(
-                host, arch, public, conf=self.app.conf))
+                host, arch, public, conf=self.app.conf, tpm_ek=ek))
         except db_enrollment.EnrollmentError as exc:
             raise base.InputError(str(exc)) from None
         return COLUMNS, _values(row)

@@ -7,6 +7,7 @@ from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.trust import backends
 from sod_nova.trust import keys
+from sod_nova.trust import platform
 from sod_nova.trust.agent import service
 
 CONF = sod_nova.conf.CONF
@@ -24,13 +25,23 @@ def main(argv=None):
     try:
         key = keys.load_or_create_private_key(trust.private_key_file)
         backend = backends.load(trust.backend, trust.architecture)
+        reader = None
+        if trust.libvirt_uri:
+            reader = platform.LibvirtPlatform(trust.libvirt_uri,
+                                              trust.libvirt_virt_type)
+            reader.capabilities()
     except (ValueError, OSError, RuntimeError) as exc:
         sys.exit('sod-trust-agent: %s' % exc)
     common.require_transport('sod-trust-agent', notification_transport=False)
     print('%s: public key %s (%s)' % (trust.host, keys.public_key_text(key),
                                       backend.architecture_type), flush=True)
+    for name, value in sorted(backend.identity().items()):
+        # What else the operator enrolls, e.g. "tpm_ek <base64>" for
+        # sod-nova trust enroll --tpm-ek.
+        print('%s: %s %s' % (trust.host, name, value), flush=True)
     agent = service.TrustAgent(CONF, trust.host, backend, key,
-                               enrollment_token=trust.enrollment_token)
+                               enrollment_token=trust.enrollment_token,
+                               platform=reader)
     agent.start()
     return common.serve(agent.stop)
 

@@ -4,15 +4,29 @@ import sys
 
 from sod_nova.cmd import common
 import sod_nova.conf
+from sod_nova.relocation import compute
 from sod_nova.trust.monitor import service
 
 CONF = sod_nova.conf.CONF
 
 
+def _nova_domains():
+    """``host -> instance UUIDs`` from Nova's API when ``[nova]`` has
+    credentials (to check the domains agents report), else None."""
+    if not CONF.nova.auth_type:
+        return None
+    nova = compute.connect(CONF)
+    return lambda host: [server.id for server in nova.servers(host=host)]
+
+
 def main(argv=None):
     common.parse_args('sod-trust-monitor', argv)
     common.require_transport('sod-trust-monitor')
-    monitor = service.TrustMonitor(CONF)
+    try:
+        nova_domains = _nova_domains()
+    except compute.NovaError as exc:
+        sys.exit('sod-trust-monitor: %s' % exc)
+    monitor = service.TrustMonitor(CONF, nova_domains=nova_domains)
     try:
         monitor.start()
     except (ValueError, OSError) as exc:

@@ -159,7 +159,10 @@ namespace.
 
 Possible values:
 
-* ``tpm``: measured boot event log and PCR quote.
+* ``tpm``: quotes of the host's TPM 2.0 (``tpm_tcti``), its AK activated
+  under the enrolled EK; needs ``pip install "sod-nova[tpm]"``.
+* ``simulated-tpm``: a software event log and PCR bank (no TPM; for the
+  embedded cloud and the simulator).
 * ``hyperwall``: memory-protection violation counts (the paper's prototype).
 * ``datasafe``: blocked tagged-data leaks and policy violations.
 * ``simulated``: any catalogue architecture (see ``architecture``).
@@ -184,6 +187,61 @@ Agent: one-time enrollment token issued by ``sod-nova trust token create``.
 When set, the agent enrolls its public key with it at start. Without a token
 the key must have been enrolled by the operator (``sod-nova trust enroll``):
 a host is never trusted on first use.
+"""),
+    cfg.StrOpt(
+        'tpm_tcti',
+        default='device:/dev/tpmrm0',
+        help="""
+Agent, ``tpm`` backend: the TPM's TCTI, as tpm2-tss names it.
+
+Possible values:
+
+* ``device:/dev/tpmrm0``: the kernel's resource manager (a server's TPM).
+* ``swtpm:path=/run/swtpm/sock``: a software TPM (swtpm) on a Unix socket.
+"""),
+    cfg.IntOpt(
+        'tpm_pcr',
+        default=23,
+        choices=[16, 23],
+        help="""
+Agent, ``tpm`` backend: the resettable PCR the agent measures into and
+quotes. Reset at agent start, then extended with ``tpm_measured_files`` and
+the runtime events; the monitor replays the log and compares the result with
+``reference_values_file``.
+"""),
+    cfg.ListOpt(
+        'tpm_measured_files',
+        default=[],
+        help="""
+Agent, ``tpm`` backend: files measured (SHA-256) into ``tpm_pcr`` at start,
+in order, e.g. the kernel, the initrd and the hypervisor's binaries. Their
+replayed value is the reference the operator lists for the host's
+architecture in ``reference_values_file``.
+"""),
+    cfg.StrOpt(
+        'libvirt_uri',
+        help="""
+Agent: libvirt URI the agent reads the host's domain capabilities (SEV,
+SEV-ES, SEV-SNP, TDX, SGX, TPM models) and running domains from, e.g.
+``qemu:///system``; reported in the signed evidence. Empty (default): libvirt
+is not read. Needs ``pip install "sod-nova[libvirt]"``.
+"""),
+    cfg.StrOpt(
+        'libvirt_virt_type',
+        default='kvm',
+        choices=['kvm', 'qemu'],
+        help='Agent: the virtualisation type whose domain capabilities are '
+             'read (Nova\'s [libvirt] virt_type).'),
+    cfg.StrOpt(
+        'unknown_domains',
+        default='report',
+        choices=[('report', 'log a running domain Nova does not know'),
+                 ('untrusted', 'and make its host untrusted')],
+        help="""
+Monitor: what a libvirt domain that Nova does not place on the host does
+(needs the ``[nova]`` credentials, to list the host's instances). A domain
+appears in libvirt a moment before Nova records its host during a live
+migration, so ``untrusted`` suits hosts where nothing but Nova starts VMs.
 """),
 ]
 

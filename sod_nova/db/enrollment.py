@@ -15,8 +15,12 @@ update (:func:`advance_many`), in the transaction that records the verdict,
 so a replay is caught by any replica and after a restart, and two replicas
 never both accept one report.
 
-The table is created by the alembic migrations ``0002_trust_enrollment``
-and ``0005_trust_freshness``.
+A TPM host's row also holds the endorsement key (EK) the operator enrolled
+and, once the monitor saw a credential for it activated, the attestation key
+(AK) its quotes are signed with.
+
+The table is created by the alembic migrations ``0002_trust_enrollment`` and
+``0005_trust_freshness``; the TPM columns by ``0006_tpm_enrollment``.
 """
 
 import dataclasses
@@ -51,10 +55,13 @@ class EnrollmentRow:
     #: Freshness of the host's reports: (boot_id, last_sequence, seen,
     #: nonce_ms); see :func:`advance_many`.
     freshness: tuple = (None, 0, 0, 0)
+    tpm_ek: str | None = None
+    tpm_ak: str | None = None
 
     def to_dict(self):
         return {'host': self.host, 'architecture': self.architecture,
                 'public_key': self.public_key,
+                'tpm_ek': self.tpm_ek, 'tpm_ak': self.tpm_ak,
                 'token_pending': self.token_pending,
                 'token_expires_at': (self.token_expires_at.isoformat()
                                      if self.token_expires_at else None)}
@@ -67,7 +74,8 @@ def _row(model):
         token_expires_at=(model.token_expires_at.replace(tzinfo=datetime.UTC)
                           if model.token_expires_at else None),
         freshness=(model.boot_id, model.last_sequence or 0, model.seen or 0,
-                   model.nonce_ms or 0))
+                   model.nonce_ms or 0),
+        tpm_ek=model.tpm_ek, tpm_ak=model.tpm_ak)
 
 
 def _select(session, host):
@@ -90,14 +98,15 @@ def get_all(conf=None):
         return [_row(m) for m in session.scalars(query)]
 
 
-def enroll_key(host, architecture, public_key, conf=None):
-    """The operator vouches for ``public_key`` as ``host``'s key.
+def enroll_key(host, architecture, public_key, conf=None, tpm_ek=None):
+    """The operator vouches for ``public_key`` as ``host``'s key, and for
+    ``tpm_ek`` (base64 TPMT_PUBLIC) as its TPM's endorsement key.
 
-    Replaces any earlier key or pending token; also declares the host row
-    (``unreachable`` until evidence verifies). The caller has checked that
-    ``public_key`` parses. A key another host holds is refused
-    (:class:`EnrollmentError` naming that host). A new key starts the
-    host's report freshness anew.
+    Replaces any earlier key, EK, activated AK or pending token; also
+    declares the host row (``unreachable`` until evidence verifies). The
+    caller has checked that ``public_key`` and ``tpm_ek`` parse. A key
+    another host holds is refused (:class:`EnrollmentError` naming that
+    host). A new key starts the host's report freshness anew.
     """
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
@@ -109,6 +118,8 @@ def enroll_key(host, architecture, public_key, conf=None):
             _reset_freshness(model)
         model.architecture = architecture
         model.public_key = public_key
+        model.tpm_ek = tpm_ek
+        model.tpm_ak = None
         model.token_key = None
         model.token_expires_at = None
         model.failed_proofs = 0
@@ -129,6 +140,17 @@ def _check_key_unused(session, host, public_key):
 def _reset_freshness(model):
     model.boot_id = None
     model.last_sequence = model.seen = model.nonce_ms = 0
+def activate_ak(host, public_key, tpm_ak, conf=None):
+    """Store ``tpm_ak`` as the attestation key of ``host``, whose TPM
+    activated a credential for it; only while ``public_key`` is still the
+    enrolled host key (a re-enrollment meanwhile wins). True if stored."""
+    api.configure(conf)
+    with api.context_manager.writer.using(api._Context()) as session:
+        model = _select(session, host)
+        if model is None or model.public_key != public_key or not model.tpm_ek:
+            return False
+        model.tpm_ak = tpm_ak
+        return True
 
 
 def _claim_row(session, host):

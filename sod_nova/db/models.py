@@ -95,6 +95,8 @@ class TrustEnrollment(BASE, _Base):
     nonce_ms = Column(BigInteger, nullable=False, default=0, server_default='0')
     failed_proofs = Column(Integer, nullable=False, default=0, server_default='0')
     proof_retry_at = Column(DateTime, nullable=True)
+    tpm_ek = Column(Text, nullable=True)
+    tpm_ak = Column(Text, nullable=True)
 
 
 class EvidenceRejection(BASE, _Base):

@@ -22,6 +22,12 @@ re-serialisation can change what was signed. The document is canonical JSON
     pcrs          {"<index>": sha256 hex}: the quoted PCR values
     runtime       {"<counter>": int >= 0}: violations being reported
 
+and, only when the backend has them (absent otherwise)::
+
+    tpm           the TPM quote backing pcrs (see sod_nova.trust.attestation)
+    platform      what the hypervisor can enforce and runs, read from
+                  libvirt (see sod_nova.trust.platform)
+
 Parsing checks the shape and types of every field and raises
 :class:`EvidenceError` with a reason naming the field. Input is bounded
 before and while it is read: the envelope's size (``max_bytes``), JSON
@@ -54,6 +60,9 @@ MAX_INT = 2 ** 63 - 1
 _MAX_DIGITS = 19
 #: Deepest nesting of a valid document: object > event_log > event.
 MAX_DEPTH = 3
+#: Fields only some backends send; their content is checked by the module
+#: that verifies them.
+OPTIONAL = ('tpm', 'platform')
 
 
 class EvidenceError(ValueError):
@@ -71,9 +80,11 @@ class Evidence:
     event_log: tuple
     pcrs: dict
     runtime: dict
+    tpm: dict = None
+    platform: dict = None
 
     def to_document(self):
-        return {
+        doc = {
             'version': VERSION,
             'host': self.host,
             'architecture': self.architecture,
@@ -85,6 +96,10 @@ class Evidence:
             'pcrs': {str(i): v for i, v in self.pcrs.items()},
             'runtime': dict(self.runtime),
         }
+        for field in OPTIONAL:
+            if getattr(self, field) is not None:
+                doc[field] = getattr(self, field)
+        return doc
 
 
 def canonical(document):
@@ -149,9 +164,12 @@ def parse(data):
                             % (doc.get('version'),))
     expected = {'version', 'host', 'architecture', 'boot_id', 'sequence',
                 'nonce', 'timestamp', 'event_log', 'pcrs', 'runtime'}
-    if set(doc) != expected:
+    if set(doc) - set(OPTIONAL) != expected:
         raise EvidenceError('malformed evidence: fields %s' % ', '.join(
-            sorted(set(doc) ^ expected)))
+            sorted((set(doc) - set(OPTIONAL)) ^ expected)))
+    for field in OPTIONAL:
+        if not isinstance(doc.get(field, {}), dict):
+            raise EvidenceError('malformed evidence: %s must be an object' % field)
     for field in ('host', 'architecture', 'boot_id'):
         if not isinstance(doc[field], str) or not _NAME.match(doc[field]):
             raise EvidenceError('malformed evidence: bad %s' % field)
@@ -169,7 +187,8 @@ def parse(data):
         boot_id=doc['boot_id'], sequence=doc['sequence'], nonce=doc['nonce'],
         timestamp=float(doc['timestamp']),
         event_log=_event_log(doc['event_log']), pcrs=_pcrs(doc['pcrs']),
-        runtime=_runtime(doc['runtime']))
+        runtime=_runtime(doc['runtime']), tpm=doc.get('tpm'),
+        platform=doc.get('platform'))
 
 
 def _load(data):

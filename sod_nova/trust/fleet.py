@@ -17,7 +17,8 @@ from sod_nova.trust.agent import service as agent_service
 from sod_nova.trust.monitor import service as monitor_service
 
 #: Architectures with a dedicated backend; the others use ``simulated``.
-BACKEND_FOR = {'hyperwall': 'hyperwall', 'datasafe': 'datasafe', 'tpm': 'tpm'}
+BACKEND_FOR = {'hyperwall': 'hyperwall', 'datasafe': 'datasafe',
+               'tpm': 'simulated-tpm'}
 
 
 def backend_for(architecture):
@@ -41,19 +42,26 @@ class Fleet:
         self.running = False
         self.agents = {}
 
-    def add_host(self, host, architecture, enroll=True, start=None):
+    def add_host(self, host, architecture, enroll=True, start=None,
+                 backend=None, tpm_ek=None, platform=None):
         """Create ``host``'s agent (key enrolled unless ``enroll`` is False).
 
         ``start``: start the agent now (default: when the fleet is running).
+        ``backend``: the evidence backend (default: the simulation of
+        ``architecture``). A backend with a TPM is enrolled with its EK, or
+        with ``tpm_ek`` (base64 TPMT_PUBLIC) when given (e.g. another TPM's).
+        ``platform``: the agent's libvirt reader, if any.
         """
-        backend = backend_for(architecture)
+        backend = backend or backend_for(architecture)
         key = keys.generate_private_key()
         if enroll:
+            ek = tpm_ek or backend.identity().get('tpm_ek')
             db_enrollment.enroll_key(host, backend.architecture_type,
-                                     keys.public_key_text(key), conf=self.conf)
+                                     keys.public_key_text(key), conf=self.conf,
+                                     tpm_ek=ek)
         agent = agent_service.TrustAgent(
             self.conf, host, backend, key, transport=self.transport,
-            monitor_topic=self._monitor_kwargs.get('topic'))
+            monitor_topic=self._monitor_kwargs.get('topic'), platform=platform)
         self.agents[host] = agent
         if start or (start is None and self.running):
             agent.start()

@@ -63,6 +63,26 @@ def replay(events):
     return {index: value.hex() for index, value in pcrs.items()}
 
 
+def unexpected_events(events, pcr, reference_hex):
+    """The names of ``pcr``'s events logged after it reached
+    ``reference_hex``, or None when no prefix of the log reaches it.
+
+    Names what was measured on top of a good state (a module loaded after a
+    clean boot) rather than listing the whole log. A PCR the reference does
+    not list (None) is expected untouched: all its events are unexpected.
+    """
+    if reference_hex is None:
+        reference_hex = ZERO_PCR.hex()
+    value = ZERO_PCR
+    names = [e for e in events if e.pcr == pcr]
+    for i, event in enumerate([None, *names]):
+        if event is not None:
+            value = extend(value, event.digest)
+        if value.hex() == reference_hex:
+            return [e.name for e in names[i:]] or None
+    return None
+
+
 def reference_pcrs(architecture):
     """The golden PCR values of ``architecture`` (the default reference)."""
     return replay(golden_event_log(architecture))

@@ -24,6 +24,23 @@ and so must never be forgeable or faked by load:
     overtaken by a newer one of the same boot. Ignored, with a re-challenge;
     it never makes a host ``untrusted``.
 
+The checks, in order:
+
+1. envelope shape and size (before any cryptography);
+2. the host is enrolled (else the report is dropped: unknown host);
+3. the Ed25519 signature over the exact bytes, with the enrolled key;
+4. the document's shape; its host equals the envelope's;
+5. the claimed architecture equals the enrolled one;
+6. freshness: the nonce is one the monitor group issued to this host, younger
+   than ``nonce_max_age``; the sequence grows within one boot_id;
+7. a host enrolled with a TPM endorsement key backs the PCRs with a quote
+   of an activated attestation key (:mod:`sod_nova.trust.attestation`);
+   the event log replays to the quoted PCRs;
+8. the PCRs equal the architecture's reference values;
+9. what libvirt reports (when the agent reads it) supports the claimed
+   architecture (:mod:`sod_nova.trust.platform`);
+10. no runtime counter reports a violation.
+
 Checks run cheapest first (envelope and size before any cryptography). The
 verifier never raises: an internal error before the signature verified is a
 rejection, after it (the host did sign this) an ``untrusted`` verdict, so an
@@ -33,9 +50,11 @@ input that trips a bug fails closed for that host only.
 import dataclasses
 
 from sod_nova import trust
+from sod_nova.trust import attestation
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import measurements
 from sod_nova.trust import nonces
+from sod_nova.trust import platform
 
 #: How runtime counters read in a reason: (singular, plural).
 COUNTER_LABELS = {
@@ -97,6 +116,16 @@ class Enrollment:
     freshness: Freshness = dataclasses.field(default_factory=Freshness)
     #: Monitor time the record was read from the database.
     reloaded: float = 0.0
+    #: TPM hosts: the enrolled EK and the activated AK (tpm2.PublicArea),
+    #: the AK as reported (base64), ``(AK text, (secret, ...))`` of the
+    #: credentials sent for its activation, and the clock of the last
+    #: accepted quote.
+    tpm_ek: object = None
+    tpm_ek_text: str = None
+    tpm_ak: object = None
+    tpm_ak_text: str = None
+    tpm_pending: tuple = None
+    tpm_clock: object = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +142,8 @@ class Verdict:
     #: Whether ``host`` is an enrolled host (only those get counts and
     #: challenges: no state is kept for names nobody enrolled).
     enrolled: bool = True
+    #: The :class:`~sod_nova.trust.attestation.Result` of a TPM host.
+    tpm: object = None
 
     @property
     def trusted(self):
@@ -238,14 +269,19 @@ class Verifier:
             return rejected(host, REPLAY, reason)
         if outcome == 'overtaken':
             return late(host, OVERTAKEN, reason, evidence)
-        reason = (self._identity_problem(enrollment, evidence)
+        reason = self._identity_problem(enrollment, evidence)
+        quote = None if reason else attestation.check(enrollment, evidence)
+        reason = (reason or (quote and quote.reason)
                   or self._boot_problem(evidence)
+                  or (evidence.platform is not None
+                      and platform.architecture_problem(evidence.architecture,
+                                                        evidence.platform))
                   or self._runtime_problem(evidence.runtime))
         if reason:
             return Verdict(host, trust.UNTRUSTED, reason, evidence=evidence,
-                           freshness=freshness)
+                           freshness=freshness, tpm=quote)
         return Verdict(host, trust.TRUSTED, 'evidence verified',
-                       evidence=evidence, freshness=freshness)
+                       evidence=evidence, freshness=freshness, tpm=quote)
 
     def _check_fresh(self, enrollment, evidence, now):
         """``(issue time, None)`` when the nonce is a fresh one the group
@@ -284,6 +320,12 @@ class Verifier:
             return 'no reference values for %s' % evidence.architecture
         for index in sorted(set(reference) | set(evidence.pcrs)):
             if reference.get(index) != evidence.pcrs.get(index):
+                extra = measurements.unexpected_events(
+                    evidence.event_log, index, reference.get(index))
+                if extra:
+                    return ('PCR %d does not match the %s reference: '
+                            'unexpected %s' % (index, evidence.architecture,
+                                               ', '.join(extra)))
                 names = [e.name for e in evidence.event_log if e.pcr == index]
                 return 'PCR %d does not match the %s reference (events: %s)' % (
                     index, evidence.architecture, ', '.join(names) or 'none')

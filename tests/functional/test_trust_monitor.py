@@ -30,7 +30,7 @@ from sod_nova.trust import keys
 from sod_nova.trust import nonces
 from sod_nova.trust import rpc
 from sod_nova.trust.agent import service as agent_service
-from sod_nova.trust.backends import tpm
+from sod_nova.trust.backends import simulated_tpm
 
 CONF = sod_nova.conf.CONF
 TIMEOUT = 10.0
@@ -332,7 +332,7 @@ def test_event_log_not_replaying_to_the_quote(fleet):
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
     backend = fleet.backend('tpm1')
-    assert isinstance(backend, tpm.TpmBackend)
+    assert isinstance(backend, simulated_tpm.SimulatedTpmBackend)
     backend.tamper_log()
     r = wait_state('tpm1', trust.UNTRUSTED)
     assert r.reason == 'event log does not replay to the quoted PCR 9'
@@ -344,7 +344,7 @@ def test_tpm_runtime_measurement_off_reference_then_reboot(fleet):
     wait_state('tpm1', trust.TRUSTED)
     fleet.backend('tpm1').start_attack(1)
     r = wait_state('tpm1', trust.UNTRUSTED)
-    assert r.reason == 'PCR 10 does not match the TPM reference (events: rootkit-0.ko)'
+    assert r.reason == 'PCR 10 does not match the TPM reference: unexpected rootkit-0.ko'
     fleet.backend('tpm1').stop_attack()
     wait_state('tpm1', trust.TRUSTED)
 

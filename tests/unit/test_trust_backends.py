@@ -13,7 +13,7 @@ from sod_nova.trust.backends import hyperwall
 @pytest.mark.parametrize('name, architecture, counter', [
     ('hyperwall', 'HyperWall', 'memory_violations'),
     ('datasafe', 'DataSafe', 'blocked_leaks'),
-    ('tpm', 'TPM', None),
+    ('simulated-tpm', 'TPM', None),
 ])
 def test_shipped_backends_load_and_boot_the_golden_log(name, architecture, counter):
     backend = backends.load(name)
@@ -26,7 +26,7 @@ def test_shipped_backends_load_and_boot_the_golden_log(name, architecture, count
 
 def test_every_backend_architecture_is_a_catalogue_row():
     catalog = Catalog.load()
-    for name in ('hyperwall', 'datasafe', 'tpm'):
+    for name in ('hyperwall', 'datasafe', 'simulated-tpm'):
         assert catalog.get(backends.load(name).architecture_type) is not None
 
 
@@ -59,7 +59,7 @@ def test_attack_and_recovery_notify_listeners():
 
 
 def test_tpm_attack_extends_the_pcrs_consistently_and_reboot_restores():
-    tpm = backends.load('tpm')
+    tpm = backends.load('simulated-tpm')
     tpm.start_attack(1)
     log, pcrs = tpm.measurements()
     assert log[-1].pcr == 10 and log[-1].name == 'rootkit-0.ko'
@@ -69,7 +69,7 @@ def test_tpm_attack_extends_the_pcrs_consistently_and_reboot_restores():
 
 
 def test_tpm_tampered_log_no_longer_replays():
-    tpm = backends.load('tpm')
+    tpm = backends.load('simulated-tpm')
     tpm.tamper_log()
     log, pcrs = tpm.measurements()
     assert measurements.replay(log) != pcrs

@@ -1,11 +1,15 @@
 """``sod-nova trust …`` and the ``sod-trust-*`` scripts as an operator runs them."""
 
+import base64
 import subprocess
 import sys
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 import pytest
 
 from sod_nova.trust import keys
+from sod_nova.trust import tpm2
 
 
 def run(*args, config=None, module='sod_nova.cmd.manage', stdin=None):
@@ -34,7 +38,8 @@ def test_enroll_token_list_revoke(config, tmp_path):
     result = run('trust', 'enroll', 'hw1', '--architecture', 'hyperwall',
                  '--public-key', str(key_file), '-f', 'value', config=config)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ['hw1', 'HyperWall', public, 'False', 'None']
+    assert result.stdout.split() == ['hw1', 'HyperWall', public, 'False', 'None',
+                                     'None', 'False']
 
     result = run('trust', 'token', 'create', 'tpm1', '--architecture', 'TPM',
                  '--ttl', '60', config=config)
@@ -145,3 +150,77 @@ def test_agent_with_an_unknown_backend_names_it(tmp_path):
     result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert 'quantum' in result.stderr.strip().splitlines()[-1]
+
+
+def _ek_files(tmp_path):
+    """An RSA 2048 EK as its PEM public key and as the base64 TPMT_PUBLIC
+    the TCG template L-1 gives it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / 'ek.pem'
+    pem.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    raw = tpm2.ek_public_from_rsa(key.public_key())
+    b64 = tmp_path / 'ek.b64'
+    b64.write_text(base64.b64encode(raw).decode() + '\n')
+    return pem, b64, raw
+
+
+def test_enroll_with_a_tpm_ek_from_pem_or_tpmt_public(config, tmp_path):
+    pem, b64, raw = _ek_files(tmp_path)
+    key_file = tmp_path / 'tpm2.pub'
+    key_file.write_text(keys.public_key_text(keys.generate_private_key()))
+    fingerprints = []
+    for ek_file in (pem, b64):
+        result = run('trust', 'enroll', 'tpm2', '--architecture', 'TPM',
+                     '--public-key', str(key_file), '--tpm-ek', str(ek_file),
+                     '-f', 'value', '-c', 'TPM EK', '-c', 'TPM AK Activated',
+                     config=config)
+        assert result.returncode == 0, result.stderr
+        fingerprints.append(result.stdout.split())
+    name = tpm2.parse_public(raw).name
+    assert fingerprints == [[name[2:].hex()[:16], 'False']] * 2
+
+
+@pytest.mark.parametrize('content, message', [
+    ('AAAA', 'truncated TPMT_PUBLIC'),
+    ('not base64!', 'endorsement key is not base64'),
+])
+def test_enroll_with_a_bad_tpm_ek_is_one_line_and_exit_2(config, tmp_path,
+                                                          content, message):
+    ek = tmp_path / 'bad.ek'
+    ek.write_text(content)
+    key_file = tmp_path / 'k.pub'
+    key_file.write_text(keys.public_key_text(keys.generate_private_key()))
+    result = run('trust', 'enroll', 'tpm3', '--architecture', 'TPM',
+                 '--public-key', str(key_file), '--tpm-ek', str(ek),
+                 config=config)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_agent_with_the_tpm_backend_but_no_tpm2_pytss_says_what_to_install(tmp_path):
+    config = tmp_path / 'agent.conf'
+    config.write_text('[trust]\nprivate_key_file = %s\nbackend = tpm\n'
+                      % (tmp_path / 'host.key'))
+    # A deployment without tpm2-pytss: its import fails.
+    code = ('import sys; sys.modules["tpm2_pytss"] = None; '
+            'from sod_nova.cmd import trust_agent; '
+            'sys.exit(trust_agent.main(["--config-file", %r]))' % str(config))
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('sod-trust-agent: the tpm backend needs tpm2-pytss')
+    assert 'pip install "sod-nova[tpm]"' in last
+
+
+def test_agent_with_an_unreachable_tpm_names_the_tcti(tmp_path):
+    config = tmp_path / 'agent.conf'
+    tcti = 'swtpm:path=%s' % (tmp_path / 'no-such-socket')
+    config.write_text('[trust]\nprivate_key_file = %s\nbackend = tpm\n'
+                      'tpm_tcti = %s\n' % (tmp_path / 'host.key', tcti))
+    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        'sod-trust-agent: cannot open the TPM at %s' % tcti)

@@ -12,5 +12,6 @@ class AgentManager:
     def __init__(self, service):
         self.service = service
 
-    def challenge(self, ctxt, nonce, immediate=False, ack=None):
-        self.service.challenge(nonce, immediate, ack)
+    def challenge(self, ctxt, nonce, immediate=False, ack=None,
+                  credential=None):
+        self.service.challenge(nonce, immediate, ack, credential)

@@ -19,13 +19,17 @@ Protocol, from the agent's side:
   which handles messages concurrently, never sees this agent's reports out
   of order (an older sequence is rejected as a possible withheld report);
 * every send is a cast and every failure is logged and survived: a monitor
-  that is down only delays attestation, which resumes by itself.
+  that is down only delays attestation, which resumes by itself;
+* a TPM host's challenge may carry a credential for its attestation key:
+  the backend activates it in the TPM and the next report proves it (see
+  :mod:`sod_nova.trust.attestation`).
 
 For the simulator and tests the agent can be silenced and resumed, send a
 report signed with a key nobody enrolled (``forge``) and re-send a report it
 sent before (``replay``).
 """
 
+import base64
 import collections
 import threading
 import time
@@ -53,13 +57,16 @@ class TrustAgent:
 
     def __init__(self, conf, host, backend, private_key, transport=None,
                  enrollment_token=None, clock=time.monotonic,
-                 monitor_topic=None):
+                 monitor_topic=None, platform=None):
         """``monitor_topic`` overrides ``[trust] monitor_topic`` (the monitor
-        this agent reports to)."""
+        this agent reports to); ``platform`` (a
+        :class:`sod_nova.trust.platform.LibvirtPlatform`) adds what the
+        hypervisor can enforce and runs to each report."""
         self.conf = conf
         self.monitor_topic = monitor_topic or conf.trust.monitor_topic
         self.host = hostname.check(host, 'agent host')
         self.backend = backend
+        self.platform = platform
         self.private_key = private_key
         self.enrollment_token = enrollment_token
         self.clock = clock
@@ -132,8 +139,11 @@ class TrustAgent:
 
     # -- protocol ----------------------------------------------------------
 
-    def challenge(self, nonce, immediate, ack=None):
-        """A nonce from the monitor; ``ack`` names the report it accepted."""
+    def challenge(self, nonce, immediate, ack=None, credential=None):
+        """A nonce from the monitor; ``ack`` names the report it accepted;
+        ``credential`` ``{'blob', 'secret'}`` (base64) is for the TPM."""
+        if credential is not None:
+            self._activate(credential)
         with self._lock:
             if nonce in self._used:
                 return
@@ -146,6 +156,16 @@ class TrustAgent:
             if immediate:
                 self._want = True
         self._report()
+
+    def _activate(self, credential):
+        try:
+            self.backend.activate(base64.b64decode(credential['blob']),
+                                  base64.b64decode(credential['secret']))
+        except Exception as exc:    # the monitor sees the AK still inactive
+            LOG.warning('%(host)s: credential activation failed: %(exc)s',
+                        {'host': self.host, 'exc': exc})
+        else:
+            LOG.info('%(host)s: attestation key activated', {'host': self.host})
 
     def report_now(self):
         """Report as soon as possible (the evidence changed)."""
@@ -174,12 +194,18 @@ class TrustAgent:
                     self._last_request = now
                     request = self.boot_id
             else:
-                nonce, self._nonce = self._nonce, None
-                self._used.append(nonce)
+                try:
+                    evidence = self._evidence(self._nonce, self.sequence + 1)
+                except Exception as exc:    # e.g. the TPM went away
+                    LOG.warning('%(host)s: no evidence to report: %(exc)s; '
+                                'retrying at the next report',
+                                {'host': self.host, 'exc': exc})
+                    return
+                self._used.append(self._nonce)
+                self._nonce = None
                 self._want = False
                 self.sequence += 1
-                envelope = evidence_mod.sign(
-                    self._evidence(nonce, self.sequence), self.private_key)
+                envelope = evidence_mod.sign(evidence, self.private_key)
                 self.sent.append(envelope)
         if request is not None:
             if self.enrollment_token and not self._challenged:
@@ -191,12 +217,16 @@ class TrustAgent:
             self._cast(monitor.report_evidence, envelope)
 
     def _evidence(self, nonce, sequence):
-        event_log, pcrs = self.backend.measurements()
+        if nonce is None:       # forge() before any challenge: no quote
+            (event_log, pcrs), tpm = self.backend.measurements(), None
+        else:
+            event_log, pcrs, tpm = self.backend.attest(nonce)
         return evidence_mod.Evidence(
             host=self.host, architecture=self.backend.architecture_type,
             boot_id=self.boot_id, sequence=sequence, nonce=nonce,
             timestamp=time.time(), event_log=tuple(event_log), pcrs=pcrs,
-            runtime=self.backend.runtime_evidence())
+            runtime=self.backend.runtime_evidence(), tpm=tpm,
+            platform=self.platform.read() if self.platform else None)
 
     def _enroll(self, monitor):
         public = keys.public_key_text(self.private_key)

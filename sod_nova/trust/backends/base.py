@@ -43,6 +43,26 @@ class TrustBackend(abc.ABC):
         on an honest host.
         """
 
+    def attest(self, nonce):
+        """``(event_log, pcrs, tpm)`` for a report quoting ``nonce``.
+
+        ``tpm`` is the TPM quote backing ``pcrs`` (see
+        :mod:`sod_nova.trust.attestation`), or None for a backend without a
+        TPM (then only the agent's signature vouches for the values).
+        """
+        event_log, pcrs = self.measurements()
+        return event_log, pcrs, None
+
+    def identity(self):
+        """``{name: text}`` the operator enrolls besides the host key (a
+        TPM's endorsement key); empty for backends without one."""
+        return {}
+
+    def activate(self, blob, encrypted_seed):
+        """Activate a credential the monitor made for this host's TPM."""
+        raise NotImplementedError('%s has no TPM to activate a credential'
+                                  % type(self).__name__)
+
     @abc.abstractmethod
     def runtime_evidence(self):
         """``{counter name: count}`` of violations seen by the protection.

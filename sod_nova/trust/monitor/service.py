@@ -54,12 +54,14 @@ from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
+from sod_nova.trust import platform
 from sod_nova.trust import references as references_mod
 from sod_nova.trust import rpc
 from sod_nova.trust import verify
 from sod_nova.trust.agent import rpcapi as agent_rpcapi
 from sod_nova.trust.monitor import alerts
 from sod_nova.trust.monitor import manager
+from sod_nova.trust.monitor import tpm_enrollment
 
 LOG = logging.getLogger(__name__)
 
@@ -86,11 +88,16 @@ class TrustMonitor:
     """A monitor process's service. Construction does no I/O; :meth:`start` does."""
 
     def __init__(self, conf, catalog=None, transport=None, clock=time.time,
-                 name=None, topic=None, hosts=None, architectures=None):
+                 name=None, topic=None, hosts=None, architectures=None,
+                 nova_domains=None):
         """``name``, ``topic``, ``hosts`` and ``architectures`` override the
         [trust] options ``monitor_name``, ``monitor_topic``,
         ``monitor_hosts`` and ``monitor_architectures``, so that one process
-        (the embedded cloud, a test) can run several monitors."""
+        (the embedded cloud, a test) can run several monitors.
+
+        ``nova_domains(host)``: the instance UUIDs Nova places on ``host``,
+        to compare with the domains libvirt reports (``[trust]
+        unknown_domains``); without it the domains are not checked."""
         self.conf = conf
         self.name = name or conf.trust.monitor_name
         self.topic = topic or conf.trust.monitor_topic
@@ -100,6 +107,8 @@ class TrustMonitor:
             else architectures)}
         self.catalog = catalog
         self.clock = clock
+        self._domains = None if nova_domains is None else platform.DomainCheck(
+            nova_domains, conf.trust.unknown_domains == 'untrusted')
         self._transport = transport
         self._own_transport = transport is None
         self._server = None
@@ -272,6 +281,8 @@ class TrustMonitor:
             updates, owners = [], []
             for i in todo:
                 verdict, record = self._verify(envelopes[i], now)
+                if self._domains is not None and verdict.fresh:
+                    verdict = self._domains.apply(verdict)
                 verdicts[i] = verdict
                 update = self._plan(verdict, record, now)
                 if update is not None:
@@ -356,6 +367,8 @@ class TrustMonitor:
     def _recorded(self, verdict, record, update, result):
         """Bookkeeping after the database took ``update``."""
         self.counters['trusted' if verdict.trusted else 'untrusted'] += 1
+        if verdict.tpm is not None and verdict.tpm.clock is not None:
+            record.tpm_clock = verdict.tpm.clock   # a rollback shows next time
         if not verdict.trusted:
             LOG.warning('%(host)s: untrusted: %(reason)s',
                         {'host': record.host, 'reason': verdict.reason})
@@ -403,9 +416,10 @@ class TrustMonitor:
             self.counters['ignored'] += 1
         elif verdict.fresh:
             if accepted:
-                self._cast_challenge(host, immediate=False, ack={
+                credential = tpm_enrollment.apply(self, verdict, record)
+                self._cast_challenge(host, immediate=credential is not None, ack={
                     'boot_id': verdict.freshness.boot_id,
-                    'sequence': verdict.freshness.sequence})
+                    'sequence': verdict.freshness.sequence}, credential=credential)
         else:
             self._record_unfresh(verdict, record)
 
@@ -450,6 +464,7 @@ class TrustMonitor:
             host=row.host, architecture=row.architecture,
             public_key=keys.load_public_key(row.public_key),
             key_text=row.public_key, freshness=_freshness(row), reloaded=now)
+        tpm_enrollment.load(record, row)
         self._records[host] = record
         return record
 
@@ -526,10 +541,10 @@ class TrustMonitor:
             if row.public_key and self.serves(row.host, row.architecture):
                 self.request_challenge(row.host)
 
-    def _cast_challenge(self, host, immediate, ack=None):
+    def _cast_challenge(self, host, immediate, ack=None, credential=None):
         try:
             nonce = nonces.issue(self.nonce_key, host, self._now())
-            self._agents.challenge(host, nonce, immediate, ack)
+            self._agents.challenge(host, nonce, immediate, ack, credential)
         except Exception as exc:
             LOG.warning('%(host)s: challenge not sent: %(exc)s',
                         {'host': host, 'exc': exc})

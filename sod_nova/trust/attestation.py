@@ -1,0 +1,167 @@
+"""TPM 2.0 attestation of one report: AK activation and the quote.
+
+A host enrolled with an endorsement key (EK) must back each report with a
+quote of its TPM. The report's ``tpm`` field carries (base64)::
+
+    ak          TPMT_PUBLIC of the attestation key that signed the quote
+    quote       TPMS_ATTEST bytes
+    signature   TPMT_SIGNATURE over them
+    activation  hex HMAC proving the AK was activated (or null)
+
+The monitor trusts an AK only once it came back from credential activation:
+it sends MakeCredential(EK, AK name, secret), which only the TPM holding the
+EK opens and only for a key with that name; the agent returns
+``HMAC-SHA256(secret, "sod-nova-activate-v1" || AK name)``. The AK is then
+stored in the host's enrollment (no trust on first use: the EK itself was
+enrolled by the operator).
+
+A quote is accepted when its magic and type are a TPM's quote, its qualified
+signer is the AK under the enrolled EK, its qualifying data is this report's
+nonce, it covers exactly the reported PCRs (SHA-256 bank) with their digest,
+the AK's signature verifies, and the TPM's clock has not gone back. The event
+log replay and the reference values are checked after this, by the verifier,
+against the PCR values the quote vouches for.
+"""
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import hmac
+
+from sod_nova.trust import tpm2
+
+ACTIVATION_LABEL = b'sod-nova-activate-v1'
+FIELDS = {'ak', 'quote', 'signature', 'activation'}
+
+
+@dataclasses.dataclass(frozen=True)
+class Clock:
+    """The TPM clock of the last accepted quote."""
+
+    reset_count: int
+    restart_count: int
+    clock: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What checking one report's TPM attestation found."""
+
+    #: Why the host is untrusted, or None.
+    reason: object = None
+    #: The AK whose activation this report proved (to enroll), if any.
+    activated: object = None
+    #: The AK to send a credential for (it is not activated yet).
+    credential_for: object = None
+    #: The quote's clock, to keep once the report is accepted.
+    clock: object = None
+    #: True when the quote's reset count shows the TPM was reset (a reboot).
+    rebooted: bool = False
+
+
+def activation_proof(secret, ak_name):
+    """What the agent returns after ActivateCredential released ``secret``."""
+    return hmac.new(secret, ACTIVATION_LABEL + ak_name,
+                    hashlib.sha256).hexdigest()
+
+
+def decode_ek(text):
+    """The EK :class:`~sod_nova.trust.tpm2.PublicArea` of enrolled text."""
+    area = tpm2.parse_public(_b64(text, 'endorsement key'))
+    tpm2.check_ek(area)
+    return area
+
+
+def _b64(text, what):
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise tpm2.TpmError('%s is not base64' % what) from None
+
+
+def check(enrollment, evidence):
+    """The :class:`Result` of ``evidence``'s TPM attestation, or None when
+    the host is not enrolled with an EK and sent no quote."""
+    field = getattr(evidence, 'tpm', None)
+    ek = enrollment.tpm_ek
+    if ek is None:
+        if field is None:
+            return None
+        return Result('TPM quote from a host enrolled without an endorsement '
+                      'key (enroll it with --tpm-ek)')
+    if field is None:
+        return Result('no TPM quote, but the host is enrolled with an '
+                      'endorsement key')
+    try:
+        return _check(enrollment, ek, field, evidence)
+    except tpm2.TpmError as exc:
+        return Result(str(exc))
+
+
+def _check(enrollment, ek, field, evidence):
+    if not isinstance(field, dict) or set(field) != FIELDS or not all(
+            isinstance(field[k], str) for k in ('ak', 'quote', 'signature')):
+        raise tpm2.TpmError('malformed TPM attestation: fields %s' % ', '.join(
+            sorted(FIELDS)))
+    activated = None
+    if field['ak'] == enrollment.tpm_ak_text and enrollment.tpm_ak is not None:
+        ak = enrollment.tpm_ak
+    else:
+        ak = tpm2.parse_public(_b64(field['ak'], 'attestation key'))
+        tpm2.check_ak(ak)
+        pending = enrollment.tpm_pending
+        proof = field['activation']
+        if not (pending and pending[0] == field['ak'] and isinstance(proof, str)
+                and any(hmac.compare_digest(proof, activation_proof(s, ak.name))
+                        for s in pending[1])):
+            return Result('attestation key not activated under the enrolled '
+                          'endorsement key', credential_for=ak)
+        activated = ak
+    quote = _b64(field['quote'], 'quote')
+    attest = tpm2.parse_attest(quote)
+    if attest.extra_data != bytes.fromhex(evidence.nonce):
+        raise tpm2.TpmError("TPM quote is not over this report's nonce "
+                            "(an old quote replayed?)")
+    if attest.qualified_signer != tpm2.ak_qualified_name(ek, ak):
+        raise tpm2.TpmError('quote signer is not the attestation key under '
+                            'the enrolled endorsement key')
+    indices = tuple(sorted(evidence.pcrs))
+    if attest.pcr_select != ((tpm2.ALG_SHA256, indices),):
+        raise tpm2.TpmError('quote covers PCRs %s, not the reported %s' % (
+            _selection(attest.pcr_select), list(indices)))
+    values = [bytes.fromhex(evidence.pcrs[i]) for i in indices]
+    if attest.pcr_digest != tpm2.pcr_digest(values):
+        raise tpm2.TpmError('quoted PCR digest differs from the reported '
+                            'PCR values')
+    tpm2.check_signature(ak, quote, _b64(field['signature'], 'signature'))
+    clock = Clock(attest.reset_count, attest.restart_count, attest.clock)
+    reason = _clock_problem(enrollment.tpm_clock, clock)
+    last = enrollment.tpm_clock
+    return Result(reason, activated=activated, clock=None if reason else clock,
+                  rebooted=bool(last and clock.reset_count > last.reset_count))
+
+
+def _selection(select):
+    return ', '.join('%s:%s' % (tpm2.HASHES.get(alg, (hex(alg),))[0],
+                                list(indices)) for alg, indices in select) or 'none'
+
+
+def _clock_problem(last, now):
+    """Why ``now`` cannot follow ``last``: the TPM's counters only grow
+    (resetCount at each TPM reset, restartCount at each resume), and within
+    one reset and restart its clock only moves forward."""
+    if last is None:
+        return None
+    if now.reset_count < last.reset_count:
+        return ('TPM reset count went back (%d after %d): a rolled-back or '
+                'another TPM' % (now.reset_count, last.reset_count))
+    if now.reset_count > last.reset_count:
+        return None
+    if now.restart_count < last.restart_count:
+        return ('TPM restart count went back (%d after %d)'
+                % (now.restart_count, last.restart_count))
+    if now.restart_count == last.restart_count and now.clock < last.clock:
+        return ('TPM clock went back (%d ms after %d ms) without a reset: a '
+                'replayed or rolled-back quote' % (now.clock, last.clock))
+    return None

@@ -1,0 +1,75 @@
+"""The monitor's side of TPM attestation-key activation.
+
+A host enrolled with an endorsement key (EK) reports quotes signed by an
+attestation key (AK). Until the AK is activated, each of its reports makes
+the host untrusted and the monitor answers with a credential for it: a
+secret sealed by MakeCredential to the enrolled EK and the AK's name. The
+agent's next report proves the TPM released the secret; the AK is then
+stored in the host's enrollment row, and its quotes count from that report
+on.
+"""
+
+import base64
+import os
+
+from oslo_log import log as logging
+
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import attestation
+from sod_nova.trust import tpm2
+
+LOG = logging.getLogger(__name__)
+
+#: Credentials kept per host awaiting their proof (a report in flight when
+#: a new credential went out still proves an earlier one).
+PENDING_CREDENTIALS = 4
+SECRET_BYTES = 32
+
+
+def load(record, row):
+    """Fill ``record``'s TPM fields from the enrollment ``row``."""
+    if row.tpm_ek:
+        record.tpm_ek = attestation.decode_ek(row.tpm_ek)
+        record.tpm_ek_text = row.tpm_ek
+    if row.tpm_ek and row.tpm_ak:
+        record.tpm_ak = tpm2.parse_public(base64.b64decode(row.tpm_ak))
+        record.tpm_ak_text = row.tpm_ak
+
+
+def same(record, row):
+    """Whether ``row`` still holds the EK and AK ``record`` was loaded with
+    (a re-enrollment replaces the EK and forgets the AK)."""
+    return ((row.tpm_ek or None) == record.tpm_ek_text
+            and (row.tpm_ak or None) == record.tpm_ak_text)
+
+
+def apply(monitor, verdict, record):
+    """Act on a fresh verdict's TPM result (host lock held): enroll an AK
+    whose activation it proved, or make a credential for an AK that is not
+    activated. Returns the credential to send with the next challenge, or
+    None."""
+    result = verdict.tpm
+    if result is None or not verdict.fresh or record is None:
+        return None
+    ak_text = verdict.evidence.tpm['ak']
+    if result.activated is not None:
+        if monitor._db(db_enrollment.activate_ak, record.host,
+                       record.key_text, ak_text):
+            record.tpm_ak, record.tpm_ak_text = result.activated, ak_text
+            record.tpm_pending = None
+            LOG.info('%(host)s: attestation key activated under the enrolled '
+                     'endorsement key', {'host': record.host})
+        return None
+    if result.credential_for is None:
+        return None
+    secret = os.urandom(SECRET_BYTES)
+    blob, seed = tpm2.make_credential(record.tpm_ek, result.credential_for.name,
+                                      secret)
+    secrets = ()
+    if record.tpm_pending and record.tpm_pending[0] == ak_text:
+        secrets = record.tpm_pending[1][-(PENDING_CREDENTIALS - 1):]
+    record.tpm_pending = (ak_text, (*secrets, secret))
+    LOG.info('%(host)s: credential sent for its attestation key',
+             {'host': record.host})
+    return {'blob': base64.b64encode(blob).decode('ascii'),
+            'secret': base64.b64encode(seed).decode('ascii')}

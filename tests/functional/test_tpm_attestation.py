@@ -1,0 +1,257 @@
+"""TPM 2.0 attestation against real TPMs: one swtpm per host.
+
+The agent's ``tpm`` backend talks to swtpm through tpm2-pytss, the monitor
+verifies in pure ``cryptography``; the bus is oslo.messaging's fake://
+transport and the database a migrated SQLite file, as in
+test_trust_monitor. swtpm and tpm2-pytss are installed by the test suite
+(tox's commands_pre); without them these tests fail saying so.
+"""
+
+import base64
+import hashlib
+import os
+import uuid
+
+from oslo_config import fixture as config_fixture
+import pytest
+import yaml
+
+from sod_nova import trust
+from sod_nova.catalog import Catalog
+from sod_nova.cloud import swtpm
+import sod_nova.conf
+from sod_nova.db import api as db_api
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import attestation
+from sod_nova.trust import evidence as evidence_mod
+from sod_nova.trust import fleet as fleet_mod
+from sod_nova.trust import keys
+from sod_nova.trust import measurements
+from sod_nova.trust import references
+from sod_nova.trust import tpm2
+from sod_nova.trust import verify
+from sod_nova.trust.backends import tpm as tpm_backend
+
+CONF = sod_nova.conf.CONF
+REPORT_INTERVAL = 0.1
+#: Waits end when the state is reached; this bound (a hundred report
+#: periods) only keeps a broken run from hanging.
+TIMEOUT = 100 * REPORT_INTERVAL
+PCR = 23
+
+
+@pytest.fixture
+def boot_files(tmp_path):
+    files = []
+    for name in ('vmlinuz', 'initrd.img', 'nova-compute'):
+        path = tmp_path / name
+        path.write_bytes(('%s image' % name).encode())
+        files.append(str(path))
+    return files
+
+
+@pytest.fixture
+def conf(tmp_path, boot_files):
+    log = [measurements.Event(PCR, hashlib.sha256(open(f, 'rb').read()).hexdigest(),
+                              os.path.basename(f)) for f in boot_files]
+    refs = tmp_path / 'references.yaml'
+    refs.write_text(yaml.safe_dump({'TPM': measurements.replay(log)}))
+    fixture = config_fixture.Config(CONF)
+    fixture.setUp()
+    suffix = uuid.uuid4().hex[:8]
+    fixture.config(connection='sqlite:///%s' % (tmp_path / 'sod.db'),
+                   sqlite_synchronous=False, group='sod_database')
+    fixture.config(group='trust', report_interval=REPORT_INTERVAL,
+                   stale_check_interval=0.05, evidence_max_age=5.0,
+                   monitor_name='tm-%s' % suffix,
+                   monitor_topic='sod-trust-monitor-%s' % suffix,
+                   agent_topic='sod-trust-agent-%s' % suffix,
+                   notification_topic='sod-notifications-%s' % suffix,
+                   reference_values_file=str(refs), tpm_pcr=PCR,
+                   tpm_measured_files=boot_files)
+    db_api.sync(CONF)
+    yield CONF
+    db_api.dispose()
+    fixture.cleanUp()
+
+
+@pytest.fixture
+def tpms():
+    """Start swtpm processes (one per host); all stop with the test."""
+    started = []
+
+    def start():
+        tpm = swtpm.SwTpm().start()
+        started.append(tpm)
+        return tpm
+
+    yield start
+    for tpm in started:
+        tpm.stop()
+
+
+@pytest.fixture
+def fleet(conf, tpms):
+    # After tpms: the agents stop before their TPMs do.
+    fleet = fleet_mod.Fleet(conf, catalog=Catalog.load())
+    yield fleet
+    fleet.cleanup()
+    for agent in fleet.agents.values():
+        if isinstance(agent.backend, tpm_backend.TpmBackend):
+            agent.backend.close()
+
+
+def row(host):
+    return db_api.host_get(host, conf=CONF)
+
+
+def wait_state(host, state, reason=None):
+    def reached():
+        r = row(host)
+        return r is not None and r.state == state and (
+            reason is None or reason in r.reason)
+    assert fleet_mod.wait_for(reached, TIMEOUT), row(host)
+    return row(host)
+
+
+def tpm_host(fleet, tpms, host='tpm1', **kwargs):
+    tpm = tpms()
+    backend = tpm_backend.TpmBackend(tcti=tpm.tcti)
+    fleet.add_host(host, 'TPM', backend=backend, **kwargs)
+    return tpm, backend
+
+
+def test_clean_host_is_trusted_once_its_ak_is_activated(fleet, tpms):
+    _, backend = tpm_host(fleet, tpms)
+    fleet.start()
+    r = wait_state('tpm1', trust.TRUSTED)
+    assert r.reason == 'evidence verified'
+    enrolled = db_enrollment.get('tpm1', conf=CONF)
+    assert enrolled.tpm_ak == base64.b64encode(backend.ak_public).decode()
+    assert enrolled.tpm_ek == backend.identity()['tpm_ek']
+
+
+def test_unexpected_measurement_makes_the_host_untrusted_naming_it(fleet, tpms):
+    _, backend = tpm_host(fleet, tpms)
+    fleet.start()
+    wait_state('tpm1', trust.TRUSTED)
+    backend.record_event('rootkit.ko', hashlib.sha256(b'rootkit').hexdigest())
+    r = wait_state('tpm1', trust.UNTRUSTED)
+    assert r.reason == 'PCR 23 does not match the TPM reference: unexpected rootkit.ko'
+
+
+def test_quote_from_another_tpm_never_activates(fleet, tpms):
+    enrolled_tpm = tpms()
+    enrolled = tpm_backend.TpmBackend(tcti=enrolled_tpm.tcti)
+    ek = enrolled.identity()['tpm_ek']
+    enrolled.close()
+    # The host's agent quotes with a different TPM than the one enrolled.
+    _, backend = tpm_host(fleet, tpms, tpm_ek=ek)
+    fleet.start()
+    agent = fleet.agent('tpm1')
+    # Credentials sealed to the enrolled EK went out and came back unopened
+    # for several reports in a row.
+    assert fleet_mod.wait_for(lambda: agent.sequence >= 4, TIMEOUT)
+    r = wait_state('tpm1', trust.UNTRUSTED)
+    assert r.reason == ('attestation key not activated under the enrolled '
+                        'endorsement key')
+    assert db_enrollment.get('tpm1', conf=CONF).tpm_ak is None
+
+
+def test_swtpm_restart_is_a_reboot_and_the_host_re_attests_by_itself(fleet, tpms):
+    tpm, backend = tpm_host(fleet, tpms)
+    fleet.start()
+    wait_state('tpm1', trust.TRUSTED)
+    record = fleet.monitor._records['tpm1']
+    assert fleet_mod.wait_for(lambda: record.tpm_clock is not None, TIMEOUT)
+    before = record.tpm_clock.reset_count
+    tpm.restart()
+    assert fleet_mod.wait_for(
+        lambda: record.tpm_clock.reset_count > before, TIMEOUT), record.tpm_clock
+    r = wait_state('tpm1', trust.TRUSTED)
+    assert r.reason == 'evidence verified'
+    # Re-measured after the reset: the log is the boot log again.
+    assert [e.name for e in backend.measurements()[0]] == [
+        'vmlinuz', 'initrd.img', 'nova-compute']
+
+
+# -- the verifier alone, on real quotes --------------------------------------
+
+@pytest.fixture
+def activated(conf, tpms):
+    """A TPM host as the monitor knows it once its AK is activated, and a
+    function producing signed reports of it over issued nonces."""
+    backend = tpm_backend.TpmBackend(tcti=tpms().tcti)
+    key = keys.generate_private_key()
+    record = verify.Enrollment(
+        'tpm1', 'TPM', key.public_key(),
+        tpm_ek=attestation.decode_ek(backend.identity()['tpm_ek']),
+        tpm_ak=tpm2.parse_public(backend.ak_public),
+        tpm_ak_text=base64.b64encode(backend.ak_public).decode())
+    verifier = verify.Verifier(references.References.load(
+        conf.trust.reference_values_file), 65536, 30.0)
+    state = {'sequence': 0}
+
+    def report(source=backend, tpm_field=None, nonce=None):
+        nonce = nonce or os.urandom(32).hex()
+        record.nonces[nonce] = 0.0
+        log, pcrs, quote = source.attest(nonce)
+        state['sequence'] += 1
+        ev = evidence_mod.Evidence(
+            'tpm1', 'TPM', 'boot', state['sequence'], nonce, 0.0, tuple(log),
+            pcrs, {}, tpm=tpm_field or quote)
+        return evidence_mod.sign(ev, key), quote
+
+    def check(envelope):
+        verdict = verifier.verify(envelope, lambda h: record, 1.0)
+        verify.consume(record, verdict)
+        return verdict
+
+    yield report, check, record
+    backend.close()
+
+
+def test_verifier_accepts_a_real_quote(activated):
+    report, check, record = activated
+    verdict = check(report()[0])
+    assert verdict.trusted, verdict.reason
+    assert record.tpm_clock is not None
+
+
+def test_old_quote_in_a_new_report_is_rejected(activated):
+    report, check, _ = activated
+    _, old_quote = report()
+    envelope, _ = report(tpm_field=old_quote)
+    verdict = check(envelope)
+    assert verdict.state == trust.UNTRUSTED
+    assert verdict.reason == ("TPM quote is not over this report's nonce (an "
+                              "old quote replayed?)")
+
+
+def test_quote_of_another_tpm_under_the_enrolled_ak_name_is_rejected(
+        activated, tpms):
+    report, check, record = activated
+    other = tpm_backend.TpmBackend(tcti=tpms().tcti)
+    try:
+        nonce = os.urandom(32).hex()
+        record.nonces[nonce] = 0.0
+        _, _, foreign = other.attest(nonce)
+        # Claims the enrolled AK, but the quote is another TPM's.
+        forged = dict(foreign, ak=record.tpm_ak_text)
+        verdict = check(report(tpm_field=forged, nonce=nonce)[0])
+    finally:
+        other.close()
+    assert verdict.state == trust.UNTRUSTED
+    assert verdict.reason == ('quote signer is not the attestation key under '
+                              'the enrolled endorsement key')
+
+
+def test_tpm_clock_going_back_is_a_rollback(activated):
+    report, check, record = activated
+    assert check(report()[0]).trusted
+    last = record.tpm_clock
+    record.tpm_clock = attestation.Clock(last.reset_count, last.restart_count,
+                                         last.clock + 10 ** 9)
+    verdict = check(report()[0])
+    assert verdict.state == trust.UNTRUSTED
+    assert verdict.reason.startswith('TPM clock went back')
