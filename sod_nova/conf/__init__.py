@@ -6,6 +6,7 @@ some of its own options only there.
 
 from oslo_config import cfg
 
+from sod_nova.conf import api
 from sod_nova.conf import catalog
 from sod_nova.conf import database
 from sod_nova.conf import nova_client
@@ -15,7 +16,8 @@ from sod_nova.conf import trust
 
 CONF = cfg.CONF
 
-_MODULES = [catalog, database, scheduler, trust, nova_client, relocation]
+_MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
+            api]
 
 for _module in _MODULES:
     _module.register_opts(CONF)
