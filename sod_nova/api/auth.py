@@ -22,7 +22,10 @@ class NoAuthMiddleware:
     """``[sod_api] auth_strategy = noauth2``: identity from the headers.
 
     ``X-Auth-Token: user:project`` and ``X-Roles``, as Placement's noauth2
-    reads them. For tests and the embedded cloud only.
+    reads them; without ``X-Roles`` the user ``admin`` has the admin role
+    and anybody else is a member of their project (what a client that
+    sends only a token, like ``openstack --os-auth-type admin_token``,
+    can say). For tests and the embedded cloud only.
     """
 
     def __init__(self, application):
@@ -39,7 +42,8 @@ class NoAuthMiddleware:
         user_id, _sep, project_id = token.partition(':')
         environ['HTTP_X_USER_ID'] = user_id
         environ['HTTP_X_PROJECT_ID'] = project_id or user_id
-        environ.setdefault('HTTP_X_ROLES', '')
+        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader'
+                           if user_id == 'admin' else 'member,reader')
         return self.application(environ, start_response)
 
 
