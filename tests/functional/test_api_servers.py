@@ -10,11 +10,15 @@ keystonemiddleware in front of both are covered by the Horizon env's test
 """
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import webob
 
 from sod_nova.api import deploy
+from sod_nova.cloud import api_server
 from sod_nova.cloud import embedded
 from sod_nova.relocation import compute as compute_mod
 
@@ -36,7 +40,9 @@ def stack():
             service = compute_mod.connect_noauth(base_url, 'sod-service')
             app = deploy.deploy(conf, nova_service=service)
             project = cloud.nova.api_fixture.project_id
-            yield cloud, app, project
+            with api_server.LoopbackAPI(conf, nova_service=service) as http:
+                cloud.api_url = http.url
+                yield cloud, app, project
         finally:
             for name, _value, group in overrides:
                 conf.clear_override(name, group)
@@ -227,3 +233,63 @@ def test_every_projects_report_is_for_the_operator_only(stack, people,
     assert server['id'] in {r['server_id'] for r in body['compliance']}
     status, reply = call(app, '/compliance?start=yesterday', people['admin'])
     assert status == 400 and 'ISO 8601' in reply['errors'][0]['detail']
+
+
+# -- the openstackclient plugin against this API over HTTP ------------------
+
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+
+def openstack(cloud, token, *argv):
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    proc = subprocess.run(
+        [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
+         cloud.api_url, '--os-token', token] + list(argv),
+        capture_output=True, text=True, env=env, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_openstack_server_security_show_set_unset(stack, server):
+    cloud, _app, project = stack
+    alice = 'alice:%s' % project
+    code, out, err = openstack(cloud, alice, 'server', 'security', 'show',
+                               server['id'], '-f', 'json')
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown['Compliant'] is True and shown['Host'] is None
+    assert shown['Effective'] == {'Other VMs': ['C', 'I']}
+    code, out, err = openstack(cloud, alice, 'server', 'security', 'set',
+                               server['id'], '--option', '1', '--option',
+                               '2', '--package', 'basic', '-f', 'yaml')
+    assert code == 0, err
+    assert cloud.nova.get_server(server['id'])['metadata'] == {
+        'sod:options': '1,2', 'sod:properties': 'C,I',
+        'sod:package': 'basic'}
+    code, out, err = openstack(cloud, alice, 'server', 'security', 'unset',
+                               server['id'], '--options', '-f', 'json')
+    assert code == 0, err
+    assert cloud.nova.get_server(server['id'])['metadata'] == {
+        'sod:package': 'basic'}
+    code, out, err = openstack(cloud, alice, 'server', 'security', 'unset',
+                               server['id'])
+    assert code == 0, err
+    assert cloud.nova.get_server(server['id'])['metadata'] == {}
+    code, _out, err = openstack(cloud, 'bob:project-b', 'server', 'security',
+                                'show', server['id'])
+    assert code == 1 and 'HTTP 404' in err
+
+
+def test_openstack_sod_compliance_report(stack, server):
+    cloud, _app, project = stack
+    code, out, err = openstack(cloud, 'alice:%s' % project, 'sod',
+                               'compliance', 'report', '-f', 'json')
+    assert code == 0, err
+    rows = {r['Server']: r for r in json.loads(out)}
+    assert server['id'] in rows
+    assert 0.0 <= rows[server['id']]['Compliant Ratio'] <= 1.0
+    code, out, err = openstack(cloud, 'admin:admin', 'sod', 'compliance',
+                               'report', '--all-projects', '--server',
+                               server['id'], '-f', 'json')
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row['Server'] == server['id']
