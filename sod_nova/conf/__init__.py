@@ -10,6 +10,7 @@ from sod_nova.conf import api
 from sod_nova.conf import catalog
 from sod_nova.conf import database
 from sod_nova.conf import nova_client
+from sod_nova.conf import placement_client
 from sod_nova.conf import relocation
 from sod_nova.conf import scheduler
 from sod_nova.conf import trust
@@ -17,7 +18,7 @@ from sod_nova.conf import trust
 CONF = cfg.CONF
 
 _MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
-            api]
+            api, placement_client]
 
 for _module in _MODULES:
     _module.register_opts(CONF)
