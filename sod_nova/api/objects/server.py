@@ -43,16 +43,20 @@ class ServerNotFound(Exception):
 
 
 def _endpoint_from_catalog(catalog, interface, region):
+    """The compute URL of ``catalog``: keystonemiddleware passes the v2
+    form (``publicURL``...), a v3 token body has ``interface``/``url``."""
     for service in catalog or ():
         if service.get('type') != 'compute':
             continue
         for endpoint in service.get('endpoints', ()):
-            if endpoint.get('interface') != interface:
-                continue
             if region and region not in (endpoint.get('region'),
                                          endpoint.get('region_id')):
                 continue
-            return endpoint.get('url')
+            if 'interface' in endpoint:
+                if endpoint['interface'] == interface:
+                    return endpoint.get('url')
+            elif endpoint.get('%sURL' % interface):
+                return endpoint['%sURL' % interface]
     return None
 
 
