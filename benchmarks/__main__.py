@@ -24,6 +24,7 @@ BENCHMARKS = {
     'trust-detection': 'benchmarks.trust_detection',
     'relocation-trigger': 'benchmarks.relocation_latency',
     'reaction': 'benchmarks.reaction',
+    'trait-prefilter': 'benchmarks.trait_prefilter',
 }
 
 

@@ -249,3 +249,23 @@ def test_an_altered_entry_breaks_its_page_only(app):
 def test_audit_refuses_a_bad_query(app, query):
     status, body, _ = call(app, '/audit?' + query)
     assert (status, error_code(body)) == (400, 'sod.request.malformed')
+
+
+# -- finding Nova for the caller's token ---------------------------------------
+
+def test_compute_endpoint_from_either_catalog_form():
+    from sod_nova.api.objects import server
+    v2 = [{'type': 'identity', 'endpoints': [{'publicURL': 'http://k'}]},
+          {'type': 'compute', 'endpoints': [
+              {'region': 'R1', 'publicURL': 'http://n1/v2.1',
+               'internalURL': 'http://n1-int/v2.1'},
+              {'region': 'R2', 'publicURL': 'http://n2/v2.1'}]}]
+    v3 = [{'type': 'compute', 'endpoints': [
+        {'region_id': 'R2', 'interface': 'public', 'url': 'http://n2/v2.1'},
+        {'region_id': 'R1', 'interface': 'internal', 'url': 'http://i1'}]}]
+    find = server._endpoint_from_catalog
+    assert find(v2, 'internal', None) == 'http://n1-int/v2.1'
+    assert find(v2, 'public', 'R2') == 'http://n2/v2.1'
+    assert find(v3, 'internal', 'R1') == 'http://i1'
+    assert find(v3, 'admin', None) is None
+    assert find([], 'public', None) is None
