@@ -31,12 +31,14 @@ def app(tmp_path):
                       'sod_database')
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     CONF.set_override('max_limit', 3, 'sod_api')
+    CONF.set_override('evidence_max_age', 3600.0, 'trust')
     db_api.sync(CONF)
     yield deploy.deploy(CONF)
     db_api.dispose()
     for name, group in (('connection', 'sod_database'),
                         ('auth_strategy', 'sod_api'),
-                        ('max_limit', 'sod_api')):
+                        ('max_limit', 'sod_api'),
+                        ('evidence_max_age', 'trust')):
         CONF.clear_override(name, group)
     CONF.reset()
 
@@ -104,7 +106,7 @@ def test_hosts_show_state_reason_freshness_and_capabilities(app):
     now = datetime.datetime.now(datetime.UTC)
     _declare_and_trust(CONF, 'hw1', 'HyperWall', 3, now)
     _declare_and_trust(CONF, 'hw2', 'HyperWall', 3,
-                       now - datetime.timedelta(hours=1))
+                       now - datetime.timedelta(hours=2))
     db_api.host_declare('new1', 'Intel-TDX', conf=CONF)
     status, body, _ = call(app, '/hosts')
     assert status == 200

@@ -33,6 +33,8 @@ def api(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
                       'sod_database')
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
+    # Fresh for an hour: each command is a new process, slow on a busy box.
+    CONF.set_override('evidence_max_age', 3600.0, 'trust')
     db_api.sync(CONF)
     server = api_server.LoopbackAPI(CONF)
     server.setUp()
@@ -41,6 +43,7 @@ def api(tmp_path):
     db_api.dispose()
     CONF.clear_override('connection', 'sod_database')
     CONF.clear_override('auth_strategy', 'sod_api')
+    CONF.clear_override('evidence_max_age', 'trust')
     CONF.reset()
 
 
