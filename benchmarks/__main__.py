@@ -29,6 +29,7 @@ BENCHMARKS = {
     'reaction': 'benchmarks.reaction',
     'embedded-idle': 'benchmarks.embedded_idle',
     'paper-scenario': 'benchmarks.paper_scenario',
+    'trait-prefilter': 'benchmarks.trait_prefilter',
 }
 
 

@@ -11,7 +11,9 @@
 #                      this host's attestation key (computes)
 #                      where Horizon runs: enable sod-horizon's panels and
 #                      point them at sod_nova.conf
-#   stack extra        start the services, create one flavor per package
+#   stack extra        start the services, create one flavor per package;
+#                      with sod-api: register it in Keystone's catalog
+#                      (service type security-on-demand) and start it
 #   unstack            stop the services
 #   clean              remove the configuration, keys, database and flavors
 #
@@ -24,7 +26,7 @@
 _XTRACE_SOD_NOVA=$(set +o | grep xtrace)
 set -o xtrace
 
-SOD_NOVA_SERVICES="sod-agent sod-monitor sod-manager"
+SOD_NOVA_SERVICES="sod-agent sod-monitor sod-manager sod-api"
 
 
 # Helpers
@@ -218,9 +220,10 @@ function configure_sod_nova {
     fi
 
     # The migration manager drives live migrations through Nova's API with
-    # DevStack's admin; only the controller gets the password. DevStack
-    # registers public endpoints only.
-    if is_service_enabled sod-manager; then
+    # DevStack's admin, and sod-nova-api reads the hosts of servers with it;
+    # only the controller gets the password. DevStack registers public
+    # endpoints only.
+    if is_service_enabled sod-manager sod-api; then
         local auth_url=${KEYSTONE_SERVICE_URI:-${SERVICE_PROTOCOL:-http}://${SERVICE_HOST:-127.0.0.1}/identity}
         iniset "$SOD_NOVA_CONF" nova auth_type password
         iniset "$SOD_NOVA_CONF" nova auth_url "$auth_url"
@@ -233,8 +236,45 @@ function configure_sod_nova {
         iniset "$SOD_NOVA_CONF" nova interface public
     fi
 
+    # sod-nova-api: tokens validated by keystonemiddleware; callers' tokens
+    # go on to Nova. The OSC plugin comes with the package (setup_develop).
+    if is_service_enabled sod-api; then
+        iniset "$SOD_NOVA_CONF" sod_api auth_strategy keystone
+        if declare -F configure_keystone_authtoken_middleware >/dev/null; then
+            configure_keystone_authtoken_middleware "$SOD_NOVA_CONF" sod-nova
+        fi
+    fi
+
     if declare -F setup_logging >/dev/null; then
         setup_logging "$SOD_NOVA_CONF"
+    fi
+}
+
+# stack extra: sod-nova-api's service user and its catalog entry (with
+# DevStack's lib/keystone helpers)
+function create_sod_nova_api_accounts {
+    if ! is_service_enabled sod-api; then
+        return 0
+    fi
+    create_service_user "sod-nova" "admin"
+    local service
+    service=$(get_or_create_service "sod-nova" "$SOD_NOVA_API_SERVICE_TYPE" \
+        "Security on Demand for Nova")
+    get_or_create_endpoint "$service" "${REGION_NAME:-RegionOne}" "$SOD_NOVA_API_URL"
+}
+
+# stack extra: sod-nova-api under uwsgi as DevStack runs its other APIs, or
+# pbr's development server where DevStack's uwsgi helpers are missing
+function start_sod_nova_api {
+    if ! is_service_enabled sod-api; then
+        return 0
+    fi
+    if declare -F write_uwsgi_config >/dev/null; then
+        write_uwsgi_config "$SOD_NOVA_UWSGI_CONF" "$SOD_NOVA_BIN_DIR/sod-nova-api" \
+            "/$SOD_NOVA_API_SERVICE_TYPE" "" "sod-api"
+        run_process sod-api "$(which uwsgi) --procname-prefix sod-api --ini $SOD_NOVA_UWSGI_CONF"
+    else
+        run_process sod-api "$SOD_NOVA_BIN_DIR/sod-nova-api --port $SOD_NOVA_API_PORT -- --config-file $SOD_NOVA_CONF"
     fi
 }
 
@@ -308,6 +348,7 @@ function start_sod_nova {
     run_process sod-monitor "$SOD_NOVA_BIN_DIR/sod-trust-monitor $args"
     run_process sod-manager "$SOD_NOVA_BIN_DIR/sod-migration-manager $args"
     run_process sod-agent "$SOD_NOVA_BIN_DIR/sod-trust-agent $args"
+    start_sod_nova_api
 }
 
 # stack extra: one flavor per security package, on the controller
@@ -388,6 +429,7 @@ if is_service_enabled $SOD_NOVA_SERVICES; then
 
     elif [[ "$1" == "stack" && "${2:-}" == "extra" ]]; then
         echo_summary "Starting sod-nova"
+        create_sod_nova_api_accounts
         start_sod_nova
         create_sod_nova_flavors
     fi

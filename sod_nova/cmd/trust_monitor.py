@@ -5,6 +5,7 @@ import sys
 from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.relocation import compute
+from sod_nova.trust import traits
 from sod_nova.trust.monitor import service
 
 CONF = sod_nova.conf.CONF
@@ -27,11 +28,24 @@ def main(argv=None):
     except compute.NovaError as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
     monitor = service.TrustMonitor(CONF, nova_domains=nova_domains)
+    publisher = None
     try:
+        if CONF.sod_placement.publish_traits:
+            publisher = traits.TraitPublisher(
+                CONF, traits.Placement.from_conf(CONF))
+            monitor.add_listener(publisher.trust_changed)
         monitor.start()
     except (ValueError, OSError) as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
-    return common.serve(monitor.stop)
+    if publisher is None:
+        return common.serve(monitor.stop)
+    publisher.start(resync_interval=CONF.trust.evidence_max_age)
+    publisher.sync_all()
+
+    def stop():
+        monitor.stop()
+        publisher.stop()
+    return common.serve(stop)
 
 
 if __name__ == '__main__':

@@ -6,9 +6,11 @@ some of its own options only there.
 
 from oslo_config import cfg
 
+from sod_nova.conf import api
 from sod_nova.conf import catalog
 from sod_nova.conf import database
 from sod_nova.conf import nova_client
+from sod_nova.conf import placement_client
 from sod_nova.conf import relocation
 from sod_nova.conf import scheduler
 from sod_nova.conf import service
@@ -18,7 +20,7 @@ from sod_nova.conf import upgrade_check
 CONF = cfg.CONF
 
 _MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
-            service, upgrade_check]
+            service, upgrade_check, api, placement_client]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

@@ -39,14 +39,16 @@ class Break:
         return 'entry %d: %s' % (self.seq, self.reason)
 
 
-def verify(rows):
+def verify(rows, prev_hash=GENESIS, first_seq=1):
     """None when the chain of ``rows`` is intact, else the first :class:`Break`.
 
     ``rows`` have ``seq``, ``entry`` (the stored JSON), ``prev_hash`` and
-    ``hash``, in any order; sequence numbers must run 1, 2, 3, ...
+    ``hash``, in any order; sequence numbers must run 1, 2, 3, ... A part of
+    the chain (one page of it) is verified from the hash of the entry before
+    it: ``prev_hash`` of entry ``first_seq - 1``.
     """
-    prev = GENESIS
-    expected_seq = 1
+    prev = prev_hash
+    expected_seq = first_seq
     for row in sorted(rows, key=lambda r: r.seq):
         if row.seq != expected_seq:
             return Break(expected_seq, 'missing (next stored entry is %d)'

@@ -378,7 +378,8 @@ class MigrationManager:
                       'trigger': verdict.trigger, 'why': verdict.reason})
             self.mover.record('decided', task, reason=verdict.reason,
                               request=str(effective.request),
-                              malformed=list(effective.errors) or None)
+                              malformed=list(effective.errors) or None,
+                              event_at=task.event_at)
 
     def _moving_target(self, server, effective, ctx, open_tasks, now):
         """Open a moving-target task when the VM's period has elapsed."""
@@ -413,7 +414,8 @@ class MigrationManager:
         open_tasks[server.id] = task
         if created:
             self.mover.record('decided', task, reason=task.reason,
-                              request=str(effective.request))
+                              request=str(effective.request),
+                              event_at=task.event_at)
 
     def _revisit_parked(self, task, ctx, server, now, scheduled=False):
         """A parked VM: resume it in place, or move it once a host exists.
@@ -443,7 +445,8 @@ class MigrationManager:
             attempts=task.attempts if scheduled else 0, failed_hosts=(),
             event_at=now, not_before=None, decided_at=self.clock())
         self.mover.record('decided', task, reason='a compliant host exists '
-                          'again', request=str(request))
+                          'again', request=str(request),
+                          event_at=task.event_at)
         return task
 
     def _follow(self, ctx):

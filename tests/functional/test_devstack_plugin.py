@@ -702,3 +702,28 @@ iniset_multiline $f other m w1 w2       # new section at the end
         '\n[DEFAULT]\nc = 3\na = 2\n'
         '\n[sec]\nm = v1\nm = v2\nm = v3\nm = v4\n'
         '\n[other]\nm = w1\nm = w2\n')
+
+
+def test_sod_api_is_opt_in_configured_registered_and_started(tmp_path):
+    node = Node(tmp_path, ALL_IN_ONE + ',sod-api')
+    (node.bin / 'sod-nova-api').symlink_to(HARNESS / 'bin' / 'service')
+    node.run('stack')
+    conf = read_ini(node.sod_conf)
+    assert conf['sod_api']['auth_strategy'] == ['keystone']
+    assert conf['nova']['auth_type'] == ['password']    # reads server hosts
+    assert node.started()['sod-api'] == (
+        '%s/sod-nova-api --port 8790 -- --config-file %s'
+        % (node.bin, node.sod_conf))
+    assert [a for _, _, a in node.calls('create_service_user')] == [
+        ['sod-nova', 'admin']]
+    [service] = [a for _, _, a in node.calls('get_or_create_service')]
+    assert service[:2] == ['sod-nova', 'security-on-demand']
+    assert [a for _, _, a in node.calls('get_or_create_endpoint')] == [
+        ['sod-nova', 'RegionOne', 'http://10.0.0.5:8790']]
+    node.run('unstack')
+    assert 'sod-api' not in node.running()
+
+
+def test_sod_api_stays_off_unless_enabled(aio):
+    assert 'sod-api' not in aio.started()
+    assert 'sod_api' not in read_ini(aio.sod_conf)

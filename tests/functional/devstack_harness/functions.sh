@@ -275,6 +275,21 @@ function run_phase {
 # ---------
 
 # run_process service "command" [group] [user]
+# lib/keystone: accounts and the service catalog (recorded; the service id
+# is its name)
+function create_service_user {
+    _harness_record create_service_user "$@"
+}
+
+function get_or_create_service {
+    _harness_record get_or_create_service "$@"
+    echo "$1"
+}
+
+function get_or_create_endpoint {
+    _harness_record get_or_create_endpoint "$@"
+}
+
 function run_process {
     local service=$1 command=$2
     if ! is_service_enabled "$service"; then

@@ -1,0 +1,86 @@
+"""Who is asking: keystonemiddleware in production, headers in tests.
+
+``GET /`` (the version document) needs no token, as in Placement.
+"""
+
+from keystonemiddleware import auth_token
+from oslo_log import log as logging
+from oslo_middleware import request_id
+
+from sod_nova.api import context as context_mod
+from sod_nova.api import errors
+from sod_nova.api import util
+
+LOG = logging.getLogger(__name__)
+
+
+def _is_root(environ):
+    return environ.get('PATH_INFO', '') in ('', '/')
+
+
+class NoAuthMiddleware:
+    """``[sod_api] auth_strategy = noauth2``: identity from the headers.
+
+    ``X-Auth-Token: user:project`` and ``X-Roles``, as Placement's noauth2
+    reads them; without ``X-Roles`` the user ``admin`` has the admin role
+    and anybody else is a member of their project (what a client that
+    sends only a token, like ``openstack --os-auth-type admin_token``,
+    can say). For tests and the embedded cloud only.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        if _is_root(environ):
+            return self.application(environ, start_response)
+        token = environ.get('HTTP_X_AUTH_TOKEN')
+        if not token:
+            return util.error_response(
+                401, 'Authentication required (X-Auth-Token).',
+                errors.UNAUTHENTICATED, environ)(environ, start_response)
+        user_id, _sep, project_id = token.partition(':')
+        environ['HTTP_X_USER_ID'] = user_id
+        environ['HTTP_X_PROJECT_ID'] = project_id or user_id
+        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader'
+                           if user_id == 'admin' else 'member,reader')
+        return self.application(environ, start_response)
+
+
+class AuthProtocol(auth_token.AuthProtocol):
+    """keystonemiddleware, except for ``GET /``."""
+
+    def __init__(self, app, conf):
+        self._sod_app = app
+        super().__init__(app, conf)
+
+    def __call__(self, environ, start_response):
+        if _is_root(environ):
+            return self._sod_app(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+def keystone(conf):
+    def middleware(app):
+        return AuthProtocol(app, {'oslo_config_config': conf})
+    return middleware
+
+
+class ContextMiddleware:
+    """Build the :class:`~sod_nova.api.context.RequestContext`."""
+
+    def __init__(self, application, enforcer):
+        self.application = application
+        self.enforcer = enforcer
+
+    def __call__(self, environ, start_response):
+        ctx = context_mod.RequestContext.from_environ(
+            environ, enforcer=self.enforcer,
+            request_id=environ.get(request_id.ENV_REQUEST_ID))
+        if ctx.user_id is None and not _is_root(environ):
+            LOG.debug('Neither X_USER_ID nor X_USER found in the request')
+            return util.error_response(
+                401, 'Authentication required.', errors.UNAUTHENTICATED,
+                environ)(environ, start_response)
+        environ[util.ENV_CONTEXT] = ctx
+        return self.application(environ, start_response)

@@ -1,0 +1,43 @@
+"""The request context: who asks, and ``can()`` them do it."""
+
+import json
+
+from oslo_context import context
+
+from sod_nova.api import errors
+from sod_nova.api import util
+
+
+class RequestContext(context.RequestContext):
+    """oslo.context's context plus the policy enforcer and the caller's
+    service catalog (keystonemiddleware's ``X-Service-Catalog``), through
+    which sod-nova-api finds Nova for calls made with the caller's token."""
+
+    def __init__(self, *args, enforcer=None, service_catalog=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enforcer = enforcer
+        self.service_catalog = service_catalog or []
+
+    @classmethod
+    def from_environ(cls, environ, **kwargs):
+        catalog = environ.get('HTTP_X_SERVICE_CATALOG')
+        try:
+            kwargs['service_catalog'] = json.loads(catalog) if catalog else []
+        except ValueError:
+            kwargs['service_catalog'] = []
+        return super().from_environ(environ, **kwargs)
+
+    def can(self, action, target=None, fatal=True):
+        """True when policy ``action`` allows the caller on ``target``.
+
+        ``target`` defaults to the caller's own project. With ``fatal`` a
+        refusal is a 403 :class:`~sod_nova.api.util.ApiError`.
+        """
+        if target is None:
+            target = {'project_id': self.project_id, 'user_id': self.user_id}
+        allowed = self.enforcer.authorize(action, target, self,
+                                          do_raise=False)
+        if not allowed and fatal:
+            raise util.ApiError(403, 'Policy does not allow %s to be '
+                                'performed.' % action, errors.FORBIDDEN)
+        return bool(allowed)

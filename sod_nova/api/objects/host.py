@@ -1,0 +1,55 @@
+"""Host capability rows as the API shows them, freshness applied.
+
+The stored state is the monitor's last verdict; what the scheduler filter
+acts on also depends on the age of the evidence. Both are shown: ``state``
+and ``reason`` as stored, ``usable`` and ``usable_reason`` as the filter
+sees them now (one clock: ``[trust] evidence_max_age``).
+"""
+
+import datetime
+
+from sod_nova.db import api as db_api
+from sod_nova.policy import SecurityRequest
+from sod_nova.scheduler import host_check
+
+
+def cutoff(conf, now=None):
+    now = now or datetime.datetime.now(datetime.UTC)
+    return host_check.evidence_cutoff(now, conf.trust.evidence_max_age)
+
+
+def _iso(when):
+    return when.isoformat() if when is not None else None
+
+
+def view(row, limit):
+    """``row`` (a :class:`~sod_nova.db.api.HostRow`) as a JSON object."""
+    why = host_check.distrust(row, limit)
+    capabilities = SecurityRequest(row.capability_mask or 0)
+    return {
+        'name': row.host,
+        'architecture': row.architecture,
+        'state': row.state,
+        'reason': row.reason,
+        'usable': why is None,
+        'usable_reason': why,
+        'last_evidence_at': _iso(row.last_evidence_at),
+        'capabilities': capabilities.matrix(),
+        'capabilities_text': capabilities.describe(),
+        'monitor': row.monitor,
+        # Counted by the trust monitor where it keeps them; None until then.
+        'rejected_reports': getattr(row, 'rejected_reports', None),
+        'updated_at': _iso(row.updated_at),
+    }
+
+
+def get_all(conf):
+    return db_api.host_get_all(conf)
+
+
+def get(conf, name):
+    return db_api.host_get(name, conf)
+
+
+def by_name(conf):
+    return {row.host: row for row in get_all(conf)}

@@ -1,0 +1,34 @@
+"""``sod-nova-api``: the WSGI entry point (pbr ``wsgi_scripts``).
+
+``init_application`` reads the configuration the way the other sod-nova
+services do (``--config-file``, or ``/etc/sod_nova/sod_nova.conf``), sets
+up logging and returns the application; under uwsgi it is
+``--wsgi-file $(which sod-nova-api)``; run directly, pbr's script serves it
+with wsgiref for development.
+"""
+
+import sys
+
+from oslo_log import log as logging
+
+from sod_nova.api import deploy
+from sod_nova.catalog import CatalogError
+import sod_nova.conf
+from sod_nova.db import api as db_api
+
+CONF = sod_nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def init_application(argv=None):
+    logging.register_options(CONF)
+    args = sys.argv[1:] if argv is None else argv
+    # pbr's development server passes its own options after "--".
+    if '--' in args:
+        args = args[args.index('--') + 1:]
+    CONF(args, project='sod_nova')
+    logging.setup(CONF, 'sod-nova-api')
+    try:
+        return deploy.deploy(CONF)
+    except (CatalogError, db_api.DatabaseConfigError) as exc:
+        sys.exit('sod-nova-api: %s' % exc)

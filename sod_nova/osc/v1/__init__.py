@@ -1,0 +1,1 @@
+"""``openstack`` commands of sod-nova-api 1.x."""

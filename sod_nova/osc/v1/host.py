@@ -1,0 +1,40 @@
+"""``openstack sod host list|show``: the trust monitor's host rows (admin)."""
+
+from osc_lib.command import command
+
+from sod_nova.osc.v1 import common
+
+COLUMNS = ('name', 'architecture', 'state', 'reason', 'usable',
+           'last_evidence_at', 'capabilities', 'rejected_reports', 'monitor')
+HEADINGS = ('Name', 'Architecture', 'State', 'Reason', 'Usable',
+            'Last Evidence', 'Capabilities', 'Rejected Reports', 'Monitor')
+
+
+def _values(host, columns=COLUMNS):
+    formatters = {'capabilities': common.MatrixColumn}
+    return tuple(formatters[c](host.get(c)) if c in formatters
+                 else host.get(c) for c in columns)
+
+
+class ListHost(command.Lister):
+    """List hosts: trust state, reason, freshness and verified capabilities."""
+
+    def take_action(self, parsed_args):
+        hosts = common.client(self).hosts()
+        return HEADINGS, [_values(h) for h in hosts]
+
+
+class ShowHost(command.ShowOne):
+    """Show one host's capability row."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', metavar='<host>',
+                            help='Compute host name')
+        return parser
+
+    def take_action(self, parsed_args):
+        host = common.client(self).host(parsed_args.host)
+        columns = COLUMNS + ('usable_reason', 'updated_at')
+        return (HEADINGS + ('Usable Reason', 'Updated At'),
+                _values(host, columns))

@@ -1,0 +1,273 @@
+"""sod-nova-api in-process (noauth2) over a real SQLite database.
+
+Every request goes through the whole WSGI pipeline (request id, fault
+wrapper, authentication, context, microversion, routes, policy); the
+Nova-backed resources are tested against real Nova in
+tests/functional/test_api_servers.py.
+"""
+
+import datetime
+import json
+
+import pytest
+import sqlalchemy as sa
+import webob
+
+from sod_nova.api import deploy
+from sod_nova.conf import CONF
+from sod_nova.db import api as db_api
+from sod_nova.db import relocation as relocation_db
+
+ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
+ALICE = {'X-Auth-Token': 'alice:project-a', 'X-Roles': 'member,reader'}
+NOBODY = {'X-Auth-Token': 'carol:project-c', 'X-Roles': ''}
+
+
+@pytest.fixture
+def app(tmp_path):
+    CONF([], project='sod_nova', default_config_files=[],
+         default_config_dirs=[])
+    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
+                      'sod_database')
+    CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
+    CONF.set_override('max_limit', 3, 'sod_api')
+    CONF.set_override('evidence_max_age', 3600.0, 'trust')
+    db_api.sync(CONF)
+    yield deploy.deploy(CONF)
+    db_api.dispose()
+    for name, group in (('connection', 'sod_database'),
+                        ('auth_strategy', 'sod_api'),
+                        ('max_limit', 'sod_api'),
+                        ('evidence_max_age', 'trust')):
+        CONF.clear_override(name, group)
+    CONF.reset()
+
+
+def call(app, path, method='GET', headers=ADMIN, body=None, **extra):
+    headers = dict(headers, **extra)
+    if body is not None:
+        body = json.dumps(body).encode()
+        headers['Content-Type'] = 'application/json'
+    req = webob.Request.blank(path, method=method, headers=headers,
+                              body=body)
+    resp = req.get_response(app)
+    return resp.status_int, (resp.json if resp.body else None), resp
+
+
+def error_code(body):
+    assert set(body) == {'errors'}
+    return body['errors'][0]['code']
+
+
+# -- the service as a whole ----------------------------------------------------
+
+def test_root_needs_no_token_and_names_the_versions(app):
+    status, body, resp = call(app, '/', headers={})
+    assert status == 200
+    assert body['versions'][0]['min_version'] == '1.0'
+    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.0'
+
+
+def test_a_request_without_a_token_is_401(app):
+    status, body, _ = call(app, '/catalog', headers={})
+    assert status == 401
+    assert error_code(body) == 'sod.unauthenticated'
+
+
+def test_unknown_version_is_406_with_the_range(app):
+    status, body, _ = call(app, '/catalog', **{
+        'OpenStack-API-Version': 'security-on-demand 2.0'})
+    assert status == 406
+    assert body['errors'][0]['max_version'] == '1.0'
+    assert error_code(body) == 'sod.microversion.unsupported'
+    status, body, resp = call(app, '/catalog', **{
+        'OpenStack-API-Version': 'security-on-demand latest'})
+    assert status == 200
+    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.0'
+
+
+def test_unknown_path_404_and_wrong_method_405_are_json(app):
+    status, body, _ = call(app, '/nothing-here')
+    assert (status, error_code(body)) == (404, 'sod.not_found')
+    status, body, resp = call(app, '/hosts', method='DELETE')
+    assert (status, error_code(body)) == (405, 'sod.method_not_allowed')
+    assert resp.headers['Allow'] == 'GET'
+
+
+# -- hosts ------------------------------------------------------------------------
+
+def _declare_and_trust(conf, host, arch, mask, at):
+    db_api.host_declare(host, arch, conf=conf)
+    db_api.host_set_trust(host, 'trusted', 'verified', mask,
+                          last_evidence_at=at, monitor='m1', conf=conf)
+
+
+def test_hosts_show_state_reason_freshness_and_capabilities(app):
+    now = datetime.datetime.now(datetime.UTC)
+    _declare_and_trust(CONF, 'hw1', 'HyperWall', 3, now)
+    _declare_and_trust(CONF, 'hw2', 'HyperWall', 3,
+                       now - datetime.timedelta(hours=2))
+    db_api.host_declare('new1', 'Intel-TDX', conf=CONF)
+    status, body, _ = call(app, '/hosts')
+    assert status == 200
+    hosts = {h['name']: h for h in body['hosts']}
+    assert sorted(hosts) == ['hw1', 'hw2', 'new1']
+    assert hosts['hw1']['usable'] is True
+    assert hosts['hw1']['capabilities'] == {'Other VMs': ['C', 'I']}
+    assert hosts['hw2']['state'] == 'trusted'
+    assert hosts['hw2']['usable'] is False
+    assert 'older than the cutoff' in hosts['hw2']['usable_reason']
+    assert hosts['new1']['state'] == 'unreachable'
+    assert hosts['new1']['reason'] == db_api.NO_EVIDENCE_YET
+    assert 'rejected_reports' in hosts['new1']
+    status, body, _ = call(app, '/hosts/hw1')
+    assert status == 200 and body['host']['architecture'] == 'HyperWall'
+
+
+def test_unknown_host_is_404_with_its_code(app):
+    status, body, _ = call(app, '/hosts/nope')
+    assert (status, error_code(body)) == (404, 'sod.host.not_found')
+
+
+@pytest.mark.parametrize('path', ['/hosts', '/hosts/hw1', '/audit'])
+@pytest.mark.parametrize('who', [ALICE, NOBODY])
+def test_operator_resources_are_403_for_everybody_else(app, path, who):
+    db_api.host_declare('hw1', 'HyperWall', conf=CONF)
+    status, body, _ = call(app, path, headers=who)
+    assert (status, error_code(body)) == (403, 'sod.policy.forbidden')
+
+
+# -- catalogue and request check ---------------------------------------------------
+
+@pytest.mark.parametrize('who', [ADMIN, ALICE, NOBODY])
+def test_catalog_is_for_anybody(app, who):
+    status, body, _ = call(app, '/catalog', headers=who)
+    assert status == 200
+    names = [a['name'] for a in body['architectures']]
+    assert 'HyperWall' in names and 'basic' in body['packages']
+    status, body, _ = call(app, '/catalog/hyperwall', headers=who)
+    assert status == 200
+    assert body['architecture']['name'] == 'HyperWall'
+    assert body['architecture']['row']['Hypervisor'] == {'C': 'yes',
+                                                         'I': 'yes'}
+
+
+def test_unknown_architecture_is_404_naming_the_known_ones(app):
+    status, body, _ = call(app, '/catalog/Nonesuch', headers=ALICE)
+    assert (status, error_code(body)) == (404, 'sod.architecture.not_found')
+    assert 'HyperWall' in body['errors'][0]['detail']
+
+
+def test_request_check_fills_the_matrix_and_names_architectures(app):
+    status, body, _ = call(app, '/requests/check', method='POST',
+                           headers=NOBODY,
+                           body={'options': [2], 'properties': ['C']})
+    assert status == 200
+    assert body['request']['matrix'] == {'Hypervisor': ['C']}
+    assert 'HyperWall' in body['satisfied_by']
+    assert body['explanation'] is None
+    assert body['metadata'] == {'sod:options': '2', 'sod:properties': 'C'}
+
+
+def test_request_check_explains_an_unsatisfiable_request(app):
+    status, body, _ = call(app, '/requests/check', method='POST',
+                           body={'options': [1, 2, 3, 5, 6, 7]})
+    assert status == 200
+    assert body['satisfied_by'] == [] and body['satisfiable'] is False
+    assert 'closest' in body['explanation']
+
+
+@pytest.mark.parametrize('payload, code, words', [
+    ({'options': [4]}, 'sod.security.invalid', 'Cloud Manager'),
+    ({'options': [8]}, 'sod.request.malformed', 'options/0'),
+    ({'properties': ['C']}, 'sod.security.invalid', 'without'),
+    ({'package': 'nonesuch'}, 'sod.security.invalid', 'nonesuch'),
+    ({}, 'sod.request.malformed', 'non-empty'),
+    ({'colour': 'red'}, 'sod.request.malformed', 'colour'),
+])
+def test_request_check_refuses_bad_input_with_a_reason(app, payload, code,
+                                                      words):
+    status, body, _ = call(app, '/requests/check', method='POST',
+                           body=payload)
+    assert (status, error_code(body)) == (400, code)
+    assert words in body['errors'][0]['detail']
+
+
+def test_request_check_refuses_malformed_json(app):
+    req = webob.Request.blank('/requests/check', method='POST',
+                              headers=ADMIN, body=b'{"options": [')
+    resp = req.get_response(app)
+    assert resp.status_int == 400
+    assert error_code(resp.json) == 'sod.request.malformed'
+
+
+# -- audit -------------------------------------------------------------------------
+
+def _append(n):
+    store = relocation_db.RelocationStore(CONF)
+    for i in range(n):
+        store.audit_append({'event': 'decided', 'vm': 'vm%d' % i, 'at': i})
+
+
+def test_audit_pages_follow_the_chain_and_verify(app):
+    _append(7)
+    status, body, _ = call(app, '/audit?limit=2')
+    assert status == 200
+    assert [e['seq'] for e in body['entries']] == [1, 2]
+    assert body['verification']['intact'] is True
+    assert body['head_seq'] == 7
+    seen, href = [1, 2], body['links'][0]['href']
+    while True:
+        status, body, _ = call(app, href)
+        assert body['verification']['intact'] is True
+        seen += [e['seq'] for e in body['entries']]
+        if not body['links']:
+            break
+        href = body['links'][0]['href']
+    assert seen == list(range(1, 8))
+
+
+def test_audit_limit_is_cut_to_max_limit(app):
+    _append(5)
+    status, body, _ = call(app, '/audit?limit=50')
+    assert [e['seq'] for e in body['entries']] == [1, 2, 3]
+
+
+def test_an_altered_entry_breaks_its_page_only(app):
+    _append(6)
+    with db_api.get_engine(CONF).begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE relocation_audit SET entry = '{\"event\":\"forged\"}' "
+            "WHERE seq = 5"))
+    status, body, _ = call(app, '/audit?marker=3&limit=3')
+    assert body['verification']['intact'] is False
+    assert body['verification']['break']['seq'] == 5
+    status, body, _ = call(app, '/audit?limit=3')
+    assert body['verification']['intact'] is True
+
+
+@pytest.mark.parametrize('query', ['marker=x', 'limit=0', 'limit=-1',
+                                   'color=1', 'limit=1&limit=2'])
+def test_audit_refuses_a_bad_query(app, query):
+    status, body, _ = call(app, '/audit?' + query)
+    assert (status, error_code(body)) == (400, 'sod.request.malformed')
+
+
+# -- finding Nova for the caller's token ---------------------------------------
+
+def test_compute_endpoint_from_either_catalog_form():
+    from sod_nova.api.objects import server
+    v2 = [{'type': 'identity', 'endpoints': [{'publicURL': 'http://k'}]},
+          {'type': 'compute', 'endpoints': [
+              {'region': 'R1', 'publicURL': 'http://n1/v2.1',
+               'internalURL': 'http://n1-int/v2.1'},
+              {'region': 'R2', 'publicURL': 'http://n2/v2.1'}]}]
+    v3 = [{'type': 'compute', 'endpoints': [
+        {'region_id': 'R2', 'interface': 'public', 'url': 'http://n2/v2.1'},
+        {'region_id': 'R1', 'interface': 'internal', 'url': 'http://i1'}]}]
+    find = server._endpoint_from_catalog
+    assert find(v2, 'internal', None) == 'http://n1-int/v2.1'
+    assert find(v2, 'public', 'R2') == 'http://n2/v2.1'
+    assert find(v3, 'internal', 'R1') == 'http://i1'
+    assert find(v3, 'admin', None) is None
+    assert find([], 'public', None) is None

@@ -1,0 +1,141 @@
+"""``openstack sod ...``: openstackclient's console script, as a user runs
+it, against the real sod-nova-api on a loopback port (noauth2, SQLite).
+
+A subprocess per command: osc-lib caches each plugin's client on the
+ClientManager class, so a second in-process run would reuse the first
+run's endpoint.
+
+The server commands (``openstack server security ...``, ``openstack sod
+compliance report``) need Nova: tests/functional/test_api_servers.py.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from sod_nova.cloud import api_server
+from sod_nova.conf import CONF
+from sod_nova.db import api as db_api
+from sod_nova.db import relocation as relocation_db
+
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+
+@pytest.fixture
+def api(tmp_path):
+    CONF([], project='sod_nova', default_config_files=[],
+         default_config_dirs=[])
+    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
+                      'sod_database')
+    CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
+    # Fresh for an hour: each command is a new process, slow on a busy box.
+    CONF.set_override('evidence_max_age', 3600.0, 'trust')
+    db_api.sync(CONF)
+    server = api_server.LoopbackAPI(CONF)
+    server.setUp()
+    yield server
+    server.cleanUp()
+    db_api.dispose()
+    CONF.clear_override('connection', 'sod_database')
+    CONF.clear_override('auth_strategy', 'sod_api')
+    CONF.clear_override('evidence_max_age', 'trust')
+    CONF.reset()
+
+
+def openstack(api, *argv, token='admin:admin'):
+    """``openstack ARGV``: ``(exit code, stdout, stderr)``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    proc = subprocess.run(
+        [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
+         api.url, '--os-token', token] + list(argv),
+        capture_output=True, text=True, env=env, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_the_commands_are_registered_with_openstackclient(api):
+    code, out, _ = openstack(api, 'command', 'list', '--group',
+                             'security_on_demand', '-f', 'json')
+    assert code == 0
+    commands = {c for group in json.loads(out) for c in group['Commands']}
+    assert commands >= {'sod host list', 'sod host show', 'sod catalog list',
+                        'sod catalog show', 'sod request check',
+                        'server security show', 'server security set',
+                        'server security unset', 'sod audit list',
+                        'sod compliance report'}
+
+
+def test_host_list_and_show_as_json_yaml_and_table(api):
+    db_api.host_declare('hw1', 'HyperWall', conf=CONF)
+    db_api.host_set_trust('hw1', 'trusted', 'verified', 3,
+                          last_evidence_at=datetime.datetime.now(
+                              datetime.UTC), conf=CONF)
+    code, out, err = openstack(api, 'sod', 'host', 'list', '-f', 'json')
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row['Name'] == 'hw1' and row['State'] == 'trusted'
+    assert row['Capabilities'] == {'Other VMs': ['C', 'I']}
+    code, out, _ = openstack(api, 'sod', 'host', 'show', 'hw1', '-f', 'yaml')
+    assert code == 0
+    assert yaml.safe_load(out)['Usable'] is True
+    code, out, _ = openstack(api, 'sod', 'host', 'list')
+    assert code == 0 and 'Other VMs:CI' in out
+
+
+def test_a_customer_may_not_list_hosts(api):
+    code, _out, err = openstack(api, 'sod', 'host', 'list',
+                                token='alice:project-a')
+    assert code == 1
+    assert 'sod:hosts:list' in err and 'HTTP 403' in err
+
+
+def test_an_unknown_host_is_a_one_line_error(api):
+    code, _out, err = openstack(api, 'sod', 'host', 'show', 'nope')
+    assert code == 1
+    assert 'No host named nope' in err and 'Traceback' not in err
+
+
+def test_catalog_list_and_show(api):
+    code, out, _ = openstack(api, 'sod', 'catalog', 'list', '-f', 'json',
+                             token='alice:project-a')
+    assert code == 0
+    names = {r['Name'] for r in json.loads(out)}
+    assert {'HyperWall', 'DataSafe', 'TPM'} <= names
+    code, out, _ = openstack(api, 'sod', 'catalog', 'show', 'hyperwall',
+                             '-f', 'json', token='alice:project-a')
+    assert code == 0
+    assert json.loads(out)['Row']['Hypervisor'] == {'C': 'yes', 'I': 'yes'}
+
+
+def test_request_check(api):
+    code, out, _ = openstack(api, 'sod', 'request', 'check', '--option', '2',
+                             '--property', 'C', '-f', 'json',
+                             token='alice:project-a')
+    assert code == 0
+    result = json.loads(out)
+    assert result['Request'] == {'Hypervisor': ['C']}
+    assert 'HyperWall' in result['Satisfied By']
+    code, _out, err = openstack(api, 'sod', 'request', 'check', '--option',
+                                '4')
+    assert code == 1 and 'Cloud Manager' in err
+
+
+def test_audit_list_pages_through_the_whole_chain(api):
+    store = relocation_db.RelocationStore(CONF)
+    for i in range(5):
+        store.audit_append({'event': 'decided', 'vm': 'vm%d' % i, 'at': i,
+                            'trigger': 'trust-loss', 'from': 'hw1'})
+    CONF.set_override('max_limit', 2, 'sod_api')
+    try:
+        code, out, err = openstack(api, 'sod', 'audit', 'list', '-f', 'json')
+    finally:
+        CONF.clear_override('max_limit', 'sod_api')
+    assert code == 0, err
+    assert [r['Seq'] for r in json.loads(out)] == [1, 2, 3, 4, 5]
+    code, out, _ = openstack(api, 'sod', 'audit', 'list', '--marker', '3',
+                             '--limit', '1', '-f', 'json')
+    assert [r['Seq'] for r in json.loads(out)] == [4]
