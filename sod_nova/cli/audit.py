@@ -8,8 +8,8 @@ shipped log): the chain alone cannot show that its newest entries were cut.
 from cliff import command
 
 from sod_nova.cli import db as db_cli
+from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
-from sod_nova.relocation import audit
 
 
 def verify_chain(store):

@@ -7,7 +7,7 @@ starts a second move for a VM that already has one open. The key
 cannot both succeed.
 
 ``relocation_audit`` is append-only; each row carries the hash chain link of
-:mod:`sod_nova.relocation.audit`. Sequence numbers are the primary key, so
+:mod:`sod_nova.db.audit`. Sequence numbers are the primary key, so
 two writers cannot fork the chain.
 
 The schema is created by the alembic migration ``0003_relocation``; the
@@ -24,9 +24,9 @@ from oslo_log import log as logging
 import sqlalchemy as sa
 
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import models
-from sod_nova.relocation import audit
-from sod_nova.relocation import triggers
+from sod_nova.db import task_states
 
 LOG = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class RelocationStore:
     # Tasks -----------------------------------------------------------------
 
     def task_open(self, vm, trigger, source_host, kind='live', priority=0,
-                  reason=None, event_at=None, state=triggers.PENDING):
+                  reason=None, event_at=None, state=task_states.PENDING):
         """Open a task for ``vm``; ``(task, created)``.
 
         When ``vm`` already has an open task, that task is returned with
@@ -129,7 +129,7 @@ class RelocationStore:
     def _open_row(session, vm):
         return session.query(models.RelocationTask).filter(
             models.RelocationTask.vm == vm,
-            models.RelocationTask.state.in_(triggers.OPEN_STATES)).first()
+            models.RelocationTask.state.in_(task_states.OPEN_STATES)).first()
 
     def task_get_open(self, vm):
         with self._reader() as session:
@@ -141,7 +141,7 @@ class RelocationStore:
         with self._reader() as session:
             return [Task.from_row(r) for r in session.query(
                 models.RelocationTask).filter(
-                    models.RelocationTask.state.in_(triggers.OPEN_STATES)).order_by(
+                    models.RelocationTask.state.in_(task_states.OPEN_STATES)).order_by(
                         models.RelocationTask.id)]
 
     def tasks(self, vm=None):

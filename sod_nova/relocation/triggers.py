@@ -1,4 +1,4 @@
-"""Why a VM is moved: the trigger names of SCENARIOS.md, and task states."""
+"""Why a VM is moved: the trigger names of SCENARIOS.md (and the task states, by name)."""
 
 TRUST_LOSS = 'trust-loss'
 """The VM's server reported evidence that failed verification."""
@@ -18,27 +18,14 @@ MOVING_TARGET = 'moving-target'
 
 ALL = (TRUST_LOSS, UNREACHABLE, POLICY_CHANGE, RECOVERY, MOVING_TARGET)
 
-# Task states (sod_relocation_tasks.state).
-PENDING = 'pending'
-"""Decided; waiting for a free slot or for its retry backoff to pass."""
-MIGRATING = 'migrating'
-"""Nova was asked to move the VM; the manager watches the migration."""
-RESUMING = 'resuming'
-"""The VM is where it should be; Nova was asked to undo the no-host action
-(unpause, resume, start) and the manager waits until it is running."""
-PARKING = 'parking'
-"""No compliant server: Nova was asked to apply the no-host action (pause,
-suspend, stop); the manager waits until the VM is in that state."""
-PARKED = 'parked'
-"""No compliant server: the no-host action was applied; waiting for one."""
-DONE = 'done'
-"""The VM is on a compliant server (moved, resumed in place, or no longer
-needs a move)."""
-FAILED = 'failed'
-"""Retries exhausted and the no-host action could not be applied either."""
-
-OPEN_STATES = (PENDING, MIGRATING, RESUMING, PARKING, PARKED)
-"""States of tasks that still own their VM: at most one per VM."""
-
-BUSY_STATES = (PENDING, MIGRATING, RESUMING, PARKING)
-"""States in which the manager still has work to do (not yet settled)."""
+# Task states are the relocation tasks' rows' own: defined with the rows in
+# sod_nova.db.task_states, and named here too for the relocation code.
+from sod_nova.db.task_states import BUSY_STATES  # noqa: E402,F401
+from sod_nova.db.task_states import DONE  # noqa: E402,F401
+from sod_nova.db.task_states import FAILED  # noqa: E402,F401
+from sod_nova.db.task_states import MIGRATING  # noqa: E402,F401
+from sod_nova.db.task_states import OPEN_STATES  # noqa: E402,F401
+from sod_nova.db.task_states import PARKED  # noqa: E402,F401
+from sod_nova.db.task_states import PARKING  # noqa: E402,F401
+from sod_nova.db.task_states import PENDING  # noqa: E402,F401
+from sod_nova.db.task_states import RESUMING  # noqa: E402,F401

@@ -22,8 +22,8 @@ from sod_nova.catalog import Catalog
 from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
-from sod_nova.relocation import audit
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import notifications

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from sod_nova.catalog import Catalog
+from sod_nova.db import audit
 from sod_nova.policy import SecurityRequest
-from sod_nova.relocation import audit
 from sod_nova.relocation import decision
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sod_nova.cli import audit as audit_cli
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import models
 from sod_nova.db import relocation as relocation_db
-from sod_nova.relocation import audit
 from sod_nova.relocation import triggers
 
 

@@ -25,11 +25,11 @@ from sod_nova.conf import catalog as catalog_conf
 from sod_nova.conf import database as database_conf
 from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import PolicyError
 from sod_nova.policy import entities
 from sod_nova.policy import parse
-from sod_nova.relocation import audit
 from sod_nova.relocation import decision
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers

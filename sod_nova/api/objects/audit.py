@@ -11,8 +11,8 @@ import json
 import sqlalchemy as sa
 
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
-from sod_nova.relocation import audit
 
 
 def _reader(conf):
