@@ -48,6 +48,7 @@ VMS = 4
 class Cloud:
     def __init__(self, nova, endpoint, db_url, tmp_path):
         self.nova = nova
+        self.tmp_path = tmp_path
         self.procs = processes.Processes(tmp_path)
         self.store = relocation_db.RelocationStore(CONF)
         self.config = tmp_path / 'manager.conf'
