@@ -24,6 +24,8 @@ BENCHMARKS = {
     'trust-detection': 'benchmarks.trust_detection',
     'relocation-trigger': 'benchmarks.relocation_latency',
     'reaction': 'benchmarks.reaction',
+    'reaction-rabbit': 'benchmarks.reaction_rabbit',
+    'monitor-mariadb': 'benchmarks.monitor_mariadb',
 }
 
 

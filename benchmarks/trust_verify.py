@@ -68,10 +68,11 @@ def _verifier(key, envs, nonces):
     return _per_call(one, envs)
 
 
-def _monitor_path(hosts, rounds):
+def _monitor_path(hosts, rounds, connection=None):
     """The running monitor's handler (verify, record, ack cast over fake://)
     called directly for ``hosts`` hosts reporting ``rounds`` times, 2 s apart
-    on the monitor's clock, against a SQLite file with default settings."""
+    on the monitor's clock, against a SQLite file with default settings (or
+    the empty database at ``connection``)."""
     import sod_nova.conf
     from sod_nova.db import api as db_api
     from sod_nova.db import enrollment as db_enrollment
@@ -83,8 +84,8 @@ def _monitor_path(hosts, rounds):
     names = ['hw%04d' % i for i in range(hosts)]
     host_keys = {name: keys.generate_private_key() for name in names}
     with tempfile.TemporaryDirectory() as tmp:
-        conf.set_override('connection', 'sqlite:///%s' % os.path.join(tmp, 'b.db'),
-                          'sod_database')
+        conf.set_override('connection', connection or 'sqlite:///%s' % os.path.join(
+            tmp, 'b.db'), 'sod_database')
         conf.set_override('sqlite_synchronous', False, 'sod_database')
         db_api.sync(conf)
         for name in names:
