@@ -30,6 +30,8 @@ BENCHMARKS = {
     'embedded-idle': 'benchmarks.embedded_idle',
     'paper-scenario': 'benchmarks.paper_scenario',
     'trait-prefilter': 'benchmarks.trait_prefilter',
+    'reaction-rabbit': 'benchmarks.reaction_rabbit',
+    'monitor-mariadb': 'benchmarks.monitor_mariadb',
 }
 
 

@@ -39,9 +39,10 @@ def _calls(cloud, vm):
             if e.data.get('vm') == vm and e.data.get('event') == 'migrate-called']
 
 
-def run(rounds=ROUNDS) -> dict:
+def run(rounds=ROUNDS, conf_overrides=None, name='reaction') -> dict:
+    """``conf_overrides`` of the embedded cloud (e.g. a ``transport_url``)."""
     latencies, detections, moves = [], [], []
-    with embedded.EmbeddedCloud() as cloud:
+    with embedded.EmbeddedCloud(conf_overrides=conf_overrides) as cloud:
         changes = []
         cloud.fleet.monitor.add_listener(
             lambda c: changes.append((time.time(), c['host'], c['new_state'])))
@@ -73,7 +74,7 @@ def run(rounds=ROUNDS) -> dict:
             cloud.wait_for_state(host, ('trusted',))
     p99 = _percentile(latencies, 99)
     return {
-        'name': 'reaction',
+        'name': name,
         'value': round(p99, 1),
         'unit': 'ms',
         'baseline': BASELINE_MS,

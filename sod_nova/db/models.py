@@ -14,13 +14,16 @@ from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
-from sqlalchemy import Float
+from sqlalchemy import Double
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import orm
+
+# Times in seconds since the epoch are Double: MySQL's FLOAT is single
+# precision, which rounds today's times to 128 s.
 
 BASE = orm.declarative_base()
 
@@ -140,11 +143,11 @@ class RelocationTask(BASE):
     migration_after = Column(Integer)
     action = Column(String(16))
     reason = Column(Text)
-    not_before = Column(Float)
-    event_at = Column(Float)
-    decided_at = Column(Float)
-    migrate_called_at = Column(Float)
-    finished_at = Column(Float)
+    not_before = Column(Double)
+    event_at = Column(Double)
+    decided_at = Column(Double)
+    migrate_called_at = Column(Double)
+    finished_at = Column(Double)
 
 
 class AuditEntry(BASE):
@@ -153,7 +156,7 @@ class AuditEntry(BASE):
     __tablename__ = 'relocation_audit'
 
     seq = Column(Integer, primary_key=True, autoincrement=False)
-    created_at = Column(Float, nullable=False)
+    created_at = Column(Double, nullable=False)
     entry = Column(Text, nullable=False)
     prev_hash = Column(String(64), nullable=False)
     hash = Column(String(64), nullable=False)
@@ -167,4 +170,4 @@ class Lease(BASE):
 
     name = Column(String(64), primary_key=True)
     holder = Column(String(255), nullable=False)
-    expires_at = Column(Float, nullable=False)
+    expires_at = Column(Double, nullable=False)

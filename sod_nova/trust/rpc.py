@@ -15,6 +15,7 @@ from oslo_messaging import opts as messaging_opts
 
 EXCHANGE = 'sod_nova'
 DEFAULT_TRANSPORT_URL = 'fake://'
+NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
 
 
 def register_transport_opts(conf):
@@ -30,9 +31,6 @@ def register_transport_opts(conf):
         elif group == NOTIFICATIONS_GROUP:
             conf.register_opts(opts, group=group)
     conf.set_default('transport_url', DEFAULT_TRANSPORT_URL)
-
-
-NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
 
 
 def transport_problem(conf, rpc=True, notifications=True):

@@ -32,7 +32,7 @@ def pytest_configure(config):
 # one that cannot run here fails with the reason; it never skips.
 
 def _service(cls):
-    from functional import services
+    from sod_nova.cloud import services
     try:
         server = cls()
     except services.ServiceUnavailable as exc:
@@ -48,7 +48,7 @@ def _service(cls):
 @pytest.fixture(scope='session')
 def rabbitmq():
     """A :class:`services.RabbitMQ` on loopback; ``.url`` is its rabbit:// URL."""
-    from functional import services
+    from sod_nova.cloud import services
     server = _service(services.RabbitMQ)
     yield server
     server.close()
@@ -57,7 +57,7 @@ def rabbitmq():
 @pytest.fixture(scope='session')
 def mariadb():
     """A :class:`services.MariaDB` on loopback (``create_database()``)."""
-    from functional import services
+    from sod_nova.cloud import services
     server = _service(services.MariaDB)
     yield server
     server.close()

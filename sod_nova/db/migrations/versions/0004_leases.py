@@ -1,4 +1,9 @@
-"""Leases: which process holds a role only one may hold at a time.
+"""Leases, and epoch times in double precision.
+
+``sod_leases``: which process holds a role only one may hold at a time (the
+acting migration manager). The epoch-second columns of the relocation tables
+become DOUBLE: on MySQL/MariaDB a FLOAT is single precision and rounds
+today's times to 128 s (SQLite's REAL was double already).
 
 Revision ID: 0004_leases
 Revises: 0003_relocation
@@ -12,11 +17,25 @@ down_revision = '0003_relocation'
 branch_labels = None
 depends_on = None
 
+EPOCH_COLUMNS = {
+    'relocation_tasks': ('not_before', 'event_at', 'decided_at',
+                         'migrate_called_at', 'finished_at'),
+    'relocation_audit': ('created_at',),
+}
+NOT_NULL = {('relocation_audit', 'created_at')}
+
 
 def upgrade():
     op.create_table(
         'sod_leases',
         sa.Column('name', sa.String(64), primary_key=True),
         sa.Column('holder', sa.String(255), nullable=False),
-        sa.Column('expires_at', sa.Float, nullable=False),
+        sa.Column('expires_at', sa.Double, nullable=False),
     )
+    for table, columns in EPOCH_COLUMNS.items():
+        with op.batch_alter_table(table) as batch:
+            for column in columns:
+                batch.alter_column(column, type_=sa.Double,
+                                   existing_type=sa.Float,
+                                   existing_nullable=(table, column)
+                                   not in NOT_NULL)

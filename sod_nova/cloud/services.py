@@ -1,10 +1,11 @@
-"""Real RabbitMQ and MariaDB for the functional tests, on loopback, no systemd.
+"""Real RabbitMQ and MariaDB on loopback, without systemd, for the functional
+tests (``tests/functional/conftest.py``) and the benchmarks that run over them.
 
 Each server runs from a private directory under ``/tmp`` (not pytest's
 ``tmp_path``: its parents are private to root, and the servers run as their
 own Debian users), on free ports, and is stopped at the end of the test
-session. :meth:`restart` stops and starts the same server on the same port and
-data, for the fault tests. ``tools/ensure-debs rabbitmq-server
+session (or of the benchmark). :meth:`restart` stops and starts the same
+server on the same port and data, for the fault tests. ``tools/ensure-debs rabbitmq-server
 mariadb-server`` (tox's ``functional`` env runs it) installs the packages; a
 test that needs a missing one fails with :class:`ServiceUnavailable`, saying
 why, and never skips.

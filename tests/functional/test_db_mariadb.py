@@ -1,0 +1,48 @@
+"""sod-nova's database functions on MariaDB, where they differ from SQLite.
+
+Times of today (about 1.7e9 s since the epoch) must survive a round trip to
+the second and below: MySQL's FLOAT would round them to 128 s, which made a
+lease look expired while it ran.
+"""
+
+from oslo_config import cfg
+import pytest
+
+import sod_nova.conf
+from sod_nova.db import api as db_api
+from sod_nova.db import leases
+from sod_nova.db import relocation as relocation_db
+from sod_nova.relocation import triggers
+
+NOW = 1764600000.25
+
+
+@pytest.fixture
+def conf(mysql_url):
+    conf = cfg.ConfigOpts()
+    for module in sod_nova.conf._MODULES:
+        module.register_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override('connection', mysql_url, 'sod_database')
+    db_api.sync(conf)
+    yield conf
+    db_api.dispose()
+
+
+def test_lease_holds_to_the_fraction_of_a_second(conf):
+    assert leases.acquire('role', 'a', 3.0, now=NOW, conf=conf)
+    assert leases.get('role', conf).expires_at == NOW + 3.0
+    assert not leases.acquire('role', 'b', 3.0, now=NOW + 2.9, conf=conf)
+    assert leases.acquire('role', 'a', 3.0, now=NOW + 1.0, conf=conf)
+    assert not leases.acquire('role', 'b', 3.0, now=NOW + 3.5, conf=conf)
+    assert leases.acquire('role', 'b', 3.0, now=NOW + 4.1, conf=conf)
+
+
+def test_task_times_round_trip(conf):
+    store = relocation_db.RelocationStore(conf)
+    task, created = store.task_open('vm1', triggers.TRUST_LOSS, 'hw1',
+                                    event_at=NOW)
+    assert created
+    store.task_update(task.id, not_before=NOW + 0.5)
+    [task] = store.tasks('vm1')
+    assert (task.event_at, task.not_before) == (NOW, NOW + 0.5)
