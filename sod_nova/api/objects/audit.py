@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
+from sod_nova.db import models
 from sod_nova.db import relocation as relocation_db
 
 
@@ -28,7 +29,7 @@ def _row(model):
 def page(conf, marker=0, limit=100):
     """``(rows, previous hash, head)``: up to ``limit`` entries after
     sequence number ``marker``, the hash they chain from, the last seq."""
-    table = relocation_db.AuditEntry
+    table = models.AuditEntry
     with _reader(conf) as session:
         rows = [_row(m) for m in session.scalars(
             sa.select(table).where(table.seq > marker)
