@@ -151,3 +151,19 @@ def test_bad_file_is_one_line_and_exit_2(tmp_path, text, message):
     assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
     if message:
         assert result.stderr == message
+
+
+def test_tpm_hosts_on_swtpm_attested_attacked_and_rebooted():
+    path = os.path.join(HERE, 'scenarios', 'tpm-swtpm.yaml')
+    result = runner.ScenarioRunner(scenario_mod.load_file(path, known),
+                                   tpm_hosts='swtpm').run()
+    jsonschema.validate(result, SCHEMA)
+    assert runner.check_invariants(result) == []
+    attack, recover = result['steps']
+    assert attack['hosts']['tpm-1']['state'] == 'untrusted'
+    assert attack['hosts']['tpm-1']['reason'] == (
+        'PCR 23 does not match the TPM reference: unexpected rootkit-0.ko, '
+        'rootkit-1.ko, rootkit-2.ko')
+    assert moves(result, 'vm-apps', step=0) == [
+        ('vm-apps', 'tpm-1', 'tpm-2', 'trust-loss')]
+    assert recover['hosts']['tpm-1']['state'] == 'trusted'
