@@ -36,6 +36,12 @@ class Simulate(base.BadInputExits2, command.Command):
         parser.add_argument('--no-relocation', action='store_true',
                             help='run without the migration manager, to see what '
                                  'relocation mode prevents')
+        parser.add_argument('--tpm-hosts', choices=('auto', 'swtpm', 'simulated'),
+                            default='auto',
+                            help='TPM hosts on their own swtpm with the real tpm '
+                                 'backend, or on a software PCR bank (default '
+                                 'auto: swtpm when swtpm and tpm2-pytss are '
+                                 'installed)')
         base.add_catalog_args(parser)
         return parser
 
@@ -52,6 +58,10 @@ class Simulate(base.BadInputExits2, command.Command):
             raise base.InputError(
                 'simulate runs the embedded cloud, which is not installed (no module '
                 '%s): %s' % (', '.join(absent), cloud.INSTALL_HINT))
+        from sod_nova.cloud import tpm_hosts
+        if parsed_args.tpm_hosts == 'swtpm' and not tpm_hosts.available():
+            raise base.InputError('--tpm-hosts swtpm needs swtpm and tpm2-pytss '
+                                  '(%s)' % tpm_hosts.tpm_backend.INSTALL_HINT)
         # Importing the runner starts nothing; it loads Nova (a second or so).
         try:
             from sod_nova.cloud import runner
@@ -74,7 +84,8 @@ class Simulate(base.BadInputExits2, command.Command):
         try:
             result = runner.ScenarioRunner(
                 scenario, relocation=not parsed_args.no_relocation,
-                progress=progress, conf_overrides=overrides).run()
+                progress=progress, conf_overrides=overrides,
+                tpm_hosts=parsed_args.tpm_hosts).run()
         except Exception as exc:  # exit 1 with what failed, never a bare traceback
             LOG.debug('the scenario run failed', exc_info=True)
             self.app.stderr.write('%s: internal failure while running %s: %s: %s '

@@ -29,6 +29,7 @@ import time
 import fixtures
 
 from sod_nova.cloud import nova as nova_mod  # first: fixes Nova's concurrency mode
+from sod_nova.cloud import tpm_hosts as tpm_hosts_mod
 from sod_nova.cloud import weighers
 from sod_nova.cloud.nova import EmbeddedNovaTimeout
 from sod_nova.conf import catalog as catalog_conf
@@ -83,11 +84,16 @@ def _default(opts, name):
 class EmbeddedCloud(fixtures.Fixture):
     """Nova, trust monitor, agents and migration manager in one process."""
 
-    def __init__(self, relocation=True, conf_overrides=None, weighers=(WEIGHER,)):
+    def __init__(self, relocation=True, conf_overrides=None, weighers=(WEIGHER,),
+                 tpm_hosts='auto'):
         """``weighers``: Nova weigher class paths; by default hosts are
         preferred in the order they were added (a repeatable story); None
-        gives Nova's own weighers."""
+        gives Nova's own weighers. ``tpm_hosts``: ``swtpm`` runs each TPM
+        host on its own software TPM with the real ``tpm`` backend,
+        ``simulated`` on a software PCR bank, ``auto`` (default) swtpm when
+        installed (:mod:`sod_nova.cloud.tpm_hosts`)."""
         super().__init__()
+        self.swtpm_hosts = tpm_hosts_mod.use_swtpm(tpm_hosts)
         self.relocation = relocation
         self.conf_overrides = dict(OVERRIDES)
         self.conf_overrides.update(conf_overrides or {})
@@ -135,7 +141,14 @@ class EmbeddedCloud(fixtures.Fixture):
         (within :meth:`verdict_seconds` unless ``timeout`` says otherwise)."""
         weighers.ORDER.append(name)
         self.nova.start_compute(name)
-        self.fleet.add_host(name, architecture)
+        backend = None
+        if self.swtpm_hosts and architecture.lower() == 'tpm':
+            backend, tpm = tpm_hosts_mod.start(architecture)
+            self.addCleanup(tpm.stop)
+            self.addCleanup(backend.close)
+        self.fleet.add_host(name, architecture, backend=backend)
+        if backend is not None:     # its agent stops before its TPM does
+            self.addCleanup(self.fleet.agent(name).stop)
         self.architectures[name] = architecture
         self.wait_for_state(name, ('trusted',), timeout)
 

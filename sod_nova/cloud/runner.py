@@ -29,8 +29,10 @@ SETTLE_TIMEOUT = 120
 class ScenarioRunner:
     """Runs one :class:`~sod_nova.cloud.scenario.Scenario`."""
 
-    def __init__(self, scenario, relocation=True, progress=None, conf_overrides=None):
+    def __init__(self, scenario, relocation=True, progress=None, conf_overrides=None,
+                 tpm_hosts='auto'):
         self.scenario = scenario
+        self.tpm_hosts = tpm_hosts
         self.conf_overrides = conf_overrides
         self.relocation = relocation
         self.progress = progress or (lambda message: None)
@@ -45,7 +47,8 @@ class ScenarioRunner:
         """Run the scenario; return the result dict."""
         started = time.monotonic()
         with embedded.EmbeddedCloud(
-                relocation=self.relocation, conf_overrides=self.conf_overrides) as cloud:
+                relocation=self.relocation, conf_overrides=self.conf_overrides,
+                tpm_hosts=self.tpm_hosts) as cloud:
             self.cloud = cloud
             self._changes = []
             cloud.fleet.monitor.add_listener(self._changes.append)

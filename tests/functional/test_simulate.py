@@ -221,3 +221,17 @@ def test_thirty_vms_run_past_novas_default_quota():
     assert moved == {'guarded-%02d' % i for i in range(6)}
     assert all(attack['vms']['guarded-%02d' % i]['host'] == 'hw2' for i in range(6))
     assert all(attack['vms']['plain-%02d' % i]['host'] == 'hw1' for i in range(24))
+def test_tpm_hosts_on_swtpm_attested_attacked_and_rebooted():
+    path = os.path.join(HERE, 'scenarios', 'tpm-swtpm.yaml')
+    result = runner.ScenarioRunner(scenario_mod.load_file(path, known),
+                                   tpm_hosts='swtpm').run()
+    jsonschema.validate(result, SCHEMA)
+    assert runner.check_invariants(result) == []
+    attack, recover = result['steps']
+    assert attack['hosts']['tpm-1']['state'] == 'untrusted'
+    assert attack['hosts']['tpm-1']['reason'] == (
+        'PCR 23 does not match the TPM reference: unexpected rootkit-0.ko, '
+        'rootkit-1.ko, rootkit-2.ko')
+    assert moves(result, 'vm-apps', step=0) == [
+        ('vm-apps', 'tpm-1', 'tpm-2', 'trust-loss')]
+    assert recover['hosts']['tpm-1']['state'] == 'trusted'

@@ -83,3 +83,12 @@ def test_unexpected_events_are_those_after_the_reference_state():
     assert measurements.unexpected_events([bad] + good, 23, reference) is None
     # A PCR the reference does not list: everything in it is unexpected.
     assert measurements.unexpected_events([bad], 23, None) == ['x.ko']
+
+
+def test_embedded_cloud_tpm_hosts_mode_is_checked():
+    from sod_nova.cloud import tpm_hosts
+    with pytest.raises(ValueError, match='tpm_hosts must be one of auto, swtpm, '
+                                         'simulated'):
+        tpm_hosts.use_swtpm('hardware')
+    assert tpm_hosts.use_swtpm('simulated') is False
+    assert tpm_hosts.use_swtpm('auto') is tpm_hosts.available()

@@ -146,12 +146,13 @@ class TpmBackend(base.TrustBackend):
 
         return Session()
 
-    def _pcr_handle(self):
-        return getattr(self._tss.constants.ESYS_TR, 'PCR%d' % self.pcr)
+    def _pcr_handle(self, index=None):
+        return getattr(self._tss.constants.ESYS_TR, 'PCR%d' % (
+            self.pcr if index is None else index))
 
-    def _extend(self, digest_hex):
+    def _extend(self, index, digest_hex):
         types, const = self._tss.types, self._tss.constants
-        self._ectx.pcr_extend(self._pcr_handle(), types.TPML_DIGEST_VALUES([
+        self._ectx.pcr_extend(self._pcr_handle(index), types.TPML_DIGEST_VALUES([
             types.TPMT_HA(hashAlg=const.TPM2_ALG.SHA256,
                           digest=types.TPMU_HA(sha256=bytes.fromhex(digest_hex)))]))
 
@@ -179,7 +180,7 @@ class TpmBackend(base.TrustBackend):
                                              os.path.basename(path)))
 
     def _measure(self, event):
-        self._extend(event.digest)
+        self._extend(event.pcr, event.digest)
         self._log.append(event)
 
     def _reconnect(self):
