@@ -184,6 +184,11 @@ class ReportsMixin:
             return
         host = verdict.host
         record = self._records.get(host) if host else None
+        if verdict.code == verify.INTERNAL_ERROR:
+            # Counted whatever the outcome; a signed report's is untrusted.
+            self.counters['internal_error'] += 1
+            LOG.error('%(host)s: %(reason)s', {'host': host or '?',
+                                               'reason': verdict.reason})
         if verdict.rejected or verdict.late:
             self.recent_rejections.append(
                 (host if verdict.enrolled else None, verdict.outcome,
