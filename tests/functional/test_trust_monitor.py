@@ -454,6 +454,22 @@ def test_wrong_token_never_enrolls(conf, fleet, caplog):
     assert row('hw1').state == trust.UNREACHABLE
 
 
+def test_genuine_late_reports_are_ignored_never_untrusted(fleet, conf):
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.start()
+    agent = fleet.agent('hw1')
+    wait_state('hw1', trust.TRUSTED)
+    expired = signed(agent, lambda doc: doc.update(
+        sequence=agent.sequence + 50, nonce=nonces.issue(
+            fleet.monitor.nonce_key, 'hw1', time.time() - 3600)))
+    verdict = fleet.monitor.report_evidence(expired)
+    assert (verdict.outcome, verdict.code) == ('late', 'expired')
+    assert fleet.monitor.counters['late'] == 1
+    assert fleet.monitor.counters['errors'] == 0
+    assert fleet.monitor.counters['rejected'] == 0
+    assert row('hw1').state == trust.TRUSTED
+
+
 def test_internal_error_fails_closed_for_that_host_and_is_counted(fleet):
     """A verifier bug on one host's report (here: its reference values
     raise) makes that host untrusted, is counted, and the others go on."""

@@ -97,7 +97,13 @@ class ReportsMixin:
                 break
             self.counters['conflicts'] += len(todo)
         for i, verdict in enumerate(verdicts):
-            self._after(verdict, i in accepted)
+            try:
+                self._after(verdict, i in accepted)
+            except Exception:
+                LOG.exception('%(host)s: verdict recorded, but its follow-up '
+                              '(acknowledgement, alert) failed',
+                              {'host': getattr(verdict, 'host', None)})
+                self.counters['errors'] += 1
         return verdicts
 
     def _verify(self, envelope, now):
@@ -205,9 +211,9 @@ class ReportsMixin:
             LOG.info('%(host)s: late report ignored: %(reason)s; challenging '
                      'again', {'host': host, 'reason': verdict.reason})
             if record is not None:
-                ev = verdict.evidence
-                self._rechallenge(record, ack={'boot_id': ev.boot_id,
-                                               'sequence': ev.sequence})
+                ev = verdict.evidence      # None: refused before parsing
+                self._rechallenge(record, ack=ev and {
+                    'boot_id': ev.boot_id, 'sequence': ev.sequence})
         elif record is None or not self.serves(host, record.architecture):
             self.counters['ignored'] += 1
         elif verdict.fresh:
