@@ -283,7 +283,10 @@ class TrustMonitor(reports.ReportsMixin):
 
     def _rechallenge(self, record, ack=None):
         """Challenge an enrolled host at once after a rejected or late
-        report, at most every ``report_interval``/4."""
+        report, at most every ``report_interval``/4 (a host this monitor
+        serves only)."""
+        if not self.serves(record.host, record.architecture):
+            return
         now = self._now()
         last = self._rechallenged.get(record.host)
         if last is not None and 0 <= now - last < (
