@@ -136,5 +136,8 @@ def run() -> dict:
             'conflicts': counters.get('conflicts', 0),
             'errors': counters.get('errors', 0),
             'batch_max': 512,
+            'batches': counters.get('batches', 0),
+            'mean_batch': round(HOSTS * ROUNDS / max(1, counters.get(
+                'batches', 1)), 1),
         },
     }

@@ -200,6 +200,7 @@ class TrustMonitor(reports.ReportsMixin):
                     return
                 batch = [self._queue.popleft()
                          for _ in range(min(BATCH, len(self._queue)))]
+            self.counters['batches'] += 1
             self.process(batch)
 
     # -- scope -------------------------------------------------------------
