@@ -191,6 +191,28 @@ def parse(data):
         platform=doc.get('platform'))
 
 
+_PEEK_BOOT = re.compile(rb'"boot_id":"([A-Za-z0-9_.:-]{1,255})"')
+_PEEK_NONCE = re.compile(rb'"nonce":"([0-9a-f]{64})"')
+_PEEK_SEQUENCE = re.compile(rb'"sequence":([1-9][0-9]{0,18})[,}]')
+
+
+def peek(data):
+    """``(boot_id, sequence, nonce)`` as canonical JSON ``data`` (bytes)
+    shows them, without parsing it, or None when one is not found.
+
+    Only for refusing stale reports cheaply: unsigned text may say anything,
+    so what peek finds is never trusted, only used to refuse; a report that
+    looks fresh is parsed and checked in full.
+    """
+    boot = _PEEK_BOOT.search(data)
+    nonce = _PEEK_NONCE.search(data)
+    sequence = _PEEK_SEQUENCE.search(data)
+    if boot is None or nonce is None or sequence is None:
+        return None
+    return (boot.group(1).decode(), int(sequence.group(1)),
+            nonce.group(1).decode())
+
+
 def _load(data):
     """The JSON value in ``data``, bounded in nesting and number size.
 

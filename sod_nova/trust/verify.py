@@ -41,10 +41,13 @@ The checks, in order:
    architecture (:mod:`sod_nova.trust.platform`);
 10. no runtime counter reports a violation.
 
-Checks run cheapest first (envelope and size before any cryptography). The
-verifier never raises: an internal error before the signature verified is a
-rejection, after it (the host did sign this) an ``untrusted`` verdict, so an
-input that trips a bug fails closed for that host only.
+Checks run cheapest first: envelope and size, the host's enrollment, a replay
+of a remembered report, then the document's nonce and sequence, and only
+then the Ed25519 signature, so a flood of stale forgeries or replays is
+refused without a verify each. The verifier never raises: an internal error
+before the signature verified is a rejection, after it (the host did sign
+this) an ``untrusted`` verdict, so an input that trips a bug fails closed for
+that host only.
 """
 
 import dataclasses
@@ -126,6 +129,10 @@ class Enrollment:
     tpm_ak_text: str = None
     tpm_pending: tuple = None
     tpm_clock: object = None
+    #: Signatures (their first 96 bits, as sent) of the last reports
+    #: accepted from this host: a flood of replays is rejected without an
+    #: Ed25519 verify each.
+    accepted: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,6 +168,20 @@ class Verdict:
     def fresh(self):
         """Attributable and on a fresh nonce: freshness state moves on."""
         return self.freshness is not None
+
+
+#: Accepted signatures an :class:`Enrollment` remembers, and how much of
+#: each (96 bits of a base64 Ed25519 signature tell reports apart).
+ACCEPTED_KEPT = 64
+_SIGNATURE_PREFIX = 16
+
+
+def remember(enrollment, envelope):
+    """Note ``envelope`` (accepted) as ``enrollment``'s latest report."""
+    accepted = enrollment.accepted
+    accepted[envelope['signature'][:_SIGNATURE_PREFIX]] = None
+    while len(accepted) > ACCEPTED_KEPT:
+        del accepted[next(iter(accepted))]
 
 
 def rejected(host, code, reason, enrolled=True):
@@ -248,6 +269,18 @@ class Verifier:
         if enrollment is None:
             return rejected(host, UNKNOWN_HOST, 'unknown host: no enrolled key',
                             enrolled=False)
+        if envelope['signature'][:_SIGNATURE_PREFIX] in enrollment.accepted:
+            return rejected(host, REPLAY, 'replayed report: already accepted')
+        # Freshness before the signature: a report whose nonce or sequence
+        # cannot be fresh is refused without an Ed25519 verify or a parse (a
+        # flood of stale forgeries and replays costs a few regex searches
+        # each). It is not attributable either way; only the label may
+        # differ. What looks fresh is checked in full below.
+        peeked = evidence_mod.peek(data)
+        if peeked is not None:
+            verdict = self._freshness(enrollment, *peeked, now)[1]
+            if verdict is not None:
+                return verdict
         try:
             evidence_mod.check_signature(enrollment.public_key, data, signature)
         except evidence_mod.EvidenceError as exc:
@@ -260,15 +293,11 @@ class Verifier:
         if evidence.host != enrollment.host:
             return Verdict(host, trust.UNTRUSTED, 'evidence is for host %s, not %s'
                            % (evidence.host, enrollment.host))
-        issued, verdict = self._check_fresh(enrollment, evidence, now)
+        freshness, verdict = self._freshness(
+            enrollment, evidence.boot_id, evidence.sequence, evidence.nonce,
+            now, evidence)
         if verdict is not None:
             return verdict
-        outcome, freshness, reason = advance(
-            enrollment.freshness, evidence.boot_id, evidence.sequence, issued)
-        if outcome == 'replay':
-            return rejected(host, REPLAY, reason)
-        if outcome == 'overtaken':
-            return late(host, OVERTAKEN, reason, evidence)
         reason = self._identity_problem(enrollment, evidence)
         quote = None if reason else attestation.check(enrollment, evidence)
         reason = (reason or (quote and quote.reason)
@@ -283,13 +312,16 @@ class Verifier:
         return Verdict(host, trust.TRUSTED, 'evidence verified',
                        evidence=evidence, freshness=freshness, tpm=quote)
 
-    def _check_fresh(self, enrollment, evidence, now):
-        """``(issue time, None)`` when the nonce is a fresh one the group
-        issued to this host, else ``(None, rejected or late verdict)``."""
+    def _freshness(self, enrollment, boot_id, sequence, nonce, now,
+                   evidence=None):
+        """``(new freshness, None)`` when a report of ``boot_id`` with
+        ``sequence`` quoting ``nonce`` is fresh: a nonce the group issued to
+        this host, not expired, and a sequence not consumed. Else
+        ``(None, rejected or late verdict)``."""
         host = enrollment.host
-        if evidence.nonce is None:
+        if nonce is None:
             return None, rejected(host, UNKNOWN_NONCE, 'missing nonce')
-        issued = nonces.issued_at(self.nonce_key, host, evidence.nonce)
+        issued = nonces.issued_at(self.nonce_key, host, nonce)
         if issued is None:
             return None, rejected(host, UNKNOWN_NONCE, 'unknown nonce: not '
                                   'issued to this host by this monitor group')
@@ -301,7 +333,13 @@ class Verifier:
             return None, late(host, EXPIRED, 'expired nonce (issued %.1fs ago, '
                               'limit %.1fs)' % (age, self.nonce_max_age),
                               evidence)
-        return issued, None
+        outcome, freshness, reason = advance(enrollment.freshness, boot_id,
+                                             sequence, issued)
+        if outcome == 'replay':
+            return None, rejected(host, REPLAY, reason)
+        if outcome == 'overtaken':
+            return None, late(host, OVERTAKEN, reason, evidence)
+        return freshness, None
 
     @staticmethod
     def _identity_problem(enrollment, evidence):

@@ -454,6 +454,89 @@ def test_wrong_token_never_enrolls(conf, fleet, caplog):
     assert row('hw1').state == trust.UNREACHABLE
 
 
+def test_genuine_late_reports_are_ignored_never_untrusted(fleet, conf):
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.start()
+    agent = fleet.agent('hw1')
+    wait_state('hw1', trust.TRUSTED)
+    expired = signed(agent, lambda doc: doc.update(
+        sequence=agent.sequence + 50, nonce=nonces.issue(
+            fleet.monitor.nonce_key, 'hw1', time.time() - 3600)))
+    verdict = fleet.monitor.report_evidence(expired)
+    assert (verdict.outcome, verdict.code) == ('late', 'expired')
+    assert fleet.monitor.counters['late'] == 1
+    assert fleet.monitor.counters['errors'] == 0
+    assert fleet.monitor.counters['rejected'] == 0
+    assert row('hw1').state == trust.TRUSTED
+
+
+def test_internal_error_fails_closed_for_that_host_and_is_counted(fleet):
+    """A verifier bug on one host's report (here: its reference values
+    raise) makes that host untrusted, is counted, and the others go on."""
+    changes = []
+    fleet.add_host('hw1', 'HyperWall')
+    fleet.add_host('tpm1', 'TPM')
+    fleet.monitor.add_listener(changes.append)
+    fleet.start()
+    wait_state('hw1', trust.TRUSTED)
+    wait_state('tpm1', trust.TRUSTED)
+    references = fleet.monitor._verifier.references
+    expected = references.expected
+
+    def broken(architecture):
+        if architecture == 'HyperWall':
+            raise KeyError(architecture)
+        return expected(architecture)
+
+    references.expected = broken
+    r = wait_state('hw1', trust.UNTRUSTED)
+    assert r.reason == 'internal error verifying evidence: KeyError (fails closed)'
+    assert fleet.monitor.counters['internal_error'] >= 1
+    references.expected = expected
+    wait_state('hw1', trust.TRUSTED)         # its next good report
+    assert [c['new_state'] for c in changes if c['host'] == 'tpm1'] == [
+        trust.TRUSTED]
+
+
+def test_bogus_enroll_on_the_bus_leaves_the_token_to_the_genuine_agent(
+        conf, fleet, caplog):
+    caplog.set_level(logging.WARNING, logger='sod_nova.trust')
+    token = keys.new_token()
+    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key(token), 600,
+                               conf=conf)
+    fleet.start(agents=False)
+    bogus = keys.public_key_text(keys.generate_private_key())
+    assert not fleet.monitor.enroll('hw1', 'HyperWall', bogus, 'f' * 64)
+    assert ('hw1: enrollment refused: enrollment proof of hw1 does not match '
+            'its token' in caplog.messages)
+    assert db_enrollment.get('hw1', conf=conf).token_pending
+    agent = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
+                                     keys.generate_private_key(),
+                                     transport=fleet.transport,
+                                     enrollment_token=token)
+    fleet.agents['hw1'] = agent
+    agent.start()
+    wait_state('hw1', trust.TRUSTED)
+    assert db_enrollment.get('hw1', conf=conf).public_key == keys.public_key_text(
+        agent.private_key)
+
+
+def test_enroll_with_another_hosts_key_is_refused_naming_it(conf, fleet, caplog):
+    caplog.set_level(logging.WARNING, logger='sod_nova.trust')
+    agent = fleet.add_host('hw1', 'HyperWall')
+    token = keys.new_token()
+    db_enrollment.create_token('hw2', 'HyperWall', keys.token_key(token), 600,
+                               conf=conf)
+    fleet.start()
+    wait_state('hw1', trust.TRUSTED)
+    public = keys.public_key_text(agent.private_key)
+    proof = keys.enrollment_proof(token, 'hw2', 'HyperWall', public)
+    assert not fleet.monitor.enroll('hw2', 'HyperWall', public, proof)
+    assert ('hw2: enrollment refused: this public key is already enrolled for '
+            'host hw1; one key belongs to one host' in caplog.messages)
+    assert db_enrollment.get('hw2', conf=conf).public_key is None
+
+
 def test_two_monitors_share_one_database_without_conflict(conf):
     hyper = fleet_mod.Fleet(conf, name='tm-hyperwall', topic='tm-hw-%s' % uuid.uuid4().hex,
                             architectures=['HyperWall'])

@@ -117,6 +117,41 @@ def test_replay_of_an_accepted_sequence_is_rejected(key, enrolled):
         assert verdict.reason.startswith('replayed report: sequence %d' % sequence)
 
 
+def test_stale_forgery_is_refused_before_the_signature(enrolled):
+    """A forged report on a consumed sequence: refused as a replay by its
+    text alone (no Ed25519 verify), still without any state."""
+    stale = evidence.sign(report(backends.load('hyperwall'), sequence=5),
+                          keys.generate_private_key())
+    verdict = check(stale, enrolled)
+    assert (verdict.outcome, verdict.code, verdict.state) == (
+        verify.REJECTED, verify.REPLAY, None)
+    fresh = evidence.sign(report(backends.load('hyperwall'), sequence=6),
+                          keys.generate_private_key())
+    assert check(fresh, enrolled).code == verify.SIGNATURE
+
+
+def test_peek_finds_what_parse_finds():
+    doc = report(backends.load('hyperwall'))
+    text = evidence.canonical(doc.to_document()).encode()
+    assert evidence.peek(text) == (doc.boot_id, doc.sequence, doc.nonce)
+    assert evidence.peek(b'{"sequence":1}') is None
+
+
+def test_replay_of_a_remembered_report_is_rejected_before_the_signature(
+        key, enrolled):
+    envelope = evidence.sign(report(backends.load('hyperwall')), key)
+    assert check(envelope, enrolled).trusted
+    verify.remember(enrolled, envelope)
+    enrolled.public_key = keys.generate_private_key().public_key()
+    verdict = check(envelope, enrolled)      # would fail the signature now
+    assert (verdict.code, verdict.reason) == (
+        verify.REPLAY, 'replayed report: already accepted')
+    for i in range(verify.ACCEPTED_KEPT):
+        verify.remember(enrolled, {'signature': '%016d' % i})
+    assert len(enrolled.accepted) == verify.ACCEPTED_KEPT
+    assert envelope['signature'][:16] not in enrolled.accepted   # bounded
+
+
 def test_overtaken_report_is_late_not_an_attack(key):
     """Sequence 4 never arrived before 5 (bit 0 of seen is clear)."""
     enrolled = verify.Enrollment('hw1', 'HyperWall', key.public_key(),
@@ -209,11 +244,16 @@ def test_architecture_claim_differs_from_enrollment(key, enrolled):
 
 
 def test_report_for_another_host_signed_by_this_one(key, enrolled):
-    envelope = evidence.sign(report(backends.load('hyperwall'), host='hw2'), key)
+    envelope = evidence.sign(report(backends.load('hyperwall'), host='hw2',
+                                    nonce=nonce('hw1')), key)
     envelope['host'] = 'hw1'
     verdict = check(envelope, enrolled)
     assert verdict.reason == 'evidence is for host hw2, not hw1'
     assert verdict.state == trust.UNTRUSTED
+    # On hw2's nonce it is not even fresh evidence of hw1: rejected.
+    envelope = evidence.sign(report(backends.load('hyperwall'), host='hw2'), key)
+    envelope['host'] = 'hw1'
+    assert check(envelope, enrolled).code == verify.UNKNOWN_NONCE
 
 
 def test_no_reference_values_fails_closed(key, enrolled):

@@ -61,30 +61,18 @@ from sod_nova.trust import verify
 from sod_nova.trust.agent import rpcapi as agent_rpcapi
 from sod_nova.trust.monitor import alerts
 from sod_nova.trust.monitor import manager
-from sod_nova.trust.monitor import tpm_enrollment
+from sod_nova.trust.monitor import reports
 
 LOG = logging.getLogger(__name__)
 
 #: Attempts of one database call that SQLite refused with "database is
-#: locked", and of a report whose freshness another replica moved meanwhile.
+#: locked".
 DB_ATTEMPTS = 5
 #: Most reports verified and recorded in one database transaction.
 BATCH = 512
-#: Most reports queued; beyond, new ones are dropped (and counted).
-MAX_QUEUE = 100_000
 
 
-def _freshness(row):
-    boot, seq, seen, nonce_ms = row.freshness
-    return verify.Freshness(boot, seq, seen, nonce_ms / 1000.0)
-
-
-def _db_tuple(freshness):
-    return (freshness.boot_id, freshness.sequence, freshness.seen,
-            int(round(freshness.nonce_at * 1000)))
-
-
-class TrustMonitor:
+class TrustMonitor(reports.ReportsMixin):
     """A monitor process's service. Construction does no I/O; :meth:`start` does."""
 
     def __init__(self, conf, catalog=None, transport=None, clock=time.time,
@@ -220,6 +208,7 @@ class TrustMonitor:
                     return
                 batch = [self._queue.popleft()
                          for _ in range(min(BATCH, len(self._queue)))]
+            self.counters['batches'] += 1
             self.process(batch)
 
     # -- scope -------------------------------------------------------------
@@ -244,229 +233,6 @@ class TrustMonitor:
                         or attempt == DB_ATTEMPTS - 1):
                     raise
                 time.sleep(0.005 * 2 ** attempt)
-
-    # -- reports -----------------------------------------------------------
-
-    def submit(self, envelope):
-        """Queue one report (the RPC endpoint's call); never blocks."""
-        with self._queued:
-            if len(self._queue) >= MAX_QUEUE:
-                self.counters['dropped'] += 1
-                return
-            self._queue.append(envelope)
-            self._queued.notify()
-
-    def report_evidence(self, envelope):
-        """Verify and record one report now; its verdict. Never raises."""
-        return self.process([envelope])[0]
-
-    def process(self, envelopes):
-        """Verify and record ``envelopes`` (one transaction); their verdicts
-        (None for a report that could not be processed). Never raises."""
-        try:
-            with self._work_lock:
-                return self._process(envelopes)
-        except Exception:
-            LOG.exception('trust monitor %s: %d reports could not be '
-                          'processed', self.name, len(envelopes))
-            self.counters['errors'] += len(envelopes)
-            return [None] * len(envelopes)
-
-    def _process(self, envelopes):
-        now = self._now()
-        verdicts = [None] * len(envelopes)
-        todo = list(range(len(envelopes)))
-        accepted = set()
-        for _attempt in range(DB_ATTEMPTS):
-            updates, owners = [], []
-            for i in todo:
-                verdict, record = self._verify(envelopes[i], now)
-                if self._domains is not None and verdict.fresh:
-                    verdict = self._domains.apply(verdict)
-                verdicts[i] = verdict
-                update = self._plan(verdict, record, now)
-                if update is not None:
-                    updates.append(update)
-                    owners.append((i, record))
-            if not updates:
-                break
-            results = self._db(db_enrollment.advance_many, updates)
-            todo = []
-            for (i, record), update, result in zip(owners, updates, results,
-                                                   strict=True):
-                if result is None:          # another replica was first
-                    self._forget(record.host)
-                    todo.append(i)
-                    continue
-                accepted.add(i)
-                self._recorded(verdicts[i], record, update, result)
-            if not todo:
-                break
-            self.counters['conflicts'] += len(todo)
-        for i, verdict in enumerate(verdicts):
-            self._after(verdict, i in accepted)
-        return verdicts
-
-    def _verify(self, envelope, now):
-        """``(verdict, enrollment record or None)``. A signature rejection
-        based on a cached enrollment is checked against the database again
-        (the operator may have re-enrolled the host), at most once a
-        second per host."""
-        records = {}
-
-        def lookup(name):
-            if name not in records:
-                records[name] = self._enrollment(name)
-            return records[name]
-
-        verdict = self._verifier.verify(envelope, lookup, now)
-        record = records.get(verdict.host) if verdict.host else None
-        if (verdict.code == verify.SIGNATURE and record is not None
-                and now - record.reloaded >= 1.0):
-            current = self._reload(record.host, now)
-            if current is None or current.key_text != record.key_text:
-                records.clear()
-                verdict = self._verifier.verify(envelope, lookup, now)
-                record = records.get(verdict.host) if verdict.host else None
-        return verdict, record
-
-    def _plan(self, verdict, record, now):
-        """The database update an accepted verdict needs, or None."""
-        if record is None or verdict.outcome != verify.VERDICT:
-            return None
-        if not verdict.fresh or not self.serves(record.host,
-                                                record.architecture):
-            return None      # attributable without freshness: _after writes
-        trust_write = self._trust_write(record, verdict, now)
-        update = db_enrollment.FreshnessUpdate(
-            record.host, record.key_text, _db_tuple(record.freshness),
-            _db_tuple(verdict.freshness), trust=trust_write,
-            max_age=self.conf.trust.evidence_max_age)
-        record.freshness = verdict.freshness   # later reports of the batch
-        return update
-
-    def _trust_write(self, record, verdict, now):
-        """The host-row write of ``verdict``, or None when the same verdict
-        was written less than ``evidence_max_age``/4 ago (the row's
-        evidence time lags by at most that; most reports write no row)."""
-        state = verdict.state
-        mask = (self.catalog.capability_mask(record.architecture)
-                if state == trust.TRUSTED else 0)
-        outcome = (state, verdict.reason, mask, record.architecture)
-        last = self._written.get(record.host)
-        if (last is not None and last[0] == outcome
-                and 0 <= now - last[1] < self.conf.trust.evidence_max_age / 4):
-            return None
-        self._written[record.host] = (outcome, now)
-        return {'state': state, 'reason': verdict.reason,
-                'capability_mask': mask,
-                'last_evidence_at': datetime.datetime.fromtimestamp(
-                    now, datetime.UTC),
-                'architecture': record.architecture, 'monitor': self.name}
-
-    def _recorded(self, verdict, record, update, result):
-        """Bookkeeping after the database took ``update``."""
-        self.counters['trusted' if verdict.trusted else 'untrusted'] += 1
-        if verdict.tpm is not None and verdict.tpm.clock is not None:
-            record.tpm_clock = verdict.tpm.clock   # a rollback shows next time
-        if not verdict.trusted:
-            LOG.warning('%(host)s: untrusted: %(reason)s',
-                        {'host': record.host, 'reason': verdict.reason})
-        if update.trust is None or result is True:
-            return
-        if result == 'foreign':
-            self._written.pop(record.host, None)
-            self.counters['foreign'] += 1
-            LOG.warning('%(host)s: kept fresh by another monitor; not '
-                        'written by %(name)s (overlapping monitor scopes?)',
-                        {'host': record.host, 'name': self.name})
-            return
-        db_api.log_transition(record.host, result, verdict.state,
-                              verdict.reason)
-        if result != verdict.state:
-            self._publish(record.host, result, verdict.state, verdict.reason,
-                          record.architecture)
-
-    def _after(self, verdict, accepted):
-        """Acknowledge, alert or challenge again, once the batch is recorded."""
-        if verdict is None:
-            return
-        host = verdict.host
-        record = self._records.get(host) if host else None
-        if verdict.rejected or verdict.late:
-            self.recent_rejections.append(
-                (host if verdict.enrolled else None, verdict.outcome,
-                 verdict.code, verdict.reason))
-        if verdict.rejected:
-            self.counters['rejected'] += 1
-            self.counters['rejected:' + verdict.code] += 1
-            self.alerts.count(host if verdict.enrolled else None,
-                              verdict.code, verdict.reason)
-            if record is not None:
-                self._rechallenge(record)
-        elif verdict.late:
-            self.counters['late'] += 1
-            LOG.info('%(host)s: late report ignored: %(reason)s; challenging '
-                     'again', {'host': host, 'reason': verdict.reason})
-            if record is not None:
-                ev = verdict.evidence
-                self._rechallenge(record, ack={'boot_id': ev.boot_id,
-                                               'sequence': ev.sequence})
-        elif record is None or not self.serves(host, record.architecture):
-            self.counters['ignored'] += 1
-        elif verdict.fresh:
-            if accepted:
-                credential = tpm_enrollment.apply(self, verdict, record)
-                self._cast_challenge(host, immediate=credential is not None, ack={
-                    'boot_id': verdict.freshness.boot_id,
-                    'sequence': verdict.freshness.sequence}, credential=credential)
-        else:
-            self._record_unfresh(verdict, record)
-
-    def _record_unfresh(self, verdict, record):
-        """An attributable verdict without freshness (the host signed a
-        malformed document, or one for another host): untrusted, if the
-        host's key is still the enrolled one."""
-        self.counters['untrusted'] += 1
-        LOG.warning('%(host)s: untrusted: %(reason)s',
-                    {'host': record.host, 'reason': verdict.reason})
-        row = self._db(db_enrollment.get, record.host)
-        if row is None or row.public_key != record.key_text:
-            self._forget(record.host)
-            return
-        self._written.pop(record.host, None)
-        old, new = self._db(db_api.host_set_trust, record.host, verdict.state,
-                            verdict.reason, 0, architecture=record.architecture,
-                            monitor=self.name)
-        if old != new:
-            self._publish(record.host, old, new, verdict.reason,
-                          record.architecture)
-        self._rechallenge(record)
-
-    def _forget(self, host):
-        self._records.pop(host, None)
-        self._written.pop(host, None)
-
-    def _enrollment(self, host):
-        """The host's enrollment and freshness state, cached for enrolled
-        hosts only (a name nobody enrolled leaves no state behind)."""
-        record = self._records.get(host)
-        if record is not None:
-            return record
-        return self._reload(host, self._now())
-
-    def _reload(self, host, now):
-        row = self._db(db_enrollment.get, host)
-        if row is None or row.public_key is None:
-            self._forget(host)
-            return None
-        record = verify.Enrollment(
-            host=row.host, architecture=row.architecture,
-            public_key=keys.load_public_key(row.public_key),
-            key_text=row.public_key, freshness=_freshness(row), reloaded=now)
-        tpm_enrollment.load(record, row)
-        self._records[host] = record
-        return record
 
     def _publish(self, host, old, new, reason, architecture):
         change = {'host': host, 'old_state': old, 'new_state': new,
@@ -526,7 +292,10 @@ class TrustMonitor:
 
     def _rechallenge(self, record, ack=None):
         """Challenge an enrolled host at once after a rejected or late
-        report, at most every ``report_interval``/4."""
+        report, at most every ``report_interval``/4 (a host this monitor
+        serves only)."""
+        if not self.serves(record.host, record.architecture):
+            return
         now = self._now()
         last = self._rechallenged.get(record.host)
         if last is not None and 0 <= now - last < (
