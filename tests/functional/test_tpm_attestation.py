@@ -27,6 +27,7 @@ from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import keys
 from sod_nova.trust import measurements
+from sod_nova.trust import nonces
 from sod_nova.trust import references
 from sod_nova.trust import tpm2
 from sod_nova.trust import verify
@@ -188,13 +189,16 @@ def activated(conf, tpms):
         tpm_ek=attestation.decode_ek(backend.identity()['tpm_ek']),
         tpm_ak=tpm2.parse_public(backend.ak_public),
         tpm_ak_text=base64.b64encode(backend.ak_public).decode())
+    group_key = os.urandom(32)
     verifier = verify.Verifier(references.References.load(
-        conf.trust.reference_values_file), 65536, 30.0)
+        conf.trust.reference_values_file), 65536, 30.0, group_key)
     state = {'sequence': 0}
 
+    def issue():
+        return nonces.issue(group_key, 'tpm1', 0.0)
+
     def report(source=backend, tpm_field=None, nonce=None):
-        nonce = nonce or os.urandom(32).hex()
-        record.nonces[nonce] = 0.0
+        nonce = nonce or issue()
         log, pcrs, quote = source.attest(nonce)
         state['sequence'] += 1
         ev = evidence_mod.Evidence(
@@ -203,10 +207,16 @@ def activated(conf, tpms):
         return evidence_mod.sign(ev, key), quote
 
     def check(envelope):
+        # What the monitor keeps of an accepted report: its freshness (in the
+        # database) and the TPM clock (in the record).
         verdict = verifier.verify(envelope, lambda h: record, 1.0)
-        verify.consume(record, verdict)
+        if verdict.fresh:
+            record.freshness = verdict.freshness
+            if verdict.tpm is not None and verdict.tpm.clock is not None:
+                record.tpm_clock = verdict.tpm.clock
         return verdict
 
+    report.issue = issue
     yield report, check, record
     backend.close()
 
@@ -233,8 +243,7 @@ def test_quote_of_another_tpm_under_the_enrolled_ak_name_is_rejected(
     report, check, record = activated
     other = tpm_backend.TpmBackend(tcti=tpms().tcti)
     try:
-        nonce = os.urandom(32).hex()
-        record.nonces[nonce] = 0.0
+        nonce = report.issue()
         _, _, foreign = other.attest(nonce)
         # Claims the enrolled AK, but the quote is another TPM's.
         forged = dict(foreign, ak=record.tpm_ak_text)
