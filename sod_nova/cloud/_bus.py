@@ -23,7 +23,6 @@ import threading
 import time
 
 import fixtures
-from nova import rpc as nova_rpc
 from oslo_config import cfg
 import oslo_messaging
 from oslo_messaging import conffixture
@@ -154,6 +153,8 @@ class MemoryBus(fixtures.Fixture):
         self._buses = {}
 
     def _create_transport(self, url):
+        from nova import rpc as nova_rpc
+
         # As RPCFixture: one bus, whatever URL a cell mapping names.
         if None not in self._buses:
             self._buses[None] = oslo_messaging.get_rpc_transport(
@@ -162,6 +163,9 @@ class MemoryBus(fixtures.Fixture):
         return self._buses[None]
 
     def _setUp(self):
+        # Imported here: oslo.messaging loads the driver above without Nova.
+        from nova import rpc as nova_rpc
+
         self.addCleanup(nova_rpc.cleanup)
         nova_rpc.add_extra_exmods()
         self.addCleanup(nova_rpc.clear_extra_exmods)

@@ -56,6 +56,7 @@ from nova import objects  # noqa: E402
 from nova.compute import rpcapi as compute_rpcapi  # noqa: E402
 from nova.tests import fixtures as nova_fixtures  # noqa: E402
 from nova.tests.functional import fixtures as func_fixtures  # noqa: E402
+from nova.tests.functional.api import client as api_client  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 from oslo_messaging import opts as messaging_opts  # noqa: E402
 from oslo_versionedobjects import fixture as ovo_fixture  # noqa: E402
@@ -68,6 +69,8 @@ from sod_nova.cloud import _servers  # noqa: E402
 from sod_nova.cloud._servers import EmbeddedNovaTimeout  # noqa: E402,F401 (re-export)
 
 CONF = nova_conf.CONF
+#: What the API clients (``api``, ``admin_api``) raise for an error response.
+OpenStackApiException = api_client.OpenStackApiException
 CELL1 = 'cell1'
 CELL1_UUID = '6d0f5a3e-7c4b-4a61-9d0e-2b5f3c1e8a40'
 _CELL_TRANSPORT = _bus.URL  # every cell's URL collapses onto the one bus

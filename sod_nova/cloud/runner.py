@@ -188,7 +188,13 @@ class ScenarioRunner:
         metadata = {k: v for k, v in (server.get('metadata') or {}).items()
                     if not k.startswith(parse.PREFIX)}
         metadata.update(event.security)
-        self.cloud.nova.set_metadata(self.ids[vm], metadata, replace=True)
+        try:
+            self.cloud.nova.set_metadata(self.ids[vm], metadata, replace=True)
+        except nova_mod.OpenStackApiException as exc:
+            # Nova refuses the edit (a VM it put in ERROR): the customer's
+            # change did not happen; the run goes on and says why.
+            return {'note': 'Nova refused the change of %s (%s): %s' % (
+                vm, server['status'], _api_message(exc))}
 
     def _on_wait(self, event, host):
         real = self.cloud.pass_time(event.seconds)
@@ -302,6 +308,15 @@ class ScenarioRunner:
             'steps': steps,
             'relocation': self.relocation,
         }
+
+
+def _api_message(exc):
+    """The message of a Nova API error response, else the exception's text."""
+    try:
+        body = exc.response.json()
+        return next(iter(body.values()))['message']
+    except Exception:
+        return ' '.join(str(exc).split())
 
 
 def step_states(step):

@@ -16,6 +16,9 @@ from oslo_messaging import opts as messaging_opts
 EXCHANGE = 'sod_nova'
 DEFAULT_TRANSPORT_URL = 'fake://'
 NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
+#: Drivers whose messages never leave the process: oslo.messaging's fake and
+#: the embedded cloud's bus (sod_nova.cloud._bus, entry point sod-memory).
+IN_MEMORY_DRIVERS = ('fake', 'sod-memory')
 
 
 def register_transport_opts(conf):
@@ -55,7 +58,7 @@ def transport_problem(conf, rpc=True, notifications=True):
             driver = oslo_messaging.TransportURL.parse(conf, url).transport
         except oslo_messaging.InvalidTransportURL as exc:
             return '%s is not a transport URL (%s)' % (option, exc)
-        if driver == 'fake':
+        if driver in IN_MEMORY_DRIVERS:
             return ('%s is %s, in-memory: no other process hears it; set it to '
                     'the cloud\'s RabbitMQ, e.g. rabbit://USER:PASS@CONTROLLER:'
                     '5672/ (or [DEFAULT] embedded = true when every service '

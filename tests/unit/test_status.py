@@ -166,12 +166,13 @@ def test_notifications_off_is_a_warning(tmp_path):
     assert outcome.code == WARNING
 
 
-@pytest.mark.parametrize('url', [None, 'fake://', 'fake:///'])
+@pytest.mark.parametrize('url', [None, 'fake://', 'fake:///', 'sod-memory:/'])
 def test_fake_transport_fails(tmp_path, url):
     conf = make_conf(tmp_path, transport_url=url)
     outcome = result(conf, '_check_transport')
     assert outcome.code == FAILURE
-    assert outcome.details.startswith('[DEFAULT] transport_url is fake:/')
+    assert outcome.details.startswith('[DEFAULT] transport_url is %s' % (
+        url or 'fake:/'))
     assert 'rabbit://USER:PASS@CONTROLLER:5672/' in outcome.details
 
 
