@@ -31,9 +31,9 @@ from sod_nova.catalog import Catalog
 from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import leases
 from sod_nova.db import relocation as relocation_db
-from sod_nova.relocation import audit
 from sod_nova.relocation import leader
 from sod_nova.relocation import triggers
 

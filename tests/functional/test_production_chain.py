@@ -28,7 +28,7 @@ from functional import test_manager_processes as managers
 from functional import wsgi
 from sod_nova.cloud.nova import EmbeddedNova
 from sod_nova.db import api as db_api
-from sod_nova.relocation import audit
+from sod_nova.db import audit
 from sod_nova.relocation import triggers
 
 CONF = managers.CONF
