@@ -262,7 +262,7 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         if self.weighers is not None:
             settings[('filter_scheduler', 'weight_classes')] = list(self.weighers)
         if self.keystone_auth:
-            settings.update(_keystone_authtoken_settings(self.keystone_auth))
+            settings.update(_keystone_authtoken_settings(conf, self.keystone_auth))
         settings.update(self.conf_overrides)
         self._conf = conf
         return self._apply(settings, defer_unknown=True)
@@ -383,13 +383,16 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         return self._logs.logger.output if self._logs else ''
 
 
-def _keystone_authtoken_settings(keystone_auth):
+def _keystone_authtoken_settings(conf, keystone_auth):
     """Settings for the real keystonemiddleware in the API's paste pipeline.
 
     Nova 34's paste pipeline always has ``authtoken`` (OSAPIFixture stubs it
     out unless told not to). keystonemiddleware registers its options on
     import, but those of its auth plugin (``auth_url``, ``username``...) only
-    when it first loads it, too late for the overrides: register them now.
+    when it first loads it, too late for the overrides: register them now,
+    through the ``conf`` fixture, so that cleanUp unregisters them (else the
+    plugin's required ``auth_url`` stays registered, and the next cloud's
+    configuration parse fails before its overrides are set).
     """
     from keystoneauth1 import loading as ks_loading
     from keystonemiddleware.auth_token import _opts  # noqa: F401 (registers)
@@ -397,7 +400,7 @@ def _keystone_authtoken_settings(keystone_auth):
     auth_type = keystone_auth.get('auth_type', 'password')
     group = 'keystone_authtoken'
     registered = set(CONF[group])
-    CONF.register_opts(
+    conf.register_opts(
         [opt for opt in ks_loading.get_auth_plugin_conf_options(auth_type)
          if opt.dest not in registered], group=group)
     settings = {(group, 'auth_type'): auth_type}
