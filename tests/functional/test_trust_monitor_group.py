@@ -4,29 +4,22 @@ The group shares a topic, a database and a nonce key file; RabbitMQ hands
 each report to one of them. One monitor is killed (SIGKILL) while the agents
 report: nothing is misjudged: every host stays trusted, no report is
 rejected, and the survivor keeps the hosts' evidence fresh. RabbitMQ is
-Debian's ``rabbitmq-server``, installed by ``tools/ensure-debs`` when missing
-and started for this module on free ports (the fixture of
-``test_trust_processes``); without it the test fails with the reason.
+Debian's ``rabbitmq-server``, installed by the functional env
+(``tools/ensure-debs``) and started once for the session on free ports (the
+``rabbitmq`` fixture); without it the test fails with the reason.
 """
 
-import pathlib
 import signal
 import sqlite3
 import subprocess
 
+from functional import processes
 from sod_nova.trust import fleet
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
 
-from . import test_trust_processes as processes
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-TIMEOUT = processes.TIMEOUT
+TIMEOUT = processes.HANG
 INTERVAL = 0.2
-
-subprocess.run([str(REPO / 'tools' / 'ensure-debs'), 'rabbitmq-server'],
-               check=False)
-rabbit_url = processes.rabbit_url
 #: (host, state, reason) of every non-trusted row seen (diagnostics).
 NOT_TRUSTED = set()
 
@@ -44,7 +37,8 @@ def rows(db):
     return hosts, rejected
 
 
-def test_two_monitor_processes_one_killed_misjudge_nothing(rabbit_url, tmp_path):
+def test_two_monitor_processes_one_killed_misjudge_nothing(rabbitmq, tmp_path):
+    rabbit_url = rabbitmq.url
     db = tmp_path / 'sod.db'
     key_file = tmp_path / 'nonce.key'
     nonces.write_key(str(key_file))
@@ -86,7 +80,9 @@ def test_two_monitor_processes_one_killed_misjudge_nothing(rabbit_url, tmp_path)
         for cmd in agent_cmds:
             start(cmd)
         for host in hosts:
-            processes.wait_state(db, host, 'trusted')
+            assert fleet.wait_for(
+                lambda h=host: rows(db)[0].get(h, (None,))[0] == 'trusted',
+                TIMEOUT), (host, rows(db))
         NOT_TRUSTED.clear()
         seen = set()
 
