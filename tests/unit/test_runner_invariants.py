@@ -43,13 +43,25 @@ def test_a_host_no_event_targeted_is_a_false_verdict_even_if_it_came_back():
          'trust_changes': [change('hw1', 'unreachable', 'no fresh evidence')]},
         {'event': {'wait': {'seconds': 30}}, 'host': None,
          'trust_changes': [change('ds1', 'unreachable', 'no fresh evidence')]},
-    ], setup=[change('hw2', 'unreachable', 'no fresh evidence', frm=None)])
+    ], setup=[change('hw2', 'trusted', 'evidence verified', frm='unreachable'),
+              change('hw2', 'unreachable', 'no fresh evidence')])
     assert runner.check_invariants(r) == [
         'start-up: hw2 judged unreachable (no fresh evidence)',
         'steps[0]: tpm1 judged untrusted (replayed or unknown nonce), no event targeted it',
         'steps[1]: hw1 judged unreachable (no fresh evidence), no event targeted it',
         'steps[2]: ds1 judged unreachable (no fresh evidence), no event targeted it',
     ]
+
+
+def test_a_host_being_enrolled_is_not_yet_judged():
+    """Before its first trusted verdict a host is still being enrolled (a
+    TPM host's first report precedes its attestation key's activation)."""
+    r = result([], setup=[
+        change('tpm1', 'untrusted', 'attestation key not activated', frm='unreachable'),
+        change('tpm1', 'trusted', 'evidence verified', frm='untrusted'),
+        change('tpm1', 'untrusted', 'replayed or unknown nonce')])
+    assert runner.check_invariants(r) == [
+        'start-up: tpm1 judged untrusted (replayed or unknown nonce)']
 
 
 def test_the_timeline_tells_a_wait():
