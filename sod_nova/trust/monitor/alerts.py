@@ -28,6 +28,10 @@ class RejectionAlerts:
 
     def __init__(self):
         self._lock = threading.Lock()
+        #: One flush at a time: a flush that finds nothing pending returns
+        #: only once a flush in progress (the periodic one) has stored its
+        #: counts, so "flushed" means "in the database".
+        self._flushing = threading.Lock()
         self._pending = {}
 
     def count(self, host, code, reason):
@@ -56,6 +60,10 @@ class RejectionAlerts:
         """Store the period's counts with ``store(counts)`` and publish them
         with ``publish(payload)``; returns the counts. A failed store keeps
         them for the next period."""
+        with self._flushing:
+            return self._flush(store, publish)
+
+    def _flush(self, store, publish):
         counts = self.take()
         if not counts:
             return counts
