@@ -4,8 +4,9 @@ The standard keystoneauth auth and session options, loaded with
 ``keystoneauth1.loading``, plus the endpoint selection openstacksdk needs.
 """
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from sod_nova.conf import keystone_client
 
 nova_group = cfg.OptGroup(
     'nova',
@@ -33,20 +34,8 @@ Compute API URL to use instead of the service catalog's, e.g.
 
 
 def register_opts(conf):
-    # A new OptGroup for every ConfigOpts: oslo.config copies a registered
-    # group shallowly, so one shared object would carry the auth plugin's
-    # options (auth_url, required) that keystoneauth registers when it loads
-    # the plugin into every configuration registered after it.
-    group = cfg.OptGroup(nova_group.name, title=nova_group.title, help=nova_group.help)
-    conf.register_group(group)
-    conf.register_opts(nova_opts, group=group)
-    ks_loading.register_session_conf_options(conf, group.name)
-    ks_loading.register_auth_conf_options(conf, group.name)
+    keystone_client.register_opts(conf, nova_group, nova_opts)
 
 
 def list_opts():
-    return {nova_group: (
-        nova_opts
-        + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options('password'))}
+    return keystone_client.list_opts(nova_group, nova_opts)

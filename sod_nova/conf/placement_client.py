@@ -4,8 +4,9 @@ The group is not ``[placement]``: Nova owns that name in the configuration
 the embedded cloud shares with it.
 """
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from sod_nova.conf import keystone_client
 
 placement_group = cfg.OptGroup(
     'sod_placement',
@@ -44,15 +45,8 @@ Related options:
 
 
 def register_opts(conf):
-    conf.register_group(placement_group)
-    conf.register_opts(placement_opts, group=placement_group)
-    ks_loading.register_session_conf_options(conf, placement_group.name)
-    ks_loading.register_auth_conf_options(conf, placement_group.name)
+    keystone_client.register_opts(conf, placement_group, placement_opts)
 
 
 def list_opts():
-    return {placement_group: (
-        placement_opts
-        + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options('password'))}
+    return keystone_client.list_opts(placement_group, placement_opts)
