@@ -23,10 +23,11 @@ from oslo_utils import timeutils
 
 from sod_nova.catalog import Catalog
 import sod_nova.cloud  # noqa: F401  (Nova's concurrency mode)
+from sod_nova.cloud import noauth
+from sod_nova.cloud import settle as settle_mod
 from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
 from sod_nova.db import api as db_api
-from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
@@ -80,9 +81,9 @@ def run(rounds=ROUNDS):
             nova.create_server(name='vm%d' % i, host=HOSTS[0],
                                metadata={'sod:options': '1,2'})
         manager = manager_mod.MigrationManager(
-            compute_mod.connect_noauth(nova.api_fixture.base_url, 'bench'),
+            noauth.connect(nova.api_fixture.base_url, 'bench'),
             catalog, CONF)
-        manager.settle()
+        settle_mod.settle(manager)
         manager.start()
         first, settle_ms = [], []
         try:

@@ -28,7 +28,9 @@ import time
 
 import fixtures
 
+from sod_nova.cloud import noauth
 from sod_nova.cloud import nova as nova_mod  # first: fixes Nova's concurrency mode
+from sod_nova.cloud import settle as settle_mod
 from sod_nova.cloud import tpm_hosts as tpm_hosts_mod
 from sod_nova.cloud import weighers
 from sod_nova.cloud.nova import EmbeddedNovaTimeout
@@ -36,7 +38,6 @@ from sod_nova.conf import catalog as catalog_conf
 from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
 from sod_nova.policy import parse
-from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import decision
 from sod_nova.relocation import service as relocation_service
 from sod_nova.scheduler import host_check
@@ -134,7 +135,7 @@ class EmbeddedCloud(fixtures.Fixture):
         self.fleet.start()
         self.addCleanup(self.fleet.cleanup)
         if self.relocation:
-            compute = compute_mod.connect_noauth(
+            compute = noauth.connect(
                 self.nova.api_fixture.base_url, 'sod-nova-embedded')
             self.manager, listener = relocation_service.build(
                 self.conf, compute=compute, clock=self.clock)
@@ -266,10 +267,11 @@ class EmbeddedCloud(fixtures.Fixture):
         rows = self.fresh_rows() if rows is None else rows
         return decision.assess(request, host, rows.get(host))
 
-    def settle(self, timeout=120):
-        """Let the migration manager look at every VM and finish its work."""
+    def settle(self):
+        """Let the migration manager look at every VM and finish its work;
+        False when it stopped advancing (:mod:`sod_nova.cloud.settle`)."""
         if self.manager is None:
             return True
         self.nova.flush_notifications()
         self.manager.request_reconcile()
-        return self.manager.settle(timeout=timeout)
+        return settle_mod.settle(self.manager)

@@ -22,9 +22,6 @@ from sod_nova.policy import parse
 from sod_nova.relocation import triggers
 from sod_nova.trust import fleet as fleet_mod
 
-#: How long one event may take to settle before the run is declared stuck.
-SETTLE_TIMEOUT = 120
-
 
 class ScenarioRunner:
     """Runs one :class:`~sod_nova.cloud.scenario.Scenario`."""
@@ -57,7 +54,7 @@ class ScenarioRunner:
                 cloud.add_host(host.name, host.architecture)
             for vm in self.scenario.vms:
                 self._boot(vm)
-            cloud.settle(SETTLE_TIMEOUT)
+            cloud.settle()
             setup_changes = self._trust_changes(0)
             steps = []
             for index, event in enumerate(self.scenario.events):
@@ -103,7 +100,7 @@ class ScenarioRunner:
         t0 = time.monotonic()
         detail = getattr(self, '_on_' + event.kind)(event, host)
         detected = time.monotonic() - t0
-        settled = cloud.settle(SETTLE_TIMEOUT)
+        settled = cloud.settle()
         unsettled = [] if settled else self._unsettled()
         step = {
             'event': event.raw,
@@ -121,9 +118,9 @@ class ScenarioRunner:
         }
         if unsettled:
             step['unsettled'] = unsettled
-            self.progress('not settled within %d s: %s' % (SETTLE_TIMEOUT, '; '.join(
-                '%(vm)s %(state)s (%(trigger)s from %(from)s: %(reason)s)' % u
-                for u in unsettled)))
+            self.progress('not settled, the migration manager stopped advancing: %s'
+                          % '; '.join('%(vm)s %(state)s (%(trigger)s from %(from)s: '
+                                      '%(reason)s)' % u for u in unsettled))
         step.update(detail or {})
         for name, (state, reason) in sorted(step_states(step).items()):
             if before.get(name, (None, None))[0] != state:

@@ -2,9 +2,9 @@
 
 :class:`NovaCompute` wraps an ``openstack.connection.Connection``. A real
 deployment builds the connection from the keystoneauth options of ``[nova]``
-(:func:`connect`); the embedded cloud and the tests build it from a
-keystoneauth session whose requests reach the in-process Nova API
-(:func:`connect_session`). Either way the manager asks Nova's API, never
+(:func:`connect`); the embedded cloud builds it from a keystoneauth session
+whose requests reach the in-process Nova API (:func:`connect_session`, see
+:mod:`sod_nova.cloud.noauth`). Either way the manager asks Nova's API, never
 libvirt: Nova's scheduler (with the SoD filter) picks every destination.
 
 Migration records: Nova's migrate actions return no migration id. At the
@@ -17,8 +17,6 @@ call, to keep it off the path from trigger to call).
 """
 
 from keystoneauth1 import loading as ks_loading
-from keystoneauth1 import session as ks_session
-from keystoneauth1 import token_endpoint
 from openstack import connection
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
@@ -68,23 +66,6 @@ def connect_session(session, endpoint_override=None, region_name=None,
     if interface:
         kwargs['interface'] = interface
     return NovaCompute(connection.Connection(session=session, **kwargs))
-
-
-def connect_noauth(endpoint, project_id, user_id='admin',
-                   roles=('reader', 'member', 'admin')):
-    """A :class:`NovaCompute` for a Nova API that trusts identity headers.
-
-    Nova's functional API fixture (the embedded cloud) stubs keystone out
-    and builds the request context from ``X-Auth-User``,
-    ``X-Auth-Project-Id`` and ``X-Roles``; the requests still go through
-    keystoneauth and openstacksdk exactly as against a real cloud.
-    """
-    session = ks_session.Session(
-        auth=token_endpoint.Token(endpoint, 'sod-nova-embedded'),
-        additional_headers={'X-Auth-User': user_id,
-                            'X-Auth-Project-Id': project_id,
-                            'X-Roles': ','.join(roles)})
-    return connect_session(session, endpoint)
 
 
 class NovaCompute:

@@ -14,8 +14,8 @@ Triggers arrive from any thread and only queue work and wake the manager:
 thread: it reads the trust rows once, turns queued triggers into tasks
 (:mod:`.decision`), follows in-flight migrations and starts the pending
 tasks the :mod:`.planner` allows (:mod:`.mover`). :meth:`start` runs passes
-on a thread of its own; :meth:`settle` runs them until nothing is pending
-or in flight, for the embedded cloud, the simulator and the tests.
+on a thread of its own (the embedded cloud waits for them to settle with
+:func:`sod_nova.cloud.settle.settle`).
 
 Nova's API is the source of truth for where a VM is and what it asks for;
 the tasks table (:mod:`sod_nova.db.relocation`) only remembers what the
@@ -37,7 +37,6 @@ from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import parse
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import decision
-from sod_nova.relocation import migration_model
 from sod_nova.relocation import mover as mover_mod
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
@@ -217,27 +216,6 @@ class MigrationManager:
         wake.extend(self._parked_revisits)
         return max(min(wake) - now, 0.0)
 
-    def settle(self, timeout=120.0):
-        """Run passes until no trigger is queued and no task is pending or
-        migrating (parked tasks wait for a compliant host: they are settled).
-        False when ``timeout`` seconds passed first."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.process_pending():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            self._wake.wait(self._settle_sleep())
-            self._wake.clear()
-
-    def _settle_sleep(self):
-        waits = [self.conf.relocation.poll_interval]
-        now = self.clock()
-        for task in self.store.tasks_open():
-            if task.state == triggers.PENDING and task.not_before:
-                waits.append(max(task.not_before - now, 0.0))
-        return min(waits)
-
     # One pass --------------------------------------------------------------
 
     def process_pending(self):
@@ -252,11 +230,8 @@ class MigrationManager:
             self._follow(ctx)
             self._start_allowed(ctx)
             if self._listings:
-                evacuated = {host for host, _ in self._listings}
                 self._list_hosts(ctx, open_tasks)
                 self._start_allowed(ctx)
-                for host in sorted(evacuated):
-                    self._log_prediction(host, ctx)
             remaining = self.store.tasks_open()
             self._parked_revisits = [t.not_before for t in remaining
                                      if t.state == triggers.PARKED
@@ -278,6 +253,10 @@ class MigrationManager:
             for server in servers:
                 self._consider(ctx.remember(server), ctx, open_tasks, now,
                                reconcile=True)
+            # The metadata last seen of VMs that still exist only: the
+            # memory stays as large as the cloud, not its history.
+            self._sod_seen = {vm: items for vm, items in self._sod_seen.items()
+                              if vm in self._inventory}
             revisit_parked = True
         for event in events:
             if event.kind == 'host':
@@ -307,35 +286,6 @@ class MigrationManager:
                 open_tasks[vm] = self._revisit_parked(
                     task, ctx, ctx.server(vm), now,
                     scheduled=not revisit_parked)
-
-    def _log_prediction(self, host, ctx):
-        """Log how long the pre-copy model expects evacuating ``host`` to
-        take (each guest's whole flavor RAM sent once over the paper's 1 Gbit/s
-        link); after the first calls, so it never delays them."""
-        leaving = [t for t in self.store.tasks_open()
-                   if t.source_host == host
-                   and t.state in (triggers.PENDING, triggers.MIGRATING)]
-        if not leaving:
-            return
-        workloads = []
-        for task in planner.ordered(leaving):
-            view = self._inventory.get(task.vm)
-            workloads.append(migration_model.Workload(
-                task.vm, memory_mb=float(view.ram_mb if view and view.ram_mb
-                                         else 1024)))
-        try:
-            seconds = migration_model.predict_evacuation(
-                workloads, migration_model.PAPER_LINK,
-                migration_model.PAPER_SETTINGS,
-                min(self.conf.relocation.max_concurrent,
-                    self.conf.relocation.max_per_source_host))
-        except ValueError as exc:
-            LOG.debug('%(host)s: no evacuation prediction: %(exc)s',
-                      {'host': host, 'exc': exc})
-            return
-        LOG.info('%(host)s: evacuating %(n)d VM(s), predicted %(s).1f s '
-                 '(pre-copy model: all RAM sent, 1 Gbit/s link)',
-                 {'host': host, 'n': len(workloads), 's': seconds})
 
     def _list_hosts(self, ctx, open_tasks):
         """Nova's own list of the servers of the hosts that had an event."""
@@ -517,12 +467,3 @@ class MigrationManager:
             ctx.forget(task.vm)
         for prepared, future in calls:
             self.mover.complete(prepared, *future.result())
-
-    # Reporting -------------------------------------------------------------
-
-    def latency_percentiles(self, percentiles=(50, 99)):
-        """Trigger-to-migrate-call latency percentiles in ms (nearest rank)."""
-        samples = [s * 1000.0 for _, _, s in self.mover.latencies]
-        if not samples:
-            return {}
-        return {'p%d' % p: planner.percentile(samples, p) for p in percentiles}

@@ -50,9 +50,6 @@ class Mover:
         self.catalog = catalog
         self.conf = conf
         self.clock = clock
-        #: ``(vm, trigger, seconds from the trigger event to the migrate
-        #: call)`` for every migrate call, for the latency report.
-        self.latencies = []
         self._aborted = set()
 
     # Audit -----------------------------------------------------------------
@@ -140,10 +137,6 @@ class Mover:
         if error is not None:
             # Refused by the API (VM state, conflict): not the host's fault.
             return self.failed(task, str(error))
-        latency = (None if task.event_at is None
-                   else called_at - task.event_at)
-        if latency is not None:
-            self.latencies.append((task.vm, task.trigger, latency))
         try:
             newest = self.compute.latest_migration_id(task.vm)
             task = self.store.task_update(

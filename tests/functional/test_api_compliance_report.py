@@ -13,9 +13,9 @@ import webob
 
 from sod_nova.api import deploy
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import noauth
 from sod_nova.cloud import runner
 from sod_nova.cloud import scenario as scenario_mod
-from sod_nova.relocation import compute as compute_mod
 
 ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
 
@@ -31,7 +31,7 @@ class ReportingRunner(runner.ScenarioRunner):
         for name, value, group in overrides:
             conf.set_override(name, value, group)
         try:
-            app = deploy.deploy(conf, nova_service=compute_mod.connect_noauth(
+            app = deploy.deploy(conf, nova_service=noauth.connect(
                 base_url, 'sod-service'))
             resp = webob.Request.blank('/compliance?all_projects=1',
                                        headers=ADMIN).get_response(app)

@@ -20,7 +20,7 @@ import webob
 from sod_nova.api import deploy
 from sod_nova.cloud import api_server
 from sod_nova.cloud import embedded
-from sod_nova.relocation import compute as compute_mod
+from sod_nova.cloud import noauth
 
 ARCH = 'HyperWall'
 
@@ -37,7 +37,7 @@ def stack():
         try:
             for host in ('hw1', 'hw2'):
                 cloud.add_host(host, ARCH)
-            service = compute_mod.connect_noauth(base_url, 'sod-service')
+            service = noauth.connect(base_url, 'sod-service')
             app = deploy.deploy(conf, nova_service=service)
             project = cloud.nova.api_fixture.project_id
             with api_server.LoopbackAPI(conf, nova_service=service) as http:

@@ -37,7 +37,7 @@ def run(name, relocation=True):
     # Invariant 3: no VM is lost, in any snapshot.
     for step in result['steps']:
         assert set(step['vms']) == set(result['vms'])
-        assert step['settled'], step['event']
+        assert step['settled'], (step['event'], step.get('unsettled'))
     return result
 
 

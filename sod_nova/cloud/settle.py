@@ -1,0 +1,62 @@
+"""Waiting until the migration manager has finished what an event started.
+
+The simulator, the benchmarks and the tests need to know when the manager
+is done with an event; the production manager never needs to, so the wait
+lives here, next to the embedded cloud, and uses only the manager's public
+pass (:meth:`~sod_nova.relocation.manager.MigrationManager.process_pending`)
+and the tasks table.
+
+The wait has no fixed deadline: a loaded machine moves VMs more slowly, and
+a run must not be declared stuck because of it. It is declared stuck when
+no open task advanced for longer than the manager itself lets a task stand
+still: a live migration in flight is aborted after ``[relocation]
+migration_timeout``, a failed one is retried after at most ``retry_backoff
+* 2**retries``, and the manager looks every ``poll_interval``.
+"""
+
+import time
+
+from sod_nova.db import task_states
+
+
+def stall_limit(conf):
+    """Seconds without progress after which the manager is stuck."""
+    relocation = conf.relocation
+    return (relocation.migration_timeout
+            + relocation.retry_backoff * 2 ** relocation.retries
+            + 2 * relocation.poll_interval)
+
+
+def _progress(store):
+    """What changes whenever the manager advances any task."""
+    return frozenset((t.id, t.state, t.attempts, t.migration_after, t.dest_host,
+                      t.not_before) for t in store.tasks_open())
+
+
+def settle(manager, stall_after=None, clock=time.monotonic, sleep=time.sleep):
+    """Run the manager's passes until no trigger is queued and no task is
+    pending, migrating, parking or resuming (a parked task waits for a
+    compliant host: it is settled). False when no task advanced for
+    ``stall_after`` seconds (default :func:`stall_limit`)."""
+    conf = manager.conf
+    if stall_after is None:
+        stall_after = stall_limit(conf)
+    last, since = None, clock()
+    while manager.process_pending():
+        mark = _progress(manager.store)
+        if mark != last:
+            last, since = mark, clock()
+        elif clock() - since > stall_after:
+            return False
+        sleep(_pause(manager))
+    return True
+
+
+def _pause(manager):
+    """Until the next look: a poll interval, or less when a retry is due."""
+    waits = [manager.conf.relocation.poll_interval]
+    now = manager.clock()
+    for task in manager.store.tasks_open():
+        if task.state == task_states.PENDING and task.not_before:
+            waits.append(max(task.not_before - now, 0.0))
+    return min(waits)
