@@ -19,8 +19,6 @@ Goal: p99 of the first call under 115 ms.
 import tempfile
 import time
 
-from oslo_utils import timeutils
-
 from sod_nova.catalog import Catalog
 import sod_nova.cloud  # noqa: F401  (Nova's concurrency mode)
 from sod_nova.cloud import noauth
@@ -43,8 +41,10 @@ GOAL_MS = 115.0
 def _set_trust(catalog, host, state, reason):
     row = db_api.host_get(host, CONF)
     mask = catalog.capability_mask(row.architecture) if state == 'trusted' else 0
-    old, new = db_api.host_set_trust(host, state, reason, mask, conf=CONF,
-                                     last_evidence_at=timeutils.utcnow(True))
+    now = db_api.now()
+    old, new = db_api.host_set_trust(
+        host, state, reason, mask, conf=CONF, last_evidence_at=now,
+        valid_until=db_api.evidence_valid_until(now, CONF.trust.evidence_max_age))
     return {'host': host, 'old_state': old, 'new_state': new,
             'reason': reason, 'architecture': row.architecture}
 

@@ -165,7 +165,8 @@ def run() -> dict:
                     name, db_api.TRUSTED if trusted else db_api.UNTRUSTED,
                     'benchmark', mask if trusted else 0, now,
                     architecture=filter_bench.ARCH, monitor='bench',
-                    conf=conf)
+                    conf=conf, valid_until=db_api.evidence_valid_until(
+                        now, conf.trust.evidence_max_age))
                 row = db_api.host_get(name, conf) if trusted else None
                 traits_of[name] = traits_mod.traits_for(
                     row, now - datetime.timedelta(seconds=3600))

@@ -22,7 +22,6 @@ scenario time at the same compression (:meth:`EmbeddedCloud.pass_time`).
 that relocation is what keeps VMs compliant.
 """
 
-import datetime
 import threading
 import time
 
@@ -40,7 +39,6 @@ from sod_nova.db import api as db_api
 from sod_nova.policy import parse
 from sod_nova.relocation import decision
 from sod_nova.relocation import service as relocation_service
-from sod_nova.scheduler import host_check
 from sod_nova.trust import fleet as fleet_mod
 
 SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
@@ -253,9 +251,7 @@ class EmbeddedCloud(fixtures.Fixture):
 
     def fresh_rows(self):
         """Host rows as the filter sees them now (stale trusted → unreachable)."""
-        cutoff = host_check.evidence_cutoff(
-            datetime.datetime.now(datetime.UTC), self.conf.trust.evidence_max_age)
-        return {r.host: r for r in decision.with_freshness(self.host_rows(), cutoff)}
+        return {r.host: r for r in decision.with_freshness(self.host_rows(), db_api.now())}
 
     def assess(self, server, rows=None):
         """The relocation engine's verdict on ``server`` where it runs now."""

@@ -15,7 +15,6 @@ from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
 import sod_nova.conf
-from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
 from sod_nova.trust import rpc
 
@@ -29,9 +28,6 @@ NOVA_NOTIFICATION_FORMAT = 'unversioned'
 NOVA_VERSIONED_TOPICS = ['versioned_notifications']
 #: Drivers that put notifications on the message bus.
 BUS_DRIVERS = ('messagingv2', 'messaging')
-
-_EVIDENCE_MAX_AGE = next(o for o in trust_conf.trust_opts
-                         if o.name == 'evidence_max_age')
 
 _success = upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
@@ -163,34 +159,11 @@ class Checks(upgradecheck.UpgradeCommands):
         problem = rpc.transport_problem(self.conf)
         return _failure(problem) if problem else _success
 
-    def _check_evidence_max_age(self):
-        try:
-            nova = self._nova()
-        except ValueError as exc:
-            return _failure(str(exc))
-        ours = self.conf.trust.evidence_max_age
-        text = nova.get('trust', 'evidence_max_age')
-        if text is None:
-            theirs = _EVIDENCE_MAX_AGE.default     # the filter's default
-        else:
-            try:
-                theirs = float(text)
-            except ValueError:
-                return _failure('[trust] evidence_max_age of %s is not a '
-                                'number: %r' % (nova.where(), text))
-        if theirs != ours:
-            return _failure('[trust] evidence_max_age is %s s here (the trust '
-                            'monitor) but %s s in %s (the filter in '
-                            'nova-scheduler): set the same value in both' % (
-                                ours, theirs, nova.where()))
-        return _success
-
     _upgrade_checks = (
         ('sod-nova database at head', _check_database),
         ('SecurityOnDemandFilter enabled in nova-scheduler', _check_filter),
         ('Nova versioned notifications', _check_notifications),
         ('Message transport', _check_transport),
-        ('[trust] evidence_max_age of filter and monitor', _check_evidence_max_age),
     )
 
 

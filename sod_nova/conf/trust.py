@@ -21,9 +21,12 @@ trust_opts = [
         default=10.0,
         min=0.1,
         help="""
-Seconds after which a host's last verified evidence is too old: the monitor
-marks the host ``unreachable`` and the scheduler treats it as having no
-capabilities.
+Seconds for which a host's verified evidence counts (the trust monitor's
+option). The monitor writes into the host row the time until which it counts
+(``valid_until``); the scheduler filter, the migration manager, the API and
+the trait publisher only compare that time with the clock, so they need no
+copy of this option. Past it, the host has no capabilities and the monitor
+marks it ``unreachable``.
 
 Related options:
 

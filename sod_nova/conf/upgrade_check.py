@@ -20,9 +20,7 @@ oslo.config).
 The checks read from them: ``[filter_scheduler]`` (the
 SecurityOnDemandFilter available and enabled), ``[notifications]`` and
 ``[oslo_messaging_notifications]`` (the versioned ``instance.update``
-notifications the migration manager listens for) and ``[trust]
-evidence_max_age`` (what the filter counts as fresh, which must be what the
-trust monitor uses).
+notifications the migration manager listens for).
 """),
 ]
 

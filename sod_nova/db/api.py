@@ -182,6 +182,19 @@ def _now(now=None):
     return _to_db(now) if now is not None else timeutils.utcnow()
 
 
+def now():
+    """The one clock every reader of a row's ``valid_until`` compares it
+    with: aware UTC wall time (the monitors write it from the same)."""
+    return timeutils.utcnow(True)
+
+
+def evidence_valid_until(evidence_at, max_age):
+    """Until when evidence verified at ``evidence_at`` counts: the one
+    place ``[trust] evidence_max_age`` is applied (by the monitor, which
+    writes the result into the host row)."""
+    return evidence_at + datetime.timedelta(seconds=max_age)
+
+
 @dataclasses.dataclass(frozen=True)
 class HostRow:
     """One host's capability row, detached from the database session."""
@@ -196,24 +209,20 @@ class HostRow:
     created_at: datetime.datetime | None = None
     updated_at: datetime.datetime | None = None
 
-    def evidence_age(self, now):
-        """Seconds since the last verified evidence at ``now``; None if never."""
-        if self.last_evidence_at is None:
-            return None
-        return (_from_db(_to_db(now)) - self.last_evidence_at).total_seconds()
+    valid_until: datetime.datetime | None = None
 
-    def is_fresh(self, now, max_age):
-        """True when verified evidence exists and is at most ``max_age`` s old."""
-        age = self.evidence_age(now)
-        return age is not None and age <= max_age
-
-    def usable(self, now, max_age):
-        """Trusted with fresh evidence: the only rows that satisfy a request."""
-        return self.state == TRUSTED and self.is_fresh(now, max_age)
+    def usable(self, now):
+        """Trusted, with evidence still valid at ``now``: the only rows that
+        satisfy a request. ``valid_until`` is the monitor's freshness
+        verdict (:func:`evidence_valid_until`); every reader compares it with the
+        same clock, :func:`now`."""
+        return (self.state == TRUSTED and self.valid_until is not None
+                and self.valid_until >= now)
 
     def to_dict(self):
         data = dataclasses.asdict(self)
-        for key in ('last_evidence_at', 'created_at', 'updated_at'):
+        for key in ('last_evidence_at', 'valid_until', 'created_at',
+                    'updated_at'):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -233,7 +242,8 @@ def _host_row(model):
         reason=model.reason, capability_mask=model.capability_mask,
         last_evidence_at=_from_db(model.last_evidence_at),
         monitor=model.monitor, created_at=_from_db(model.created_at),
-        updated_at=_from_db(model.updated_at or model.created_at))
+        updated_at=_from_db(model.updated_at or model.created_at),
+        valid_until=_from_db(model.valid_until))
 
 
 def _rejection_row(model):
@@ -304,13 +314,14 @@ def host_get_all(conf=None):
     query = sa.select(
         table.c.host, table.c.architecture, table.c.state, table.c.reason,
         table.c.capability_mask, table.c.last_evidence_at, table.c.monitor,
-        table.c.created_at, table.c.updated_at).order_by(table.c.host)
+        table.c.created_at, table.c.updated_at, table.c.valid_until,
+    ).order_by(table.c.host)
     with context_manager.reader.using(_Context()) as session:
         return [HostRow(host, arch, state, reason, mask, _from_db(evidence),
                         monitor, _from_db(created),
-                        _from_db(updated or created))
+                        _from_db(updated or created), _from_db(until))
                 for (host, arch, state, reason, mask, evidence, monitor,
-                     created, updated) in session.execute(query)]
+                     created, updated, until) in session.execute(query)]
 
 
 def host_get(host, conf=None):
@@ -360,13 +371,15 @@ def host_declare(host, architecture, conf=None):
 @_retry_on_duplicate
 def host_set_trust(host, state, reason, capability_mask,
                    last_evidence_at=None, architecture=None, monitor=None,
-                   conf=None):
+                   conf=None, valid_until=None):
     """Record the monitor's verdict on ``host``; returns ``(old, new)`` states.
 
     Upsert in one transaction: a new host needs ``architecture``. ``None`` for
     ``last_evidence_at``, ``architecture`` or ``monitor`` keeps the stored
     value (so an ``unreachable`` verdict keeps the time of the last evidence).
-    ``old`` is None for a new row.
+    ``valid_until`` (see :func:`evidence_valid_until`) is written with every
+    verdict: a ``trusted`` one without it satisfies no request, and any
+    other state clears it. ``old`` is None for a new row.
     """
     _check_host(host)
     _check_state(state)
@@ -377,13 +390,15 @@ def host_set_trust(host, state, reason, capability_mask,
     with context_manager.writer.using(_Context()) as session:
         _claim(session, models.Host, models.Host.host == host)
         old_state = set_trust_in(session, host, state, reason, capability_mask,
-                                 last_evidence_at, architecture, monitor)
+                                 last_evidence_at, architecture, monitor,
+                                 valid_until)
     log_transition(host, old_state, state, reason)
     return old_state, state
 
 
 def set_trust_in(session, host, state, reason, capability_mask,
-                 last_evidence_at=None, architecture=None, monitor=None):
+                 last_evidence_at=None, architecture=None, monitor=None,
+                 valid_until=None):
     """:func:`host_set_trust` inside the caller's writer transaction (which
     claimed the row first); returns the old state. For the trust monitor,
     which records a verdict in the transaction that consumes the report."""
@@ -405,6 +420,7 @@ def set_trust_in(session, host, state, reason, capability_mask,
     model.capability_mask = capability_mask
     if last_evidence_at is not None:
         model.last_evidence_at = _to_db(last_evidence_at)
+    model.valid_until = _to_db(valid_until) if state == TRUSTED else None
     if monitor is not None:
         model.monitor = monitor
     session.flush()
@@ -418,20 +434,20 @@ def log_transition(host, old_state, state, reason):
                   'reason': reason})
 
 
-def hosts_mark_stale(max_age_seconds, now=None, monitor=None, conf=None):
-    """Make ``trusted`` hosts whose evidence is too old ``unreachable``.
+def hosts_mark_stale(now=None, monitor=None, conf=None):
+    """Make ``trusted`` hosts whose evidence is no longer valid at ``now``
+    ``unreachable`` (the row's ``valid_until`` has passed, or it has none).
 
     Only ``trusted`` rows change: an ``untrusted`` host keeps the reason of its
     failed evidence. ``monitor`` limits the sweep to that monitor's hosts.
     Returns the names of the hosts that changed, sorted.
     """
     now = _now(now)
-    cutoff = now - datetime.timedelta(seconds=max_age_seconds)
     configure(conf)
     changed = []
     where = [models.Host.state == TRUSTED,
-             sa.or_(models.Host.last_evidence_at.is_(None),
-                    models.Host.last_evidence_at < cutoff)]
+             sa.or_(models.Host.valid_until.is_(None),
+                    models.Host.valid_until < now)]
     if monitor is not None:
         where.append(models.Host.monitor == monitor)
     with context_manager.writer.using(_Context()) as session:
@@ -439,19 +455,23 @@ def hosts_mark_stale(max_age_seconds, now=None, monitor=None, conf=None):
         query = sa.select(models.Host).where(*where).order_by(models.Host.host)
         for model in session.scalars(query):
             model.state = UNREACHABLE
-            if model.last_evidence_at is None:
-                model.reason = 'no verified evidence'
-            else:
-                model.reason = ('no verified evidence for %.1f s (more than '
-                                '%s s; last at %sZ)' % (
-                                    (now - model.last_evidence_at).total_seconds(),
-                                    max_age_seconds,
-                                    model.last_evidence_at.isoformat()))
+            model.reason = stale_reason(model.last_evidence_at,
+                                        model.valid_until, now)
+            model.valid_until = None
             changed.append(model.host)
     for host in changed:
-        LOG.info('%(host)s: trusted -> unreachable (evidence older than '
-                 '%(age)s s)', {'host': host, 'age': max_age_seconds})
+        LOG.info('%(host)s: trusted -> unreachable (evidence no longer '
+                 'valid)', {'host': host})
     return changed
+
+
+def stale_reason(last_evidence_at, until, now):
+    """Why a trusted row's evidence no longer counts at ``now``."""
+    if last_evidence_at is None or until is None:
+        return 'no verified evidence'
+    return ('no verified evidence for %.1f s (valid until %sZ; last at %sZ)'
+            % ((_to_db(now) - _to_db(last_evidence_at)).total_seconds(),
+               _to_db(until).isoformat(), _to_db(last_evidence_at).isoformat()))
 
 
 # -- rejections -------------------------------------------------------------

@@ -263,7 +263,7 @@ def advance_many(updates, conf=None):
             if u.trust is None:
                 results.append(True)
                 continue
-            owner = _foreign_owner(session, u.host, u.trust, u.max_age)
+            owner = _foreign_owner(session, u.host, u.trust)
             if owner is not None:
                 results.append('foreign')
                 continue
@@ -333,21 +333,19 @@ class FreshnessUpdate:
     expect: tuple
     new: tuple
     trust: dict = None
-    #: evidence_max_age: a row another monitor wrote within it is foreign.
-    max_age: float = None
 
 
-def _foreign_owner(session, host, trust, max_age):
-    """The other monitor whose fresh evidence the host row holds, if any."""
+def _foreign_owner(session, host, trust):
+    """The other monitor whose evidence the host row holds, still valid at
+    the time of ours, if any."""
     row = session.execute(sa.select(
-        models.Host.monitor, models.Host.last_evidence_at).where(
+        models.Host.monitor, models.Host.valid_until).where(
         models.Host.host == host)).first()
     if row is None or row.monitor in (None, trust.get('monitor')):
         return None
     when = trust.get('last_evidence_at')
-    if (max_age is not None and when is not None and row.last_evidence_at
-            is not None and (api._to_db(when) - row.last_evidence_at)
-            .total_seconds() <= max_age):
+    if (when is not None and row.valid_until is not None
+            and api._to_db(when) <= row.valid_until):
         return row.monitor
     return None
 

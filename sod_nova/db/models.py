@@ -60,6 +60,9 @@ class Host(BASE, _Base):
     state = Column(String(16), nullable=False)
     reason = Column(Text, nullable=False)
     last_evidence_at = Column(DateTime, nullable=True)
+    #: Until when the evidence counts (the monitor's evidence_max_age
+    #: applied once); a trusted row past it satisfies no request.
+    valid_until = Column(DateTime, nullable=True)
     capability_mask = Column(Integer, nullable=False)
     monitor = Column(String(255), nullable=True)
 

@@ -29,14 +29,14 @@ class Verdict:
 COMPLIANT = Verdict(True)
 
 
-def with_freshness(rows, cutoff):
-    """``rows`` with every trusted row whose evidence is older than
-    ``cutoff`` (or has no time) turned ``unreachable``, as the filter sees
+def with_freshness(rows, now):
+    """``rows`` with every trusted row whose evidence is no longer valid
+    at ``now`` (or has no time) turned ``unreachable``, as the filter sees
     them (:func:`sod_nova.scheduler.host_check.distrust`)."""
     result = []
     for row in rows:
         if row.state == TRUSTED:
-            why = host_check.distrust(row, cutoff)
+            why = host_check.distrust(row, now)
             if why is not None:
                 row = dataclasses.replace(row, state=UNREACHABLE, reason=why)
         result.append(row)

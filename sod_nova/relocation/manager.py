@@ -30,7 +30,6 @@ import threading
 import time
 
 from oslo_log import log as logging
-from oslo_utils import timeutils
 
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
@@ -41,7 +40,6 @@ from sod_nova.relocation import mover as mover_mod
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers
-from sod_nova.scheduler import host_check
 
 LOG = logging.getLogger(__name__)
 
@@ -68,9 +66,9 @@ class _Pass:
     """What one pass reads once: trust rows, and servers as Nova shows them
     now (every view read is also kept in the manager's inventory)."""
 
-    def __init__(self, compute, rows, cutoff, inventory):
+    def __init__(self, compute, rows, now, inventory):
         self.compute = compute
-        self.rows = decision.with_freshness(rows, cutoff)
+        self.rows = decision.with_freshness(rows, now)
         self.by_host = {r.host: r for r in self.rows}
         self._servers = {}
         self._inventory = inventory
@@ -221,9 +219,7 @@ class MigrationManager:
     def process_pending(self):
         """One pass; True while work remains (queued, pending or migrating)."""
         with self._lock:
-            cutoff = host_check.evidence_cutoff(
-                timeutils.utcnow(True), self.conf.trust.evidence_max_age)
-            ctx = _Pass(self.compute, list(self._host_rows()), cutoff,
+            ctx = _Pass(self.compute, list(self._host_rows()), db_api.now(),
                         self._inventory)
             open_tasks = {t.vm: t for t in self.store.tasks_open()}
             self._take_triggers(ctx, open_tasks)

@@ -10,9 +10,10 @@ repeat nova's)::
 
 and give nova-scheduler sod-nova's options (in nova.conf or a second
 ``--config-file``): ``[sod_database] connection`` (the database the trust
-monitor writes), ``[trust] evidence_max_age``, ``[filter]
-host_cache_seconds`` and ``record_rejections``, and the ``[catalog]`` files
-if not the shipped ones (read once, at the first request with a policy).
+monitor writes), ``[filter] host_cache_seconds`` and ``record_rejections``,
+and the ``[catalog]`` files if not the shipped ones (read once, at the first
+request with a policy). Freshness needs no option here: each host row says
+until when the monitor counts its evidence.
 
 Once per scheduling request (``filter_all``) it resolves the VM's effective
 security request (:mod:`sod_nova.scheduler.request`) and takes a snapshot of
@@ -28,7 +29,6 @@ from nova.scheduler import filters
 from nova.scheduler import utils as scheduler_utils
 from oslo_db import exception as db_exc
 from oslo_log import log as oslo_logging
-from oslo_utils import timeutils
 import sqlalchemy.exc
 
 from sod_nova.catalog import CatalogError
@@ -58,13 +58,13 @@ class _Refused(Exception):
 class _Decision:
     """What one scheduling request needs per host (lives inside filter_all)."""
 
-    __slots__ = ('instance_uuid', 'request', 'rows', 'cutoff')
+    __slots__ = ('instance_uuid', 'request', 'rows', 'now')
 
-    def __init__(self, instance_uuid, request, rows, cutoff):
+    def __init__(self, instance_uuid, request, rows, now):
         self.instance_uuid = instance_uuid
         self.request = request
         self.rows = rows
-        self.cutoff = cutoff
+        self.now = now
 
 
 class SecurityOnDemandFilter(filters.BaseHostFilter):
@@ -120,9 +120,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         except _DB_ERRORS as exc:
             raise _Refused('cannot read the host capability rows: %s'
                            % exc) from None
-        cutoff = host_check.evidence_cutoff(timeutils.utcnow(True),
-                                            CONF.trust.evidence_max_age)
-        return _Decision(spec_obj.instance_uuid, request, rows, cutoff)
+        return _Decision(spec_obj.instance_uuid, request, rows, db_api.now())
 
     def filter_all(self, filter_obj_list, spec_obj):
         hosts = list(filter_obj_list)
@@ -159,7 +157,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
             catalog = None
         for host in hosts:
             row = decision.rows.get(host.host)
-            distrust = host_check.distrust(row, decision.cutoff)
+            distrust = host_check.distrust(row, decision.now)
             if distrust is None:
                 usable.append(row)
             elif (row is not None and catalog is not None
@@ -205,12 +203,12 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         if decision is None:
             return bool(self.filter_all([host_state], spec_obj))
         row = decision.rows.get(host_state.host)
-        if host_check.passes(row, decision.request.mask, decision.cutoff):
+        if host_check.passes(row, decision.request.mask, decision.now):
             return True
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug('%(host)s fails instance %(uuid)s: %(why)s',
                       {'host': host_state.host, 'uuid': decision.instance_uuid,
                        'why': host_check.refusal(row, decision.request,
-                                                 decision.cutoff)})
+                                                 decision.now)})
         return False
 

@@ -14,7 +14,6 @@ retried with the fresh generation. The scheduler filter stays the
 authority: traits may lag a trust change by one Placement round trip.
 """
 
-import datetime
 import queue
 import threading
 
@@ -48,11 +47,10 @@ def trait_name(entity, prop):
 ALL_CUSTOM = frozenset(trait_name(e, p) for e, p in entities.CELLS)
 
 
-def traits_for(row, cutoff):
-    """The traits ``row`` (a HostRow or None) earns at ``cutoff``."""
-    if (row is None or row.state != db_api.TRUSTED
-            or row.last_evidence_at is None
-            or row.last_evidence_at < cutoff):
+def traits_for(row, now):
+    """The traits ``row`` (a HostRow or None) earns at ``now``: none
+    unless it is trusted with evidence still valid then."""
+    if row is None or not row.usable(now):
         return frozenset()
     names = {trait_name(e, p) for e, p in entities.CELLS
              if row.capability_mask & entities.bit(e, p)}
@@ -187,10 +185,6 @@ class TraitPublisher:
 
     # -- Placement -----------------------------------------------------------
 
-    def _cutoff(self):
-        return datetime.datetime.now(datetime.UTC) - datetime.timedelta(
-            seconds=self.conf.trust.evidence_max_age)
-
     def sync(self, host):
         """Make ``host``'s provider carry exactly the traits its row earns;
         the set of SoD traits it carries afterwards."""
@@ -201,7 +195,7 @@ class TraitPublisher:
             return None
         for _attempt in range(self.RETRIES):
             wanted = traits_for(db_api.host_get(host, self.conf),
-                                self._cutoff())
+                                db_api.now())
             current, generation = self.placement.traits(uuid)
             ours = ALL_CUSTOM | ALL_STANDARD
             target = (current - ours) | wanted

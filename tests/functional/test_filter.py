@@ -54,7 +54,8 @@ def set_row(host, state=None, age=0):
         db_api.host_set_trust(
             host, state, 'set by the test', CATALOG.capability_mask(architecture),
             last_evidence_at=evidence, architecture=architecture,
-            monitor='test-monitor')
+            monitor='test-monitor', valid_until=db_api.evidence_valid_until(
+                evidence, CONF.trust.evidence_max_age))
 
 
 @pytest.fixture(scope='module')
@@ -138,7 +139,7 @@ def test_untrusted_stale_and_unverified_hosts_are_never_chosen(cloud):
     assert '4 of 7 hosts trusted with fresh evidence' in reason
     assert ('would satisfy it if trusted: sgx-bad (untrusted: set by the '
             'test); sgx-new (unreachable: no verified evidence yet); sgx-old '
-            '(evidence from ') in reason
+            '(evidence valid until ') in reason
     assert ('Instance %s: no host satisfies' % server['id']) in cloud.log_output
 
 

@@ -22,7 +22,6 @@ and the audit chain verifies.
 import contextlib
 import time
 
-from oslo_utils import timeutils
 import pytest
 
 from functional import processes
@@ -67,8 +66,11 @@ class Cloud:
 
     def set_trust(self, host, state, reason):
         mask = CATALOG.capability_mask('HyperWall') if state == 'trusted' else 0
+        now = db_api.now()
         db_api.host_set_trust(host, state, reason, mask, conf=CONF,
-                              last_evidence_at=timeutils.utcnow(True))
+                              last_evidence_at=now,
+                              valid_until=db_api.evidence_valid_until(
+                                  now, CONF.trust.evidence_max_age))
 
     def boot(self, host):
         server = self.nova.create_server(host=host, metadata=HYPERWALL)

@@ -14,7 +14,6 @@ import time
 from nova import exception
 from nova import rpc as nova_rpc
 from nova.virt.libvirt import driver as libvirt_driver
-from oslo_utils import timeutils
 import pytest
 
 from sod_nova.catalog import Catalog
@@ -59,9 +58,11 @@ class Relocation:
         row = db_api.host_get(host, CONF)
         mask = (CATALOG.capability_mask(row.architecture)
                 if state == 'trusted' else 0)
+        now = db_api.now()
         old, new = db_api.host_set_trust(
-            host, state, reason, mask, conf=CONF,
-            last_evidence_at=timeutils.utcnow(True))
+            host, state, reason, mask, conf=CONF, last_evidence_at=now,
+            valid_until=db_api.evidence_valid_until(
+                now, CONF.trust.evidence_max_age))
         if announce and old != new:
             for manager in self.managers:
                 manager.trust_changed({

@@ -99,7 +99,8 @@ def test_unknown_path_404_and_wrong_method_405_are_json(app):
 def _declare_and_trust(conf, host, arch, mask, at):
     db_api.host_declare(host, arch, conf=conf)
     db_api.host_set_trust(host, 'trusted', 'verified', mask,
-                          last_evidence_at=at, monitor='m1', conf=conf)
+                          last_evidence_at=at, monitor='m1', conf=conf,
+                          valid_until=db_api.evidence_valid_until(at, 60))
 
 
 def test_hosts_show_state_reason_freshness_and_capabilities(app):
@@ -116,7 +117,7 @@ def test_hosts_show_state_reason_freshness_and_capabilities(app):
     assert hosts['hw1']['capabilities'] == {'Other VMs': ['C', 'I']}
     assert hosts['hw2']['state'] == 'trusted'
     assert hosts['hw2']['usable'] is False
-    assert 'older than the cutoff' in hosts['hw2']['usable_reason']
+    assert 'has expired' in hosts['hw2']['usable_reason']
     assert hosts['new1']['state'] == 'unreachable'
     assert hosts['new1']['reason'] == db_api.NO_EVIDENCE_YET
     assert 'rejected_reports' in hosts['new1']

@@ -105,16 +105,28 @@ def test_set_trust_refuses_bad_values(db):
 
 
 def test_naive_datetimes_are_utc_and_rows_are_detached_values(db):
+    until = api.evidence_valid_until(NOW, 10).replace(tzinfo=None)
     api.host_set_trust('cn1', 'trusted', 'ok', 1, NOW.replace(tzinfo=None),
-                       architecture='TPM')
+                       architecture='TPM', valid_until=until)
     row, = api.host_get_all()
     assert row.last_evidence_at == NOW
-    assert row.evidence_age(NOW + datetime.timedelta(seconds=4)) == 4.0
-    assert row.usable(NOW + datetime.timedelta(seconds=10), 10)
-    assert not row.usable(NOW + datetime.timedelta(seconds=10.5), 10)
+    assert row.valid_until == NOW + datetime.timedelta(seconds=10)
+    assert row.usable(NOW + datetime.timedelta(seconds=10))
+    assert not row.usable(NOW + datetime.timedelta(seconds=10.5))
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.state = 'untrusted'
     assert row.to_dict()['last_evidence_at'] == '2026-01-01T12:00:00+00:00'
+    assert row.to_dict()['valid_until'] == '2026-01-01T12:00:10+00:00'
+
+
+def test_valid_until_is_kept_for_trusted_verdicts_only(db):
+    until = api.evidence_valid_until(NOW, 10)
+    api.host_set_trust('cn1', 'trusted', 'ok', 1, NOW, 'TPM', valid_until=until)
+    api.host_set_trust('cn1', 'untrusted', 'PCR mismatch', 0, NOW)
+    assert api.host_get('cn1').valid_until is None
+    # A trusted verdict without the monitor's freshness satisfies nothing.
+    api.host_set_trust('cn1', 'trusted', 'ok', 1, NOW)
+    assert not api.host_get('cn1').usable(NOW)
 
 
 def test_host_get_all_is_sorted(db):
@@ -123,27 +135,36 @@ def test_host_get_all_is_sorted(db):
     assert [r.host for r in api.host_get_all()] == ['cn1', 'cn2', 'cn3']
 
 
+def verdict(host, state, at, monitor=None, mask=1):
+    """What a monitor with ``evidence_max_age`` 10 writes for ``host``."""
+    return api.host_set_trust(host, state, 'ok' if mask else 'PCR mismatch',
+                              mask, at, 'TPM', monitor,
+                              valid_until=api.evidence_valid_until(at, 10))
+
+
 def test_mark_stale_changes_only_old_trusted_rows(db):
     old = NOW - datetime.timedelta(seconds=30)
-    api.host_set_trust('fresh', 'trusted', 'ok', 1, NOW, architecture='TPM')
-    api.host_set_trust('old', 'trusted', 'ok', 1, old, architecture='TPM')
-    api.host_set_trust('bad', 'untrusted', 'PCR mismatch', 0, old,
-                       architecture='TPM')
+    verdict('fresh', 'trusted', NOW)
+    verdict('old', 'trusted', old)
+    verdict('bad', 'untrusted', old, mask=0)
+    api.host_set_trust('unfreshened', 'trusted', 'ok', 1, NOW, 'TPM')
     api.host_declare('declared', 'TPM')
-    assert api.hosts_mark_stale(10, now=NOW) == ['old']
+    assert api.hosts_mark_stale(now=NOW) == ['old', 'unfreshened']
     row = api.host_get('old')
     assert row.state == 'unreachable'
-    assert 'no verified evidence for 30.0 s' in row.reason
-    assert row.last_evidence_at == old
+    assert row.reason.startswith('no verified evidence for 30.0 s (valid until '
+                                 '2026-01-01T11:59:40Z')
+    assert row.last_evidence_at == old and row.valid_until is None
+    assert api.host_get('unfreshened').reason == 'no verified evidence'
     assert api.host_get('bad').reason == 'PCR mismatch'
-    assert api.hosts_mark_stale(10, now=NOW) == []
+    assert api.hosts_mark_stale(now=NOW) == []
 
 
 def test_mark_stale_can_be_limited_to_one_monitor(db):
     old = NOW - datetime.timedelta(seconds=30)
-    api.host_set_trust('a', 'trusted', 'ok', 1, old, 'TPM', monitor='m1')
-    api.host_set_trust('b', 'trusted', 'ok', 1, old, 'TPM', monitor='m2')
-    assert api.hosts_mark_stale(10, now=NOW, monitor='m2') == ['b']
+    verdict('a', 'trusted', old, 'm1')
+    verdict('b', 'trusted', old, 'm2')
+    assert api.hosts_mark_stale(now=NOW, monitor='m2') == ['b']
     assert api.host_get('a').state == 'trusted'
 
 

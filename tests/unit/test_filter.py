@@ -98,55 +98,52 @@ def test_malformed_source_is_named(sources, message):
 
 # -- the per-host test ------------------------------------------------------
 
-def row(state='trusted', mask=None, evidence=NOW, arch='HyperWall'):
+#: The time of the per-host tests; a row's evidence counts until UNTIL.
+AT = NOW + datetime.timedelta(seconds=10)
+UNTIL = db_api.evidence_valid_until(NOW, 10)
+
+
+def row(state='trusted', mask=None, until=UNTIL, arch='HyperWall'):
     return db_api.HostRow(
         host='h', architecture=arch, state=state, reason='because',
         capability_mask=CATALOG.capability_mask(arch) if mask is None else mask,
-        last_evidence_at=evidence)
-
-
-CUTOFF = host_check.evidence_cutoff(NOW + datetime.timedelta(seconds=10), 10)
-
-
-def test_cutoff_accepts_naive_utc():
-    assert host_check.evidence_cutoff(NOW.replace(tzinfo=None), 10) == (
-        NOW - datetime.timedelta(seconds=10))
+        last_evidence_at=NOW, valid_until=until)
 
 
 def test_trusted_fresh_capable_host_passes():
-    assert host_check.refusal(row(), opts(1, 2), CUTOFF) is None
-    assert host_check.refusal(row(evidence=CUTOFF), opts(1, 2), CUTOFF) is None
+    assert host_check.refusal(row(), opts(1, 2), AT - datetime.timedelta(seconds=1)) is None
+    assert host_check.refusal(row(), opts(1, 2), AT) is None       # up to valid_until
 
 
 @pytest.mark.parametrize('the_row, why', [
     (None, 'no capability row'),
     (row(state='untrusted'), 'untrusted: because'),
     (row(state='unreachable'), 'unreachable: because'),
-    (row(evidence=None), 'no time of evidence'),
-    (row(evidence=CUTOFF - datetime.timedelta(microseconds=1)), 'older than'),
+    (row(until=None), 'no time its evidence is valid until'),
+    (row(until=AT - datetime.timedelta(microseconds=1)), 'has expired'),
     (row(arch='TPM'), 'TPM lacks C, I against Other VMs'),
 ])
 def test_host_refused(the_row, why):
-    assert why in host_check.refusal(the_row, opts(1, 2), CUTOFF)
+    assert why in host_check.refusal(the_row, opts(1, 2), AT)
 
 
 def test_no_request_passes_any_host_even_without_a_row():
-    for the_row in (None, row(state='untrusted'), row(evidence=None)):
-        assert host_check.refusal(the_row, SecurityRequest(), CUTOFF) is None
+    for the_row in (None, row(state='untrusted'), row(until=None)):
+        assert host_check.refusal(the_row, SecurityRequest(), AT) is None
 
 
 def test_fast_test_agrees_with_the_explained_one():
     rows = [None, row(), row(state='untrusted'), row(state='unreachable'),
-            row(evidence=None), row(evidence=CUTOFF),
-            row(evidence=CUTOFF - datetime.timedelta(microseconds=1))]
+            row(until=None), row(until=AT),
+            row(until=AT - datetime.timedelta(microseconds=1))]
     rows += [row(arch=a.name) for a in CATALOG.architectures]
     requests = [SecurityRequest(), opts(1), opts(1, 2), opts(3, props=[Property.C]),
                 opts(1, 5, 6, 7), opts(2, 5)]
     verdicts = set()
     for the_row in rows:
         for request in requests:
-            fast = host_check.passes(the_row, request.mask, CUTOFF)
-            assert fast == (host_check.refusal(the_row, request, CUTOFF) is None)
+            fast = host_check.passes(the_row, request.mask, AT)
+            assert fast == (host_check.refusal(the_row, request, AT) is None)
             verdicts.add(fast)
     assert verdicts == {True, False}
 
@@ -154,9 +151,9 @@ def test_fast_test_agrees_with_the_explained_one():
 def test_one_missing_cell_is_enough_to_refuse():
     mask = CATALOG.capability_mask('AMD-SEV-SNP')
     assert host_check.refusal(row(mask=mask), opts(3, props=[Property.C]),
-                              CUTOFF) is None
+                              AT) is None
     assert 'lacks I against HW attacks' in host_check.refusal(
-        row(mask=mask), opts(3), CUTOFF)
+        row(mask=mask), opts(3), AT)
 
 
 # -- the filter over real HostState objects and a real database --------------
@@ -174,10 +171,12 @@ def db(tmp_path):
 
 
 def trust(host, arch, state='trusted', age=0.0):
+    """A verdict as a monitor with ``evidence_max_age`` 10 writes it."""
+    evidence_at = datetime.datetime.now(UTC) - datetime.timedelta(seconds=age)
     db_api.host_set_trust(
-        host, state, 'test', CATALOG.capability_mask(arch),
-        datetime.datetime.now(UTC) - datetime.timedelta(seconds=age),
-        architecture=arch, monitor='test')
+        host, state, 'test', CATALOG.capability_mask(arch), evidence_at,
+        architecture=arch, monitor='test',
+        valid_until=db_api.evidence_valid_until(evidence_at, 10))
 
 
 def host_states(*names):

@@ -9,7 +9,6 @@ The server commands (``openstack server security ...``, ``openstack sod
 compliance report``) need Nova: tests/functional/test_api_servers.py.
 """
 
-import datetime
 import json
 import os
 import subprocess
@@ -71,9 +70,10 @@ def test_the_commands_are_registered_with_openstackclient(api):
 
 def test_host_list_and_show_as_json_yaml_and_table(api):
     db_api.host_declare('hw1', 'HyperWall', conf=CONF)
-    db_api.host_set_trust('hw1', 'trusted', 'verified', 3,
-                          last_evidence_at=datetime.datetime.now(
-                              datetime.UTC), conf=CONF)
+    now = db_api.now()
+    db_api.host_set_trust('hw1', 'trusted', 'verified', 3, last_evidence_at=now,
+                          valid_until=db_api.evidence_valid_until(now, 3600),
+                          conf=CONF)
     code, out, err = openstack(api, 'sod', 'host', 'list', '-f', 'json')
     assert code == 0, err
     [row] = json.loads(out)

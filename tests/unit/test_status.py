@@ -30,8 +30,6 @@ notify_on_state_change = vm_and_task_state
 notification_format = both
 [oslo_messaging_notifications]
 driver = messagingv2
-[trust]
-evidence_max_age = 12
 """
 
 #: One line of NOVA_CONF changed, and what the failure must say.
@@ -59,8 +57,7 @@ NOVA_FAULTS = {
 }
 
 
-def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT,
-              evidence_max_age=12.0, sync=True):
+def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT, sync=True):
     nova = tmp_path / 'nova.conf'
     nova.write_text(nova_text)
     conf = cfg.ConfigOpts()
@@ -71,7 +68,6 @@ def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT,
     conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
                       'sod_database')
     conf.set_override('nova_config_files', [str(nova)], 'upgrade_check')
-    conf.set_override('evidence_max_age', evidence_max_age, 'trust')
     if transport_url is not None:
         conf.set_override('transport_url', transport_url)
     if sync:
@@ -150,13 +146,12 @@ def test_missing_nova_conf_is_a_failure_that_names_it(tmp_path):
 def test_a_later_nova_file_wins(tmp_path):
     conf = make_conf(tmp_path)
     second = tmp_path / 'sod-in-nova.conf'
-    second.write_text('[trust]\nevidence_max_age = 30\n')
+    second.write_text('[filter_scheduler]\nenabled_filters = ComputeFilter\n')
     conf.set_override('nova_config_files', [str(tmp_path / 'nova.conf'),
                                             str(second)], 'upgrade_check')
-    outcome = result(conf, '_check_evidence_max_age')
+    outcome = result(conf, '_check_filter')
     assert outcome.code == FAILURE
-    assert outcome.details.startswith(
-        '[trust] evidence_max_age is 12.0 s here (the trust monitor) but 30.0 s')
+    assert 'does not include SecurityOnDemandFilter' in outcome.details
 
 
 def test_notifications_off_is_a_warning(tmp_path):
@@ -186,19 +181,6 @@ def test_fake_notification_transport_fails(tmp_path):
         '[oslo_messaging_notifications] transport_url is fake://')
 
 
-def test_evidence_max_age_mismatch_and_nova_default(tmp_path):
-    outcome = result(make_conf(tmp_path, evidence_max_age=5.0),
-                     '_check_evidence_max_age')
-    assert outcome.code == FAILURE
-    assert '5.0 s here' in outcome.details and '12.0 s in' in outcome.details
-    # Left out of nova.conf: the filter uses the option's default (10 s).
-    without = NOVA_CONF.replace('evidence_max_age = 12\n', '')
-    assert result(make_conf(tmp_path, without, evidence_max_age=10.0),
-                  '_check_evidence_max_age').code == SUCCESS
-    assert result(make_conf(tmp_path, without, evidence_max_age=12.0),
-                  '_check_evidence_max_age').code == FAILURE
-
-
 # -- as an operator runs them ---------------------------------------------
 
 def run(module, *args, timeout=120):
@@ -216,8 +198,7 @@ def write_config(tmp_path, text=''):
 
 
 def test_status_command_json_and_exit_codes(tmp_path):
-    config = write_config(tmp_path, '[DEFAULT]\ntransport_url = %s\n'
-                          '[trust]\nevidence_max_age = 12\n' % RABBIT)
+    config = write_config(tmp_path, '[DEFAULT]\ntransport_url = %s\n' % RABBIT)
     before = run('sod_nova.cmd.status', '--config-file', str(config),
                  'upgrade', 'check', '--json')
     assert before.returncode == 2, before.stderr    # not synced yet

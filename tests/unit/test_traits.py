@@ -30,21 +30,22 @@ def test_standard_traits_exist_and_name_catalogue_architectures():
 
 
 def row(state='trusted', mask=0b1111, arch='AMD-SEV-SNP', at=NOW):
-    return db_api.HostRow('h', arch, state, '', mask, at)
+    until = None if at is None else db_api.evidence_valid_until(at, 10)
+    return db_api.HostRow('h', arch, state, '', mask, at, valid_until=until)
 
 
 def test_a_usable_row_earns_its_cells_and_standard_traits():
-    earned = traits.traits_for(row(), NOW - datetime.timedelta(seconds=5))
+    earned = traits.traits_for(row(), NOW + datetime.timedelta(seconds=5))
     assert earned == {'CUSTOM_SOD_OTHER_VMS_C', 'CUSTOM_SOD_OTHER_VMS_I',
                       'CUSTOM_SOD_HYPERVISOR_C', 'CUSTOM_SOD_HYPERVISOR_I',
                       'HW_CPU_X86_AMD_SEV_SNP'}
 
 
 def test_untrusted_stale_or_missing_rows_earn_nothing():
-    cutoff = NOW - datetime.timedelta(seconds=5)
-    assert traits.traits_for(row(state='untrusted'), cutoff) == set()
-    assert traits.traits_for(row(state='unreachable'), cutoff) == set()
+    now = NOW + datetime.timedelta(seconds=5)
+    assert traits.traits_for(row(state='untrusted'), now) == set()
+    assert traits.traits_for(row(state='unreachable'), now) == set()
     assert traits.traits_for(row(at=NOW - datetime.timedelta(seconds=60)),
-                             cutoff) == set()
-    assert traits.traits_for(row(at=None), cutoff) == set()
-    assert traits.traits_for(None, cutoff) == set()
+                             now) == set()
+    assert traits.traits_for(row(at=None), now) == set()
+    assert traits.traits_for(None, now) == set()

@@ -33,7 +33,6 @@ from sod_nova.policy import parse
 from sod_nova.relocation import decision
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers
-from sod_nova.scheduler import host_check
 
 DEFAULT_CONFIG_FILE = '/etc/sod_nova/sod_nova.conf'
 
@@ -143,9 +142,8 @@ def _now():
 def host_rows():
     """Every host's capability row as the filter sees it now: a trusted row
     with stale evidence is shown ``unreachable`` (fail closed)."""
-    conf = get_conf()
-    cutoff = host_check.evidence_cutoff(_now(), conf.trust.evidence_max_age)
-    return decision.with_freshness(db_api.host_get_all(conf), cutoff)
+    return decision.with_freshness(db_api.host_get_all(get_conf()),
+                                   db_api.now())
 
 
 def check(metadata, rows=None):

@@ -4,15 +4,16 @@ from sod_nova.api import errors
 from sod_nova.api import util
 from sod_nova.api.objects import host as host_obj
 from sod_nova.api.policies import host as policies
+from sod_nova.db import api as db_api
 
 
 @util.handler
 def list_hosts(req):
     util.context(req).can(policies.LIST)
     conf = util.app(req).conf
-    limit = host_obj.cutoff(conf)
+    now = db_api.now()
     return util.json_response({'hosts': [
-        host_obj.view(row, limit) for row in host_obj.get_all(conf)]})
+        host_obj.view(row, now) for row in host_obj.get_all(conf)]})
 
 
 @util.handler
@@ -25,4 +26,4 @@ def get_host(req):
         raise util.ApiError(404, 'No host named %s has a capability row.'
                             % name, errors.HOST_NOT_FOUND)
     return util.json_response({'host': host_obj.view(
-        row, host_obj.cutoff(conf))})
+        row, db_api.now())})

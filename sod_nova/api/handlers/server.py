@@ -15,6 +15,7 @@ from sod_nova.api.objects import security as security_obj
 from sod_nova.api.objects import server as server_obj
 from sod_nova.api.policies import server as policies
 from sod_nova.api.schemas import server as schema
+from sod_nova.db import api as db_api
 
 
 def nova_errors(fn):
@@ -54,7 +55,7 @@ def security_document(req, server):
         raise server_obj.ServerNotFound(server['id'])
     rows = host_obj.by_name(app.conf)
     document = security_obj.assess(app.conf, app.catalog, view, rows,
-                                   host_obj.cutoff(app.conf))
+                                   db_api.now())
     document['name'] = server.get('name')
     document['project_id'] = server.get('tenant_id')
     if not context.can(policies.SHOW_HOST, fatal=False):

@@ -3,28 +3,23 @@
 The stored state is the monitor's last verdict; what the scheduler filter
 acts on also depends on the age of the evidence. Both are shown: ``state``
 and ``reason`` as stored, ``usable`` and ``usable_reason`` as the filter
-sees them now (one clock: ``[trust] evidence_max_age``).
+sees them now (the row's ``valid_until``, written by the monitor, against
+:func:`sod_nova.db.api.now`).
 """
-
-import datetime
 
 from sod_nova.db import api as db_api
 from sod_nova.policy import SecurityRequest
 from sod_nova.scheduler import host_check
 
 
-def cutoff(conf, now=None):
-    now = now or datetime.datetime.now(datetime.UTC)
-    return host_check.evidence_cutoff(now, conf.trust.evidence_max_age)
-
-
 def _iso(when):
     return when.isoformat() if when is not None else None
 
 
-def view(row, limit):
-    """``row`` (a :class:`~sod_nova.db.api.HostRow`) as a JSON object."""
-    why = host_check.distrust(row, limit)
+def view(row, now):
+    """``row`` (a :class:`~sod_nova.db.api.HostRow`) as a JSON object,
+    usable or not at ``now``."""
+    why = host_check.distrust(row, now)
     capabilities = SecurityRequest(row.capability_mask or 0)
     return {
         'name': row.host,
@@ -34,6 +29,7 @@ def view(row, limit):
         'usable': why is None,
         'usable_reason': why,
         'last_evidence_at': _iso(row.last_evidence_at),
+        'valid_until': _iso(row.valid_until),
         'capabilities': capabilities.matrix(),
         'capabilities_text': capabilities.describe(),
         'monitor': row.monitor,

@@ -53,11 +53,10 @@ def open_task(conf, server_id):
     return relocation_db.RelocationStore(conf).task_get_open(server_id)
 
 
-def assess(conf, catalog, view, rows, cutoff):
+def assess(conf, catalog, view, rows, now):
     """The security document of ``view`` (hosts named; see :func:`redact`)."""
     effective = server_mod.effective_request(catalog, view)
-    fresh = {r.host: r for r in decision.with_freshness(rows.values(),
-                                                         cutoff)}
+    fresh = {r.host: r for r in decision.with_freshness(rows.values(), now)}
     row = fresh.get(view.host)
     verdict = decision.assess(effective.request, view.host, row)
     task = open_task(conf, view.id)

@@ -142,8 +142,7 @@ class ReportsMixin:
         trust_write = self._trust_write(record, verdict, now)
         update = db_enrollment.FreshnessUpdate(
             record.host, record.key_text, _db_tuple(record.freshness),
-            _db_tuple(verdict.freshness), trust=trust_write,
-            max_age=self.conf.trust.evidence_max_age)
+            _db_tuple(verdict.freshness), trust=trust_write)
         record.freshness = verdict.freshness   # later reports of the batch
         return update
 
@@ -160,10 +159,11 @@ class ReportsMixin:
                 and 0 <= now - last[1] < self.conf.trust.evidence_max_age / 4):
             return None
         self._written[record.host] = (outcome, now)
+        evidence_at = datetime.datetime.fromtimestamp(now, datetime.UTC)
         return {'state': state, 'reason': verdict.reason,
-                'capability_mask': mask,
-                'last_evidence_at': datetime.datetime.fromtimestamp(
-                    now, datetime.UTC),
+                'capability_mask': mask, 'last_evidence_at': evidence_at,
+                'valid_until': db_api.evidence_valid_until(
+                    evidence_at, self.conf.trust.evidence_max_age),
                 'architecture': record.architecture, 'monitor': self.name}
 
     def _recorded(self, verdict, record, update, result):

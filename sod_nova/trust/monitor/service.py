@@ -347,8 +347,7 @@ class TrustMonitor(reports.ReportsMixin):
         """Mark this monitor's hosts with old evidence ``unreachable``."""
         now = self._now() if now is None else now
         when = datetime.datetime.fromtimestamp(now, datetime.UTC)
-        changed = self._db(db_api.hosts_mark_stale,
-                           self.conf.trust.evidence_max_age, now=when,
+        changed = self._db(db_api.hosts_mark_stale, now=when,
                            monitor=self.name)
         for host in changed:
             self._written.pop(host, None)

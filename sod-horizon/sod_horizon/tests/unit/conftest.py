@@ -33,7 +33,9 @@ def add_host(conf, host, architecture, state=db_api.TRUSTED, age=1.0,
              reason='evidence verified', monitor='monitor-1'):
     """A host row as the trust monitor writes it (``age`` s old evidence)."""
     catalog = sod.get_catalog()
+    evidence_at = now() - datetime.timedelta(seconds=age)
     db_api.host_set_trust(
         host, state, reason, catalog.capability_mask(architecture),
-        last_evidence_at=now() - datetime.timedelta(seconds=age),
-        architecture=architecture, monitor=monitor, conf=conf)
+        last_evidence_at=evidence_at, architecture=architecture,
+        monitor=monitor, conf=conf, valid_until=db_api.evidence_valid_until(
+            evidence_at, conf.trust.evidence_max_age))

@@ -176,7 +176,7 @@ class AdminViewTests(helpers.BaseAdminViewTests):
         self.assertEqual('trusted', hosts['ds1'].state)
         self.assertEqual('untrusted', hosts['hw1'].state)
         self.assertEqual('unreachable', hosts['tpm1'].state)
-        self.assertIn('older than the cutoff', hosts['tpm1'].reason)
+        self.assertIn('has expired', hosts['tpm1'].reason)
         (parked,) = response.context['parked_table'].data
         self.assertEqual(('vm-p', 'held'), (parked.vm, parked.name))
         (entry,) = response.context['audit_table'].data
