@@ -24,9 +24,9 @@ GOAL = 0.25   # seconds
 
 def run() -> dict:
     import sod_nova.cloud  # noqa: F401  (fix the concurrency mode first)
+    from sod_nova.cloud import fleet as fleet_mod
     import sod_nova.conf
     from sod_nova.db import api as db_api
-    from sod_nova.trust import fleet as fleet_mod
 
     conf = sod_nova.conf.CONF
     conf([], project='sod_nova')

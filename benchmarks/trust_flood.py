@@ -33,10 +33,10 @@ INTERVAL = 1.0
 
 def measure(rate=RATE, seconds=SECONDS):
     from sod_nova.catalog import Catalog
+    from sod_nova.cloud import fleet as fleet_mod
     import sod_nova.conf
     from sod_nova.db import api as db_api
     from sod_nova.trust import evidence
-    from sod_nova.trust import fleet as fleet_mod
     from sod_nova.trust import keys
     from sod_nova.trust import nonces
 

@@ -8,7 +8,7 @@ harness the simulator, the functional tests and the benchmarks share:
 * sod-nova's database on SQLite (a file in a private temporary directory),
   created with the alembic migrations (``db sync``);
 * one trust agent per compute host with its architecture's backend, and the
-  trust monitor (:class:`~sod_nova.trust.fleet.Fleet`), over the in-memory
+  trust monitor (:class:`~sod_nova.cloud.fleet.Fleet`), over the in-memory
   bus (:mod:`sod_nova.cloud._bus`); host keys are enrolled as an operator would;
 * the migration manager, talking to Nova's API through openstacksdk exactly
   as in production, fed by the monitor's trust changes and by Nova's
@@ -27,6 +27,7 @@ import time
 
 import fixtures
 
+from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import noauth
 from sod_nova.cloud import nova as nova_mod  # first: fixes Nova's concurrency mode
 from sod_nova.cloud import settle as settle_mod
@@ -39,7 +40,6 @@ from sod_nova.db import api as db_api
 from sod_nova.policy import parse
 from sod_nova.relocation import decision
 from sod_nova.relocation import service as relocation_service
-from sod_nova.trust import fleet as fleet_mod
 
 SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 WEIGHER = 'sod_nova.cloud.weighers.HostOrderWeigher'

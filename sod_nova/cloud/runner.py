@@ -16,11 +16,11 @@ monitor's or the manager's back.
 import time
 
 from sod_nova.cloud import embedded
+from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import nova as nova_mod
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import parse
 from sod_nova.relocation import triggers
-from sod_nova.trust import fleet as fleet_mod
 
 
 class ScenarioRunner:

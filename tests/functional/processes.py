@@ -14,7 +14,7 @@ import sys
 
 import sqlalchemy as sa
 
-from sod_nova.trust import fleet
+from sod_nova.cloud import fleet
 
 #: Seconds after which a wait for a process's work is a hang (a bound, not a
 #: speed assertion: every wait polls the work's own result).

@@ -20,9 +20,9 @@ import pytest
 
 from sod_nova import trust
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import fleet as fleet_mod
 import sod_nova.conf
 from sod_nova.db import api as db_api
-from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import platform
 
 CONF = sod_nova.conf.CONF

@@ -18,13 +18,13 @@ import yaml
 
 from sod_nova import trust
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import swtpm
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import attestation
 from sod_nova.trust import evidence as evidence_mod
-from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import keys
 from sod_nova.trust import measurements
 from sod_nova.trust import nonces

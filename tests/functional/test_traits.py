@@ -7,7 +7,7 @@ from keystoneauth1 import token_endpoint
 import pytest
 
 from sod_nova.cloud import embedded
-from sod_nova.trust import fleet as fleet_mod
+from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.trust import traits
 
 HYPERVISOR_C = 'CUSTOM_SOD_HYPERVISOR_C'

@@ -20,12 +20,12 @@ import pytest
 
 from sod_nova import trust
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import fleet as fleet_mod
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
 from sod_nova.trust import evidence
-from sod_nova.trust import fleet as fleet_mod
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
 from sod_nova.trust import rpc

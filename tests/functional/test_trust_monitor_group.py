@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 
 from functional import processes
-from sod_nova.trust import fleet
+from sod_nova.cloud import fleet
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
 

@@ -80,3 +80,17 @@ def test_extend_is_sha256_of_old_value_and_digest():
     digest = hashlib.sha256(b'kernel').hexdigest()
     assert measurements.extend(measurements.ZERO_PCR, digest) == hashlib.sha256(
         b'\x00' * 32 + bytes.fromhex(digest)).digest()
+
+
+def test_the_production_interfaces_inject_no_attack():
+    # Attacks are the simulation's: the backend interface, the real TPM
+    # backend and the production agent have no hook to fake one.
+    from sod_nova.cloud import agents
+    from sod_nova.trust.agent import service
+    from sod_nova.trust.backends import tpm
+    hooks = ('start_attack', 'stop_attack', 'tamper_log')
+    for cls in (base.TrustBackend, tpm.TpmBackend):
+        assert not [h for h in hooks if hasattr(cls, h)], cls
+    agent_hooks = ('silence', 'resume', 'forge', 'replay', 'send', 'sent')
+    assert not [h for h in agent_hooks if hasattr(service.TrustAgent, h)]
+    assert all(hasattr(agents.SimulatedAgent, h) for h in agent_hooks[:-1])

@@ -24,9 +24,8 @@ Protocol, from the agent's side:
   the backend activates it in the TPM and the next report proves it (see
   :mod:`sod_nova.trust.attestation`).
 
-For the simulator and tests the agent can be silenced and resumed, send a
-report signed with a key nobody enrolled (``forge``) and re-send a report it
-sent before (``replay``).
+The simulator's attack hooks (silence, forged and replayed reports) are not
+here: see :mod:`sod_nova.cloud.agents`.
 """
 
 import base64
@@ -46,8 +45,6 @@ from sod_nova.trust.monitor import rpcapi as monitor_rpcapi
 
 LOG = logging.getLogger(__name__)
 
-#: How many sent reports the agent keeps for ``replay``.
-KEPT_REPORTS = 8
 #: How many quoted nonces it remembers, to never quote one twice.
 USED_NONCES = 32
 
@@ -77,7 +74,6 @@ class TrustAgent:
         self._thread = None
         self._server = None
         self._monitor = None
-        self._silenced = False
         self._nonce = None
         self._nonce_at = None
         self._used = collections.deque(maxlen=USED_NONCES)
@@ -87,7 +83,6 @@ class TrustAgent:
         self._challenged = False
         self.boot_id = None
         self.sequence = 0
-        self.sent = collections.deque(maxlen=KEPT_REPORTS)
         backend.add_listener(self.report_now)
 
     # -- life cycle --------------------------------------------------------
@@ -177,7 +172,7 @@ class TrustAgent:
         """Report if one is wanted, a nonce is at hand and, unless ``force``
         (the periodic report), no report awaits its acknowledgement."""
         monitor = self._monitor
-        if self._silenced or monitor is None:
+        if monitor is None:
             return
         request = envelope = None
         with self._lock:
@@ -206,7 +201,6 @@ class TrustAgent:
                 self._want = False
                 self.sequence += 1
                 envelope = evidence_mod.sign(evidence, self.private_key)
-                self.sent.append(envelope)
         if request is not None:
             if self.enrollment_token and not self._challenged:
                 # Until a first challenge shows the key is enrolled (a cast
@@ -216,11 +210,11 @@ class TrustAgent:
         elif envelope is not None:
             self._cast(monitor.report_evidence, envelope)
 
+    def _attest(self, nonce):
+        return self.backend.attest(nonce)
+
     def _evidence(self, nonce, sequence):
-        if nonce is None:       # forge() before any challenge: no quote
-            (event_log, pcrs), tpm = self.backend.measurements(), None
-        else:
-            event_log, pcrs, tpm = self.backend.attest(nonce)
+        event_log, pcrs, tpm = self._attest(nonce)
         return evidence_mod.Evidence(
             host=self.host, architecture=self.backend.architecture_type,
             boot_id=self.boot_id, sequence=sequence, nonce=nonce,
@@ -242,41 +236,3 @@ class TrustAgent:
             LOG.warning('%(host)s: cannot reach the trust monitor '
                         '(%(what)s): %(exc)s; retrying at the next report',
                         {'host': self.host, 'what': method.__name__, 'exc': exc})
-
-    # -- simulation hooks ---------------------------------------------------
-
-    def silence(self):
-        """Stop reporting (the host's evidence will go stale)."""
-        self._silenced = True
-
-    def resume(self):
-        """Report again, at once."""
-        self._silenced = False
-        with self._lock:
-            self._want = True
-        self._report(force=True)
-
-    def forge(self):
-        """Send one report signed with a fresh key nobody enrolled."""
-        with self._lock:
-            evidence = self._evidence(self._nonce, self.sequence + 1)
-        envelope = evidence_mod.sign(evidence, keys.generate_private_key())
-        self.send(envelope)
-        return envelope
-
-    def replay(self, envelope=None):
-        """Send an earlier report again (default: the oldest kept)."""
-        if envelope is None:
-            with self._lock:
-                if not self.sent:
-                    raise ValueError('%s has sent no report to replay' % self.host)
-                envelope = self.sent[0]
-        self.send(envelope)
-        return envelope
-
-    def send(self, envelope):
-        """Send any envelope as a report (forged, replayed, malformed)."""
-        monitor = self._monitor
-        if monitor is None:
-            raise RuntimeError('the agent of %s is not running' % self.host)
-        self._cast(monitor.report_evidence, envelope)

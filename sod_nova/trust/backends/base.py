@@ -6,22 +6,22 @@ and its runtime security health (the paper's ``trust_evidence``). The agent
 signs and sends; the backend never talks to the monitor.
 
 Backends are stevedore plugins of the ``sod_nova.trust.backends`` namespace,
-loaded by :func:`sod_nova.trust.backends.load`. The ones shipped simulate the
-hardware; a real TPM or HyperWall backend implements the same methods.
+loaded by :func:`sod_nova.trust.backends.load`. ``tpm`` reads a real TPM 2.0;
+the others simulate hardware the paper describes (:mod:`.simulated`), and a
+real HyperWall or DataSafe backend would implement the same methods.
 """
 
 import abc
 import threading
 
-from sod_nova.trust import measurements
-
 
 class TrustBackend(abc.ABC):
     """Evidence source of one host.
 
-    Backends may be told to start or stop reporting an attack, so that the
-    simulator and the tests can exercise the monitor's reaction; a real
-    backend would raise :class:`NotImplementedError` there.
+    The interface has no way to inject an attack: a real backend reports
+    what its hardware measured. The simulation backends
+    (:mod:`.simulated`, :mod:`.simulated_tpm`) add ``start_attack`` and
+    ``stop_attack``, for the embedded cloud and the tests.
     """
 
     def __init__(self, architecture=None):
@@ -71,14 +71,6 @@ class TrustBackend(abc.ABC):
         healthy host); any non-zero counter makes the host untrusted.
         """
 
-    @abc.abstractmethod
-    def start_attack(self, count=3):
-        """Start reporting an attack of ``count`` violations (simulation)."""
-
-    @abc.abstractmethod
-    def stop_attack(self):
-        """Report a clean host again (simulation: the attack is over)."""
-
     def add_listener(self, callback):
         """Call ``callback()`` whenever the evidence changes.
 
@@ -90,45 +82,3 @@ class TrustBackend(abc.ABC):
     def _changed(self):
         for callback in list(self._listeners):
             callback()
-
-
-class GoldenBootBackend(TrustBackend, metaclass=abc.ABCMeta):
-    """A simulated host that booted its architecture's golden components.
-
-    Subclasses name their runtime counter in ``COUNTER``; an attack sets it.
-    """
-
-    ARCHITECTURE = None
-    COUNTER = 'violations'
-
-    def __init__(self, architecture=None):
-        super().__init__(architecture)
-        self._architecture = self.ARCHITECTURE or architecture
-        if not self._architecture:
-            raise ValueError('the %s backend needs an architecture'
-                             % type(self).__name__)
-        self._log = measurements.golden_event_log(self._architecture)
-        self._violations = 0
-
-    @property
-    def architecture_type(self):
-        return self._architecture
-
-    def measurements(self):
-        return list(self._log), measurements.replay(self._log)
-
-    def runtime_evidence(self):
-        with self._lock:
-            return {self.COUNTER: self._violations}
-
-    def start_attack(self, count=3):
-        if count < 1:
-            raise ValueError('an attack has at least one violation')
-        with self._lock:
-            self._violations = int(count)
-        self._changed()
-
-    def stop_attack(self):
-        with self._lock:
-            self._violations = 0
-        self._changed()

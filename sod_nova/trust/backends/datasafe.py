@@ -5,9 +5,9 @@ unvetted applications; a host under attack reports how many leaks of tagged
 data it blocked.
 """
 
-from sod_nova.trust.backends import base
+from sod_nova.trust.backends import simulated
 
 
-class DataSafeBackend(base.GoldenBootBackend):
+class DataSafeBackend(simulated.GoldenBootBackend):
     ARCHITECTURE = 'DataSafe'
     COUNTER = 'blocked_leaks'

@@ -5,9 +5,9 @@ of memory violations": hardware that blocks hypervisor or DMA accesses to a
 VM's protected memory counts the accesses it blocked.
 """
 
-from sod_nova.trust.backends import base
+from sod_nova.trust.backends import simulated
 
 
-class HyperWallBackend(base.GoldenBootBackend):
+class HyperWallBackend(simulated.GoldenBootBackend):
     ARCHITECTURE = 'HyperWall'
     COUNTER = 'memory_violations'

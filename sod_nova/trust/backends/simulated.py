@@ -1,12 +1,65 @@
-"""A simulated host of any catalogue architecture (``[trust] architecture``).
+"""Simulation backends: hosts whose protection is simulated in software.
 
-Lets the embedded cloud and the tests run hosts of every Table III row with
-the same evidence path: a golden measured boot and a generic violation
-counter.
+The paper's HyperWall and DataSafe (and any catalogue architecture, backend
+``simulated``) have no hardware here: these backends boot the
+architecture's golden components (a consistent event log and PCR values)
+and keep a violation counter that the embedded cloud and the tests set with
+:meth:`GoldenBootBackend.start_attack`, standing for the hardware monitor
+that would count blocked accesses. A backend for real hardware implements
+:class:`~sod_nova.trust.backends.base.TrustBackend` only: nothing in that
+interface injects an attack.
 """
 
+import abc
+
+from sod_nova.trust import measurements
 from sod_nova.trust.backends import base
 
 
-class SimulatedBackend(base.GoldenBootBackend):
+class GoldenBootBackend(base.TrustBackend, metaclass=abc.ABCMeta):
+    """A simulated host that booted its architecture's golden components.
+
+    Subclasses name their runtime counter in ``COUNTER``; an attack sets it.
+    """
+
+    ARCHITECTURE = None
+    COUNTER = 'violations'
+
+    def __init__(self, architecture=None):
+        super().__init__(architecture)
+        self._architecture = self.ARCHITECTURE or architecture
+        if not self._architecture:
+            raise ValueError('the %s backend needs an architecture'
+                             % type(self).__name__)
+        self._log = measurements.golden_event_log(self._architecture)
+        self._violations = 0
+
+    @property
+    def architecture_type(self):
+        return self._architecture
+
+    def measurements(self):
+        return list(self._log), measurements.replay(self._log)
+
+    def runtime_evidence(self):
+        with self._lock:
+            return {self.COUNTER: self._violations}
+
+    def start_attack(self, count=3):
+        if count < 1:
+            raise ValueError('an attack has at least one violation')
+        with self._lock:
+            self._violations = int(count)
+        self._changed()
+
+    def stop_attack(self):
+        with self._lock:
+            self._violations = 0
+        self._changed()
+
+
+class SimulatedBackend(GoldenBootBackend):
+    """A simulated host of any catalogue architecture (``[trust]
+    architecture``): every Table III row with the same evidence path."""
+
     COUNTER = 'violations'

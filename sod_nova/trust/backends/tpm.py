@@ -261,13 +261,6 @@ class TpmBackend(base.TrustBackend):
     def runtime_evidence(self):
         return {}
 
-    def start_attack(self, count=3):
-        raise NotImplementedError('a real TPM host is not attacked on demand; '
-                                  'record_event() measures what it runs')
-
-    def stop_attack(self):
-        raise NotImplementedError('a real TPM host recovers by rebooting')
-
     def close(self):
         with self._tss_lock:
             if self._ectx is not None:

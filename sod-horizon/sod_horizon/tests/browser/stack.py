@@ -376,7 +376,7 @@ class LiveStack(fixtures.Fixture):
         from sod_nova.db import api as db_api
         from sod_nova.relocation import compute as compute_mod
         from sod_nova.relocation import service as relocation_service
-        from sod_nova.trust import fleet as fleet_mod
+        from sod_nova.cloud import fleet as fleet_mod
 
         # EmbeddedNova owns cfg.CONF from its setUp on: set ours after it.
         conf = self.sod_conf = sod_nova.conf.CONF

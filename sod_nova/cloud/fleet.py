@@ -4,16 +4,18 @@ For the embedded cloud, the tests and the benchmarks (like placement's
 ``direct.py``): ``add_host`` generates the host's key, enrolls it in the
 database as an operator would and picks the backend of its architecture;
 ``start`` runs the monitor and every agent. The database must be synced.
+The agents are :class:`~sod_nova.cloud.agents.SimulatedAgent`: production
+agents with the simulator's attack hooks.
 """
 
 import threading
 import time
 
+from sod_nova.cloud import agents as agents_mod
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import backends
 from sod_nova.trust import keys
 from sod_nova.trust import rpc
-from sod_nova.trust.agent import service as agent_service
 from sod_nova.trust.monitor import service as monitor_service
 
 #: Architectures with a dedicated backend; the others use ``simulated``.
@@ -59,7 +61,7 @@ class Fleet:
             db_enrollment.enroll_key(host, backend.architecture_type,
                                      keys.public_key_text(key), conf=self.conf,
                                      tpm_ek=ek)
-        agent = agent_service.TrustAgent(
+        agent = agents_mod.SimulatedAgent(
             self.conf, host, backend, key, transport=self.transport,
             monitor_topic=self._monitor_kwargs.get('topic'), platform=platform)
         self.agents[host] = agent
