@@ -11,13 +11,18 @@ Modules, one job each:
 * :mod:`.server` – a VM as the manager sees it, read from Nova's API.
 * :mod:`.decision` – is a VM compliant where it is, and if not, why.
 * :mod:`.planner` – which pending moves start now (order, bounds, backoff).
-* :mod:`.audit` – the hash chain over every decision.
+* :mod:`.moving_target` – when a compliant VM is due to move anyway.
+* :mod:`.snapshot` – what one pass reads once; which VMs may be moved.
 * :mod:`.compute` – the one code path to Nova (openstacksdk).
 * :mod:`.mover` – carries one task out through Nova: migrate, watch,
   retry, park (pause) and resume.
 * :mod:`.manager` – the service object: triggers in, passes, ``start()``,
-  ``stop()``, ``settle()``.
+  ``stop()``.
 * :mod:`.notifications` – oslo.messaging endpoints feeding the manager.
 * :mod:`.service` – assembles a manager and its listener from the config.
 * :mod:`.migration_model` – the pre-copy model predicting evacuation times.
+
+The hash-chained audit trail and the tasks table are the database layer's
+(:mod:`sod_nova.db.audit`, :mod:`sod_nova.db.relocation`); waiting until the
+manager has settled is the embedded cloud's (:mod:`sod_nova.cloud.settle`).
 """

@@ -25,7 +25,6 @@ manager decided, so that a restarted manager resumes it.
 import collections
 from concurrent import futures
 import dataclasses
-import random
 import threading
 import time
 
@@ -37,22 +36,13 @@ from sod_nova.policy import parse
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import decision
 from sod_nova.relocation import mover as mover_mod
+from sod_nova.relocation import moving_target
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
+from sod_nova.relocation import snapshot
 from sod_nova.relocation import triggers
 
 LOG = logging.getLogger(__name__)
-
-#: Statuses a VM may be moved from. A SUSPENDED VM only when the manager
-#: suspended it (no-host action ``suspend``): a customer's stays as it is.
-MOVABLE = ('ACTIVE', 'PAUSED', 'SHUTOFF')
-
-
-def _movable(server, task=None):
-    return server.status in MOVABLE or (
-        server.status == 'SUSPENDED' and task is not None
-        and task.action == 'suspend')
-
 
 @dataclasses.dataclass(frozen=True)
 class _Event:
@@ -60,36 +50,6 @@ class _Event:
     key: str             # host name or VM id
     at: float            # when the trigger happened (or was received)
     trusted: bool = False
-
-
-class _Pass:
-    """What one pass reads once: trust rows, and servers as Nova shows them
-    now (every view read is also kept in the manager's inventory)."""
-
-    def __init__(self, compute, rows, now, inventory):
-        self.compute = compute
-        self.rows = decision.with_freshness(rows, now)
-        self.by_host = {r.host: r for r in self.rows}
-        self._servers = {}
-        self._inventory = inventory
-
-    def remember(self, server):
-        self._servers[server.id] = server
-        self._inventory[server.id] = server
-        return server
-
-    def server(self, vm):
-        if vm not in self._servers:
-            server = self.compute.server(vm)
-            self._servers[vm] = server
-            if server is None:
-                self._inventory.pop(vm, None)
-            else:
-                self._inventory[vm] = server
-        return self._servers[vm]
-
-    def forget(self, vm):
-        self._servers.pop(vm, None)
 
 
 class MigrationManager:
@@ -106,7 +66,6 @@ class MigrationManager:
         self.store = store or relocation_db.RelocationStore(conf)
         self._host_rows = host_rows or (lambda: db_api.host_get_all(conf))
         self.clock = clock
-        self._rng = rng or random.Random()
         self.mover = mover_mod.Mover(compute, self.store, catalog, conf, clock)
         self._events = collections.deque()
         self._wake = threading.Event()
@@ -116,7 +75,7 @@ class MigrationManager:
         self._listener = None
         self._reconcile_requested = True
         self._next_reconcile = 0.0
-        self._moving_due = {}
+        self._moving = moving_target.Timers(conf, self.store, clock, rng)
         self._sod_seen = {}
         # Last view of every VM (from listings and reads). A trust event
         # first decides from it, so that the first migrate call needs one
@@ -209,8 +168,8 @@ class MigrationManager:
         wake = [self._next_reconcile]
         if busy:
             wake.append(now + self.conf.relocation.poll_interval)
-        if self._moving_due:
-            wake.append(min(self._moving_due.values()))
+        if self._moving.next_due() is not None:
+            wake.append(self._moving.next_due())
         wake.extend(self._parked_revisits)
         return max(min(wake) - now, 0.0)
 
@@ -219,7 +178,7 @@ class MigrationManager:
     def process_pending(self):
         """One pass; True while work remains (queued, pending or migrating)."""
         with self._lock:
-            ctx = _Pass(self.compute, list(self._host_rows()), db_api.now(),
+            ctx = snapshot.Snapshot(self.compute, list(self._host_rows()), db_api.now(),
                         self._inventory)
             open_tasks = {t.vm: t for t in self.store.tasks_open()}
             self._take_triggers(ctx, open_tasks)
@@ -266,13 +225,12 @@ class MigrationManager:
                 server = ctx.server(event.key)
                 if server is not None:
                     self._consider(server, ctx, open_tasks, event.at)
-        for vm, due in list(self._moving_due.items()):
-            if due <= now:
-                server = ctx.server(vm)
-                if server is None:
-                    self._moving_due.pop(vm, None)
-                else:
-                    self._consider(server, ctx, open_tasks, now)
+        for vm in self._moving.due(now):
+            server = ctx.server(vm)
+            if server is None:
+                self._moving.forget(vm)
+            else:
+                self._consider(server, ctx, open_tasks, now)
         for vm in list(open_tasks):
             task = open_tasks[vm]
             if task.state != triggers.PARKED:
@@ -294,7 +252,7 @@ class MigrationManager:
     def _consider(self, server, ctx, open_tasks, event_at, reconcile=False):
         """Open a task for ``server`` if its host no longer satisfies it."""
         task = open_tasks.get(server.id)
-        if not server.host or not _movable(server, task):
+        if not server.host or not snapshot.movable(server, task):
             return
         if task is not None:
             if task.state == triggers.PARKED and not reconcile:
@@ -330,20 +288,8 @@ class MigrationManager:
     def _moving_target(self, server, effective, ctx, open_tasks, now):
         """Open a moving-target task when the VM's period has elapsed."""
         period = effective.moving_target
-        if not period:
-            self._moving_due.pop(server.id, None)
+        if not self._moving.elapsed(server.id, period):
             return
-        jitter = self.conf.relocation.moving_target_jitter
-        if server.id not in self._moving_due:
-            moves = [t.finished_at for t in self.store.tasks(server.id)
-                     if t.state == triggers.DONE and t.finished_at]
-            base = max(moves) if moves else self.clock()
-            self._moving_due[server.id] = base + planner.jittered(
-                period, jitter, self._rng)
-        if self._moving_due[server.id] > self.clock():
-            return
-        self._moving_due[server.id] = self.clock() + planner.jittered(
-            period, jitter, self._rng)
         if not decision.compliant_hosts(effective.request, ctx.rows,
                                         exclude={server.host}):
             LOG.debug('%(vm)s: moving-target period elapsed but no other '
@@ -375,7 +321,7 @@ class MigrationManager:
         if server is None:
             return self.mover.finish(task, None, 'the VM was deleted',
                                      event='gone')
-        if not _movable(server, task):
+        if not snapshot.movable(server, task):
             return task
         request = server_mod.effective_request(self.catalog, server).request
         if decision.assess(request, server.host,
@@ -412,7 +358,7 @@ class MigrationManager:
                        .request if server is not None else None)
             task = self.mover.watch(task, server, request, ctx.rows)
             if task.state == triggers.DONE:
-                self._moving_due.pop(task.vm, None)
+                self._moving.forget(task.vm)
 
     def _calls(self):
         """The pool that sends migrate requests (created on first use)."""

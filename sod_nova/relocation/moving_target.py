@@ -1,0 +1,56 @@
+"""Moving-target timers (paper §III-E): when a compliant VM moves anyway.
+
+A VM whose request carries ``sod:moving_target`` (seconds) is moved to
+another compliant server each period, so that an attacker co-located with
+it has little time. Each period is randomised by ``[relocation]
+moving_target_jitter`` (:func:`sod_nova.relocation.planner.jittered`), so
+an observer cannot predict the next move; the first one counts from the
+VM's last finished move (or from now), so that a restarted manager does not
+move every such VM at once.
+"""
+
+import random
+
+from sod_nova.relocation import planner
+from sod_nova.relocation import triggers
+
+
+class Timers:
+    """When each moving-target VM is due; the manager opens the tasks."""
+
+    def __init__(self, conf, store, clock, rng=None):
+        self.conf = conf
+        self.store = store
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._due = {}
+
+    def next_due(self):
+        """The earliest time a VM is due, or None."""
+        return min(self._due.values()) if self._due else None
+
+    def due(self, now):
+        """The VMs due at ``now``."""
+        return [vm for vm, at in self._due.items() if at <= now]
+
+    def forget(self, vm):
+        """``vm`` moved, was deleted or no longer asks for moving target."""
+        self._due.pop(vm, None)
+
+    def elapsed(self, vm, period):
+        """Whether ``vm``'s ``period`` has elapsed; if so, the next period
+        starts now. A ``period`` of None or 0 stops the VM's timer."""
+        if not period:
+            self.forget(vm)
+            return False
+        jitter = self.conf.relocation.moving_target_jitter
+        if vm not in self._due:
+            moves = [t.finished_at for t in self.store.tasks(vm)
+                     if t.state == triggers.DONE and t.finished_at]
+            base = max(moves) if moves else self.clock()
+            self._due[vm] = base + planner.jittered(period, jitter, self._rng)
+        if self._due[vm] > self.clock():
+            return False
+        self._due[vm] = self.clock() + planner.jittered(period, jitter,
+                                                        self._rng)
+        return True
