@@ -116,7 +116,7 @@ class IndexView(tables.MultiTableView):
         context['audit_verification'] = page.get('verification')
         head = page.get('head_seq')
         context['audit_head'] = head
-        if head:
+        if head and head > AUDIT_ROWS:
             # The newest page: the API pages forward from a marker.
             context['audit_latest_marker'] = max(head - AUDIT_ROWS, 0)
             context['audit_marker_param'] = (
