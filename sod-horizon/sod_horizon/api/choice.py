@@ -51,12 +51,16 @@ def body(package=None, options=None, properties=None):
     return result
 
 
-def _refusal(exc):
+def _refusal(exc, options):
+    """The API's 400 as the step's verdict. ``refused`` (a well-formed
+    choice this framework will not take, option 4) is read from the
+    vocabulary, not from the wording of the API's detail."""
     field, sep, reason = exc.detail.partition(': ')
     if not (sep and field.startswith(parse.PREFIX)):
         field, reason = '', exc.detail
+    refused = any(int(o) in parse.REFUSED_OPTIONS for o in options or ())
     return {'valid': False, 'field': field, 'error': reason,
-            'refused': 'refused' in reason}
+            'refused': refused}
 
 
 def _message(answer, explanation):
@@ -94,7 +98,7 @@ def check(request, package=None, options=None, properties=None):
         verdict = sod.check(request, wanted)
     except sod.SodApiError as exc:
         if exc.status == 400 and exc.code in REFUSAL_CODES:
-            return _refusal(exc)
+            return _refusal(exc, options)
         raise
     answer = {'valid': True, 'request': verdict['request']['text'],
               'matrix': verdict['request']['matrix'],

@@ -72,7 +72,8 @@ class ChoiceTests(ApiTokens, helpers.TestCase):
             False, choice.OPTIONS_KEY, True)
         assert 'Cloud Manager' in answer['error']
         answer = choice.check(self.request, 'no-such')
-        assert answer['field'] == choice.PACKAGE_KEY
+        assert (answer['field'], answer['refused']) == (choice.PACKAGE_KEY,
+                                                        False)
         assert 'no-such' in answer['error']
         answer = choice.check(self.request, None, [1], [])
         assert answer['field'] == choice.PROPERTIES_KEY

@@ -91,7 +91,7 @@ class ProjectViewTests(ApiTokens, helpers.TestCase):
         self.assertFormErrors(response, 1)
         self.assertContains(response, 'choose confidentiality, integrity or both')
 
-    def test_change_security_shows_the_apis_refusal_of_the_write(self):
+    def test_change_security_shows_the_apis_error_on_the_write(self):
         add_host(CONF, 'ds1', 'DataSafe')
         response = self.post_change(package='medical-records')
         # Valid (the check passed); the write needs Nova, which the API
