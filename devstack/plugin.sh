@@ -158,8 +158,9 @@ function _sod_horizon_enabled_files {
 }
 
 # stack post-config: before DevStack's init_horizon collects static files,
-# enable the panels and the Launch Instance step, and tell the plugin where
-# sod-nova's configuration (database, catalogue) is.
+# enable the panels and the Launch Instance step. The plugin finds
+# sod-nova-api in the user's catalog (registered by this plugin), so Horizon
+# gets no sod-nova setting; one an older version wrote is removed.
 function configure_sod_horizon {
     if ! is_service_enabled horizon; then
         return 0
@@ -172,9 +173,9 @@ function configure_sod_horizon {
         cp "$SOD_NOVA_HORIZON_DIR/sod_horizon/enabled/$name" "$enabled/$name"
     done
     _sod_horizon_forget_settings "$settings"
-    echo "SOD_NOVA_CONFIG_FILES = ['$SOD_NOVA_CONF']  # sod-nova" >> "$settings"
 }
 
+# The setting older versions of the plugin needed (sod-nova's config files).
 function _sod_horizon_forget_settings {
     if [[ -f "$1" ]]; then
         sed -i '/^SOD_NOVA_CONFIG_FILES = .*# sod-nova$/d' "$1"

@@ -3,9 +3,12 @@
 ``GET /`` (the version document) needs no token, as in Placement.
 """
 
+import json
+
 from keystonemiddleware import auth_token
 from oslo_log import log as logging
 from oslo_middleware import request_id
+import webob.exc
 
 from sod_nova.api import context as context_mod
 from sod_nova.api import errors
@@ -48,7 +51,15 @@ class NoAuthMiddleware:
 
 
 class AuthProtocol(auth_token.AuthProtocol):
-    """keystonemiddleware, except for ``GET /``."""
+    """keystonemiddleware, except for ``GET /``, and with its refusal in
+    sod-nova-api's error format.
+
+    keystonemiddleware answers a missing or bad token with its own body
+    (``{"error": {"code": 401, ...}}``); clients of this API branch on
+    ``errors[0].code``, so the 401 is re-issued as every other error is,
+    with keystonemiddleware's ``WWW-Authenticate`` header kept (it names
+    Keystone, where a client gets a token).
+    """
 
     def __init__(self, app, conf):
         self._sod_app = app
@@ -58,6 +69,24 @@ class AuthProtocol(auth_token.AuthProtocol):
         if _is_root(environ):
             return self._sod_app(environ, start_response)
         return super().__call__(environ, start_response)
+
+    def process_request(self, request):
+        try:
+            return super().process_request(request)
+        except webob.exc.HTTPUnauthorized as exc:
+            headers = {k: v for k, v in exc.headers.items()
+                       if k.lower() == 'www-authenticate'}
+            return util.error_response(
+                401, 'Authentication required: %s' % _detail(exc),
+                errors.UNAUTHENTICATED, request.environ, headers=headers)
+
+
+def _detail(exc):
+    """keystonemiddleware's own sentence for a refused token."""
+    try:
+        return json.loads(exc.body)['error']['message']
+    except (ValueError, KeyError, TypeError):
+        return 'no valid token (X-Auth-Token)'
 
 
 def keystone(conf):

@@ -8,6 +8,11 @@ Version history:
 
 * 1.0 -- hosts, catalogue, request check, server security (show and set),
   audit trail, compliance reports.
+* 1.1 -- ``POST /requests/check`` also answers ``server_types``: for each
+  satisfying architecture, how many of this cloud's hosts are of that type
+  and how many are trusted with fresh evidence and able to take the request
+  now (counts only, never host names), so that a customer can be told
+  before launching that no server here would take it.
 """
 
 import microversion_parse
@@ -16,7 +21,12 @@ from sod_nova.api import util
 
 SERVICE_TYPE = 'security-on-demand'
 ENVIRON = 'sod_nova.microversion'
-VERSIONS = ['1.0']
+VERSIONS = ['1.0', '1.1']
+
+
+def requested(environ):
+    """The :class:`microversion_parse.Version` a request asked for."""
+    return environ[ENVIRON]
 
 
 def min_version():

@@ -460,7 +460,9 @@ def test_horizon_node_gets_the_dashboard_plugin(tmp_path):
     local = tmp_path / 'opt' / 'stack' / 'horizon' / 'openstack_dashboard' / 'local'
     local.mkdir(parents=True)
     settings = local / 'local_settings.py'
-    settings.write_text('DEBUG = True\n')
+    # ... with the setting an older plugin wrote, which is not read any more.
+    settings.write_text('DEBUG = True\n'
+                        "SOD_NOVA_CONFIG_FILES = ['/etc/x.conf']  # sod-nova\n")
     node = Node(tmp_path, ALL_IN_ONE + ',horizon')
     node.run('stack')
 
@@ -471,13 +473,11 @@ def test_horizon_node_gets_the_dashboard_plugin(tmp_path):
         REPO / 'sod-horizon' / 'sod_horizon' / 'enabled').glob('_[0-9]*.py'))
     assert len(shipped) == 3
     assert sorted(p.name for p in (local / 'enabled').iterdir()) == shipped
-    namespace = {}
-    exec(settings.read_text(), namespace)
-    assert namespace['SOD_NOVA_CONFIG_FILES'] == [str(node.sod_conf)]
-    assert namespace['DEBUG'] is True
+    # The plugin finds sod-nova-api in the catalog: Horizon gets no setting.
+    assert settings.read_text() == 'DEBUG = True\n'
 
     node.run('phase', 'stack', 'post-config')
-    assert settings.read_text().count('SOD_NOVA_CONFIG_FILES') == 1
+    assert settings.read_text() == 'DEBUG = True\n'
 
     node.run('clean')
     assert list((local / 'enabled').iterdir()) == []

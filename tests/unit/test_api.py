@@ -78,12 +78,12 @@ def test_unknown_version_is_406_with_the_range(app):
     status, body, _ = call(app, '/catalog', **{
         'OpenStack-API-Version': 'security-on-demand 2.0'})
     assert status == 406
-    assert body['errors'][0]['max_version'] == '1.0'
+    assert body['errors'][0]['max_version'] == '1.1'
     assert error_code(body) == 'sod.microversion.unsupported'
     status, body, resp = call(app, '/catalog', **{
         'OpenStack-API-Version': 'security-on-demand latest'})
     assert status == 200
-    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.0'
+    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.1'
 
 
 def test_unknown_path_404_and_wrong_method_405_are_json(app):
@@ -168,6 +168,28 @@ def test_request_check_fills_the_matrix_and_names_architectures(app):
     assert 'HyperWall' in body['satisfied_by']
     assert body['explanation'] is None
     assert body['metadata'] == {'sod:options': '2', 'sod:properties': 'C'}
+
+
+def test_request_check_counts_this_clouds_hosts_from_1_1(app):
+    now = datetime.datetime.now(datetime.UTC)
+    _declare_and_trust(CONF, 'hw1', 'HyperWall', 3, now)
+    _declare_and_trust(CONF, 'hw2', 'HyperWall', 3,
+                       now - datetime.timedelta(hours=2))   # stale
+    body = {'options': [1], 'properties': ['C']}
+    status, old, _ = call(app, '/requests/check', method='POST',
+                          headers=NOBODY, body=body)
+    assert status == 200 and 'server_types' not in old
+    status, new, resp = call(app, '/requests/check', method='POST',
+                             headers=NOBODY, body=body, **{
+                                 'OpenStack-API-Version':
+                                 'security-on-demand 1.1'})
+    assert status == 200
+    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.1'
+    types = {t['name']: t for t in new['server_types']}
+    assert [t['name'] for t in new['server_types']] == new['satisfied_by']
+    assert types['HyperWall'] == {'name': 'HyperWall', 'hosts': 2,
+                                  'usable_hosts': 1}
+    assert 'hw1' not in json.dumps(new)
 
 
 def test_request_check_explains_an_unsatisfiable_request(app):

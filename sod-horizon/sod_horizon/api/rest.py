@@ -3,15 +3,16 @@
 They follow Horizon's own ``openstack_dashboard.api.rest`` views: registered
 with ``urls.register``, JSON in and out through ``rest_utils.ajax``, and
 authenticated like every other Horizon API call. The answers come from
-:mod:`sod_horizon.api.sod`, i.e. from sod-nova's parser and catalogue.
+sod-nova-api with the user's token (:mod:`sod_horizon.api.choice`); when the
+API cannot answer, the step gets its error (and fails closed).
 """
 
 from django.views import generic
 from openstack_dashboard.api.rest import urls
 from openstack_dashboard.api.rest import utils as rest_utils
 
+from sod_horizon.api import choice
 from sod_horizon.api import sod
-from sod_nova.policy import PolicyError
 
 
 def _list_of(data, name, kind):
@@ -34,7 +35,11 @@ class Choices(generic.View):
 
     @rest_utils.ajax()
     def get(self, request):
-        return {'packages': sod.packages(), 'options': sod.options()}
+        try:
+            packages = choice.packages(request)
+        except sod.SodApiError as exc:
+            raise rest_utils.AjaxError(exc.status, str(exc)) from None
+        return {'packages': packages, 'options': choice.options()}
 
 
 @urls.register
@@ -65,10 +70,6 @@ class Check(generic.View):
         options = _list_of(data, 'options', int)
         properties = _list_of(data, 'properties', str)
         try:
-            metadata = sod.choice_metadata(package, options, properties)
-        except PolicyError as exc:
-            return {'valid': False, 'field': exc.field, 'error': exc.reason,
-                    'refused': exc.refused}
-        answer = sod.check(metadata)
-        answer['metadata'] = metadata
-        return answer
+            return choice.check(request, package, options, properties)
+        except sod.SodApiError as exc:
+            raise rest_utils.AjaxError(exc.status, str(exc)) from None

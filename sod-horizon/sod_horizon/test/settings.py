@@ -21,5 +21,6 @@ settings_utils.update_dashboards([dashboard_enabled, sod_enabled],
 settings_utils.find_static_files(HORIZON_CONFIG, AVAILABLE_THEMES,  # noqa: F405
                                  THEME_COLLECTION_DIR, ROOT_PATH)  # noqa: F405
 
-# Each test run writes its own sod-nova configuration (see conftest.py).
-SOD_NOVA_CONFIG_FILES = []
+# sod-nova-api: the unit tests' conftest serves the real one in-process and
+# points SOD_API_URL at it; production finds it in the service catalog.
+SOD_API_URL = None

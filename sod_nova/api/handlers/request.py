@@ -1,7 +1,9 @@
 """``POST /requests/check``: fill the matrix and match it against Table III."""
 
 from sod_nova.api import errors
+from sod_nova.api import microversion
 from sod_nova.api import util
+from sod_nova.api.objects import host as host_obj
 from sod_nova.api.objects import request as request_obj
 from sod_nova.api.policies import request as policies
 from sod_nova.api.schemas import request as schema
@@ -25,10 +27,14 @@ def check_request(req):
     body = util.extract_json(req, schema.CHECK)
     metadata, request = parse_body(catalog, body)
     satisfied = catalog.satisfying(request)
-    return util.json_response({
+    body = {
         'metadata': metadata,
         'request': {'matrix': request.matrix(), 'text': request.describe()},
         'satisfied_by': satisfied,
         'satisfiable': bool(satisfied),
         'explanation': catalog.explain(request),
-    })
+    }
+    if microversion.requested(req.environ) >= (1, 1):
+        body['server_types'] = host_obj.server_types(
+            util.app(req).conf, catalog, satisfied, request)
+    return util.json_response(body)

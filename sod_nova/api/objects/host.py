@@ -9,6 +9,7 @@ sees them now (the row's ``valid_until``, written by the monitor, against
 
 from sod_nova.db import api as db_api
 from sod_nova.policy import SecurityRequest
+from sod_nova.relocation import decision
 from sod_nova.scheduler import host_check
 
 
@@ -49,3 +50,18 @@ def get(conf, name):
 
 def by_name(conf):
     return {row.host: row for row in get_all(conf)}
+
+
+def server_types(conf, catalog, names, request):
+    """``[{name, hosts, usable_hosts}]`` for the architectures ``names``:
+    this cloud's hosts of each type, and those that can take ``request`` now
+    (trusted, evidence fresh by the filter's rule, mask covering it)."""
+    declared, usable = {}, {}
+    for row in decision.with_freshness(get_all(conf), db_api.now()):
+        arch = catalog.get(row.architecture)
+        name = arch.name if arch is not None else row.architecture
+        declared[name] = declared.get(name, 0) + 1
+        if decision.host_satisfies(row, request):
+            usable[name] = usable.get(name, 0) + 1
+    return [{'name': name, 'hosts': declared.get(name, 0),
+             'usable_hosts': usable.get(name, 0)} for name in names]

@@ -1,23 +1,23 @@
 """Change the requested security of a running VM.
 
-Writing the instance metadata is all it takes: the migration manager hears
-Nova's ``instance.update`` notification and moves the VM when its host no
-longer satisfies the new request (paper §III-D, policy change).
+The form asks sod-nova-api: ``POST /requests/check`` to validate the choice
+and say whether any host here can take it now, then ``PUT
+/servers/{id}/security``, which writes the server's metadata through Nova
+with the user's token (stricter keys before looser ones). The migration
+manager then moves the VM when its host no longer satisfies the new
+request (paper §III-D, policy change).
 """
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions
 from horizon import forms
 from horizon import messages
-from openstack_dashboard import api
 
+from sod_horizon.api import choice
 from sod_horizon.api import sod
-from sod_nova.policy import PolicyError
 
 PROPERTY_CHOICES = (('C', _("Confidentiality (C)")), ('I', _("Integrity (I)")))
-FIELD_OF = {sod.PACKAGE_KEY: 'package', sod.OPTIONS_KEY: 'options',
-            sod.PROPERTIES_KEY: 'properties'}
+FIELD_OF = {choice.PACKAGE_KEY: 'package', choice.OPTIONS_KEY: 'options',
+            choice.PROPERTIES_KEY: 'properties'}
 
 
 class ChangeSecurityForm(forms.SelfHandlingForm):
@@ -35,50 +35,50 @@ class ChangeSecurityForm(forms.SelfHandlingForm):
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
+        try:
+            packages = choice.packages(request)
+        except sod.SodApiError as exc:
+            packages = []
+            messages.error(request, _(
+                'Unable to read the security packages: %s') % exc)
         self.fields['package'].choices = [('', _("No package"))] + [
             (p['name'], '%s - %s' % (p['name'], p['description']))
-            for p in sod.packages()]
+            for p in packages]
         self.fields['options'].choices = [
             (str(o['number']), '%d. %s' % (o['number'], o['label']))
-            for o in sod.options() if not o['refused']]
+            for o in choice.options() if not o['refused']]
 
     def clean(self):
         data = super().clean()
         options = data.get('options') or []
         try:
-            metadata = sod.choice_metadata(
-                data.get('package') or None, options,
+            verdict = choice.check(
+                self.request, data.get('package') or None, options,
                 data.get('properties') if options else None)
-        except PolicyError as exc:
+        except sod.SodApiError as exc:
+            raise forms.ValidationError(
+                _('sod-nova could not check the choice: %s') % exc) from None
+        if not verdict['valid']:
             raise forms.ValidationError({
-                FIELD_OF.get(exc.field, 'options'): exc.reason}) from None
-        verdict = sod.check(metadata)
+                FIELD_OF.get(verdict['field'], 'options'): verdict['error']})
         if not verdict['satisfiable'] and not data.get('pause_ok'):
             raise forms.ValidationError(verdict['message'])
-        data['metadata'] = metadata
+        data['body'] = choice.body(data.get('package') or None, options,
+                                   data.get('properties') if options
+                                   else None)
         return data
 
     def handle(self, request, data):
         instance_id = data['instance_id']
-        new = data['metadata']
         try:
-            server = api.nova.server_get(request, instance_id)
-            current = getattr(server, 'metadata', None) or {}
-            # Write the new keys before removing old ones: in between the VM
-            # asks for the union, the safe (stricter) side.
-            if new:
-                api.nova.server_metadata_update(request, instance_id, new)
-            stale = [k for k in sod.CHOICE_KEYS if k in current and k not in new]
-            if stale:
-                api.nova.server_metadata_delete(request, instance_id, stale)
-        except Exception:
-            redirect = reverse('horizon:project:instance_security:index')
-            exceptions.handle(request, _('Unable to change the security of '
-                                         'instance "%s".') % instance_id,
-                              redirect=redirect)
+            security = sod.set_security(request, instance_id, data['body'])
+        except sod.SodApiError as exc:
+            messages.error(request, _(
+                'Unable to change the security of instance "%(id)s": '
+                '%(why)s') % {'id': instance_id, 'why': exc})
             return False
         messages.success(request, _(
             'Requested security of "%(name)s" changed. It is moved to a '
             'server that enforces it if its current one does not.')
-            % {'name': server.name})
+            % {'name': security.get('name') or instance_id})
         return True

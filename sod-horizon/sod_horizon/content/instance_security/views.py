@@ -1,49 +1,58 @@
 """Project > Compute > Instance Security: list and change.
 
 Only the project's own servers are listed (Nova scopes ``server_list`` to
-the token's project); the host a VM runs on is found through Nova's
-per-project ``hostId`` and is never shown.
+the token's project). Each server's requested security and verdict come
+from sod-nova-api's ``GET /servers/{id}/security`` with the user's token:
+the API finds the host and, for a project, leaves its name out.
 """
 
+from django import shortcuts
 from django.urls import reverse
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from horizon import exceptions
 from horizon import forms
+from horizon import messages
 from horizon import tables
 from openstack_dashboard import api
 
+from sod_horizon.api import choice
 from sod_horizon.api import sod
 from sod_horizon.content.instance_security import forms as sec_forms
 from sod_horizon.content.instance_security import tables as sec_tables
 
 
 class InstanceRow:
-    """One table row: a server and sod-nova's verdict on it."""
+    """One table row: a server and sod-nova-api's verdict on it.
 
-    def __init__(self, server, verdict):
+    ``security`` is the API's security document, or None when the API did
+    not answer (``error`` then says why, and the verdict is unknown).
+    """
+
+    def __init__(self, server, security, error=None):
         self.id = server.id
         self.name = server.name
         self.status = server.status
-        self.request = verdict['request']
-        self.compliant = verdict['compliant']
-        reasons = [verdict['reason']] if verdict['reason'] else []
-        self.reason = '; '.join(reasons + verdict['errors'])
+        if security is None:
+            self.request = '-'
+            self.compliant = None
+            self.reason = error or ''
+            self.paused = False
+            return
+        effective = security['effective']
+        self.request = effective['text']
+        self.compliant = security['compliant']
+        reasons = [security['reason']] if security.get('reason') else []
+        self.reason = '; '.join(reasons + list(effective.get('errors') or []))
+        self.paused = bool((security.get('paused') or {}).get('paused'))
 
 
-def flavor_extra_specs(request, server, cache):
-    """The extra specs of ``server``'s flavor (embedded from microversion
-    2.47, else read once per flavor)."""
-    flavor = getattr(server, 'flavor', None) or {}
-    if 'extra_specs' in flavor:
-        return flavor['extra_specs'] or {}
-    flavor_id = flavor.get('id')
-    if not flavor_id:
-        return {}
-    if flavor_id not in cache:
-        cache[flavor_id] = api.nova.flavor_get_extras(request, flavor_id,
-                                                      raw=True)
-    return cache[flavor_id]
+def security_row(request, server):
+    """The :class:`InstanceRow` of ``server`` and the API's error, if any."""
+    try:
+        return InstanceRow(server, sod.security(request, server.id)), None
+    except sod.SodApiError as exc:
+        return InstanceRow(server, None, str(exc)), exc
 
 
 class IndexView(tables.DataTableView):
@@ -65,24 +74,18 @@ class IndexView(tables.DataTableView):
         except Exception:
             exceptions.handle(self.request, _('Unable to retrieve instances.'))
             return []
-        try:
-            rows = sod.host_rows()
-        except Exception:
-            exceptions.handle(self.request, _(
-                'Unable to read the trust states of the servers.'))
-            rows = []
-        extras = {}
-        result = []
+        rows, failures = [], []
         for server in servers:
-            try:
-                specs = flavor_extra_specs(self.request, server, extras)
-            except Exception:
-                specs = {}
-                exceptions.handle(self.request, _(
-                    'Unable to read the flavor of instance "%s".') % server.name)
-            result.append(InstanceRow(server, sod.compliance(server, specs,
-                                                             rows)))
-        return result
+            row, error = security_row(self.request, server)
+            rows.append(row)
+            if error is not None:
+                failures.append(error)
+        if failures:
+            # One message for the page, not one per instance.
+            messages.error(self.request, _(
+                'Unable to read the security of %(count)d instance(s): '
+                '%(why)s') % {'count': len(failures), 'why': failures[0]})
+        return rows
 
 
 class ChangeSecurityView(forms.ModalFormView):
@@ -95,32 +98,41 @@ class ChangeSecurityView(forms.ModalFormView):
     submit_url = 'horizon:project:instance_security:change'
     success_url = reverse_lazy('horizon:project:instance_security:index')
 
-    def _server(self):
-        if not hasattr(self, '_cached_server'):
+    def _security(self):
+        """The API's security document, or None (a message says why)."""
+        if not hasattr(self, '_cached_security'):
             try:
-                self._cached_server = api.nova.server_get(
+                self._cached_security = sod.security(
                     self.request, self.kwargs['instance_id'])
-            except Exception:
-                exceptions.handle(
-                    self.request, _('Unable to retrieve the instance.'),
-                    redirect=reverse('horizon:project:instance_security:index'))
-        return self._cached_server
+            except sod.SodApiError as exc:
+                self._cached_security = None
+                messages.error(self.request, _(
+                    'Unable to read the security of the instance: %s') % exc)
+        return self._cached_security
+
+    def get(self, request, *args, **kwargs):
+        if self._security() is None:
+            return shortcuts.redirect(self.success_url)
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context['submit_url'] = reverse(self.submit_url,
                                         args=[self.kwargs['instance_id']])
-        context['instance'] = self._server()
+        security = self._security() or {}
+        context['instance_name'] = (security.get('name')
+                                    or self.kwargs['instance_id'])
         return context
 
     def get_initial(self):
-        metadata = getattr(self._server(), 'metadata', None) or {}
+        security = self._security() or {}
+        keys = security.get('requested', {}).get('metadata', {}).get(
+            'keys') or {}
         options = [o.strip() for o in
-                   str(metadata.get(sod.OPTIONS_KEY, '')).split(',')
+                   str(keys.get(choice.OPTIONS_KEY, '')).split(',')
                    if o.strip()]
-        properties = [p.strip().upper() for p in
-                      str(metadata.get(sod.PROPERTIES_KEY, 'C,I')).split(',')
-                      if p.strip()]
+        properties = [p.strip().upper() for p in str(keys.get(
+            choice.PROPERTIES_KEY, 'C,I')).split(',') if p.strip()]
         return {'instance_id': self.kwargs['instance_id'],
-                'package': metadata.get(sod.PACKAGE_KEY, ''),
+                'package': keys.get(choice.PACKAGE_KEY, ''),
                 'options': options, 'properties': properties}

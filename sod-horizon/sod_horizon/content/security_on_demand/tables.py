@@ -36,8 +36,8 @@ class ParkedTable(tables.DataTable):
     vm = tables.Column('vm', verbose_name=_("Instance ID"))
     name = tables.Column('name', verbose_name=_("Instance Name"))
     action = tables.Column('action', verbose_name=_("Held By"))
-    trigger = tables.Column('trigger', verbose_name=_("Trigger"))
-    source_host = tables.Column('source_host', verbose_name=_("Host"))
+    since = tables.Column('since', filters=(utc,),
+                          verbose_name=_("Since (UTC)"))
     reason = tables.WrappingColumn('reason', verbose_name=_("Why No Host"))
 
     def get_object_id(self, datum):
@@ -63,4 +63,6 @@ class AuditTable(tables.DataTable):
 
     class Meta:
         name = 'audit'
-        verbose_name = _("Relocation Audit Trail (newest first)")
+        verbose_name = _("Relocation Audit Trail (in chain order)")
+        # GET /audit's marker: the last sequence number seen.
+        pagination_param = "audit_marker"

@@ -19,7 +19,10 @@
   directory, without writing into site-packages;
 * optionally (``sod_hosts``) **Security on Demand** as in
   :class:`~sod_nova.cloud.embedded.EmbeddedCloud`: the scheduler filter, trust
-  agents and monitor, and the migration manager.
+  agents and monitor, and the migration manager; and **sod-nova-api** (this
+  process, a loopback port) behind the real keystonemiddleware, registered in
+  Keystone's catalog as ``security-on-demand``: what Horizon's plugin calls
+  with the user's token.
 
 What is *not* real: Neutron. Horizon's Launch Instance needs a network (Nova
 >= 2.37 refuses a server with no ``networks``, and Horizon sends none when it
@@ -109,6 +112,10 @@ class LiveStack(fixtures.Fixture):
         Python literals (``repr`` must round-trip), applied after Horizon's.
     :param horizon_settings_code: extra Python source appended to the settings
         module, for what a literal cannot say (``INSTALLED_APPS += [...]``).
+    :param sod_api: with ``sod_hosts``, also run sod-nova-api
+        (``[sod_api] auth_strategy = keystone``) and register it in the catalog.
+    :param glance: run Glance (the image Launch Instance offers).
+    :param horizon: run Horizon (without it, ``horizon_url`` is None).
     :param keep_dir: keep the temporary directory (configs, logs) on exit.
 
     After setUp: ``horizon_url`` (ends with ``/``), ``keystone_url`` (``.../v3``),
@@ -118,8 +125,8 @@ class LiveStack(fixtures.Fixture):
     :meth:`connection` for any user; ``nova`` (the EmbeddedNova: computes,
     notifications, ``log_output``); ``image_id``/``image_name``/``flavor_name``
     for a launch; with ``sod_hosts``, ``fleet``, ``manager``, ``catalog`` and
-    ``sod_conf`` as in EmbeddedCloud; ``dir`` with ``logs/<service>.log``
-    (:meth:`log`); ``timings`` of the start, in seconds.
+    ``sod_conf`` as in EmbeddedCloud, and ``api_url`` with ``sod_api``;
+    ``dir`` with ``logs/<service>.log`` (:meth:`log`); ``timings`` of the start, in seconds.
     """
 
     admin_username = 'admin'
@@ -135,10 +142,15 @@ class LiveStack(fixtures.Fixture):
     def __init__(self, computes=('compute1', 'compute2'), sod_hosts=None,
                  relocation=True, sod_conf_overrides=None, extra_filters=(),
                  nova_conf_overrides=None, horizon_enabled_dirs=(),
-                 horizon_settings=None, horizon_settings_code='', keep_dir=False):
+                 horizon_settings=None, horizon_settings_code='', sod_api=True,
+                 glance=True, horizon=True, keep_dir=False):
         super().__init__()
         self.sod_hosts = dict(sod_hosts or {})
         self.relocation = relocation and bool(self.sod_hosts)
+        self.sod_api = sod_api and bool(self.sod_hosts)
+        self.glance = glance
+        self.horizon = horizon
+        self.api_url = None
         self.sod_conf_overrides = dict(sod_conf_overrides or {})
         self.compute_hosts = list(self.sod_hosts or computes)
         self.extra_filters = ([SOD_FILTER] if self.sod_hosts else []) + [
@@ -191,25 +203,27 @@ class LiveStack(fixtures.Fixture):
         self.nova_url = url % self.ports['nova'] + '/v2.1'
         self.glance_url = url % self.ports['glance']
         self.neutron_url = url % self.ports['neutron']
-        self.horizon_url = url % self.ports['horizon'] + '/'
-        # sod-nova's options as files, for processes other than this one
-        # (Horizon's plugin reads them through SOD_NOVA_CONFIG_FILES).
-        self.sod_conf_file = (os.path.join(self.dir, 'sod_nova.conf')
-                              if self.sod_hosts else None)
+        self.horizon_url = (url % self.ports['horizon'] + '/'
+                            if self.horizon else None)
 
         # Slow, independent steps first and in parallel: the databases of
         # Keystone and Glance, Horizon's start; Nova meanwhile in this process.
         keystone_setup = self._keystone_setup()
-        glance_sync = self._glance_setup()
-        self._horizon_start()
+        glance_sync = self._glance_setup() if self.glance else None
+        if self.horizon:
+            self._horizon_start()
         self._timed('nova', self._nova_start)
         self._timed('keystone', self._keystone_start, keystone_setup)
         self._timed('catalog', self._register_catalog)
         if self.sod_hosts:
             self._timed('sod', self._sod_start)
-        self._timed('glance', self._glance_start, glance_sync)
-        self._timed('horizon', self._wait_http, 'horizon',
-                    self.horizon_url + 'auth/login/', 120)
+        if self.sod_api:
+            self._timed('sod-api', self._sod_api_start)
+        if self.glance:
+            self._timed('glance', self._glance_start, glance_sync)
+        if self.horizon:
+            self._timed('horizon', self._wait_http, 'horizon',
+                        self.horizon_url + 'auth/login/', 120)
         self.timings['total'] = round(time.monotonic() - start, 2)
 
     def _timed(self, name, fn, *args):
@@ -371,12 +385,12 @@ class LiveStack(fixtures.Fixture):
         real keystonemiddleware here refuses.)
         """
         from sod_nova.cloud import embedded
+        from sod_nova.cloud import fleet as fleet_mod
         import sod_nova.conf
         from sod_nova.conf import catalog as catalog_conf
         from sod_nova.db import api as db_api
         from sod_nova.relocation import compute as compute_mod
         from sod_nova.relocation import service as relocation_service
-        from sod_nova.cloud import fleet as fleet_mod
 
         # EmbeddedNova owns cfg.CONF from its setUp on: set ours after it.
         conf = self.sod_conf = sod_nova.conf.CONF
@@ -389,9 +403,6 @@ class LiveStack(fixtures.Fixture):
             self.addCleanup(conf.clear_override, name, group)
         db_api.sync(conf)
         self.addCleanup(db_api.dispose)
-        _write(self.sod_conf_file, '[sod_database]\nconnection = %s\n'
-               '[trust]\nevidence_max_age = %s\n' % (
-                   conf.sod_database.connection, conf.trust.evidence_max_age))
         self.catalog = catalog_conf.load_catalog(conf)
         self.fleet = fleet_mod.Fleet(conf, catalog=self.catalog)
         self.fleet.start()
@@ -410,6 +421,31 @@ class LiveStack(fixtures.Fixture):
             self.fleet.monitor.add_listener(self.manager.trust_changed)
             self.manager.start(listener)
             self.addCleanup(self.manager.stop)
+
+    def _sod_api_start(self):
+        """sod-nova-api behind keystonemiddleware, in Keystone's catalog.
+
+        Its service user (the host a server runs on) is the admin's session;
+        callers' own tokens reach Nova through the catalog keystonemiddleware
+        passes on.
+        """
+        from sod_nova.api import microversion
+        from sod_nova.cloud import api_server
+        from sod_nova.relocation import compute as compute_mod
+
+        conf = self.sod_conf
+        conf.set_override('auth_strategy', 'keystone', 'sod_api')
+        self.addCleanup(conf.clear_override, 'auth_strategy', 'sod_api')
+        service = compute_mod.connect_session(self.session(), region_name=REGION)
+        self.api_url = self.useFixture(api_server.LoopbackAPI(conf, service)).url
+        sess = self.admin_session
+        created = sess.post(self.keystone_url + '/services', json={'service': {
+            'type': microversion.SERVICE_TYPE, 'name': 'sod-nova',
+            'enabled': True}}).json()['service']
+        for interface in ('public', 'internal', 'admin'):
+            sess.post(self.keystone_url + '/endpoints', json={'endpoint': {
+                'service_id': created['id'], 'interface': interface,
+                'url': self.api_url, 'region_id': REGION, 'enabled': True}})
 
     # -- Glance ----------------------------------------------------------------
 
@@ -500,10 +536,8 @@ class LiveStack(fixtures.Fixture):
             """.format(keystone=self.keystone_url,
                        static=os.path.join(hdir, 'static'),
                        media=os.path.join(hdir, 'media')))
-        settings = {}
-        if self.sod_conf_file:
-            settings['SOD_NOVA_CONFIG_FILES'] = [self.sod_conf_file]
-        settings.update(self.horizon_settings)
+        # sod-nova-api is found in the user's catalog, as in production.
+        settings = dict(self.horizon_settings)
         extra = ''.join('%s = %r\n' % item for item in settings.items())
         # Plugins' "enabled" files: openstack_dashboard.settings reads the
         # *package* openstack_dashboard.local.enabled with pkgutil over its

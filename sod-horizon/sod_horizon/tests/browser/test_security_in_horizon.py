@@ -3,6 +3,8 @@
 Horizon 27 with sod-horizon's enabled files, Keystone and Glance in their own
 processes, and sod-nova's embedded Nova (SecurityOnDemandFilter enabled)
 with a trust agent per host, the trust monitor and the migration manager.
+Every page of the plugin reads and writes through sod-nova-api (behind
+keystonemiddleware, found in the user's catalog) with the user's token.
 A customer (``demo``, no admin role) picks ``medical-records`` in Launch
 Instance, sees the server types that satisfy it, launches; Nova's API then
 shows the choice in the server's metadata and the server on the only
@@ -114,7 +116,7 @@ def test_launch_with_a_package_then_watch_it_kept_secure(live_stack, browser):
 
     try:
         # Project > Compute > Instance Security: asked for, and compliant
-        # (found through Nova's per-project hostId: no admin rights).
+        # (sod-nova-api finds the host; the customer's token sees no name).
         browser.get(live_stack.horizon_url + 'project/instance_security/')
         row = steps.visible("//table[@id='instance_security']//tr[contains(., "
                             "'%s')]" % NAME)
@@ -127,6 +129,7 @@ def test_launch_with_a_package_then_watch_it_kept_secure(live_stack, browser):
                     '?tab=instance_details__sod_security' % server.id)
         tab = steps.visible("//*[@id='sod-security-tab']")
         assert 'Compliant Now\nYes' in tab.text, tab.text
+        assert steps.visible("//*[@id='sod-compliance-record']")
         steps.shot('2b-project-instance-detail-security-tab')
         browser.get(live_stack.horizon_url + 'admin/security_on_demand/')
         assert not browser.find_elements('xpath', "//table[@id='hosts']")
@@ -160,7 +163,7 @@ def test_launch_with_a_package_then_watch_it_kept_secure(live_stack, browser):
                             "'%s')]" % NAME)
         cells = [td.text for td in row.find_elements('tag name', 'td')]
         assert 'No' in cells and 'PAUSED' in cells, cells
-        assert 'its host is untrusted' in row.text, row.text
+        assert 'its server is untrusted' in row.text, row.text
 
         # The customer lowers the request to "basic" (option 1), which the
         # HyperWall host enforces: Change Security rewrites the metadata and

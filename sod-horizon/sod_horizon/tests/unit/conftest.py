@@ -1,28 +1,74 @@
-"""Each test gets its own sod-nova configuration and a migrated SQLite
-database, named to the plugin through ``SOD_NOVA_CONFIG_FILES`` exactly as
-an operator's ``local_settings.py`` does."""
+"""The real sod-nova-api, in-process, for every unit test of the plugin.
+
+The plugin reaches it over HTTP as in production (keystoneauth, the user's
+token, ``OpenStack-API-Version``); wsgi-intercept hands those requests to
+the API's WSGI application (:func:`sod_nova.api.deploy.deploy`, the whole
+pipeline: request id, fault wrapper, authentication, policy, handlers) over
+its own migrated SQLite database. Authentication is the API's ``noauth2``
+(the live tests run it behind keystonemiddleware and Keystone): a token
+``user:project`` is that user in that project, and the user ``admin`` has
+the admin role. :class:`ApiTokens` gives Horizon's test users such tokens.
+
+Nova is not running here (Horizon's own tests mock its ``api.nova``): the
+API answers the server resources with its 503 ``sod.nova.unavailable``,
+which the views must turn into messages; they run against real Nova in the
+browser test.
+"""
 
 import datetime
 
+from openstack_auth import utils as auth_utils
 import pytest
+from wsgi_intercept import interceptor
 
-from sod_horizon.api import sod
+from sod_nova.api import deploy
+from sod_nova.conf import CONF
+from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
+
+API_HOST = 'sod-api.test'
+API_URL = 'http://%s:80' % API_HOST
+_OVERRIDES = (('connection', 'sod_database'), ('auth_strategy', 'sod_api'),
+              ('evidence_max_age', 'trust'), ('max_limit', 'sod_api'))
 
 
 @pytest.fixture(autouse=True)
-def sod_nova_conf(tmp_path, settings):
-    conf_file = tmp_path / 'sod_nova.conf'
-    conf_file.write_text('[sod_database]\nconnection = sqlite:///%s\n'
-                         '[trust]\nevidence_max_age = 60\n'
-                         % (tmp_path / 'sod_nova.sqlite'))
-    settings.SOD_NOVA_CONFIG_FILES = [str(conf_file)]
-    sod.clear_caches()
-    conf = sod.get_conf()
-    db_api.sync(conf)
-    yield conf
+def sod_api(tmp_path, settings):
+    """sod-nova-api at ``SOD_API_URL``; yields its configuration."""
+    CONF([], project='sod_nova', default_config_files=[],
+         default_config_dirs=[])
+    CONF.set_override('connection', 'sqlite:///%s/sod_nova.sqlite'
+                      % tmp_path, 'sod_database')
+    CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
+    CONF.set_override('evidence_max_age', 60.0, 'trust')
+    CONF.set_override('max_limit', 1000, 'sod_api')
+    db_api.sync(CONF)
+    app = deploy.deploy(CONF)
+    settings.SOD_API_URL = API_URL
+    with interceptor.RequestsInterceptor(lambda: app, host=API_HOST,
+                                         port=80):
+        yield CONF
     db_api.dispose()
-    sod.clear_caches()
+    for name, group in _OVERRIDES:
+        CONF.clear_override(name, group)
+    CONF.reset()
+
+
+class ApiTokens:
+    """Mixin for Horizon's test cases: the test user's token is one the
+    API's noauth2 reads (``admin:<project>`` in admin test cases), and
+    ``self.request`` carries that user as a view's request does."""
+
+    api_user = None
+
+    def setUp(self):
+        super().setUp()
+        self.request.user = auth_utils.get_user(self.request)
+
+    def _setup_user(self, **kwargs):
+        user = self.api_user or self.user.id
+        self.token.id = '%s:%s' % (user, self.tenant.id)
+        super()._setup_user(**kwargs)
 
 
 def now():
@@ -32,7 +78,7 @@ def now():
 def add_host(conf, host, architecture, state=db_api.TRUSTED, age=1.0,
              reason='evidence verified', monitor='monitor-1'):
     """A host row as the trust monitor writes it (``age`` s old evidence)."""
-    catalog = sod.get_catalog()
+    catalog = catalog_conf.load_catalog(conf)
     evidence_at = now() - datetime.timedelta(seconds=age)
     db_api.host_set_trust(
         host, state, reason, catalog.capability_mask(architecture),

@@ -1,5 +1,5 @@
-"""The /api/sod/ REST views through Django's test client and Horizon's
-authenticated test user."""
+"""The /api/sod/ REST views with Horizon's authenticated test user, answered
+by the real sod-nova-api (see conftest.py)."""
 
 import json
 
@@ -8,8 +8,9 @@ from openstack_auth import utils as auth_utils
 from openstack_dashboard.test import helpers
 
 from sod_horizon.api import rest
-from sod_horizon.api import sod
+from sod_horizon.tests.unit.conftest import ApiTokens
 from sod_horizon.tests.unit.conftest import add_host
+from sod_nova.conf import CONF
 
 CHECK = '/api/sod/check/'
 
@@ -25,7 +26,7 @@ class Response:
         return json.loads(self.content)
 
 
-class RestTests(helpers.TestCase):
+class RestTests(ApiTokens, helpers.TestCase):
     """Requests go through Django's URL resolver to the registered views
     (Django's test client cannot carry Horizon's ``JSONResponse``, whose
     ``json`` attribute it overwrites)."""
@@ -53,7 +54,7 @@ class RestTests(helpers.TestCase):
         self.assertEqual(7, len(data['options']))
 
     def test_check_a_package(self):
-        add_host(sod.get_conf(), 'ds1', 'DataSafe')
+        add_host(CONF, 'ds1', 'DataSafe')
         response = self.post({'package': 'medical-records', 'options': [],
                               'properties': ['C', 'I']})
         self.assertEqual(200, response.status_code)
@@ -88,6 +89,14 @@ class RestTests(helpers.TestCase):
             response = self.post(body)
             self.assertEqual(400, response.status_code, body)
             self.assertIn(words, response.content.decode(), body)
+
+    def test_an_api_that_cannot_answer_is_an_error_not_a_verdict(self):
+        # The step fails closed on an error (security.controller.js).
+        with self.settings(SOD_API_URL='http://sod-api.test:81'):
+            response = self.post({'options': [1]})
+        self.assertEqual(503, response.status_code)
+        self.assertIn('sod-nova-api at http://sod-api.test:81',
+                      response.content.decode())
 
     def test_not_json_gets_400(self):
         response = self.post(None, raw='not json')
