@@ -22,9 +22,10 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 
 import pymysql
+
+from sod_nova import polling
 
 #: Seconds after which a server that has not come up (or down) is hung.
 HANG = 180
@@ -55,14 +56,16 @@ def _require(binaries, package, user):
 
 def _wait(predicate, what, proc=None):
     """Poll ``predicate`` until true; fail if ``proc`` died or it hangs."""
-    deadline = time.monotonic() + HANG
-    while not predicate():
+    def ready():
+        if predicate():
+            return True
         if proc is not None and proc.poll() is not None:
             raise ServiceUnavailable('%s exited with status %s' % (
                 what, proc.returncode))
-        if time.monotonic() > deadline:
-            raise ServiceUnavailable('%s did not come up in %d s' % (what, HANG))
-        time.sleep(0.1)
+        return False
+
+    if not polling.until(ready, HANG, 0.1):
+        raise ServiceUnavailable('%s did not come up in %d s' % (what, HANG))
 
 
 def _private_dir(prefix, user):

@@ -7,8 +7,8 @@ database as an operator would and picks the backend of its architecture;
 """
 
 import threading
-import time
 
+from sod_nova import polling
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import backends
 from sod_nova.trust import keys
@@ -102,9 +102,4 @@ class Fleet:
 
 def wait_for(predicate, timeout=10.0, interval=0.01):
     """Poll ``predicate`` until true; returns its last value (for tests/demo)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    return polling.until(predicate, timeout, interval)
