@@ -4,6 +4,7 @@ from cliff import command
 from oslo_db import exception as db_exc
 import sqlalchemy.exc
 
+from sod_nova import exception
 from sod_nova.cli import base
 from sod_nova.db import api as db_api
 
@@ -26,7 +27,7 @@ def run_db(app, call):
             hint, detail.splitlines()[0])) from None
 
 
-class DatabaseFailure(RuntimeError):
+class DatabaseFailure(exception.SodNovaException, RuntimeError):
     """The database could not be used (exit 1, one line)."""
 
 

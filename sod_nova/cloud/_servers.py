@@ -11,6 +11,7 @@ import uuid
 
 from nova.tests import fixtures as nova_fixtures
 
+from sod_nova import exception
 from sod_nova import polling
 
 POLL_INTERVAL = 0.05
@@ -25,7 +26,7 @@ DEFAULT_IMAGE = nova_fixtures.GlanceFixture.image1['id']
 DEFAULT_FLAVOR = '1'
 
 
-class EmbeddedNovaTimeout(TimeoutError):
+class EmbeddedNovaTimeout(exception.SodNovaException, TimeoutError):
     """Nova did not reach the awaited state in time."""
 
 

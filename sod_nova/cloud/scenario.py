@@ -23,6 +23,7 @@ import importlib.resources
 
 import yaml
 
+from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.policy import parse
 
@@ -48,7 +49,7 @@ MAX_VMS = 200
 MAX_EVENTS = 500
 
 
-class ScenarioError(ValueError):
+class ScenarioError(exception.SodNovaException, ValueError):
     """The file does not follow the scenario format; the message says where."""
 
 

@@ -25,13 +25,14 @@ import tempfile
 
 import pymysql
 
+from sod_nova import exception
 from sod_nova import polling
 
 #: Seconds after which a server that has not come up (or down) is hung.
 HANG = 180
 
 
-class ServiceUnavailable(RuntimeError):
+class ServiceUnavailable(exception.SodNovaException, RuntimeError):
     """A real service a test needs cannot run here (one-line reason)."""
 
 

@@ -31,6 +31,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.db import models
 from sod_nova.policy import entities
@@ -52,7 +53,7 @@ _lock = threading.Lock()
 _active = {'settings': None, 'manager': None}
 
 
-class DatabaseConfigError(ValueError):
+class DatabaseConfigError(exception.SodNovaException, ValueError):
     """``[sod_database]`` cannot work as configured (one-line message)."""
 
 
