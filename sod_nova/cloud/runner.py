@@ -18,6 +18,7 @@ import time
 from sod_nova.cloud import embedded
 from sod_nova.cloud import nova as nova_mod
 from sod_nova.db import relocation as relocation_db
+from sod_nova.db import trust_states
 from sod_nova.policy import parse
 from sod_nova.relocation import triggers
 from sod_nova.trust import fleet as fleet_mod
@@ -285,7 +286,8 @@ class ScenarioRunner:
         for host in sorted(cloud.architectures):
             row = cloud.host_row(host)
             hosts[host] = {'architecture': cloud.architectures[host],
-                           'state': rows[host].state if host in rows else 'unreachable',
+                           'state': (rows[host].state if host in rows
+                                     else trust_states.UNREACHABLE),
                            'reason': row.reason if row else 'no verified evidence yet'}
         vms = {}
         for vm in self.scenario.vms:
@@ -330,7 +332,7 @@ def _describe(raw):
 
 #: Events that may take trust from the host they target.
 DISTRUSTING_EVENTS = ('attack', 'silence', 'forge', 'replay')
-BAD_STATES = ('untrusted', 'unreachable')
+BAD_STATES = (trust_states.UNTRUSTED, trust_states.UNREACHABLE)
 
 
 def check_invariants(result):
@@ -351,7 +353,7 @@ def check_invariants(result):
     problems = []
     attested = set()   # hosts trusted once: enrollment is over for them
     for change in result.get('setup_trust_changes', ()):
-        if change['to'] == 'trusted':
+        if change['to'] == trust_states.TRUSTED:
             attested.add(change['host'])
         elif change['to'] in BAD_STATES and change['host'] in attested:
             problems.append('start-up: %s judged %s (%s)' % (
