@@ -20,6 +20,7 @@ from sod_nova.cloud import nova as nova_mod
 from sod_nova.db import relocation as relocation_db
 from sod_nova.db import trust_states
 from sod_nova.policy import parse
+from sod_nova.relocation import audit_events
 from sod_nova.relocation import triggers
 from sod_nova.trust import fleet as fleet_mod
 
@@ -236,8 +237,9 @@ class ScenarioRunner:
         """Moves (and failed attempts) from audit entries, in order."""
         names, moves = self._names(), []
         for e in entries:
-            if e.get('event') == 'moved' or (e.get('event') == 'retry' and e.get('failed')):
-                ok = e['event'] == 'moved'
+            if e.get('event') == audit_events.MOVED or (
+                    e.get('event') == audit_events.RETRY and e.get('failed')):
+                ok = e['event'] == audit_events.MOVED
                 moves.append({
                     'vm': names.get(e['vm'], e['vm']), 'from': e.get('from'),
                     'to': e.get('to') if ok else e.get('failed'),
@@ -272,7 +274,7 @@ class ScenarioRunner:
             fault = server.get('fault') or {}
             return fault.get('message') or 'Nova put the VM in ERROR'
         open_task = next((t for t in reversed(tasks) if t.vm == server['id']
-                          and t.state == 'parked'), None)
+                          and t.state == triggers.PARKED), None)
         if open_task is not None:
             return open_task.reason
         return None if verdict.compliant else verdict.reason
