@@ -21,7 +21,7 @@ def run_db(app, call):
     except DB_ERRORS as exc:
         detail = str(getattr(exc, 'inner_exception', None) or exc)
         hint = ''
-        if 'no such table' in detail or "doesn't exist" in detail:
+        if isinstance(exc, db_exc.DBNonExistentTable):  # on every backend
             hint = ' (run "sod-nova db sync" first)'
         raise DatabaseFailure('database error%s: %s' % (
             hint, detail.splitlines()[0])) from None
