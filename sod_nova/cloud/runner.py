@@ -17,6 +17,7 @@ import time
 
 from sod_nova.cloud import embedded
 from sod_nova.cloud import nova as nova_mod
+from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
 from sod_nova.db import trust_states
 from sod_nova.policy import parse
@@ -290,7 +291,7 @@ class ScenarioRunner:
             hosts[host] = {'architecture': cloud.architectures[host],
                            'state': (rows[host].state if host in rows
                                      else trust_states.UNREACHABLE),
-                           'reason': row.reason if row else 'no verified evidence yet'}
+                           'reason': row.reason if row else db_api.NO_EVIDENCE_YET}
         vms = {}
         for vm in self.scenario.vms:
             if vm.name in self.rejected:
