@@ -71,12 +71,10 @@ def test_missing_database_directory_exits_2(tmp_path):
         result.stderr)
 
 
-def test_a_missing_table_is_told_by_its_class(tmp_path):
+def test_a_missing_table_is_told_by_its_class(conf_file):
     conf = cfg.ConfigOpts()
     database.register_opts(conf)
-    conf([])
-    conf.set_override('connection', 'sqlite:///%s/empty.sqlite' % tmp_path,
-                      'sod_database')
+    conf(['--config-file', conf_file])
     try:
         with pytest.raises(db_cli.DatabaseFailure,
                            match=r'^database error \(run "sod-nova db sync" '
