@@ -7,6 +7,7 @@ reports which strategy cuts the App Server's 4050 ms pause at least 5x.
 
 import json
 
+from sod_nova.relocation import migration_calibration as calibration
 from sod_nova.relocation import migration_model as mm
 
 BASELINE = 0.10
@@ -18,10 +19,10 @@ def _cells(result):
 
 
 def run() -> dict:
-    workloads = {w.name: w for w in mm.PAPER_WORKLOADS}
-    errors = mm.relative_errors()
+    workloads = {w.name: w for w in calibration.PAPER_WORKLOADS}
+    errors = calibration.relative_errors()
     per_workload = {}
-    for row in mm.TABLE_V:
+    for row in calibration.TABLE_V:
         model = mm.simulate_precopy(workloads[row.name], mm.PAPER_LINK, mm.PAPER_SETTINGS)
         per_workload[row.name] = {
             "model": dict(_cells(model), rounds=model.rounds, stop_reason=model.stop_reason),
@@ -31,7 +32,7 @@ def run() -> dict:
     worst = max(abs(e) for cells in errors.values() for e in cells.values())
 
     app = workloads["App Server"]
-    paper_pause = next(r.downtime_ms for r in mm.TABLE_V if r.name == "App Server")
+    paper_pause = next(r.downtime_ms for r in calibration.TABLE_V if r.name == "App Server")
     strategies = {}
     for strategy in mm.STRATEGIES:
         r = mm.simulate(app, mm.PAPER_LINK, mm.PAPER_SETTINGS, strategy)

@@ -11,17 +11,20 @@ The rule is the evidence format's: 1 to 255 characters of ASCII letters,
 digits and ``_ . : -``. It covers Nova's host names (``CONF.host``, usually
 the FQDN) and the hypervisor host names the scheduler sees.
 
-This module imports nothing of sod-nova, so every layer can use it.
+This module imports nothing of sod-nova but its exception base (standard
+library only), so every layer can use it.
 """
 
 import re
+
+from sod_nova import exception
 
 MAX_LENGTH = 255
 PATTERN = r'[A-Za-z0-9_.:-]{1,%d}' % MAX_LENGTH
 _NAME = re.compile(r'^%s\Z' % PATTERN)
 
 
-class InvalidHostName(ValueError):
+class InvalidHostName(exception.SodNovaException, ValueError):
     """A host name that breaks the rule; ``str()`` says how."""
 
 

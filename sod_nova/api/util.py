@@ -14,6 +14,7 @@ import webob
 import webob.dec
 import webob.exc
 
+from sod_nova import exception
 from sod_nova.api import errors
 
 ENV_CONTEXT = 'sod_nova.context'
@@ -26,7 +27,7 @@ _TITLES = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
            503: 'Service Unavailable'}
 
 
-class ApiError(Exception):
+class ApiError(exception.SodNovaException):
     """An HTTP error with a code of :mod:`sod_nova.api.errors`."""
 
     def __init__(self, status, detail, code=errors.DEFAULT, headers=None):

@@ -9,6 +9,7 @@ import importlib.resources
 
 import yaml
 
+from sod_nova import exception
 from sod_nova.catalog.architecture import Architecture
 from sod_nova.catalog.architecture import Cell
 from sod_nova.policy import entities
@@ -23,7 +24,7 @@ PACKAGES_FILE = 'packages.yaml'
 NEEDS_RATIONALE = 'present-day'
 
 
-class CatalogError(ValueError):
+class CatalogError(exception.SodNovaException, ValueError):
     """A catalogue or package file that cannot be used."""
 
 

@@ -1,5 +1,6 @@
 """What every ``sod-nova`` subcommand shares: exit 2 on bad input, the catalogue."""
 
+from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.catalog import CatalogError
 from sod_nova.cloud.scenario import ScenarioError
@@ -7,7 +8,7 @@ from sod_nova.conf import catalog as catalog_conf
 from sod_nova.policy import PolicyError
 
 
-class InputError(ValueError):
+class InputError(exception.SodNovaException, ValueError):
     """Bad input from the user of a command (exit code 2)."""
 
 

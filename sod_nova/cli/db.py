@@ -4,6 +4,7 @@ from cliff import command
 from oslo_db import exception as db_exc
 import sqlalchemy.exc
 
+from sod_nova import exception
 from sod_nova.cli import base
 from sod_nova.db import api as db_api
 
@@ -20,13 +21,13 @@ def run_db(app, call):
     except DB_ERRORS as exc:
         detail = str(getattr(exc, 'inner_exception', None) or exc)
         hint = ''
-        if 'no such table' in detail or "doesn't exist" in detail:
+        if isinstance(exc, db_exc.DBNonExistentTable):  # on every backend
             hint = ' (run "sod-nova db sync" first)'
         raise DatabaseFailure('database error%s: %s' % (
             hint, detail.splitlines()[0])) from None
 
 
-class DatabaseFailure(RuntimeError):
+class DatabaseFailure(exception.SodNovaException, RuntimeError):
     """The database could not be used (exit 1, one line)."""
 
 

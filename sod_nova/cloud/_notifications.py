@@ -151,3 +151,45 @@ class VersionedNotifications(fixtures.Fixture):
                 topics=CONF.notifications.versioned_notifications_topics)
         self.notifier = notifier
         self.useFixture(fixtures.MonkeyPatch('nova.rpc.NOTIFIER', notifier))
+
+
+class NotificationAccess:
+    """The notification methods of :class:`~sod_nova.cloud.nova.EmbeddedNova`.
+
+    Expects ``self._notifications`` (a started :class:`VersionedNotifications`)
+    and ``self.notifier`` (its notifier).
+    """
+
+    def add_notification_listener(self, callback):
+        """Call ``callback(event_type, payload)`` for every versioned notification.
+
+        ``payload`` is the serialized payload (``payload['nova_object.data']``;
+        for ``instance.update``, ``...['metadata']`` is the instance metadata).
+        Called from one dispatcher thread, in emission order; a listener may
+        call Nova's API. Exceptions are logged and ignored.
+        """
+        self._notifications.hub.add_listener(callback)
+
+    def remove_notification_listener(self, callback):
+        self._notifications.hub.remove_listener(callback)
+
+    def flush_notifications(self, timeout=10.0):
+        """Wait until listeners have seen every notification emitted so far."""
+        return self._notifications.hub.flush(timeout)
+
+    @property
+    def versioned_notifications(self):
+        """Every versioned notification so far: dicts with ``event_type``,
+        ``payload``, ``priority``, ``publisher_id``."""
+        return list(self.notifier.versioned_notifications)
+
+    def wait_for_notification(self, event_type, n_events=1, timeout=10.0):
+        """Block until ``n_events`` of ``event_type`` were emitted; returns them all.
+
+        Raises AssertionError on timeout (Nova's FakeVersionedNotifier).
+        """
+        return self.notifier.wait_for_versioned_notifications(
+            event_type, n_events, timeout)
+
+    def reset_notifications(self):
+        self.notifier.reset()

@@ -7,10 +7,12 @@ database behind its back. Waiting polls every 50 ms: Nova's
 timings (``EmbeddedNova.helpers`` still offers it for anything not covered here).
 """
 
-import time
 import uuid
 
 from nova.tests import fixtures as nova_fixtures
+
+from sod_nova import exception
+from sod_nova import polling
 
 POLL_INTERVAL = 0.05
 DEFAULT_TIMEOUT = 60.0
@@ -24,7 +26,7 @@ DEFAULT_IMAGE = nova_fixtures.GlanceFixture.image1['id']
 DEFAULT_FLAVOR = '1'
 
 
-class EmbeddedNovaTimeout(TimeoutError):
+class EmbeddedNovaTimeout(exception.SodNovaException, TimeoutError):
     """Nova did not reach the awaited state in time."""
 
 
@@ -205,12 +207,9 @@ class ServerActions:
         :param what: text (or a callable returning it) for the timeout message.
         :raises EmbeddedNovaTimeout: not true after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise EmbeddedNovaTimeout(
-                    'Timed out after %.0f s waiting for %s' % (
-                        timeout, what() if callable(what) else what))
-            time.sleep(POLL_INTERVAL)
+        if not polling.until(predicate, timeout, POLL_INTERVAL):
+            raise EmbeddedNovaTimeout(
+                'Timed out after %.0f s waiting for %s' % (
+                    timeout, what() if callable(what) else what))
 
     _wait = wait_until  # the first users called it by this name

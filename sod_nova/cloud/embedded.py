@@ -37,6 +37,7 @@ from sod_nova.cloud.nova import EmbeddedNovaTimeout
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import trust_states
 from sod_nova.policy import parse
 from sod_nova.relocation import decision
 from sod_nova.relocation import service as relocation_service
@@ -157,7 +158,7 @@ class EmbeddedCloud(fixtures.Fixture):
         if backend is not None:     # its agent stops before its TPM does
             self.addCleanup(self.fleet.agent(name).stop)
         self.architectures[name] = architecture
-        self.wait_for_state(name, ('trusted',), timeout)
+        self.wait_for_state(name, (trust_states.TRUSTED,), timeout)
 
     def host_row(self, name):
         return db_api.host_get(name, self.conf)

@@ -9,8 +9,8 @@ agents with the simulator's attack hooks.
 """
 
 import threading
-import time
 
+from sod_nova import polling
 from sod_nova.cloud import agents as agents_mod
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import backends
@@ -104,9 +104,4 @@ class Fleet:
 
 def wait_for(predicate, timeout=10.0, interval=0.01):
     """Poll ``predicate`` until true; returns its last value (for tests/demo)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    return polling.until(predicate, timeout, interval)

@@ -62,6 +62,7 @@ from oslo_messaging import opts as messaging_opts  # noqa: E402
 from oslo_versionedobjects import fixture as ovo_fixture  # noqa: E402
 
 from sod_nova.cloud import _bus  # noqa: E402
+from sod_nova.cloud import _keystone  # noqa: E402
 from sod_nova.cloud import _libvirt  # noqa: E402
 from sod_nova.cloud import _notifications  # noqa: E402
 from sod_nova.cloud import _process  # noqa: E402
@@ -92,7 +93,8 @@ def api_paste_config():
     return os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 
 
-class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
+class EmbeddedNova(_servers.ServerActions, _notifications.NotificationAccess,
+                   fixtures.Fixture):
     """Nova's API, conductor, scheduler and compute services in this process.
 
     Use it as a fixture (``useFixture``, ``with``, or ``setUp``/``cleanUp``).
@@ -262,7 +264,7 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         if self.weighers is not None:
             settings[('filter_scheduler', 'weight_classes')] = list(self.weighers)
         if self.keystone_auth:
-            settings.update(_keystone_authtoken_settings(conf, self.keystone_auth))
+            settings.update(_keystone.authtoken_settings(conf, self.keystone_auth))
         settings.update(self.conf_overrides)
         self._conf = conf
         return self._apply(settings, defer_unknown=True)
@@ -341,71 +343,12 @@ class EmbeddedNova(_servers.ServerActions, fixtures.Fixture):
         return self.placement.get('/resource_providers?name=%s' % hostname).body[
             'resource_providers'][0]['uuid']
 
-    # -- notifications and logs ---------------------------------------------
-
-    def add_notification_listener(self, callback):
-        """Call ``callback(event_type, payload)`` for every versioned notification.
-
-        ``payload`` is the serialized payload (``payload['nova_object.data']``;
-        for ``instance.update``, ``...['metadata']`` is the instance metadata).
-        Called from one dispatcher thread, in emission order; a listener may
-        call Nova's API. Exceptions are logged and ignored.
-        """
-        self._notifications.hub.add_listener(callback)
-
-    def remove_notification_listener(self, callback):
-        self._notifications.hub.remove_listener(callback)
-
-    def flush_notifications(self, timeout=10.0):
-        """Wait until listeners have seen every notification emitted so far."""
-        return self._notifications.hub.flush(timeout)
-
-    @property
-    def versioned_notifications(self):
-        """Every versioned notification so far: dicts with ``event_type``,
-        ``payload``, ``priority``, ``publisher_id``."""
-        return list(self.notifier.versioned_notifications)
-
-    def wait_for_notification(self, event_type, n_events=1, timeout=10.0):
-        """Block until ``n_events`` of ``event_type`` were emitted; returns them all.
-
-        Raises AssertionError on timeout (Nova's FakeVersionedNotifier).
-        """
-        return self.notifier.wait_for_versioned_notifications(
-            event_type, n_events, timeout)
-
-    def reset_notifications(self):
-        self.notifier.reset()
+    # -- logs ---------------------------------------------------------------
 
     @property
     def log_output(self):
         """Nova's captured log (INFO and above; DEBUG with ``OS_DEBUG=1``)."""
         return self._logs.logger.output if self._logs else ''
-
-
-def _keystone_authtoken_settings(conf, keystone_auth):
-    """Settings for the real keystonemiddleware in the API's paste pipeline.
-
-    Nova 34's paste pipeline always has ``authtoken`` (OSAPIFixture stubs it
-    out unless told not to). keystonemiddleware registers its options on
-    import, but those of its auth plugin (``auth_url``, ``username``...) only
-    when it first loads it, too late for the overrides: register them now,
-    through the ``conf`` fixture, so that cleanUp unregisters them (else the
-    plugin's required ``auth_url`` stays registered, and the next cloud's
-    configuration parse fails before its overrides are set).
-    """
-    from keystoneauth1 import loading as ks_loading
-    from keystonemiddleware.auth_token import _opts  # noqa: F401 (registers)
-
-    auth_type = keystone_auth.get('auth_type', 'password')
-    group = 'keystone_authtoken'
-    registered = set(CONF[group])
-    conf.register_opts(
-        [opt for opt in ks_loading.get_auth_plugin_conf_options(auth_type)
-         if opt.dest not in registered], group=group)
-    settings = {(group, 'auth_type'): auth_type}
-    settings.update({(group, name): value for name, value in keystone_auth.items()})
-    return settings
 
 
 def _bind_nova_helpers(cloud):

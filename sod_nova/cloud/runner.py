@@ -18,8 +18,11 @@ import time
 from sod_nova.cloud import embedded
 from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import nova as nova_mod
+from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
+from sod_nova.db import trust_states
 from sod_nova.policy import parse
+from sod_nova.relocation import audit_events
 from sod_nova.relocation import triggers
 
 
@@ -232,8 +235,9 @@ class ScenarioRunner:
         """Moves (and failed attempts) from audit entries, in order."""
         names, moves = self._names(), []
         for e in entries:
-            if e.get('event') == 'moved' or (e.get('event') == 'retry' and e.get('failed')):
-                ok = e['event'] == 'moved'
+            if e.get('event') == audit_events.MOVED or (
+                    e.get('event') == audit_events.RETRY and e.get('failed')):
+                ok = e['event'] == audit_events.MOVED
                 moves.append({
                     'vm': names.get(e['vm'], e['vm']), 'from': e.get('from'),
                     'to': e.get('to') if ok else e.get('failed'),
@@ -268,7 +272,7 @@ class ScenarioRunner:
             fault = server.get('fault') or {}
             return fault.get('message') or 'Nova put the VM in ERROR'
         open_task = next((t for t in reversed(tasks) if t.vm == server['id']
-                          and t.state == 'parked'), None)
+                          and t.state == triggers.PARKED), None)
         if open_task is not None:
             return open_task.reason
         return None if verdict.compliant else verdict.reason
@@ -282,8 +286,9 @@ class ScenarioRunner:
         for host in sorted(cloud.architectures):
             row = cloud.host_row(host)
             hosts[host] = {'architecture': cloud.architectures[host],
-                           'state': rows[host].state if host in rows else 'unreachable',
-                           'reason': row.reason if row else 'no verified evidence yet'}
+                           'state': (rows[host].state if host in rows
+                                     else trust_states.UNREACHABLE),
+                           'reason': row.reason if row else db_api.NO_EVIDENCE_YET}
         vms = {}
         for vm in self.scenario.vms:
             if vm.name in self.rejected:
@@ -327,7 +332,7 @@ def _describe(raw):
 
 #: Events that may take trust from the host they target.
 DISTRUSTING_EVENTS = ('attack', 'silence', 'forge', 'replay')
-BAD_STATES = ('untrusted', 'unreachable')
+BAD_STATES = (trust_states.UNTRUSTED, trust_states.UNREACHABLE)
 
 
 def check_invariants(result):
@@ -348,7 +353,7 @@ def check_invariants(result):
     problems = []
     attested = set()   # hosts trusted once: enrollment is over for them
     for change in result.get('setup_trust_changes', ()):
-        if change['to'] == 'trusted':
+        if change['to'] == trust_states.TRUSTED:
             attested.add(change['host'])
         elif change['to'] in BAD_STATES and change['host'] in attested:
             problems.append('start-up: %s judged %s (%s)' % (

@@ -4,7 +4,11 @@ A scenario (see the contract in the README) names hosts with their
 architectures, VMs with their security requests and a list of events. The
 whole file is checked up front so that a mistake is one line naming what and
 where (``vms[2].security.options: 9 is not an option (1-7)``) instead of a
-failure half-way through a run.
+failure half-way through a run. The structure (keys, types, events) is
+stated as a JSON Schema, ``scenarios/scenario.schema.json``, and its first
+error is told in those terms; what a schema cannot say (host names, the
+catalogue's architectures, security requests, names used twice or not
+defined, the size limits) is checked here.
 
 A ``wait: {seconds: S}`` event lets S seconds of scenario time pass, so
 that a moving-target period (``sod:moving_target``) elapses or a silent
@@ -19,23 +23,24 @@ as Nova would refuse that one boot and serve the rest.
 """
 
 import dataclasses
+import functools
 import importlib.resources
+import json
 
+import jsonschema
 import yaml
 
+from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.policy import parse
 
-#: Events and the key each one names (SCENARIOS contract, plus ``add_host``).
-HOST_EVENTS = ('attack', 'recover', 'silence', 'resume', 'forge', 'replay')
-VM_EVENTS = ('change_security',)
-EVENTS = HOST_EVENTS + VM_EVENTS + ('add_host', 'wait')
+SCENARIOS = 'sod_nova.cloud.scenarios'
+#: The structure of a scenario file (events, keys, types), as a JSON Schema.
+SCHEMA = 'scenario.schema.json'
 #: The longest ``wait`` one event may ask for, in scenario seconds (a day of
 #: moving-target periods is not a demo; a run must end in minutes).
 MAX_WAIT_SECONDS = 3600
-SECURITY_KEYS = (parse.OPTIONS, parse.PROPERTIES, parse.PACKAGE, parse.MOVING_TARGET)
 BUILTIN = 'paper.yaml'
-SCENARIOS = 'sod_nova.cloud.scenarios'
 
 #: Size limits of a scenario, checked before any service starts. They bound
 #: what one embedded cloud runs well on a 2-core machine (every host is a
@@ -48,7 +53,7 @@ MAX_VMS = 200
 MAX_EVENTS = 500
 
 
-class ScenarioError(ValueError):
+class ScenarioError(exception.SodNovaException, ValueError):
     """The file does not follow the scenario format; the message says where."""
 
 
@@ -92,43 +97,75 @@ def _fail(where, message):
     raise ScenarioError('%s: %s' % (where, message))
 
 
-def _mapping(where, value, allowed, required=()):
-    if not isinstance(value, dict):
-        _fail(where, 'must be a mapping')
-    for key in value:
-        if key not in allowed:
-            _fail('%s.%s' % (where, key),
-                  'unknown key (one of: %s)' % ', '.join(allowed))
-    for key in required:
-        if key not in value:
-            _fail('%s.%s' % (where, key), 'missing')
-    return value
+def _where(path, source):
+    """``vms[2].security`` from jsonschema's path ``['vms', 2, 'security']``;
+    the file itself (``source``) where the path is empty."""
+    where = ''
+    for part in path:
+        where += '[%d]' % part if isinstance(part, int) else (
+            '.%s' % part if where else str(part))
+    return where or source
 
 
-def _name(where, value):
-    if not isinstance(value, str) or not value.strip():
-        _fail(where, 'must be a non-empty string')
-    return value.strip()
+def _schema_error(error, source):
+    """The first structural error as a ScenarioError that names the field.
+
+    A keyword about a key (an unknown one, a missing one) names the key;
+    the schema's ``x-messages`` give the text where the default would be
+    too vague.
+    """
+    path, keyword = list(error.absolute_path), error.validator
+    allowed = list(error.schema.get('properties', ()))
+    if keyword == 'additionalProperties':
+        key = next(k for k in error.instance if k not in allowed)
+        message = 'unknown key (one of: %(allowed)s)'
+    elif keyword == 'required':
+        key = next(k for k in error.validator_value if k not in error.instance)
+        message = 'missing'
+    elif keyword == 'dependentRequired':
+        key, needs = next((k, v) for k, v in error.validator_value.items()
+                          if k in error.instance)
+        message = 'given without %s' % ', '.join(needs)
+    else:
+        key, message = None, {'type': 'must be a mapping'}.get(keyword, error.message)
+    message = error.schema.get('x-messages', {}).get(keyword, message)
+    where = _where(path, source)
+    if key is not None:
+        where = '%s.%s' % (where, key)
+    _fail(where, message % {'allowed': ', '.join(allowed), 'value': error.instance})
+
+
+@functools.cache
+def validator():
+    """The scenario schema's validator (read once, on first use)."""
+    schema = json.loads(importlib.resources.files(SCENARIOS).joinpath(
+        SCHEMA).read_text(encoding='utf-8'))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _check_structure(doc, source):
+    # The first error in the schema's order: the order the file reads in,
+    # a mapping's own keys before what is inside them.
+    error = next(validator().iter_errors(doc), None)
+    if error is not None:
+        _schema_error(error, source)
 
 
 def _host_name(where, value):
     """A host name under the rule of :mod:`sod_nova.hostname` (a name the
     evidence format refuses could never become trusted)."""
     try:
-        return hostname.check(_name(where, value))
+        return hostname.check(value.strip())
     except hostname.InvalidHostName as exc:
         _fail(where, str(exc))
 
 
 def _security(where, value):
-    """Check the format of a ``security`` mapping; return ``sod:*`` metadata.
+    """The ``sod:*`` metadata of a (structurally valid) ``security`` mapping.
 
     Out-of-range options, unknown properties and duplicates are format
     errors here; whether the cloud accepts the request is decided later.
     """
-    value = _mapping(where, value, SECURITY_KEYS)
-    if not value:
-        _fail(where, 'empty: give options and/or package')
     metadata = {}
     if parse.OPTIONS in value:
         field = '%s.%s' % (where, parse.OPTIONS)
@@ -143,16 +180,13 @@ def _security(where, value):
                                      else str(options).split(',')))
     if parse.PROPERTIES in value:
         field = '%s.%s' % (where, parse.PROPERTIES)
-        if parse.OPTIONS not in value:
-            _fail(field, 'given without options')
         try:
             props = parse.parse_properties(value[parse.PROPERTIES], field)
         except parse.PolicyError as exc:
             _fail(field, exc.reason)
         metadata[parse.PREFIX + parse.PROPERTIES] = ','.join(p.name for p in props)
     if parse.PACKAGE in value:
-        metadata[parse.PREFIX + parse.PACKAGE] = _name(
-            '%s.%s' % (where, parse.PACKAGE), value[parse.PACKAGE])
+        metadata[parse.PREFIX + parse.PACKAGE] = value[parse.PACKAGE].strip()
     if parse.MOVING_TARGET in value:
         field = '%s.%s' % (where, parse.MOVING_TARGET)
         try:
@@ -174,54 +208,44 @@ def _unique(where, names, name):
     names.add(name)
 
 
+def _known(where, names, name, what):
+    name = name.strip()
+    if name not in names:
+        _fail(where, '%r is not a %s of this scenario' % (name, what))
+    return name
+
+
 def _event(where, raw, host_names, vm_names, known_architecture):
-    if not isinstance(raw, dict) or len(raw) != 1:
-        _fail(where, 'must be a mapping with exactly one event (%s)' % ', '.join(EVENTS))
-    kind, body = next(iter(raw.items()))
-    if kind not in EVENTS:
-        _fail('%s.%s' % (where, kind), 'unknown event (one of: %s)' % ', '.join(EVENTS))
+    (kind, body), = raw.items()
     where = '%s.%s' % (where, kind)
-    if kind in HOST_EVENTS:
-        body = _mapping(where, body, ('host', 'host_of'))
-        if len(body) != 1:
-            _fail(where, 'give exactly one of host, host_of')
-        if 'host' in body:
-            host = _name(where + '.host', body['host'])
-            if host not in host_names:
-                _fail(where + '.host', '%r is not a host of this scenario' % host)
-            return Event(kind, host=host, raw=raw)
-        vm = _name(where + '.host_of', body['host_of'])
-        if vm not in vm_names:
-            _fail(where + '.host_of', '%r is not a VM of this scenario' % vm)
-        return Event(kind, host_of=vm, raw=raw)
     if kind == 'wait':
-        body = _mapping(where, body, ('seconds',), required=('seconds',))
         return Event(kind, seconds=_seconds(where + '.seconds', body['seconds']),
                      raw=raw)
     if kind == 'add_host':
         host = _host(where, body, known_architecture)
         _unique(where + '.name', host_names, host.name)
         return Event(kind, host=host.name, architecture=host.architecture, raw=raw)
-    body = _mapping(where, body, ('vm', 'security'), required=('vm', 'security'))
-    vm = _name(where + '.vm', body['vm'])
-    if vm not in vm_names:
-        _fail(where + '.vm', '%r is not a VM of this scenario' % vm)
-    return Event(kind, vm=vm, security=_security(where + '.security', body['security']),
-                 raw=raw)
+    if kind == 'change_security':
+        vm = _known(where + '.vm', vm_names, body['vm'], 'VM')
+        return Event(kind, vm=vm, raw=raw,
+                     security=_security(where + '.security', body['security']))
+    # A host event: on the host named, or on the host a VM runs on then.
+    if 'host' in body:
+        return Event(kind, host=_known(where + '.host', host_names, body['host'],
+                                       'host'), raw=raw)
+    return Event(kind, host_of=_known(where + '.host_of', vm_names,
+                                      body['host_of'], 'VM'), raw=raw)
 
 
 def _seconds(where, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        _fail(where, '%r is not a number of seconds' % (value,))
-    if not 0 < value <= MAX_WAIT_SECONDS:
+    if not 0 < value <= MAX_WAIT_SECONDS:  # NaN too: no comparison holds
         _fail(where, 'must be more than 0 and at most %d seconds' % MAX_WAIT_SECONDS)
     return float(value)
 
 
 def _host(where, raw, known_architecture):
-    raw = _mapping(where, raw, ('name', 'architecture'), required=('name', 'architecture'))
     name = _host_name(where + '.name', raw['name'])
-    arch = _name(where + '.architecture', raw['architecture'])
+    arch = raw['architecture'].strip()
     canonical = known_architecture(arch)
     if canonical is None:
         _fail(where + '.architecture', '%r is not in the catalogue' % arch)
@@ -241,16 +265,10 @@ def load(text, known_architecture, source='<scenario>'):
         where = '%s:%d' % (source, mark.line + 1) if mark else source
         raise ScenarioError('%s: not valid YAML: %s' % (
             where, getattr(exc, 'problem', None) or exc)) from None
-    doc = _mapping(source, doc, ('name', 'hosts', 'vms', 'events'), required=('hosts',))
-    if not isinstance(doc['hosts'], list) or not doc['hosts']:
-        _fail('hosts', 'must be a non-empty list')
+    _check_structure(doc, source)
     raw_vms = doc.get('vms') or []
-    if not isinstance(raw_vms, list):
-        _fail('vms', 'must be a list')
     raw_events = doc.get('events') or []
-    if not isinstance(raw_events, list):
-        _fail('events', 'must be a list')
-    added = sum(1 for raw in raw_events if isinstance(raw, dict) and 'add_host' in raw)
+    added = sum(1 for raw in raw_events if 'add_host' in raw)
     _within('hosts', len(doc['hosts']) + added, MAX_HOSTS, 'hosts (with add_host events)')
     _within('vms', len(raw_vms), MAX_VMS, 'VMs')
     _within('events', len(raw_events), MAX_EVENTS, 'events')
@@ -262,8 +280,7 @@ def load(text, known_architecture, source='<scenario>'):
     vm_names, vms = set(), []
     for i, raw in enumerate(raw_vms):
         where = 'vms[%d]' % i
-        raw = _mapping(where, raw, ('name', 'security'), required=('name',))
-        name = _name(where + '.name', raw['name'])
+        name = raw['name'].strip()
         _unique(where + '.name', vm_names, name)
         security = (_security(where + '.security', raw['security'])
                     if raw.get('security') is not None else {})

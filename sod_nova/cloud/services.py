@@ -22,15 +22,17 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 
 import pymysql
+
+from sod_nova import exception
+from sod_nova import polling
 
 #: Seconds after which a server that has not come up (or down) is hung.
 HANG = 180
 
 
-class ServiceUnavailable(RuntimeError):
+class ServiceUnavailable(exception.SodNovaException, RuntimeError):
     """A real service a test needs cannot run here (one-line reason)."""
 
 
@@ -55,14 +57,16 @@ def _require(binaries, package, user):
 
 def _wait(predicate, what, proc=None):
     """Poll ``predicate`` until true; fail if ``proc`` died or it hangs."""
-    deadline = time.monotonic() + HANG
-    while not predicate():
+    def ready():
+        if predicate():
+            return True
         if proc is not None and proc.poll() is not None:
             raise ServiceUnavailable('%s exited with status %s' % (
                 what, proc.returncode))
-        if time.monotonic() > deadline:
-            raise ServiceUnavailable('%s did not come up in %d s' % (what, HANG))
-        time.sleep(0.1)
+        return False
+
+    if not polling.until(ready, HANG, 0.1):
+        raise ServiceUnavailable('%s did not come up in %d s' % (what, HANG))
 
 
 def _private_dir(prefix, user):

@@ -14,7 +14,8 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
+
+from sod_nova import polling
 
 #: TPM2_GetRandom(8): the readiness probe.
 _GET_RANDOM = bytes.fromhex('80010000000c0000017b0008')
@@ -63,12 +64,15 @@ class SwTpm:
              '--flags', 'not-need-init,startup-clear'],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self._kill()
-                raise RuntimeError('swtpm did not start: %s' % err)
-            time.sleep(0.005)
+
+        def state():  # None while starting: worth waiting for
+            if self._answers():
+                return 'answering'
+            return 'exited' if self.proc.poll() is not None else None
+
+        if polling.until(state, START_TIMEOUT, 0.005) != 'answering':
+            err = self._kill()
+            raise RuntimeError('swtpm did not start: %s' % err)
         return self
 
     def _answers(self):

@@ -1,6 +1,7 @@
 """Render a scenario result as a readable timeline (``sod-nova simulate``)."""
 
 from sod_nova.cloud import runner as runner_mod
+from sod_nova.relocation import audit_events
 
 
 def _event_text(step):
@@ -77,10 +78,10 @@ def render(result):
                 add('      %-8s %s -> %s  %s migration FAILED, will retry elsewhere' % (
                     m['vm'], m['from'], m['to'], m['kind']))
         for d in step.get('decisions', []):
-            if d.get('event') == 'parked':
+            if d.get('event') == audit_events.PARKED:
                 add('      %-8s %s on %s: %s' % (d['vm'], d.get('action') or 'left running',
                                              d.get('from'), d.get('reason')))
-            elif d.get('event') in ('recovered', 'resumed') and not any(
+            elif d.get('event') in (audit_events.RECOVERED, audit_events.RESUMED) and not any(
                     m['vm'] == d['vm'] for m in step['migrations']):
                 add('      %-8s %s on %s: %s' % (d['vm'], d['event'], d.get('to'),
                                              d.get('outcome')))

@@ -31,16 +31,18 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.db import models
+from sod_nova.db import trust_states
 from sod_nova.policy import entities
 
 LOG = logging.getLogger(__name__)
 
-TRUSTED = models.TRUSTED
-UNTRUSTED = models.UNTRUSTED
-UNREACHABLE = models.UNREACHABLE
-STATES = models.STATES
+TRUSTED = trust_states.TRUSTED
+UNTRUSTED = trust_states.UNTRUSTED
+UNREACHABLE = trust_states.UNREACHABLE
+STATES = trust_states.STATES
 
 #: Reason of a host the operator declared but no monitor has verified yet.
 NO_EVIDENCE_YET = 'no verified evidence yet'
@@ -52,7 +54,7 @@ _lock = threading.Lock()
 _active = {'settings': None, 'manager': None}
 
 
-class DatabaseConfigError(ValueError):
+class DatabaseConfigError(exception.SodNovaException, ValueError):
     """``[sod_database]`` cannot work as configured (one-line message)."""
 
 

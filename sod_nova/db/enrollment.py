@@ -29,6 +29,7 @@ import datetime
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from sod_nova import exception
 from sod_nova.db import api
 from sod_nova.db import models
 
@@ -38,7 +39,7 @@ FREE_PROOF_ATTEMPTS = 3
 MAX_PROOF_BACKOFF = 300
 
 
-class EnrollmentError(ValueError):
+class EnrollmentError(exception.SodNovaException, ValueError):
     """An enrollment request that is refused; ``str()`` says why."""
 
 

@@ -22,6 +22,8 @@ from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import orm
 
+from sod_nova.db import trust_states
+
 # Times in seconds since the epoch are Double: MySQL's FLOAT is single
 # precision, which rounds today's times to 128 s.
 
@@ -30,14 +32,6 @@ BASE = orm.declarative_base()
 #: alembic's version table for sod-nova's chain (its own name, so sod-nova can
 #: share a database server with services that use alembic's default).
 VERSION_TABLE = 'sod_nova_alembic_version'
-
-#: Trust states of a host. ``unreachable``: no fresh verified evidence;
-#: ``untrusted``: evidence that failed verification or reported a violation.
-TRUSTED = 'trusted'
-UNTRUSTED = 'untrusted'
-UNREACHABLE = 'unreachable'
-STATES = (TRUSTED, UNTRUSTED, UNREACHABLE)
-
 
 class _Base(models.TimestampMixin, models.ModelBase):
     """``created_at``/``updated_at`` in naive UTC, as oslo.db keeps them."""
@@ -49,8 +43,9 @@ class Host(BASE, _Base):
     __tablename__ = 'sod_hosts'
     __table_args__ = (
         UniqueConstraint('host', name='uniq_sod_hosts0host'),
-        CheckConstraint("state IN ('trusted', 'untrusted', 'unreachable')",
-                        name='ck_sod_hosts_state'),
+        CheckConstraint('state IN (%s)' % ', '.join(
+            "'%s'" % state for state in trust_states.STATES),
+            name='ck_sod_hosts_state'),
         Index('sod_hosts_monitor_idx', 'monitor'),
     )
 

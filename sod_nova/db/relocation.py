@@ -18,9 +18,9 @@ import dataclasses
 import json
 import time
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
-from oslo_log import log as logging
 import sqlalchemy as sa
 
 from sod_nova.db import api as db_api
@@ -28,7 +28,10 @@ from sod_nova.db import audit
 from sod_nova.db import models
 from sod_nova.db import task_states
 
-LOG = logging.getLogger(__name__)
+#: Writers of the audit chain one append outlasts (each takes the next
+#: sequence number; all but one are refused and try again).
+AUDIT_ATTEMPTS = 5
+
 
 @dataclasses.dataclass(frozen=True)
 class Task:
@@ -169,24 +172,30 @@ class RelocationStore:
 
     # Audit -----------------------------------------------------------------
 
-    def audit_append(self, entry, retries=5):
-        """Append ``entry`` (a dict of JSON values); its sequence number."""
-        text = audit.canonical(entry)
-        for _ in range(retries):
-            try:
-                with self._writer() as session:
-                    last = session.query(models.AuditEntry).order_by(
-                        models.AuditEntry.seq.desc()).first()
-                    prev = last.hash if last is not None else audit.GENESIS
-                    seq = last.seq + 1 if last is not None else 1
-                    session.add(models.AuditEntry(
-                        seq=seq, created_at=time.time(), entry=text,
-                        prev_hash=prev, hash=audit.link_hash(prev, text)))
-                return seq
-            except db_exc.DBDuplicateEntry:
-                LOG.debug('audit entry %(seq)d was taken by another writer; '
-                          'retrying', {'seq': seq})
-        raise RuntimeError('could not append to the audit chain')
+    def audit_append(self, entry):
+        """Append ``entry`` (a dict of JSON values); its sequence number.
+
+        Writers that meet take the same next sequence number; the unique key
+        refuses all but one, and the others retry on the new last entry.
+        """
+        try:
+            return self._audit_append(audit.canonical(entry))
+        except db_exc.DBDuplicateEntry:
+            raise RuntimeError('could not append to the audit chain') from None
+
+    @oslo_db_api.wrap_db_retry(
+        max_retries=AUDIT_ATTEMPTS - 1, retry_interval=0, inc_retry_interval=False,
+        exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
+    def _audit_append(self, text):
+        with self._writer() as session:
+            last = session.query(models.AuditEntry).order_by(
+                models.AuditEntry.seq.desc()).first()
+            prev = last.hash if last is not None else audit.GENESIS
+            seq = last.seq + 1 if last is not None else 1
+            session.add(models.AuditEntry(
+                seq=seq, created_at=time.time(), entry=text,
+                prev_hash=prev, hash=audit.link_hash(prev, text)))
+        return seq
 
     def audit_entries(self):
         """Every audit row, in chain order (detached)."""

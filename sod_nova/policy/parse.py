@@ -8,6 +8,7 @@ is the optional moving-target period of §III-E. Anything else under ``sod:``
 is refused, so that a typo never silently drops a protection.
 """
 
+from sod_nova import exception
 from sod_nova.policy.entities import Entity
 from sod_nova.policy.entities import Property
 from sod_nova.policy.request import EMPTY
@@ -27,7 +28,7 @@ REFUSED_OPTIONS = {
 }
 
 
-class PolicyError(ValueError):
+class PolicyError(exception.SodNovaException, ValueError):
     """A malformed security request; ``field`` names the offending key.
 
     ``refused`` is True when the value is well-formed but this framework

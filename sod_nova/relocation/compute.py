@@ -21,6 +21,7 @@ from openstack import connection
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
+from sod_nova import exception
 from sod_nova.relocation.server import ServerView
 
 LOG = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ MIGRATION_DONE = {LIVE: ('completed',), COLD: ('confirmed', 'finished')}
 MIGRATION_FAILED = ('error', 'failed', 'cancelled', 'reverted')
 
 
-class NovaError(Exception):
+class NovaError(exception.SodNovaException):
     """Nova refused or failed a request; ``str()`` says which and why."""
 
 

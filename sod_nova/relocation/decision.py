@@ -9,12 +9,13 @@ A VM without a request is compliant anywhere.
 
 import dataclasses
 
+from sod_nova.db import trust_states
 from sod_nova.relocation import triggers
 from sod_nova.scheduler import host_check
 
-TRUSTED = 'trusted'
-UNTRUSTED = 'untrusted'
-UNREACHABLE = 'unreachable'
+TRUSTED = trust_states.TRUSTED
+UNTRUSTED = trust_states.UNTRUSTED
+UNREACHABLE = trust_states.UNREACHABLE
 
 
 @dataclasses.dataclass(frozen=True)

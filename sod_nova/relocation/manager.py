@@ -33,6 +33,7 @@ from oslo_log import log as logging
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import parse
+from sod_nova.relocation import audit_events
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import decision
 from sod_nova.relocation import mover as mover_mod
@@ -280,7 +281,7 @@ class MigrationManager:
             LOG.info('%(vm)s on %(host)s must move (%(trigger)s): %(why)s',
                      {'vm': server.id, 'host': server.host,
                       'trigger': verdict.trigger, 'why': verdict.reason})
-            self.mover.record('decided', task, reason=verdict.reason,
+            self.mover.record(audit_events.DECIDED, task, reason=verdict.reason,
                               request=str(effective.request),
                               malformed=list(effective.errors) or None,
                               event_at=task.event_at)
@@ -305,7 +306,7 @@ class MigrationManager:
             event_at=now)
         open_tasks[server.id] = task
         if created:
-            self.mover.record('decided', task, reason=task.reason,
+            self.mover.record(audit_events.DECIDED, task, reason=task.reason,
                               request=str(effective.request),
                               event_at=task.event_at)
 
@@ -320,7 +321,7 @@ class MigrationManager:
             task = self.store.task_update(task.id, not_before=None)
         if server is None:
             return self.mover.finish(task, None, 'the VM was deleted',
-                                     event='gone')
+                                     event=audit_events.GONE)
         if not snapshot.movable(server, task):
             return task
         request = server_mod.effective_request(self.catalog, server).request
@@ -336,7 +337,7 @@ class MigrationManager:
             source_host=server.host,
             attempts=task.attempts if scheduled else 0, failed_hosts=(),
             event_at=now, not_before=None, decided_at=self.clock())
-        self.mover.record('decided', task, reason='a compliant host exists '
+        self.mover.record(audit_events.DECIDED, task, reason='a compliant host exists '
                           'again', request=str(request),
                           event_at=task.event_at)
         return task
@@ -380,14 +381,14 @@ class MigrationManager:
             server = ctx.server(task.vm)
             if server is None:
                 self.mover.finish(task, None, 'the VM was deleted',
-                                  event='gone')
+                                  event=audit_events.GONE)
                 continue
             if server.host != task.source_host or server.busy:
                 # Moved or busy behind our back: decide again next pass.
                 if not server.busy:
                     self.mover.finish(task, server.host, 'the VM is no longer '
                                       'on %s' % task.source_host,
-                                      event='superseded')
+                                      event=audit_events.SUPERSEDED)
                     self.instance_updated(task.vm)
                 continue
             effective = server_mod.effective_request(self.catalog, server)
@@ -396,7 +397,7 @@ class MigrationManager:
                                         ctx.by_host.get(server.host))
                     .compliant):
                 self.mover.finish(task, server.host, '%s satisfies the VM '
-                                  'again' % server.host, event='not-needed')
+                                  'again' % server.host, event=audit_events.NOT_NEEDED)
                 continue
             # Pipelined: each request leaves as soon as its task is written,
             # while the next VM is being looked at; outcomes are recorded on

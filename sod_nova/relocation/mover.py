@@ -23,6 +23,7 @@ import time
 
 from oslo_log import log as logging
 
+from sod_nova.relocation import audit_events
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import decision
 from sod_nova.relocation import planner
@@ -83,7 +84,7 @@ class Mover:
             # cannot be migrated: resume it (on its current, non-compliant
             # host) and move it at the next pass.
             self.compute.resume(server.id)
-            self.record('resumed-to-move', task)
+            self.record(audit_events.RESUMED_TO_MOVE, task)
             return self.store.task_update(
                 task.id, action=None,
                 not_before=now + self.conf.relocation.poll_interval)
@@ -147,7 +148,7 @@ class Mover:
                         {'vm': task.vm, 'exc': exc})
             task = self.store.task_update(task.id,
                                           migrate_called_at=called_at)
-        self.record('migrate-called', task, kind=kind, to=target,
+        self.record(audit_events.MIGRATE_CALLED, task, kind=kind, to=target,
                     attempt=task.attempts,
                     latency_ms=_ms(task.event_at, called_at))
         return task
@@ -157,7 +158,7 @@ class Mover:
     def watch(self, task, server, request, rows):
         """Follow ``task``'s migration in Nova; the updated task."""
         if server is None:
-            return self.finish(task, None, 'the VM was deleted', event='gone')
+            return self.finish(task, None, 'the VM was deleted', event=audit_events.GONE)
         if task.migration_after is None:
             return self._watch_unknown(task, server, request, rows)
         migration = self.compute.migration_after(task.vm, task.migration_after)
@@ -166,7 +167,7 @@ class Mover:
                 return task
             LOG.warning('%(vm)s: Nova has no migration after our request '
                         'and the VM is idle; asking again', {'vm': task.vm})
-            self.record('call-lost', task)
+            self.record(audit_events.CALL_LOST, task)
             return self.store.task_update(
                 task.id, state=triggers.PENDING,
                 attempts=max(task.attempts - 1, 0))
@@ -204,7 +205,7 @@ class Mover:
                         '%(exc)s', {'vm': task.vm, 'id': migration.id,
                                     'exc': exc})
             return
-        self.record('abort-requested', task, migration=str(migration.id),
+        self.record(audit_events.ABORT_REQUESTED, task, migration=str(migration.id),
                     reason='in flight for more than %gs'
                     % self.conf.relocation.migration_timeout)
 
@@ -221,7 +222,7 @@ class Mover:
         LOG.warning('%(vm)s: no record that Nova started our migration '
                     'and the VM is idle on %(host)s; asking again',
                     {'vm': task.vm, 'host': task.source_host})
-        self.record('call-lost', task)
+        self.record(audit_events.CALL_LOST, task)
         return self.store.task_update(
             task.id, state=triggers.PENDING,
             attempts=max(task.attempts - 1, 0))
@@ -239,8 +240,8 @@ class Mover:
         reason = ('moved' if compliant
                   else 'moved; destination no longer compliant')
         if task.action:
-            return self.unpark(task, server, reason, event='moved', **fields)
-        return self.finish(task, server.host, reason, event='moved', **fields)
+            return self.unpark(task, server, reason, event=audit_events.MOVED, **fields)
+        return self.finish(task, server.host, reason, event=audit_events.MOVED, **fields)
 
     def unpark(self, task, server, reason, event, **fields):
         """Undo the no-host action; the task waits in RESUMING until Nova
@@ -265,7 +266,7 @@ class Mover:
     def watch_resume(self, task, server):
         """Finish a RESUMING task once the VM runs again."""
         if server is None:
-            return self.finish(task, None, 'the VM was deleted', event='gone')
+            return self.finish(task, None, 'the VM was deleted', event=audit_events.GONE)
         parked_status = compute_mod.NovaCompute.PARK[task.action][2]
         if server.busy:
             return task
@@ -273,7 +274,7 @@ class Mover:
             # Nova is idle and the VM still parked: the request was lost.
             self._unpark(task)
             return task
-        return self.finish(task, server.host, task.reason, event='resumed',
+        return self.finish(task, server.host, task.reason, event=audit_events.RESUMED,
                            resumed=task.action, status=server.status)
 
     def finish(self, task, dest_host, reason, event, **fields):
@@ -301,7 +302,7 @@ class Mover:
                     {'vm': task.vm, 'attempt': task.attempts, 'why': reason})
         server = self.compute.server(task.vm)
         if server is None:
-            return self.finish(task, None, 'the VM was deleted', event='gone')
+            return self.finish(task, None, 'the VM was deleted', event=audit_events.GONE)
         if no_valid_host and task.target_host is None:
             # Fail closed at once; look again after a backoff, in case the
             # scheduler's view of the trust rows was a moment behind ours
@@ -320,7 +321,7 @@ class Mover:
         task = self.store.task_update(
             task.id, state=triggers.PENDING, failed_hosts=failed,
             not_before=self.clock() + delay, reason=reason)
-        self.record('retry', task, reason=reason, failed=failed_host,
+        self.record(audit_events.RETRY, task, reason=reason, failed=failed_host,
                     delay_s=delay, attempt=task.attempts)
         return task
 
@@ -346,14 +347,14 @@ class Mover:
             task.id, state=triggers.PARKING if applied else triggers.PARKED,
             action=applied or task.action,
             reason=reason, target_host=None, not_before=revisit_at)
-        self.record('parked', task, action=applied, reason=reason,
+        self.record(audit_events.PARKED, task, action=applied, reason=reason,
                     total_ms=_ms(task.event_at, self.clock()))
         return task
 
     def watch_park(self, task, server):
         """A PARKING task becomes PARKED once Nova applied the action."""
         if server is None:
-            return self.finish(task, None, 'the VM was deleted', event='gone')
+            return self.finish(task, None, 'the VM was deleted', event=audit_events.GONE)
         parked_status = compute_mod.NovaCompute.PARK[task.action][2]
         if server.busy or server.status != parked_status:
             return task
@@ -364,5 +365,5 @@ class Mover:
         parked_status = (compute_mod.NovaCompute.PARK[task.action][2]
                          if task.action else None)
         if parked_status is not None and server.status == parked_status:
-            return self.unpark(task, server, reason, event='recovered')
-        return self.finish(task, server.host, reason, event='resumed')
+            return self.unpark(task, server, reason, event=audit_events.RECOVERED)
+        return self.finish(task, server.host, reason, event=audit_events.RESUMED)

@@ -17,9 +17,11 @@ from oslo_log import log as logging
 import oslo_messaging
 from oslo_utils import timeutils
 
+from sod_nova import trust
+
 LOG = logging.getLogger(__name__)
 
-TRUST_CHANGED = 'sod.host.trust_changed'
+TRUST_CHANGED = trust.TRUST_CHANGED_EVENT
 INSTANCE_UPDATE = 'instance.update'
 
 

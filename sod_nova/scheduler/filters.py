@@ -31,6 +31,7 @@ from oslo_db import exception as db_exc
 from oslo_log import log as oslo_logging
 import sqlalchemy.exc
 
+from sod_nova import exception
 from sod_nova.catalog import CatalogError
 import sod_nova.conf
 from sod_nova.conf import catalog as catalog_conf
@@ -51,7 +52,7 @@ _DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError,
               db_api.DatabaseConfigError)
 
 
-class _Refused(Exception):
+class _Refused(exception.SodNovaException):
     """This request passes no host; ``str()`` is the reason kept and logged."""
 
 

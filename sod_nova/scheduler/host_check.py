@@ -10,7 +10,7 @@ writes into each host row the time until which its evidence counts
 module only compares that with ``now`` from :func:`sod_nova.db.api.now`.
 """
 
-from sod_nova.db import models
+from sod_nova.db import trust_states
 
 
 def passes(row, mask, now):
@@ -20,7 +20,7 @@ def passes(row, mask, now):
     string is built, so refusing a host costs no more than passing it.
     """
     return (not mask or (
-        row is not None and row.state == models.TRUSTED
+        row is not None and row.state == trust_states.TRUSTED
         and row.valid_until is not None
         and row.valid_until >= now
         and not mask & ~row.capability_mask))
@@ -34,7 +34,7 @@ def distrust(row, now):
     """
     if row is None:
         return 'no capability row (never declared or verified)'
-    if row.state != models.TRUSTED:
+    if row.state != trust_states.TRUSTED:
         return '%s: %s' % (row.state, row.reason)
     if row.valid_until is None:
         return 'trusted but no time its evidence is valid until'

@@ -10,8 +10,10 @@ from nova import exception
 from nova import objects
 from oslo_db import exception as db_exc
 
+from sod_nova import exception as sod_exception
 
-class SourcesUnavailable(Exception):
+
+class SourcesUnavailable(sod_exception.SodNovaException):
     """The instance's metadata could not be read (the filter fails closed)."""
 
 

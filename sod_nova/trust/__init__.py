@@ -30,9 +30,11 @@ and acknowledges it with the next nonce. Reports and challenges are casts, so
 nothing on the detection path waits for a reply.
 """
 
-TRUSTED = 'trusted'
-UNTRUSTED = 'untrusted'
-UNREACHABLE = 'unreachable'
+from sod_nova.db import trust_states
+
+TRUSTED = trust_states.TRUSTED
+UNTRUSTED = trust_states.UNTRUSTED
+UNREACHABLE = trust_states.UNREACHABLE
 
 #: Event type of the notification the monitor emits when a host's state changes.
 TRUST_CHANGED_EVENT = 'sod.host.trust_changed'

@@ -45,6 +45,7 @@ import json
 import math
 import re
 
+from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.trust import keys
 from sod_nova.trust import measurements
@@ -65,7 +66,7 @@ MAX_DEPTH = 3
 OPTIONAL = ('tpm', 'platform')
 
 
-class EvidenceError(ValueError):
+class EvidenceError(exception.SodNovaException, ValueError):
     """Evidence that cannot be accepted; ``str()`` is the reason."""
 
 

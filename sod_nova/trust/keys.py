@@ -20,11 +20,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from sod_nova import exception
 
-class InvalidKey(ValueError):
+
+class InvalidKey(exception.SodNovaException, ValueError):
     """A key or token that cannot be used; the message says why."""
-
-
 
 
 def generate_private_key():

@@ -22,6 +22,7 @@ import os
 import secrets
 import struct
 
+from sod_nova import exception
 from sod_nova import hostname
 
 _LABEL = b'sod-nova-nonce-v1\n'
@@ -29,7 +30,7 @@ _LABEL = b'sod-nova-nonce-v1\n'
 MIN_KEY_BYTES = 32
 
 
-class NonceKeyError(ValueError):
+class NonceKeyError(exception.SodNovaException, ValueError):
     """A group key file that cannot be used (one-line message)."""
 
 

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ElementTree
 
 from oslo_log import log as logging
 
+from sod_nova import exception
 from sod_nova import trust
 
 LOG = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ _MODEL = re.compile(r'^[a-z0-9-]{1,32}$')
 MAX_DOMAINS = 1024
 
 
-class PlatformError(ValueError):
+class PlatformError(exception.SodNovaException, ValueError):
     """Capabilities that cannot be read; ``str()`` says why."""
 
 

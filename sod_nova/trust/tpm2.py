@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import algorithms
 
+from sod_nova import exception
+
 try:    # cryptography >= 43 keeps CFB, which TPM 2.0 credentials use, here
     from cryptography.hazmat.decrepit.ciphers.modes import CFB
 except ImportError:     # pragma: no cover - older cryptography
@@ -82,7 +84,7 @@ EK_POLICY = bytes.fromhex(
     '837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa')
 
 
-class TpmError(ValueError):
+class TpmError(exception.SodNovaException, ValueError):
     """A TPM structure that cannot be accepted; ``str()`` is the reason."""
 
 

@@ -20,6 +20,7 @@ import threading
 from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
 
+from sod_nova import exception
 from sod_nova.db import api as db_api
 from sod_nova.policy import entities
 
@@ -58,7 +59,7 @@ def traits_for(row, now):
     return frozenset(names)
 
 
-class PlacementError(Exception):
+class PlacementError(exception.SodNovaException):
     """Placement refused or could not be reached."""
 
 

@@ -3,13 +3,16 @@
 import concurrent.futures
 import dataclasses
 import datetime
+import sqlite3
 
+from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
 from sod_nova.conf import CONF
 from sod_nova.db import api
 from sod_nova.db import models
+from sod_nova.db import sqlite_locks
 
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -194,3 +197,29 @@ def test_switching_databases_in_one_process(tmp_path, db):
                       'sod_database')
     api.sync()
     assert api.host_get_all() == []
+
+
+def test_a_sqlite_lock_conflict_is_recognised_by_its_result_code(tmp_path):
+    CONF.set_override('connection', 'sqlite:///%s/busy.sqlite?timeout=0'
+                      % tmp_path, 'sod_database')
+    try:
+        api.sync(CONF)
+        holder = sqlite3.connect(str(tmp_path / 'busy.sqlite'))
+        holder.execute('BEGIN EXCLUSIVE')
+        with pytest.raises(sa.exc.OperationalError) as raised:
+            api.host_declare('cn1', 'TPM')
+        assert sqlite_locks.is_lock_conflict(raised.value)
+        holder.rollback()
+        api.host_declare('cn1', 'TPM')
+    finally:
+        api.dispose()
+        CONF.clear_override('connection', 'sod_database')
+
+
+def test_other_database_errors_are_no_lock_conflict():
+    missing = sqlite3.OperationalError('database is locked')  # text only
+    missing.sqlite_errorcode = sqlite3.SQLITE_ERROR
+    assert not sqlite_locks.is_lock_conflict(
+        sa.exc.OperationalError('SELECT 1', {}, missing))
+    assert not sqlite_locks.is_lock_conflict(db_exc.DBDeadlock())
+    assert not sqlite_locks.is_lock_conflict(ValueError('database is locked'))

@@ -4,7 +4,12 @@ import json
 import subprocess
 import sys
 
+from oslo_config import cfg
 import pytest
+
+from sod_nova.cli import db as db_cli
+from sod_nova.conf import database
+from sod_nova.db import api as db_api
 
 
 @pytest.fixture
@@ -64,3 +69,16 @@ def test_missing_database_directory_exits_2(tmp_path):
     assert result.returncode == 2
     assert 'does not exist; create it or set [sod_database] connection' in (
         result.stderr)
+
+
+def test_a_missing_table_is_told_by_its_class(conf_file):
+    conf = cfg.ConfigOpts()
+    database.register_opts(conf)
+    conf(['--config-file', conf_file])
+    try:
+        with pytest.raises(db_cli.DatabaseFailure,
+                           match=r'^database error \(run "sod-nova db sync" '
+                                 r'first\): .*no such table'):
+            db_cli.run_db(None, lambda: db_api.host_get_all(conf))
+    finally:
+        db_api.dispose()

@@ -4,16 +4,17 @@ import dataclasses
 
 import pytest
 
+from sod_nova.relocation import migration_calibration as calibration
 from sod_nova.relocation import migration_model as mm
 
-WORKLOADS = {w.name: w for w in mm.PAPER_WORKLOADS}
+WORKLOADS = {w.name: w for w in calibration.PAPER_WORKLOADS}
 APP = WORKLOADS["App Server"]
 IDLE = WORKLOADS["Idle Server"]
 LINK = mm.PAPER_LINK
 METRICS = ("total_time_s", "downtime_ms", "data_sent_mb")
 
 
-@pytest.mark.parametrize("row", mm.TABLE_V, ids=lambda r: r.name)
+@pytest.mark.parametrize("row", calibration.TABLE_V, ids=lambda r: r.name)
 @pytest.mark.parametrize("metric", METRICS)
 def test_table_v_cell_within_10_percent(row, metric):
     result = mm.simulate_precopy(WORKLOADS[row.name], LINK, mm.PAPER_SETTINGS)
@@ -21,7 +22,7 @@ def test_table_v_cell_within_10_percent(row, metric):
 
 
 def test_table_v_is_the_papers_table():
-    rows = {r.name: (r.total_time_s, r.downtime_ms, r.data_sent_mb) for r in mm.TABLE_V}
+    rows = {r.name: (r.total_time_s, r.downtime_ms, r.data_sent_mb) for r in calibration.TABLE_V}
     assert rows == {
         "Mail Server": (8.9, 300, 800.39),
         "App Server": (7.5, 4050, 728.21),
@@ -36,14 +37,14 @@ def test_table_v_is_the_papers_table():
 
 def test_calibration_check_discriminates():
     """The ±10 % check is not vacuous: a wrong link or no zero-page skipping fails it."""
-    fast = mm.relative_errors(link=mm.Link(10_000.0, 0.88))
+    fast = calibration.relative_errors(link=mm.Link(10_000.0, 0.88))
     assert max(abs(e["total_time_s"]) for e in fast.values()) > 0.10
-    no_zero_skip = [dataclasses.replace(w, zero_fraction=0.0) for w in mm.PAPER_WORKLOADS]
-    errors = mm.relative_errors(workloads=no_zero_skip)
+    no_zero_skip = [dataclasses.replace(w, zero_fraction=0.0) for w in calibration.PAPER_WORKLOADS]
+    errors = calibration.relative_errors(workloads=no_zero_skip)
     assert errors["Idle Server"]["data_sent_mb"] > 1.0
 
 
-@pytest.mark.parametrize("workload", mm.PAPER_WORKLOADS, ids=lambda w: w.name)
+@pytest.mark.parametrize("workload", calibration.PAPER_WORKLOADS, ids=lambda w: w.name)
 def test_paper_parameters_are_plausible(workload):
     assert workload.memory_mb == 1024
     assert 0.0 <= workload.zero_fraction < 1.0
@@ -100,7 +101,7 @@ def test_higher_dirty_rate_takes_longer_or_stops_converging():
     assert min(pauses) > max(r.downtime_ms for r in converged)
 
 
-@pytest.mark.parametrize("workload", mm.PAPER_WORKLOADS, ids=lambda w: w.name)
+@pytest.mark.parametrize("workload", calibration.PAPER_WORKLOADS, ids=lambda w: w.name)
 def test_faster_link_is_never_slower(workload):
     runs = [mm.simulate_precopy(workload, mm.Link(rate, 0.88))
             for rate in (200, 500, 1000, 2000, 5000, 10_000, 40_000)]
@@ -141,7 +142,7 @@ def test_unknown_strategy_is_rejected():
 
 
 def test_serial_evacuation_is_the_sum_of_migrations():
-    workloads = list(mm.PAPER_WORKLOADS)
+    workloads = list(calibration.PAPER_WORKLOADS)
     serial = mm.predict_evacuation(workloads, LINK)
     assert serial == pytest.approx(sum(mm.simulate_precopy(w, LINK).total_time_s
                                        for w in workloads))
@@ -154,7 +155,7 @@ def test_serial_evacuation_is_the_sum_of_migrations():
 def test_concurrent_evacuation_is_about_serial_on_a_shared_link(k):
     """The link is the bottleneck: concurrency only hides fixed costs, and
     stretched rounds make hot VMs dirty more, so it is roughly a wash."""
-    workloads = list(mm.PAPER_WORKLOADS)
+    workloads = list(calibration.PAPER_WORKLOADS)
     serial = mm.predict_evacuation(workloads, LINK)
     assert mm.predict_evacuation(workloads, LINK, max_concurrent=k) <= serial * 1.2
 
@@ -165,7 +166,7 @@ def test_concurrency_hides_fixed_costs():
     for settings in (mm.PAPER_SETTINGS, openstack):
         serial = mm.predict_evacuation(idle, LINK, settings)
         assert mm.predict_evacuation(idle, LINK, settings, max_concurrent=4) < serial
-    workloads = list(mm.PAPER_WORKLOADS)
+    workloads = list(calibration.PAPER_WORKLOADS)
     assert (mm.predict_evacuation(workloads, LINK, openstack, max_concurrent=3)
             < 0.9 * mm.predict_evacuation(workloads, LINK, openstack))
 

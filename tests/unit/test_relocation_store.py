@@ -131,3 +131,24 @@ def test_audit_verify_cli_exit_codes(conf, store, tmp_path):
     result = run()
     assert result.returncode == 1
     assert 'BROKEN at entry 1: missing' in result.stdout
+
+
+def test_audit_append_retries_a_taken_sequence_number(store, monkeypatch):
+    store.audit_append({'event': 'decided', 'vm': 'vm1'})
+    real, attempts = store._writer, []
+
+    def writer(taken=2):  # another writer took the next seq, ``taken`` times
+        attempts.append(1)
+        if len(attempts) <= taken:
+            raise db_exc.DBDuplicateEntry(['seq'])
+        return real()
+
+    monkeypatch.setattr(store, '_writer', writer)
+    assert store.audit_append({'event': 'moved', 'vm': 'vm1'}) == 2
+    assert len(attempts) == 3
+    attempts.clear()
+    monkeypatch.setattr(store, '_writer', lambda: writer(taken=99))
+    with pytest.raises(RuntimeError, match='could not append to the audit chain'):
+        store.audit_append({'event': 'moved', 'vm': 'vm2'})
+    assert len(attempts) == relocation_db.AUDIT_ATTEMPTS
+    assert audit.verify(store.audit_entries()) is None

@@ -1,5 +1,6 @@
 """Scenario files: the format is checked whole, errors say what and where."""
 
+import jsonschema
 import pytest
 
 from sod_nova.catalog import Catalog
@@ -133,11 +134,23 @@ def test_refused_option_is_left_for_the_cloud_to_reject():
      "events[0].add_host.name: host name 'x y' has the character ' '"),
     ('hosts: [\n', 'test.yaml:2: not valid YAML'),
     ('- just a list\n', 'test.yaml: must be a mapping'),
+    (HOSTS + 'colour: red\n', 'test.yaml.colour: unknown key (one of: name, hosts, vms, events)'),
+    (HOSTS + 'events:\n  - 5\n', 'events[0]: must be a mapping with exactly one event '
+     '(attack, recover, silence, resume, forge, replay, change_security, add_host, wait)'),
+    (HOSTS + 'vms:\n  - {name: a, security: {package: " "}}\n',
+     'vms[0].security.package: must be a non-empty string'),
+    (HOSTS + 'events:\n  - {attack: {host: hw1, host_of: a}}\n',
+     'events[0].attack: give exactly one of host, host_of'),
+    (HOSTS + 'events:\n  - {wait: 5}\n', 'events[0].wait: must be a mapping'),
 ])
 def test_format_errors_say_what_and_where(text, message):
     with pytest.raises(scenario.ScenarioError) as exc:
         load(text)
     assert str(exc.value).startswith(message)
+
+
+def test_the_structure_is_a_valid_json_schema():
+    jsonschema.Draft202012Validator.check_schema(scenario.validator().schema)
 
 
 def test_unreadable_file(tmp_path):

@@ -1,9 +1,13 @@
 """The monitor's pure decisions: scope, group nonces, alert counts; the
 transport default."""
 
+import sqlite3
+
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+from oslo_db import exception as db_exc
 import pytest
+import sqlalchemy as sa
 
 from sod_nova.conf import trust as trust_conf
 from sod_nova.trust import nonces
@@ -109,3 +113,34 @@ def test_transport_url_defaults_to_the_in_process_transport():
     rpc.register_transport_opts(conf)
     conf([])
     assert conf.transport_url == 'fake://'
+
+
+def sqlite_busy():
+    error = sqlite3.OperationalError('database is locked')
+    error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    return sa.exc.OperationalError('UPDATE', {}, error)
+
+
+def test_database_calls_are_retried_on_deadlock_only(conf, monkeypatch):
+    monkeypatch.setattr('time.sleep', lambda seconds: None)
+    monitor = service.TrustMonitor(conf, name='m')
+    calls = []
+
+    def flaky(conf, fail=2, error=db_exc.DBDeadlock):
+        calls.append(conf)
+        if len(calls) <= fail:
+            raise error()
+        return 'stored'
+
+    assert monitor._db(flaky) == 'stored' and len(calls) == 3
+    calls.clear()
+    assert monitor._db(flaky, fail=1, error=sqlite_busy) == 'stored'
+    assert len(calls) == 2
+    calls.clear()
+    with pytest.raises(db_exc.DBDeadlock):
+        monitor._db(flaky, fail=service.DB_ATTEMPTS)
+    assert len(calls) == service.DB_ATTEMPTS
+    calls.clear()
+    with pytest.raises(db_exc.DBError):
+        monitor._db(flaky, error=db_exc.DBError)
+    assert calls == [conf]

@@ -20,6 +20,7 @@ per-server view also shows whether the VM is compliant *now*.
 
 import datetime
 
+from sod_nova.relocation import audit_events
 from sod_nova.relocation import triggers
 
 #: Decisions that start a violation (a moving-target move is routine, and
@@ -62,7 +63,7 @@ class _Timeline:
         event, at = entry.get('event'), entry.get('at')
         if at is None:
             return
-        if event == 'decided':
+        if event == audit_events.DECIDED:
             if (entry.get('trigger') in VIOLATION_TRIGGERS
                     and self.violation is None and self.pause is None):
                 self.violation = {
@@ -72,9 +73,9 @@ class _Timeline:
                     'from': entry.get('from'),
                     'start': entry.get('event_at') or at, 'end': None,
                     'ended_by': None}
-        elif event == 'parked':
+        elif event == audit_events.PARKED:
             if entry.get('action'):
-                self.close_violation(at, event='parked',
+                self.close_violation(at, event=audit_events.PARKED,
                                      action=entry.get('action'),
                                      reason=entry.get('reason'))
                 if self.pause is None:
@@ -82,22 +83,22 @@ class _Timeline:
                                   'reason': entry.get('reason'),
                                   'start': at, 'end': None,
                                   'ended_by': None, 'migration': None}
-        elif event == 'moved':
+        elif event == audit_events.MOVED:
             if entry.get('compliant') is False:
                 return
-            move = {'event': 'moved', 'migration': entry.get('migration'),
+            move = {'event': audit_events.MOVED, 'migration': entry.get('migration'),
                     'kind': entry.get('kind'), 'to': entry.get('to')}
             self.close_violation(at, **move)
             if self.pause is not None:
                 self.pause['migration'] = entry.get('migration')
                 self.pause['to'] = entry.get('to')
-        elif event in ('resumed', 'recovered'):
+        elif event in (audit_events.RESUMED, audit_events.RECOVERED):
             self.close_violation(at, event='resumed in place',
                                  reason=entry.get('outcome'))
-            if event == 'resumed':
+            if event == audit_events.RESUMED:
                 migration = (self.pause or {}).get('migration')
-                self.close_pause(at, event='resumed', migration=migration)
-        elif event == 'gone':
+                self.close_pause(at, event=audit_events.RESUMED, migration=migration)
+        elif event == audit_events.GONE:
             self.close_violation(at, event='deleted')
             self.close_pause(at, event='deleted')
 

@@ -20,17 +20,18 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import token_endpoint
 
+from sod_nova import exception
 from sod_nova.relocation import compute as compute_mod
 
 #: 2.47: the flavor (with extra specs) is embedded in the server.
 MICROVERSION = 'compute 2.90'
 
 
-class NovaUnavailable(Exception):
+class NovaUnavailable(exception.SodNovaException):
     """Nova could not be reached or found (502/503 to the caller)."""
 
 
-class NovaRefused(Exception):
+class NovaRefused(exception.SodNovaException):
     """Nova answered an error; ``status`` is its HTTP status."""
 
     def __init__(self, status, message):
@@ -38,7 +39,7 @@ class NovaRefused(Exception):
         self.status = status
 
 
-class ServerNotFound(Exception):
+class ServerNotFound(exception.SodNovaException):
     """Nova has no such server, or does not show it to the caller."""
 
 

@@ -43,6 +43,7 @@ import datetime
 import threading
 import time
 
+from oslo_db import api as oslo_db_api
 from oslo_log import log as logging
 import oslo_messaging
 
@@ -52,6 +53,7 @@ from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
+from sod_nova.db import sqlite_locks
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
 from sod_nova.trust import platform
@@ -65,8 +67,8 @@ from sod_nova.trust.monitor import reports
 
 LOG = logging.getLogger(__name__)
 
-#: Attempts of one database call that SQLite refused with "database is
-#: locked".
+#: Attempts of one database call that met another writer (a deadlock; on
+#: SQLite, a lock conflict).
 DB_ATTEMPTS = 5
 #: Most reports verified and recorded in one database transaction.
 BATCH = 512
@@ -221,18 +223,15 @@ class TrustMonitor(reports.ReportsMixin):
     def _now(self):
         return self.clock()
 
+    @oslo_db_api.wrap_db_retry(max_retries=DB_ATTEMPTS - 1, retry_interval=0.005,
+                               retry_on_deadlock=True,
+                               exception_checker=sqlite_locks.is_lock_conflict)
     def _db(self, call, *args, **kwargs):
         """``call(*args, conf=..., **kwargs)``, one at a time in this monitor,
-        retried when SQLite reports a lock conflict."""
-        for attempt in range(DB_ATTEMPTS):
-            try:
-                with self._db_lock:
-                    return call(*args, conf=self.conf, **kwargs)
-            except Exception as exc:
-                if ('database is locked' not in str(exc)
-                        or attempt == DB_ATTEMPTS - 1):
-                    raise
-                time.sleep(0.005 * 2 ** attempt)
+        retried when it met another writer (a deadlock, or SQLite's lock
+        conflict: :mod:`sod_nova.db.sqlite_locks`)."""
+        with self._db_lock:
+            return call(*args, conf=self.conf, **kwargs)
 
     def _publish(self, host, old, new, reason, architecture):
         change = {'host': host, 'old_state': old, 'new_state': new,

@@ -1,0 +1,26 @@
+"""Waiting until a condition holds: one polling rule, on tenacity.
+
+The embedded cloud waits for Nova (a server ACTIVE, a migration finished),
+for the services it starts (RabbitMQ, MariaDB, swtpm answering) and, in the
+tests and the demo, for the trust fleet. Each of those is "call this until it
+returns something true, every so often, for at most so long"; tenacity states
+it, and this module is the one place that says how.
+"""
+
+import operator
+
+import tenacity
+
+
+def until(predicate, timeout, interval):
+    """Call ``predicate()`` every ``interval`` s until its value is true.
+
+    :returns: that value, or the last (false) value after ``timeout`` s.
+    An exception of ``predicate`` ends the wait at once and propagates.
+    """
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_result(operator.not_),
+        stop=tenacity.stop_after_delay(timeout),
+        wait=tenacity.wait_fixed(interval),
+        retry_error_callback=lambda state: state.outcome.result(),
+    )(predicate)
