@@ -68,7 +68,7 @@ def measure(hosts, seconds):
             cloud.add_host('hw%d' % (i + 1), 'HyperWall')
         cloud.settle()
         # Let start-up work (first reports, Placement syncs) die down.
-        time.sleep(cloud.conf.trust.evidence_max_age)
+        time.sleep(cloud.conf.sod_trust.evidence_max_age)
         sys.stderr.write('idle cloud of %d hosts up: measuring %.0f s\n' % (hosts, seconds))
         sys.stderr.flush()
         user0, sys0 = _cpu()

@@ -1,7 +1,7 @@
 """Benchmark: what SecurityOnDemandFilter costs nova-scheduler per host.
 
 Value: microseconds per host for one scheduling request through Nova's own
-filter handler (``HostFilterHandler().get_filtered_objects([filter], hosts,
+filter handler (``HostFilterHandler().get_filtered_objects([sod_filter], hosts,
 spec)``) over 10,000 real ``HostState`` objects, with SecurityOnDemandFilter
 as the only filter. Baseline: Nova's ``ComputeCapabilitiesFilter`` through the
 same handler, on the same HostState objects, in the same process, with one
@@ -31,7 +31,7 @@ What one SoD request includes:
   SQLite sod-nova database (``db sync``), all ``trusted`` with fresh evidence,
   of an operator-catalogue architecture that protects every cell (no shipped
   row meets all 12). The value is with the rows in the filter's cache (as for
-  every request within ``[filter] host_cache_seconds`` of the last read); the
+  every request within ``[sod_filter] host_cache_seconds`` of the last read); the
   detail gives the cost with a re-read on every request as well;
 * per host: the row lookup, the trusted/freshness test (the row's
   ``valid_until`` against the request's one reading of the clock) and the
@@ -202,7 +202,7 @@ def run() -> dict:
         conf.set_override('connection', 'sqlite:///%s' % os.path.join(tmp, 'sod.db'),
                           'sod_database')
         conf.set_override('sqlite_synchronous', False, 'sod_database')
-        conf.set_override('architectures_file', _architectures_file(tmp), 'catalog')
+        conf.set_override('architectures_file', _architectures_file(tmp), 'sod_catalog')
         instance_sources.metadata_of = metadata_of
         try:
             db_api.sync(conf)
@@ -227,7 +227,7 @@ def run() -> dict:
             cells = bin(request.mask).count('1')
 
             # Rows cached: as for every request within host_cache_seconds.
-            conf.set_override('host_cache_seconds', 3600.0, 'filter')
+            conf.set_override('host_cache_seconds', 3600.0, 'sod_filter')
             runs = {
                 'sod': (flt, sod_spec),
                 'compute_capabilities': (
@@ -241,7 +241,7 @@ def run() -> dict:
             median, best = _compare(handler, runs, hosts)
 
             # Rows re-read from SQLite on every request (host_cache_seconds=0).
-            conf.set_override('host_cache_seconds', 0, 'filter')
+            conf.set_override('host_cache_seconds', 0, 'sod_filter')
             cold, cold_best = _compare(handler, {'sod': (flt, sod_spec)}, hosts)
 
             # The per-request resolution alone (sources, parse, catalogue).
@@ -254,8 +254,8 @@ def run() -> dict:
             db_api.dispose()
             for opt, group in (('connection', 'sod_database'),
                                ('sqlite_synchronous', 'sod_database'),
-                               ('architectures_file', 'catalog'),
-                               ('host_cache_seconds', 'filter')):
+                               ('architectures_file', 'sod_catalog'),
+                               ('host_cache_seconds', 'sod_filter')):
                 conf.clear_override(opt, group)
 
     sod, ccf = best['sod'], best['compute_capabilities']

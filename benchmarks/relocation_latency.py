@@ -44,7 +44,7 @@ def _set_trust(catalog, host, state, reason):
     now = db_api.now()
     old, new = db_api.host_set_trust(
         host, state, reason, mask, conf=CONF, last_evidence_at=now,
-        valid_until=db_api.evidence_valid_until(now, CONF.trust.evidence_max_age))
+        valid_until=db_api.evidence_valid_until(now, CONF.sod_trust.evidence_max_age))
     return {'host': host, 'old_state': old, 'new_state': new,
             'reason': reason, 'architecture': row.architecture}
 
@@ -104,10 +104,10 @@ def run(rounds=ROUNDS):
         finally:
             manager.stop()
             for option, group in (('connection', 'sod_database'),
-                                  ('host_cache_seconds', 'filter'),
-                                  ('evidence_max_age', 'trust'),
-                                  ('poll_interval', 'relocation'),
-                                  ('reconcile_interval', 'relocation')):
+                                  ('host_cache_seconds', 'sod_filter'),
+                                  ('evidence_max_age', 'sod_trust'),
+                                  ('poll_interval', 'sod_relocation'),
+                                  ('reconcile_interval', 'sod_relocation')):
                 CONF.clear_override(option, group)
             db_api.dispose()
         every = [s * 1000.0 for _, _, s in manager.mover.latencies]

@@ -148,9 +148,9 @@ def run() -> dict:
             tmp, 'sod.db'), 'sod_database')
         conf.set_override('sqlite_synchronous', False, 'sod_database')
         conf.set_override('architectures_file',
-                          filter_bench._architectures_file(tmp), 'catalog')
-        conf.set_override('evidence_max_age', 3600.0, 'trust')
-        conf.set_override('host_cache_seconds', 3600.0, 'filter')
+                          filter_bench._architectures_file(tmp), 'sod_catalog')
+        conf.set_override('evidence_max_age', 3600.0, 'sod_trust')
+        conf.set_override('host_cache_seconds', 3600.0, 'sod_filter')
         instance_sources.metadata_of = metadata_of
         try:
             db_api.sync(conf)
@@ -166,7 +166,7 @@ def run() -> dict:
                     'benchmark', mask if trusted else 0, now,
                     architecture=filter_bench.ARCH, monitor='bench',
                     conf=conf, valid_until=db_api.evidence_valid_until(
-                        now, conf.trust.evidence_max_age))
+                        now, conf.sod_trust.evidence_max_age))
                 row = db_api.host_get(name, conf) if trusted else None
                 traits_of[name] = traits_mod.traits_for(
                     row, now - datetime.timedelta(seconds=3600))
@@ -197,9 +197,9 @@ def run() -> dict:
             db_api.dispose()
             for opt, group in (('connection', 'sod_database'),
                                ('sqlite_synchronous', 'sod_database'),
-                               ('architectures_file', 'catalog'),
-                               ('host_cache_seconds', 'filter'),
-                               ('evidence_max_age', 'trust')):
+                               ('architectures_file', 'sod_catalog'),
+                               ('host_cache_seconds', 'sod_filter'),
+                               ('evidence_max_age', 'sod_trust')):
                 conf.clear_override(opt, group)
 
     value, baseline = min(times['prefilter']), min(times['alone'])

@@ -35,7 +35,7 @@ def run() -> dict:
                  'agent_topic': 'bench-ta-' + suffix,
                  'notification_topic': 'bench-n-' + suffix}
     for name, value in overrides.items():
-        conf.set_override(name, value, 'trust')
+        conf.set_override(name, value, 'sod_trust')
     listener_s, row_s = [], []
     with tempfile.TemporaryDirectory() as tmp:
         conf.set_override('connection', 'sqlite:///%s' % os.path.join(tmp, 'd.db'),
@@ -81,9 +81,9 @@ def run() -> dict:
             db_api.dispose()
             conf.clear_override('connection', 'sod_database')
             for name in overrides:
-                conf.clear_override(name, 'trust')
+                conf.clear_override(name, 'sod_trust')
     median = statistics.median(listener_s)
-    interval = conf.trust.report_interval
+    interval = conf.sod_trust.report_interval
     return {
         'name': 'trust-detection',
         'value': round(median, 4),

@@ -49,13 +49,13 @@ def measure(rate=RATE, seconds=SECONDS):
         overrides = {
             ('connection', 'sod_database'): 'sqlite:///%s' % os.path.join(
                 tmp, 'flood.db'),
-            ('nonce_key_file', 'trust'): key_file,
-            ('report_interval', 'trust'): INTERVAL,
-            ('evidence_max_age', 'trust'): 10 * INTERVAL,
-            ('stale_check_interval', 'trust'): INTERVAL / 2,
-            ('monitor_topic', 'trust'): 'flood-monitor-' + suffix,
-            ('agent_topic', 'trust'): 'flood-agent-' + suffix,
-            ('notification_topic', 'trust'): 'flood-notes-' + suffix,
+            ('nonce_key_file', 'sod_trust'): key_file,
+            ('report_interval', 'sod_trust'): INTERVAL,
+            ('evidence_max_age', 'sod_trust'): 10 * INTERVAL,
+            ('stale_check_interval', 'sod_trust'): INTERVAL / 2,
+            ('monitor_topic', 'sod_trust'): 'flood-monitor-' + suffix,
+            ('agent_topic', 'sod_trust'): 'flood-agent-' + suffix,
+            ('notification_topic', 'sod_trust'): 'flood-notes-' + suffix,
         }
         for (opt, group), value in overrides.items():
             conf.set_override(opt, value, group)

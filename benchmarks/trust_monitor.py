@@ -52,10 +52,10 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
     with tempfile.TemporaryDirectory() as tmp:
         key_file = os.path.join(tmp, 'nonce.key')
         nonces.write_key(key_file)
-        conf.set_override('nonce_key_file', key_file, 'trust')
+        conf.set_override('nonce_key_file', key_file, 'sod_trust')
         # Nonces are issued before the clock starts: however busy the
         # machine, none may expire while the reports wait in the queue.
-        conf.set_override('nonce_max_age', 1e6, 'trust')
+        conf.set_override('nonce_max_age', 1e6, 'sod_trust')
         conf.set_override('connection', connection or 'sqlite:///%s' % os.path.join(
             tmp, 'b.db'), 'sod_database')
         conf.set_override('sqlite_synchronous', False, 'sod_database')
@@ -96,8 +96,8 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
             monitor.stop()
             db_api.dispose()
             for opt, group in (('connection', 'sod_database'),
-                               ('nonce_key_file', 'trust'),
-                               ('nonce_max_age', 'trust')):
+                               ('nonce_key_file', 'sod_trust'),
+                               ('nonce_max_age', 'sod_trust')):
                 conf.clear_override(opt, group)
     return counters.get('trusted', 0) / elapsed, counters, elapsed, bare
 

@@ -125,10 +125,10 @@ function _sod_nova_configure_shared {
         iniset "$conf" sod_database connection "$(database_connection_url "$SOD_NOVA_DB_NAME")"
     fi
     if [[ -n "$SOD_NOVA_PACKAGES_FILE" ]]; then
-        iniset "$conf" catalog packages_file "$SOD_NOVA_PACKAGES_FILE"
+        iniset "$conf" sod_catalog packages_file "$SOD_NOVA_PACKAGES_FILE"
     fi
     if [[ -n "$SOD_NOVA_ARCHITECTURES_FILE" ]]; then
-        iniset "$conf" catalog architectures_file "$SOD_NOVA_ARCHITECTURES_FILE"
+        iniset "$conf" sod_catalog architectures_file "$SOD_NOVA_ARCHITECTURES_FILE"
     fi
 }
 
@@ -214,10 +214,10 @@ function configure_sod_nova {
     _sod_nova_configure_shared "$SOD_NOVA_CONF"
 
     if is_service_enabled sod-agent; then
-        iniset "$SOD_NOVA_CONF" trust host "$(_sod_nova_agent_host)"
-        iniset "$SOD_NOVA_CONF" trust backend "$SOD_NOVA_TRUST_BACKEND"
-        iniset "$SOD_NOVA_CONF" trust architecture "$SOD_NOVA_TRUST_ARCHITECTURE"
-        iniset "$SOD_NOVA_CONF" trust private_key_file "$SOD_NOVA_DATA_DIR/agent_key.pem"
+        iniset "$SOD_NOVA_CONF" sod_trust host "$(_sod_nova_agent_host)"
+        iniset "$SOD_NOVA_CONF" sod_trust backend "$SOD_NOVA_TRUST_BACKEND"
+        iniset "$SOD_NOVA_CONF" sod_trust architecture "$SOD_NOVA_TRUST_ARCHITECTURE"
+        iniset "$SOD_NOVA_CONF" sod_trust private_key_file "$SOD_NOVA_DATA_DIR/agent_key.pem"
     fi
 
     # The migration manager drives live migrations through Nova's API with

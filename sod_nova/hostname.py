@@ -1,7 +1,7 @@
 """The one rule for a compute host name, wherever a name enters sod-nova.
 
 A host name reaches sod-nova through the operator (``sod-nova host
-declare``, ``trust enroll``, ``trust token create``), the agent's ``[trust]
+declare``, ``trust enroll``, ``trust token create``), the agent's ``[sod_trust]
 host`` option, scenario files and, signed, the evidence format. All of them
 apply this rule, so a host that could be declared can also be attested: a
 name the evidence format refuses would be declared, never trusted, and

@@ -15,7 +15,7 @@ cannot be checked here; the scheduler filter refuses such a flavor with that
 reason, fail closed.
 
 ``sod:package`` is checked against the catalogue named by nova-api's
-configuration (``[catalog] packages_file``), read on first use.
+configuration (``[sod_catalog] packages_file``), read on first use.
 """
 
 import dataclasses

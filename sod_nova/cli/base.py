@@ -39,18 +39,18 @@ def host_name(value):
 def add_catalog_args(parser):
     parser.add_argument(
         '--catalog', metavar='FILE',
-        help='architectures YAML file to use instead of [catalog] '
+        help='architectures YAML file to use instead of [sod_catalog] '
              'architectures_file')
     parser.add_argument(
         '--packages', metavar='FILE',
-        help='packages YAML file to use instead of [catalog] packages_file')
+        help='packages YAML file to use instead of [sod_catalog] packages_file')
 
 
 def catalog_from_args(app, parsed_args):
     """The catalogue named by the command line, else by the configuration."""
     conf = app.conf
     if parsed_args.catalog:
-        conf.set_override('architectures_file', parsed_args.catalog, 'catalog')
+        conf.set_override('architectures_file', parsed_args.catalog, 'sod_catalog')
     if parsed_args.packages:
-        conf.set_override('packages_file', parsed_args.packages, 'catalog')
+        conf.set_override('packages_file', parsed_args.packages, 'sod_catalog')
     return catalog_conf.load_catalog(conf)

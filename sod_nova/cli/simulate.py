@@ -78,7 +78,7 @@ class Simulate(base.BadInputExits2, command.Command):
 
         # The embedded cloud parses the global configuration itself, as
         # Nova's services do: hand the catalogue over as overrides.
-        overrides = {('catalog', name): self.app.conf.catalog[name] for name in (
+        overrides = {('sod_catalog', name): self.app.conf.sod_catalog[name] for name in (
             'architectures_file', 'packages_file', 'removed_counts_as_protected')}
         self.app.conf.clear()
         try:

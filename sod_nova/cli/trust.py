@@ -4,7 +4,7 @@ A host's evidence counts only once its key is enrolled, explicitly: the
 operator enrolls the public key the agent printed, or issues a one-time token
 the agent enrolls its key with. Nothing is trusted on first use.
 
-A host with a TPM 2.0 (``[trust] backend = tpm``) is enrolled with its
+A host with a TPM 2.0 (``[sod_trust] backend = tpm``) is enrolled with its
 endorsement key (EK) too (``--tpm-ek``): the agent prints it at start, or the
 operator takes it from the EK certificate. The monitor then makes a
 credential for the attestation key the host reports, sealed to that EK; only

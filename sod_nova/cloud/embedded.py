@@ -50,16 +50,16 @@ WEIGHER = 'sod_nova.cloud.weighers.HostOrderWeigher'
 OVERRIDES = {
     # Evidence every 0.5 s, stale after 4 s: tolerant of a loaded 2-core
     # machine (a busy process must not look like a silent agent).
-    ('trust', 'report_interval'): 0.5,
-    ('trust', 'evidence_max_age'): 4.0,
-    ('trust', 'stale_check_interval'): 0.2,
-    ('trust', 'monitor_name'): 'embedded-monitor',
-    ('filter', 'host_cache_seconds'): 0.0,
+    ('sod_trust', 'report_interval'): 0.5,
+    ('sod_trust', 'evidence_max_age'): 4.0,
+    ('sod_trust', 'stale_check_interval'): 0.2,
+    ('sod_trust', 'monitor_name'): 'embedded-monitor',
+    ('sod_filter', 'host_cache_seconds'): 0.0,
     # Compressed 4x like report_interval (production: 1 s). Reactions are
     # woken by events, not by this; every look is two GETs to Nova's API per
     # migrating VM, and at 0.05 s they took the CPU the migrations needed.
-    ('relocation', 'poll_interval'): 0.25,
-    ('relocation', 'retry_backoff'): 0.05,
+    ('sod_relocation', 'poll_interval'): 0.25,
+    ('sod_relocation', 'retry_backoff'): 0.05,
     # sod-nova's database is a temporary file, deleted with the cloud: an
     # fsync per commit (the monitor's verdict, the manager's task and audit
     # rows, all on the way from an attack to Nova's migrate call) buys no
@@ -67,7 +67,7 @@ OVERRIDES = {
     ('sod_database', 'sqlite_synchronous'): False,
     # The runner asks for a reconcile after every step (the production
     # periodic reconcile, compressed); no timer of its own in between.
-    ('relocation', 'reconcile_interval'): 3600,
+    ('sod_relocation', 'reconcile_interval'): 3600,
 }
 
 
@@ -180,7 +180,7 @@ class EmbeddedCloud(fixtures.Fixture):
         stale_check_interval`` of its cause; twice that is allowed, so that
         a loaded machine is slow, not wrong.
         """
-        trust = self.conf.trust
+        trust = self.conf.sod_trust
         return 2 * (trust.evidence_max_age + 2 * trust.report_interval
                     + trust.stale_check_interval)
 
@@ -215,7 +215,7 @@ class EmbeddedCloud(fixtures.Fixture):
                         else 'unknown to the monitor (no row)'))
             with self._changed:
                 if self._changes == seen:
-                    self._changed.wait(min(left, self.conf.trust.report_interval))
+                    self._changed.wait(min(left, self.conf.sod_trust.report_interval))
 
     # -- scenario time -------------------------------------------------------
 
@@ -224,7 +224,7 @@ class EmbeddedCloud(fixtures.Fixture):
         """Real seconds per scenario second: this cloud's ``evidence_max_age``
         over the production default (4 s for 10 s: 0.4), so that evidence ages
         in scenario time as it would in a real cloud."""
-        return self.conf.trust.evidence_max_age / _default(
+        return self.conf.sod_trust.evidence_max_age / _default(
             trust_conf.trust_opts, 'evidence_max_age')
 
     def pass_time(self, seconds):

@@ -9,7 +9,7 @@ and the tasks table.
 The wait has no fixed deadline: a loaded machine moves VMs more slowly, and
 a run must not be declared stuck because of it. It is declared stuck when
 no open task advanced for longer than the manager itself lets a task stand
-still: a live migration in flight is aborted after ``[relocation]
+still: a live migration in flight is aborted after ``[sod_relocation]
 migration_timeout``, a failed one is retried after at most ``retry_backoff
 * 2**retries``, and the manager looks every ``poll_interval``.
 """
@@ -21,7 +21,7 @@ from sod_nova.db import task_states
 
 def stall_limit(conf):
     """Seconds without progress after which the manager is stuck."""
-    relocation = conf.relocation
+    relocation = conf.sod_relocation
     return (relocation.migration_timeout
             + relocation.retry_backoff * 2 ** relocation.retries
             + 2 * relocation.poll_interval)
@@ -54,7 +54,7 @@ def settle(manager, stall_after=None, clock=time.monotonic, sleep=time.sleep):
 
 def _pause(manager):
     """Until the next look: a poll interval, or less when a retry is due."""
-    waits = [manager.conf.relocation.poll_interval]
+    waits = [manager.conf.sod_relocation.poll_interval]
     now = manager.clock()
     for task in manager.store.tasks_open():
         if task.state == task_states.PENDING and task.not_before:

@@ -1,6 +1,6 @@
 """``sod-migration-manager``: keeps VMs on servers that satisfy them.
 
-Several may run (``[relocation] leader_election``): exactly one acts, the
+Several may run (``[sod_relocation] leader_election``): exactly one acts, the
 others are standbys (:mod:`sod_nova.relocation.leader`).
 """
 
@@ -23,7 +23,7 @@ CONF = sod_nova.conf.CONF
 
 def main(argv=None):
     common.parse_args('sod-migration-manager', argv)
-    if CONF.relocation.listen_notifications:
+    if CONF.sod_relocation.listen_notifications:
         common.require_transport('sod-migration-manager', rpc_transport=False)
     try:
         db_api.configure(CONF)
@@ -31,7 +31,7 @@ def main(argv=None):
     except (CatalogError, db_api.DatabaseConfigError, compute.NovaError,
             ks_exc.ClientException) as exc:
         sys.exit('sod-migration-manager: %s' % exc)
-    if not CONF.relocation.leader_election:
+    if not CONF.sod_relocation.leader_election:
         manager.start(listener)
         return common.serve(manager.stop)
     done = threading.Event()

@@ -2,7 +2,7 @@
 
 oslo.upgradecheck's command, as ``nova-status`` and ``placement-status``
 have. Run it with the configuration files of the sod-nova services (the
-monitor's and the manager's ``--config-file``); ``[upgrade_check]
+monitor's and the manager's ``--config-file``); ``[sod_upgrade_check]
 nova_config_files`` names nova-scheduler's. Each check reads configuration
 or the database only, never changes them, and turns whatever goes wrong into
 a failure that says what to fix (never a traceback). Exit status: 0 every
@@ -74,14 +74,14 @@ class Checks(upgradecheck.UpgradeCommands):
         self.conf = conf or CONF
 
     def _nova(self):
-        paths = self.conf.upgrade_check.nova_config_files
+        paths = self.conf.sod_upgrade_check.nova_config_files
         if not paths:
-            raise ValueError('set [upgrade_check] nova_config_files to '
+            raise ValueError('set [sod_upgrade_check] nova_config_files to '
                              'nova-scheduler\'s configuration files')
         try:
             return NovaConfig(paths)
         except (OSError, cfg.ParseError) as exc:
-            raise ValueError('cannot read [upgrade_check] nova_config_files: '
+            raise ValueError('cannot read [sod_upgrade_check] nova_config_files: '
                              '%s' % exc) from None
 
     def _check_database(self):
@@ -118,10 +118,10 @@ class Checks(upgradecheck.UpgradeCommands):
         return _success
 
     def _check_notifications(self):
-        if not self.conf.relocation.listen_notifications:
+        if not self.conf.sod_relocation.listen_notifications:
             return upgradecheck.Result(
                 upgradecheck.Code.WARNING,
-                '[relocation] listen_notifications is off: the migration '
+                '[sod_relocation] listen_notifications is off: the migration '
                 'manager sees policy changes only at its reconcile pass')
         try:
             nova = self._nova()
@@ -142,12 +142,12 @@ class Checks(upgradecheck.UpgradeCommands):
         if not any(d in BUS_DRIVERS for d in drivers):
             problems.append('[oslo_messaging_notifications] driver is %s (set '
                             'messagingv2)' % (','.join(drivers) or 'unset'))
-        topic = self.conf.relocation.nova_notification_topic
+        topic = self.conf.sod_relocation.nova_notification_topic
         topics = (nova.get('notifications', 'versioned_notifications_topics')
                   or ','.join(NOVA_VERSIONED_TOPICS)).split(',')
         if topic not in [t.strip() for t in topics]:
             problems.append('[notifications] versioned_notifications_topics '
-                            'does not include %s ([relocation] '
+                            'does not include %s ([sod_relocation] '
                             'nova_notification_topic)' % topic)
         if problems:
             return _failure('Nova (%s) does not send the versioned instance.update '

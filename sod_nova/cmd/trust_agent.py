@@ -15,13 +15,13 @@ CONF = sod_nova.conf.CONF
 
 def main(argv=None):
     common.parse_args('sod-trust-agent', argv)
-    trust = CONF.trust
+    trust = CONF.sod_trust
     try:
-        hostname.check(trust.host, '[trust] host')
+        hostname.check(trust.host, '[sod_trust] host')
     except hostname.InvalidHostName as exc:
         sys.exit('sod-trust-agent: %s' % exc)
     if not trust.private_key_file:
-        sys.exit('sod-trust-agent: set [trust] private_key_file')
+        sys.exit('sod-trust-agent: set [sod_trust] private_key_file')
     try:
         key = keys.load_or_create_private_key(trust.private_key_file)
         backend = backends.load(trust.backend, trust.architecture)

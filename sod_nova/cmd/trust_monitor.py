@@ -39,7 +39,7 @@ def main(argv=None):
         sys.exit('sod-trust-monitor: %s' % exc)
     if publisher is None:
         return common.serve(monitor.stop)
-    publisher.start(resync_interval=CONF.trust.evidence_max_age)
+    publisher.start(resync_interval=CONF.sod_trust.evidence_max_age)
     publisher.sync_all()
 
     def stop():

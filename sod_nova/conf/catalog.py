@@ -1,16 +1,17 @@
-"""[catalog] options: where the Table III rows and the packages come from."""
+"""[sod_catalog] options: where the Table III rows and the packages come from."""
 
 from oslo_config import cfg
 
 from sod_nova.catalog import Catalog
+from sod_nova.conf import deprecation
 
 catalog_group = cfg.OptGroup(
-    'catalog',
+    'sod_catalog',
     title='Security capability catalogue',
     help='The Server Security Capabilities table (paper Table III) and the '
          'named security packages customers can choose.')
 
-catalog_opts = [
+catalog_opts = deprecation.from_group('catalog', [
     cfg.StrOpt(
         'architectures_file',
         help="""
@@ -46,7 +47,7 @@ hypervisor) satisfies a request against that entity.
 
 Fail closed by default: only ``yes`` satisfies a request.
 """),
-]
+])
 
 
 def register_opts(conf):
@@ -59,7 +60,7 @@ def list_opts():
 
 
 def load_catalog(conf):
-    """The :class:`Catalog` that ``conf``'s [catalog] options describe."""
-    return Catalog.load(conf.catalog.architectures_file or None,
-                        conf.catalog.packages_file or None,
-                        conf.catalog.removed_counts_as_protected)
+    """The :class:`Catalog` that ``conf``'s [sod_catalog] options describe."""
+    return Catalog.load(conf.sod_catalog.architectures_file or None,
+                        conf.sod_catalog.packages_file or None,
+                        conf.sod_catalog.removed_counts_as_protected)

@@ -1,16 +1,18 @@
-"""[relocation] options: how the migration manager keeps VMs compliant."""
+"""[sod_relocation] options: how the migration manager keeps VMs compliant."""
 
 from oslo_config import cfg
 
+from sod_nova.conf import deprecation
+
 relocation_group = cfg.OptGroup(
-    'relocation',
+    'sod_relocation',
     title='Migration manager (relocation mode)',
     help='How sod-migration-manager moves VMs off servers that no longer '
          'satisfy their security request (paper steps 4 and III-E).')
 
 NO_HOST_ACTIONS = ('pause', 'suspend', 'stop', 'none')
 
-relocation_opts = [
+relocation_opts = deprecation.from_group('relocation', [
     cfg.StrOpt(
         'no_host_action',
         default='pause',
@@ -136,7 +138,7 @@ Topic of Nova's versioned notifications (Nova's
 Related options:
 
 * ``nova_exchange``
-* ``[trust] notification_topic`` (where trust changes come from)
+* ``[sod_trust] notification_topic`` (where trust changes come from)
 """),
     cfg.StrOpt(
         'nova_exchange',
@@ -182,7 +184,7 @@ at boot to every migration; turning this on also makes the manager treat a
 server that fails only the image's request as non-compliant. An image that
 cannot be read then counts as asking for every cell (fail closed).
 """),
-]
+])
 
 
 def register_opts(conf):

@@ -1,14 +1,16 @@
-"""[filter] options of the SecurityOnDemandFilter (it runs in nova-scheduler)."""
+"""[sod_filter] options of the SecurityOnDemandFilter (it runs in nova-scheduler)."""
 
 from oslo_config import cfg
 
+from sod_nova.conf import deprecation
+
 filter_group = cfg.OptGroup(
-    'filter',
+    'sod_filter',
     title='SecurityOnDemandFilter',
     help='The Nova scheduler filter that places a VM only on hosts whose '
          'verified capabilities satisfy its security request.')
 
-filter_opts = [
+filter_opts = deprecation.from_group('filter', [
     cfg.FloatOpt(
         'host_cache_seconds',
         default=1.0,
@@ -23,11 +25,11 @@ Possible values:
 
 * 0: read the rows on every scheduling request.
 * A small number of seconds. A host that loses trust may still be chosen for
-  this long; keep it well below ``[trust] evidence_max_age``.
+  this long; keep it well below ``[sod_trust] evidence_max_age``.
 
 Related options:
 
-* ``[trust] evidence_max_age``
+* ``[sod_trust] evidence_max_age``
 """),
     cfg.BoolOpt(
         'record_rejections',
@@ -38,7 +40,7 @@ policy, or which cells no trusted host meets and the closest architecture),
 in sod-nova's database, so ``sod-nova`` commands can show it. The reason is
 logged either way.
 """),
-]
+])
 
 
 def register_opts(conf):

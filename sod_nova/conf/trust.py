@@ -1,4 +1,4 @@
-"""[trust] options: the Trust Monitor agent (TMc) and monitor (TMs).
+"""[sod_trust] options: the Trust Monitor agent (TMc) and monitor (TMs).
 
 The agent runs on every compute host and reports signed evidence; the
 monitor verifies it and writes the host's trust row. Both read this group;
@@ -9,13 +9,15 @@ import socket
 
 from oslo_config import cfg
 
+from sod_nova.conf import deprecation
+
 trust_group = cfg.OptGroup(
-    'trust',
+    'sod_trust',
     title='Trust Monitor',
     help='Evidence reporting (agent, sod-trust-agent) and verification '
          '(monitor, sod-trust-monitor) of compute host trust.')
 
-trust_opts = [
+trust_opts = deprecation.from_group('trust', [
     cfg.FloatOpt(
         'evidence_max_age',
         default=10.0,
@@ -246,7 +248,7 @@ Monitor: what a libvirt domain that Nova does not place on the host does
 appears in libvirt a moment before Nova records its host during a live
 migration, so ``untrusted`` suits hosts where nothing but Nova starts VMs.
 """),
-]
+])
 
 
 def register_opts(conf):

@@ -1,14 +1,16 @@
-"""[upgrade_check] options of ``sod-nova-status upgrade check``."""
+"""[sod_upgrade_check] options of ``sod-nova-status upgrade check``."""
 
 from oslo_config import cfg
 
+from sod_nova.conf import deprecation
+
 upgrade_check_group = cfg.OptGroup(
-    'upgrade_check',
+    'sod_upgrade_check',
     title='sod-nova-status upgrade check',
     help='Where ``sod-nova-status upgrade check`` finds the configuration of '
          'the Nova services sod-nova depends on.')
 
-upgrade_check_opts = [
+upgrade_check_opts = deprecation.from_group('upgrade_check', [
     cfg.ListOpt(
         'nova_config_files',
         default=['/etc/nova/nova.conf'],
@@ -22,7 +24,7 @@ SecurityOnDemandFilter available and enabled), ``[notifications]`` and
 ``[oslo_messaging_notifications]`` (the versioned ``instance.update``
 notifications the migration manager listens for).
 """),
-]
+])
 
 
 def register_opts(conf):

@@ -192,7 +192,7 @@ def now():
 
 def evidence_valid_until(evidence_at, max_age):
     """Until when evidence verified at ``evidence_at`` counts: the one
-    place ``[trust] evidence_max_age`` is applied (by the monitor, which
+    place ``[sod_trust] evidence_max_age`` is applied (by the monitor, which
     writes the result into the host row)."""
     return evidence_at + datetime.timedelta(seconds=max_age)
 

@@ -3,7 +3,7 @@
 Each ``sod-migration-manager`` process tries to hold the database lease
 ``migration-manager`` (:mod:`sod_nova.db.leases`). The holder starts the
 manager (notification listener, passes, Nova calls) and renews the lease
-every third of ``[relocation] leader_lease``; the others are standbys that
+every third of ``[sod_relocation] leader_lease``; the others are standbys that
 try every third of it and take over once the lease expired, at most
 ``4/3 * leader_lease`` seconds after the leader died, whatever the way it
 died (``kill -9`` included: nothing has to be released).
@@ -38,7 +38,7 @@ class Leadership:
         self.conf = conf
         self.holder = holder or '%s:%d' % (socket.gethostname(), os.getpid())
         self.role = role
-        self.lease = conf.relocation.leader_lease
+        self.lease = conf.sod_relocation.leader_lease
         self.interval = self.lease / 3.0
         self._clock = clock
         self._monotonic = monotonic

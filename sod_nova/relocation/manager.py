@@ -168,7 +168,7 @@ class MigrationManager:
         now = self.clock()
         wake = [self._next_reconcile]
         if busy:
-            wake.append(now + self.conf.relocation.poll_interval)
+            wake.append(now + self.conf.sod_relocation.poll_interval)
         if self._moving.next_due() is not None:
             wake.append(self._moving.next_due())
         wake.extend(self._parked_revisits)
@@ -203,7 +203,7 @@ class MigrationManager:
         revisit_parked = False
         if self._reconcile_requested or now >= self._next_reconcile:
             self._reconcile_requested = False
-            self._next_reconcile = now + self.conf.relocation.reconcile_interval
+            self._next_reconcile = now + self.conf.sod_relocation.reconcile_interval
             servers = self.compute.servers()
             self._inventory.clear()       # forget deleted VMs
             for server in servers:
@@ -314,7 +314,7 @@ class MigrationManager:
         """A parked VM: resume it in place, or move it once a host exists.
 
         A ``scheduled`` look (after Nova found no valid host) keeps counting
-        attempts, so that it stops after ``[relocation] retries``; a trust
+        attempts, so that it stops after ``[sod_relocation] retries``; a trust
         change or a reconcile gives the VM a fresh set of attempts.
         """
         if task.not_before is not None:     # a scheduled look: this is it
@@ -365,7 +365,7 @@ class MigrationManager:
         """The pool that sends migrate requests (created on first use)."""
         if self._pool is None:
             self._pool = futures.ThreadPoolExecutor(
-                max_workers=self.conf.relocation.max_concurrent,
+                max_workers=self.conf.sod_relocation.max_concurrent,
                 thread_name_prefix='sod-migrate-call')
         return self._pool
 
@@ -374,8 +374,8 @@ class MigrationManager:
         pending = [t for t in open_tasks if t.state == triggers.PENDING]
         in_flight = [t for t in open_tasks if t.state == triggers.MIGRATING]
         chosen = planner.select(
-            pending, in_flight, self.conf.relocation.max_concurrent,
-            self.conf.relocation.max_per_source_host, self.clock())
+            pending, in_flight, self.conf.sod_relocation.max_concurrent,
+            self.conf.sod_relocation.max_per_source_host, self.clock())
         calls = []
         for task in chosen:
             server = ctx.server(task.vm)

@@ -87,7 +87,7 @@ class Mover:
             self.record(audit_events.RESUMED_TO_MOVE, task)
             return self.store.task_update(
                 task.id, action=None,
-                not_before=now + self.conf.relocation.poll_interval)
+                not_before=now + self.conf.sod_relocation.poll_interval)
         exclude = {task.source_host, *task.failed_hosts}
         candidates = decision.compliant_hosts(request, rows, exclude)
         if not candidates:
@@ -192,7 +192,7 @@ class Mover:
         """A live migration in flight past ``migration_timeout``: abort it;
         its failure then goes through :meth:`failed` like any other."""
         overdue = (self.clock() - (task.migrate_called_at or self.clock())
-                   > self.conf.relocation.migration_timeout)
+                   > self.conf.sod_relocation.migration_timeout)
         if not overdue or task.kind != compute_mod.LIVE or (
                 migration.status not in ('running', 'preparing', 'queued')
                 or migration.id in self._aborted):
@@ -207,7 +207,7 @@ class Mover:
             return
         self.record(audit_events.ABORT_REQUESTED, task, migration=str(migration.id),
                     reason='in flight for more than %gs'
-                    % self.conf.relocation.migration_timeout)
+                    % self.conf.sod_relocation.migration_timeout)
 
     def _watch_unknown(self, task, server, request, rows):
         """A crash came between "migrating" and the watermark: judge by
@@ -306,17 +306,17 @@ class Mover:
         if no_valid_host and task.target_host is None:
             # Fail closed at once; look again after a backoff, in case the
             # scheduler's view of the trust rows was a moment behind ours
-            # (the filter caches them for [filter] host_cache_seconds).
+            # (the filter caches them for [sod_filter] host_cache_seconds).
             revisit = None
-            if task.attempts <= self.conf.relocation.retries:
+            if task.attempts <= self.conf.sod_relocation.retries:
                 revisit = self.clock() + planner.backoff(
-                    self.conf.relocation.retry_backoff, task.attempts)
+                    self.conf.sod_relocation.retry_backoff, task.attempts)
             return self.park(task, server, 'no compliant host: Nova found '
                              'no valid host (%s)' % reason, revisit_at=revisit)
-        if task.attempts > self.conf.relocation.retries:
+        if task.attempts > self.conf.sod_relocation.retries:
             return self.park(task, server, 'gave up after %d attempts: %s'
                              % (task.attempts, reason))
-        delay = planner.backoff(self.conf.relocation.retry_backoff,
+        delay = planner.backoff(self.conf.sod_relocation.retry_backoff,
                                 task.attempts)
         task = self.store.task_update(
             task.id, state=triggers.PENDING, failed_hosts=failed,
@@ -330,7 +330,7 @@ class Mover:
     def park(self, task, server, reason, revisit_at=None):
         """Apply the no-host action to the VM and wait for a compliant host
         (or until ``revisit_at``, when the manager looks again anyway)."""
-        action = self.conf.relocation.no_host_action
+        action = self.conf.sod_relocation.no_host_action
         applied = None
         if action != 'none' and server.status == 'ACTIVE':
             try:

@@ -2,7 +2,7 @@
 
 A VM whose request carries ``sod:moving_target`` (seconds) is moved to
 another compliant server each period, so that an attacker co-located with
-it has little time. Each period is randomised by ``[relocation]
+it has little time. Each period is randomised by ``[sod_relocation]
 moving_target_jitter`` (:func:`sod_nova.relocation.planner.jittered`), so
 an observer cannot predict the next move; the first one counts from the
 VM's last finished move (or from now), so that a restarted manager does not
@@ -43,7 +43,7 @@ class Timers:
         if not period:
             self.forget(vm)
             return False
-        jitter = self.conf.relocation.moving_target_jitter
+        jitter = self.conf.sod_relocation.moving_target_jitter
         if vm not in self._due:
             moves = [t.finished_at for t in self.store.tasks(vm)
                      if t.state == triggers.DONE and t.finished_at]

@@ -1,9 +1,9 @@
 """oslo.messaging endpoints feeding the migration manager.
 
 Two notifications start work: the trust monitor's ``sod.host.trust_changed``
-(topic ``[trust] notification_topic``) and Nova's versioned
-``instance.update`` (topic ``[relocation] nova_notification_topic`` on
-exchange ``[relocation] nova_exchange``), which Nova emits for metadata edits
+(topic ``[sod_trust] notification_topic``) and Nova's versioned
+``instance.update`` (topic ``[sod_relocation] nova_notification_topic`` on
+exchange ``[sod_relocation] nova_exchange``), which Nova emits for metadata edits
 when ``[notifications] notify_on_state_change`` is set. The listener has its
 own pool so that other consumers of the same topics still get their copy.
 
@@ -68,10 +68,10 @@ class RelocationEndpoint:
 def get_listener(transport, manager, conf):
     """The notification listener of ``manager`` (start/stop it with it)."""
     targets = [
-        oslo_messaging.Target(topic=conf.trust.notification_topic),
-        oslo_messaging.Target(topic=conf.relocation.nova_notification_topic,
-                              exchange=conf.relocation.nova_exchange),
+        oslo_messaging.Target(topic=conf.sod_trust.notification_topic),
+        oslo_messaging.Target(topic=conf.sod_relocation.nova_notification_topic,
+                              exchange=conf.sod_relocation.nova_exchange),
     ]
     return oslo_messaging.get_notification_listener(
         transport, targets, [RelocationEndpoint(manager)],
-        executor='threading', pool=conf.relocation.notification_pool)
+        executor='threading', pool=conf.sod_relocation.notification_pool)

@@ -7,7 +7,7 @@ data out (and unit-testable without a cloud).
 
 The effective request is the union (most restrictive) of the ``sod:`` keys of
 the flavor's extra specs (the operator's floor), of the image's properties
-(when read, see ``[relocation] read_image_properties``) and of the instance
+(when read, see ``[sod_relocation] read_image_properties``) and of the instance
 metadata (the customer's choice, paper §III-B). Scheduler hints are not
 visible through the API after boot; Nova's scheduler still applies them,
 with the rest of the RequestSpec saved at boot, to every migration.

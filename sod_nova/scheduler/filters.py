@@ -10,8 +10,8 @@ repeat nova's)::
 
 and give nova-scheduler sod-nova's options (in nova.conf or a second
 ``--config-file``): ``[sod_database] connection`` (the database the trust
-monitor writes), ``[filter] host_cache_seconds`` and ``record_rejections``,
-and the ``[catalog]`` files if not the shipped ones (read once, at the first
+monitor writes), ``[sod_filter] host_cache_seconds`` and ``record_rejections``,
+and the ``[sod_catalog]`` files if not the shipped ones (read once, at the first
 request with a policy). Freshness needs no option here: each host row says
 until when the monitor counts its evidence.
 
@@ -183,7 +183,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         self._keep_rejection(decision.instance_uuid, reason)
 
     def _keep_rejection(self, instance_uuid, reason):
-        if not instance_uuid or not CONF.filter.record_rejections:
+        if not instance_uuid or not CONF.sod_filter.record_rejections:
             return
         try:
             db_api.rejection_set(instance_uuid, reason, conf=CONF)

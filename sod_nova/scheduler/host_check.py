@@ -6,7 +6,7 @@ can be tested and timed without Nova.
 
 Freshness is the monitor's verdict, not a rule applied here: the monitor
 writes into each host row the time until which its evidence counts
-(``valid_until``, its ``[trust] evidence_max_age`` applied once), and this
+(``valid_until``, its ``[sod_trust] evidence_max_age`` applied once), and this
 module only compares that with ``now`` from :func:`sod_nova.db.api.now`.
 """
 

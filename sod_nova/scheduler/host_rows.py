@@ -7,7 +7,7 @@ from sod_nova.db import api as db_api
 
 
 class HostRowCache:
-    """``{host: HostRow}``, re-read at most every ``[filter] host_cache_seconds``.
+    """``{host: HostRow}``, re-read at most every ``[sod_filter] host_cache_seconds``.
 
     Shared by all scheduling requests (the snapshot is replaced whole, never
     changed, and the rows are immutable); a reader may get a snapshot up to
@@ -24,7 +24,7 @@ class HostRowCache:
                 and self._clock() - snapshot[1] < ttl)
 
     def get(self, conf):
-        ttl = conf.filter.host_cache_seconds
+        ttl = conf.sod_filter.host_cache_seconds
         snapshot = self._snapshot
         if self._fresh(snapshot, ttl):
             return snapshot[0]

@@ -6,7 +6,7 @@ the host's trust state and capability row. A host is in one of three states:
 
 * ``trusted``: its last evidence verified and reported no violation;
 * ``untrusted``: evidence failed verification or reported a violation;
-* ``unreachable``: no verified evidence within ``[trust] evidence_max_age``.
+* ``unreachable``: no verified evidence within ``[sod_trust] evidence_max_age``.
 
 Modules, one job each:
 

@@ -8,7 +8,7 @@ field)::
     mac        16 bytes   HMAC-SHA256(group key, label | host | issued_at | salt)
 
 The MAC binds the nonce to one host and its issue time under the key shared
-by the monitors of a group (``[trust] nonce_key_file``). Any monitor of the
+by the monitors of a group (``[sod_trust] nonce_key_file``). Any monitor of the
 group can then tell, without remembering a single nonce, whether the group
 issued a nonce to this host and how old it is; a restart forgets nothing.
 Whether a nonce was already *used* is not the nonce's business: consumption
@@ -47,15 +47,15 @@ def load_key(path):
         with open(path, 'rb') as f:
             text = f.read(4096)
     except OSError as exc:
-        raise NonceKeyError('[trust] nonce_key_file %s cannot be read: %s'
+        raise NonceKeyError('[sod_trust] nonce_key_file %s cannot be read: %s'
                             % (path, exc.strerror or exc)) from None
     try:
         key = bytes.fromhex(text.decode('ascii').strip())
     except (UnicodeDecodeError, ValueError):
-        raise NonceKeyError('[trust] nonce_key_file %s must hold hex digits '
+        raise NonceKeyError('[sod_trust] nonce_key_file %s must hold hex digits '
                             '(e.g. "openssl rand -hex 32")' % path) from None
     if len(key) < MIN_KEY_BYTES:
-        raise NonceKeyError('[trust] nonce_key_file %s holds %d bytes; at '
+        raise NonceKeyError('[sod_trust] nonce_key_file %s holds %d bytes; at '
                             'least %d are needed' % (path, len(key),
                                                      MIN_KEY_BYTES))
     return key

@@ -12,7 +12,7 @@ The monitor checks the claimed architecture against the features (a host
 claiming AMD-SEV-SNP whose libvirt reports no SEV-SNP is untrusted with that
 reason) and the domains against Nova's view of the host (Nova names a
 libvirt domain by the instance's UUID): a domain Nova does not know is
-reported, and ``[trust] unknown_domains`` decides whether it makes the host
+reported, and ``[sod_trust] unknown_domains`` decides whether it makes the host
 untrusted.
 
 libvirt-python is imported when the agent first reads libvirt, so that a
@@ -99,7 +99,7 @@ def parse_domain_capabilities(text):
 
 
 class LibvirtPlatform:
-    """The agent's reader of its host's libvirt (``[trust] libvirt_uri``)."""
+    """The agent's reader of its host's libvirt (``[sod_trust] libvirt_uri``)."""
 
     def __init__(self, uri, virt_type='kvm', arch=None):
         try:
@@ -191,7 +191,7 @@ class DomainCheck:
     ``nova_domains(host)`` returns the UUIDs of the instances Nova places on
     ``host``; it is asked only when a report names a domain not seen in
     Nova's answer before. ``untrusted``: whether an unknown domain makes the
-    host untrusted (``[trust] unknown_domains = untrusted``) or is only
+    host untrusted (``[sod_trust] unknown_domains = untrusted``) or is only
     reported.
     """
 

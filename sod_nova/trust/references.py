@@ -1,4 +1,4 @@
-"""Boot reference values per architecture (``[trust] reference_values_file``).
+"""Boot reference values per architecture (``[sod_trust] reference_values_file``).
 
 The monitor compares the PCRs a host quotes with these. Without a file, every
 architecture's reference is the golden log the simulated backends boot; with

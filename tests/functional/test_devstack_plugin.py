@@ -291,7 +291,7 @@ def test_sod_nova_conf(aio):
     assert sod['DEFAULT']['transport_url'] == [RABBIT_URL]
     assert sod['oslo_messaging_notifications']['transport_url'] == [RABBIT_URL]
     assert sod['sod_database'] == {'connection': [SOD_DB_URL]}
-    assert sod['trust'] == {
+    assert sod['sod_trust'] == {
         'host': [socket.gethostname()], 'backend': ['simulated'], 'architecture': ['TPM'],
         'private_key_file': [str(aio.agent_key)]}
     assert sod['nova'] == {
@@ -299,7 +299,7 @@ def test_sod_nova_conf(aio):
         'username': ['admin'], 'password': ['adminsecret'], 'project_name': ['admin'],
         'user_domain_name': ['Default'], 'project_domain_name': ['Default'],
         'region_name': ['RegionOne'], 'interface': ['public']}
-    assert 'catalog' not in sod        # shipped catalogue by default
+    assert 'sod_catalog' not in sod        # shipped catalogue by default
 
 
 CONF_OPTIONS = """
@@ -502,7 +502,7 @@ def test_compute_only_node_runs_just_the_agent(tmp_path):
     assert node.calls('openstack') == []
     sod = read_ini(node.sod_conf)
     assert 'nova' not in sod            # no admin password on computes
-    assert sod['trust']['host'] == ['cmp1']
+    assert sod['sod_trust']['host'] == ['cmp1']
     assert sod['DEFAULT']['transport_url'] == [RABBIT_URL]
     nova = read_ini(node.nova_conf)
     assert nova['notifications']['notify_on_state_change'] == ['vm_and_task_state']
@@ -533,7 +533,7 @@ def test_controller_without_compute_runs_monitor_and_manager(tmp_path):
     node.run('stack')
     assert sorted(node.started()) == ['sod-manager', 'sod-monitor']
     assert node.sod_nova_commands() == ['db sync']
-    assert 'trust' not in read_ini(node.sod_conf)
+    assert 'sod_trust' not in read_ini(node.sod_conf)
     assert len(node.flavors()) == len(package_names())
 
 
@@ -563,7 +563,7 @@ def test_plugin_does_nothing_without_nova(tmp_path):
 def test_trust_backend_from_local_conf(tmp_path, backend, expected):
     node = Node(tmp_path, COMPUTE, SOD_NOVA_TRUST_BACKEND=backend)
     node.run('stack')
-    trust = read_ini(node.sod_conf)['trust']
+    trust = read_ini(node.sod_conf)['sod_trust']
     assert (trust['backend'], trust['architecture']) == ([backend], [expected])
     enroll = _only(node.calls('sod-nova'))[2]
     assert enroll[enroll.index('--architecture') + 1] == expected
@@ -573,7 +573,7 @@ def test_simulated_architecture_and_host_from_local_conf(tmp_path):
     node = Node(tmp_path, COMPUTE, SOD_NOVA_TRUST_ARCHITECTURE='DataSafe',
                 SOD_NOVA_AGENT_HOST='node-7')
     node.run('stack')
-    trust = read_ini(node.sod_conf)['trust']
+    trust = read_ini(node.sod_conf)['sod_trust']
     assert (trust['backend'], trust['architecture'], trust['host']) == (
         ['simulated'], ['DataSafe'], ['node-7'])
 
@@ -616,9 +616,9 @@ def test_flavors_follow_an_operator_packages_file(tmp_path):
     node = Node(tmp_path / 'node', CONTROLLER, SOD_NOVA_PACKAGES_FILE=str(custom))
     node.run('stack')
     assert sorted(node.flavors()) == ['sod.gold', 'sod.records']
-    assert read_ini(node.sod_conf)['catalog'] == {'packages_file': [str(custom)]}
+    assert read_ini(node.sod_conf)['sod_catalog'] == {'packages_file': [str(custom)]}
     # nova-api's sod: validators and the filter use the same packages
-    assert read_ini(node.nova_conf)['catalog'] == {'packages_file': [str(custom)]}
+    assert read_ini(node.nova_conf)['sod_catalog'] == {'packages_file': [str(custom)]}
 
 
 def test_malformed_packages_file_fails_the_stack(tmp_path):

@@ -55,7 +55,7 @@ def set_row(host, state=None, age=0):
             host, state, 'set by the test', CATALOG.capability_mask(architecture),
             last_evidence_at=evidence, architecture=architecture,
             monitor='test-monitor', valid_until=db_api.evidence_valid_until(
-                evidence, CONF.trust.evidence_max_age))
+                evidence, CONF.sod_trust.evidence_max_age))
 
 
 @pytest.fixture(scope='module')
@@ -64,8 +64,8 @@ def cloud(tmp_path_factory):
     with EmbeddedNova(
             extra_filters=[FILTER], weighers=[WEIGHER],
             conf_overrides={('sod_database', 'connection'): url,
-                            ('filter', 'host_cache_seconds'): 0,
-                            ('trust', 'evidence_max_age'): 3600,
+                            ('sod_filter', 'host_cache_seconds'): 0,
+                            ('sod_trust', 'evidence_max_age'): 3600,
                             ('quota', 'instances'): -1,
                             ('quota', 'cores'): -1,
                             ('quota', 'ram'): -1}) as nova:

@@ -120,7 +120,7 @@ def conf(tmp_path):
     suffix = uuid.uuid4().hex[:8]
     fixture.config(connection='sqlite:///%s' % (tmp_path / 'sod.db'),
                    sqlite_synchronous=False, group='sod_database')
-    fixture.config(group='trust', report_interval=REPORT_INTERVAL,
+    fixture.config(group='sod_trust', report_interval=REPORT_INTERVAL,
                    stale_check_interval=0.05, evidence_max_age=5.0,
                    monitor_name='tm-%s' % suffix,
                    monitor_topic='sod-trust-monitor-%s' % suffix,

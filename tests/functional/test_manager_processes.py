@@ -70,7 +70,7 @@ class Cloud:
         db_api.host_set_trust(host, state, reason, mask, conf=CONF,
                               last_evidence_at=now,
                               valid_until=db_api.evidence_valid_until(
-                                  now, CONF.trust.evidence_max_age))
+                                  now, CONF.sod_trust.evidence_max_age))
 
     def boot(self, host):
         server = self.nova.create_server(host=host, metadata=HYPERWALL)
@@ -111,8 +111,8 @@ class Cloud:
 @pytest.fixture
 def cloud(tmp_path, mysql_url):
     overrides = {('sod_database', 'connection'): mysql_url,
-                 ('filter', 'host_cache_seconds'): 0.0,
-                 ('trust', 'evidence_max_age'): 3600.0}
+                 ('sod_filter', 'host_cache_seconds'): 0.0,
+                 ('sod_trust', 'evidence_max_age'): 3600.0}
     with EmbeddedNova(extra_filters=[SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)

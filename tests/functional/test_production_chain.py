@@ -40,8 +40,8 @@ VMS = 3
 @pytest.fixture
 def chain(tmp_path, rabbitmq, mysql_url):
     overrides = {('sod_database', 'connection'): mysql_url,
-                 ('filter', 'host_cache_seconds'): 0.0,
-                 ('trust', 'evidence_max_age'): EVIDENCE_MAX_AGE}
+                 ('sod_filter', 'host_cache_seconds'): 0.0,
+                 ('sod_trust', 'evidence_max_age'): EVIDENCE_MAX_AGE}
     with EmbeddedNova(extra_filters=[managers.SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)

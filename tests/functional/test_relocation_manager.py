@@ -44,7 +44,7 @@ class Relocation:
         self.managers = []
         self.overridden = []
 
-    def override(self, option, value, group='relocation'):
+    def override(self, option, value, group='sod_relocation'):
         """Set an option for this test only (cleared by the fixture)."""
         CONF.set_override(option, value, group)
         self.overridden.append((option, group))
@@ -62,7 +62,7 @@ class Relocation:
         old, new = db_api.host_set_trust(
             host, state, reason, mask, conf=CONF, last_evidence_at=now,
             valid_until=db_api.evidence_valid_until(
-                now, CONF.trust.evidence_max_age))
+                now, CONF.sod_trust.evidence_max_age))
         if announce and old != new:
             for manager in self.managers:
                 manager.trust_changed({
@@ -118,13 +118,13 @@ def relocation(tmp_path):
     with EmbeddedNova(extra_filters=[SOD_FILTER]) as nova:
         overrides = {
             ('sod_database', 'connection'): 'sqlite:///%s/sod.db' % tmp_path,
-            ('filter', 'host_cache_seconds'): 0.0,
+            ('sod_filter', 'host_cache_seconds'): 0.0,
             # No trust agents here: evidence stays as fresh as set_trust left
             # it for the whole test.
-            ('trust', 'evidence_max_age'): 3600.0,
-            ('relocation', 'poll_interval'): 0.05,
-            ('relocation', 'retry_backoff'): 0.01,
-            ('relocation', 'reconcile_interval'): 3600,
+            ('sod_trust', 'evidence_max_age'): 3600.0,
+            ('sod_relocation', 'poll_interval'): 0.05,
+            ('sod_relocation', 'retry_backoff'): 0.01,
+            ('sod_relocation', 'reconcile_interval'): 3600,
         }
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)
@@ -372,7 +372,7 @@ def test_moving_target_period_moves_the_vm_to_another_compliant_host(
     manager.clock = manager.mover.clock = lambda: time.time() + offset[0]
     relocation.settle()
     assert relocation.migrations(vm) == []    # the period has not elapsed
-    offset[0] = 600 * (1 + CONF.relocation.moving_target_jitter) + 1
+    offset[0] = 600 * (1 + CONF.sod_relocation.moving_target_jitter) + 1
     relocation.settle()
     assert relocation.host_of(vm) == 'hw2'
     [task] = relocation.store.tasks(vm)

@@ -62,7 +62,7 @@ def conf(tmp_path, boot_files):
     suffix = uuid.uuid4().hex[:8]
     fixture.config(connection='sqlite:///%s' % (tmp_path / 'sod.db'),
                    sqlite_synchronous=False, group='sod_database')
-    fixture.config(group='trust', report_interval=REPORT_INTERVAL,
+    fixture.config(group='sod_trust', report_interval=REPORT_INTERVAL,
                    stale_check_interval=0.05, evidence_max_age=5.0,
                    monitor_name='tm-%s' % suffix,
                    monitor_topic='sod-trust-monitor-%s' % suffix,
@@ -191,7 +191,7 @@ def activated(conf, tpms):
         tpm_ak_text=base64.b64encode(backend.ak_public).decode())
     group_key = os.urandom(32)
     verifier = verify.Verifier(references.References.load(
-        conf.trust.reference_values_file), 65536, 30.0, group_key)
+        conf.sod_trust.reference_values_file), 65536, 30.0, group_key)
     state = {'sequence': 0}
 
     def issue():

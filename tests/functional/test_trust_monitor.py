@@ -44,7 +44,7 @@ def conf(tmp_path):
     fixture.config(connection='sqlite:///%s' % (tmp_path / 'sod.db'),
                    sqlite_synchronous=False, group='sod_database')
     # Unique topics: the fake transport's queues live as long as the process.
-    fixture.config(group='trust', report_interval=0.1, stale_check_interval=0.05,
+    fixture.config(group='sod_trust', report_interval=0.1, stale_check_interval=0.05,
                    evidence_max_age=5.0, monitor_name='tm-%s' % suffix,
                    monitor_topic='sod-trust-monitor-%s' % suffix,
                    agent_topic='sod-trust-agent-%s' % suffix,
@@ -84,7 +84,7 @@ class Notifications:
         self.events = []
         transport = rpc.get_notification_transport(conf)
         self.listener = oslo_messaging.get_notification_listener(
-            transport, [oslo_messaging.Target(topic=conf.trust.notification_topic)],
+            transport, [oslo_messaging.Target(topic=conf.sod_trust.notification_topic)],
             [self], pool='test')
         self.listener.start()
 
@@ -106,7 +106,7 @@ def test_clean_hosts_become_trusted_with_their_catalogue_row(fleet, conf):
     for host, arch in hosts.items():
         r = wait_state(host, trust.TRUSTED)
         assert (r.architecture, r.capability_mask, r.monitor) == (
-            arch, catalog.capability_mask(arch), conf.trust.monitor_name)
+            arch, catalog.capability_mask(arch), conf.sod_trust.monitor_name)
         assert r.last_evidence_at is not None
 
 
@@ -141,7 +141,7 @@ def test_hyperwall_attack_untrusted_with_count_then_recovery(fleet, conf):
 
 
 def test_silent_agent_becomes_unreachable_then_resumes(fleet, conf):
-    conf.set_override('evidence_max_age', 0.5, 'trust')
+    conf.set_override('evidence_max_age', 0.5, 'sod_trust')
     fleet.add_host('hw1', 'HyperWall')
     fleet.add_host('hw2', 'HyperWall')
     fleet.start()
@@ -157,8 +157,8 @@ def test_silent_agent_becomes_unreachable_then_resumes(fleet, conf):
 
 def quiet(conf):
     """Agents report only when challenged or when evidence changes."""
-    conf.set_override('report_interval', 60.0, 'trust')
-    conf.set_override('evidence_max_age', 120.0, 'trust')
+    conf.set_override('report_interval', 60.0, 'sod_trust')
+    conf.set_override('evidence_max_age', 120.0, 'sod_trust')
 
 
 def settled(agent):
@@ -549,7 +549,7 @@ def test_two_monitors_share_one_database_without_conflict(conf):
         other.start()
         assert wait_state('hw1', trust.TRUSTED).monitor == 'tm-hyperwall'
         assert wait_state('tpm1', trust.TRUSTED).monitor == 'tm-tpm'
-        conf.set_override('evidence_max_age', 0.5, 'trust')
+        conf.set_override('evidence_max_age', 0.5, 'sod_trust')
         other.agent('tpm1').silence()
         wait_state('tpm1', trust.UNREACHABLE)
         # tm-tpm's sweep and tm-hyperwall's reports never touch each other's hosts.
@@ -563,8 +563,8 @@ def test_two_monitors_share_one_database_without_conflict(conf):
 
 
 def test_resume_after_a_long_silence_never_quotes_an_expired_nonce(fleet, conf):
-    conf.set_override('nonce_max_age', 0.4, 'trust')
-    conf.set_override('evidence_max_age', 0.3, 'trust')
+    conf.set_override('nonce_max_age', 0.4, 'sod_trust')
+    conf.set_override('evidence_max_age', 0.3, 'sod_trust')
     changes = []
     fleet.add_host('hw1', 'HyperWall')
     fleet.monitor.add_listener(changes.append)
@@ -596,7 +596,7 @@ def test_overlapping_monitor_leaves_a_fresh_foreign_row_alone(fleet, conf):
         assert other.monitor.report_evidence(envelope).trusted
         assert other.monitor.counters['foreign'] == 1
         assert row('hw1').state == trust.TRUSTED
-        assert row('hw1').monitor == conf.trust.monitor_name
+        assert row('hw1').monitor == conf.sod_trust.monitor_name
     finally:
         other.cleanup()
 

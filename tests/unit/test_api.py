@@ -31,14 +31,14 @@ def app(tmp_path):
                       'sod_database')
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     CONF.set_override('max_limit', 3, 'sod_api')
-    CONF.set_override('evidence_max_age', 3600.0, 'trust')
+    CONF.set_override('evidence_max_age', 3600.0, 'sod_trust')
     db_api.sync(CONF)
     yield deploy.deploy(CONF)
     db_api.dispose()
     for name, group in (('connection', 'sod_database'),
                         ('auth_strategy', 'sod_api'),
                         ('max_limit', 'sod_api'),
-                        ('evidence_max_age', 'trust')):
+                        ('evidence_max_age', 'sod_trust')):
         CONF.clear_override(name, group)
     CONF.reset()
 

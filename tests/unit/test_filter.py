@@ -162,12 +162,12 @@ def test_one_missing_cell_is_enough_to_refuse():
 def db(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
                       'sod_database')
-    CONF.set_override('host_cache_seconds', 0, 'filter')
+    CONF.set_override('host_cache_seconds', 0, 'sod_filter')
     db_api.sync(CONF)
     yield CONF
     db_api.dispose()
     CONF.clear_override('connection', 'sod_database')
-    CONF.clear_override('host_cache_seconds', 'filter')
+    CONF.clear_override('host_cache_seconds', 'sod_filter')
 
 
 def trust(host, arch, state='trusted', age=0.0):
@@ -297,7 +297,7 @@ def test_hints_and_flavor_reach_the_filter(db, sources):
 def test_cache_rereads_after_its_lifetime(db):
     clock = [100.0]
     cache = host_rows.HostRowCache(clock=lambda: clock[0])
-    CONF.set_override('host_cache_seconds', 1.0, 'filter')
+    CONF.set_override('host_cache_seconds', 1.0, 'sod_filter')
     trust('a', 'TPM')
     assert set(cache.get(CONF)) == {'a'}
     trust('b', 'TPM')
@@ -305,7 +305,7 @@ def test_cache_rereads_after_its_lifetime(db):
     assert set(cache.get(CONF)) == {'a'}
     clock[0] += 0.6
     assert set(cache.get(CONF)) == {'a', 'b'}
-    CONF.set_override('host_cache_seconds', 0, 'filter')
+    CONF.set_override('host_cache_seconds', 0, 'sod_filter')
     trust('c', 'TPM')
     assert set(cache.get(CONF)) == {'a', 'b', 'c'}
 

@@ -22,7 +22,7 @@ ROOT = pathlib.Path(sod_nova.__file__).parent
 RANK = {'policy': 0, 'catalog': 1, 'conf': 1, 'db': 2, 'trust': 3, 'scheduler': 3,
         'relocation': 4, 'api': 5, 'cli': 5, 'cmd': 5, 'cloud': 5, 'osc': 5}
 #: The security model: no OpenStack library below it.
-PURE = ('policy', 'catalog')
+PURE = ('policy', 'sod_catalog')
 OPENSTACK = ('nova', 'placement', 'oslo_', 'keystone', 'openstack', 'stevedore',
              'cliff', 'osc_lib', 'alembic', 'sqlalchemy')
 

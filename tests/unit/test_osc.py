@@ -33,7 +33,7 @@ def api(tmp_path):
                       'sod_database')
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     # Fresh for an hour: each command is a new process, slow on a busy box.
-    CONF.set_override('evidence_max_age', 3600.0, 'trust')
+    CONF.set_override('evidence_max_age', 3600.0, 'sod_trust')
     db_api.sync(CONF)
     server = api_server.LoopbackAPI(CONF)
     server.setUp()
@@ -42,7 +42,7 @@ def api(tmp_path):
     db_api.dispose()
     CONF.clear_override('connection', 'sod_database')
     CONF.clear_override('auth_strategy', 'sod_api')
-    CONF.clear_override('evidence_max_age', 'trust')
+    CONF.clear_override('evidence_max_age', 'sod_trust')
     CONF.reset()
 
 

@@ -18,14 +18,14 @@ def conf():
 
 
 def test_relocation_defaults_and_bounds(conf):
-    assert conf.relocation.no_host_action == 'pause'
-    assert conf.relocation.max_concurrent >= conf.relocation.max_per_source_host
+    assert conf.sod_relocation.no_host_action == 'pause'
+    assert conf.sod_relocation.max_concurrent >= conf.sod_relocation.max_per_source_host
     with pytest.raises(ValueError):
-        conf.set_override('no_host_action', 'delete', 'relocation')
+        conf.set_override('no_host_action', 'delete', 'sod_relocation')
     with pytest.raises(ValueError):
-        conf.set_override('max_concurrent', 0, 'relocation')
+        conf.set_override('max_concurrent', 0, 'sod_relocation')
     with pytest.raises(ValueError):
-        conf.set_override('moving_target_jitter', 1.0, 'relocation')
+        conf.set_override('moving_target_jitter', 1.0, 'sod_relocation')
 
 
 def test_connect_refuses_missing_credentials(conf):
@@ -56,4 +56,27 @@ def test_list_opts_publish_both_groups():
     assert [g.name for g in nova_client.list_opts()] == ['nova']
     names = {o.dest for o in nova_client.list_opts()[nova_client.nova_group]}
     assert {'auth_type', 'auth_url', 'cafile', 'region_name'} <= names
-    assert [g.name for g in relocation.list_opts()] == ['relocation']
+    assert [g.name for g in relocation.list_opts()] == ['sod_relocation']
+
+
+def test_renamed_groups_still_read_their_old_names(tmp_path):
+    # [trust], [relocation], [filter], [catalog] and [upgrade_check] became
+    # [sod_...]; a configuration file of the last release still works.
+    from oslo_config import cfg
+
+    import sod_nova.conf
+    conf = cfg.ConfigOpts()
+    for module in sod_nova.conf._MODULES:
+        module.register_opts(conf)
+    old = tmp_path / 'old.conf'
+    old.write_text('[trust]\nevidence_max_age = 7\n[relocation]\nretries = 9\n'
+                   '[filter]\nhost_cache_seconds = 3\n[catalog]\npackages_file = /x\n'
+                   '[upgrade_check]\nnova_config_files = /n.conf\n')
+    conf(['--config-file', str(old)])
+    assert (conf.sod_trust.evidence_max_age, conf.sod_relocation.retries,
+            conf.sod_filter.host_cache_seconds, conf.sod_catalog.packages_file,
+            conf.sod_upgrade_check.nova_config_files) == (7.0, 9, 3.0, '/x', ['/n.conf'])
+    new = tmp_path / 'new.conf'
+    new.write_text('[sod_trust]\nevidence_max_age = 8\n')
+    conf(['--config-file', str(old), '--config-file', str(new)])
+    assert conf.sod_trust.evidence_max_age == 8.0

@@ -19,7 +19,7 @@ def conf(tmp_path):
     conf([], default_config_files=[])
     conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
                       'sod_database')
-    conf.set_override('leader_lease', 3.0, 'relocation')
+    conf.set_override('leader_lease', 3.0, 'sod_relocation')
     db_api.sync(conf)
     yield conf
     db_api.dispose()

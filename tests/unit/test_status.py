@@ -67,7 +67,7 @@ def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT, sync=True):
     conf([], default_config_files=[])
     conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
                       'sod_database')
-    conf.set_override('nova_config_files', [str(nova)], 'upgrade_check')
+    conf.set_override('nova_config_files', [str(nova)], 'sod_upgrade_check')
     if transport_url is not None:
         conf.set_override('transport_url', transport_url)
     if sync:
@@ -136,10 +136,10 @@ def test_nova_configuration_faults(tmp_path, fault):
 def test_missing_nova_conf_is_a_failure_that_names_it(tmp_path):
     conf = make_conf(tmp_path)
     conf.set_override('nova_config_files', [str(tmp_path / 'nope.conf')],
-                      'upgrade_check')
+                      'sod_upgrade_check')
     outcome = result(conf, '_check_filter')
     assert outcome.code == FAILURE
-    assert 'cannot read [upgrade_check] nova_config_files' in outcome.details
+    assert 'cannot read [sod_upgrade_check] nova_config_files' in outcome.details
     assert 'nope.conf' in outcome.details
 
 
@@ -148,7 +148,7 @@ def test_a_later_nova_file_wins(tmp_path):
     second = tmp_path / 'sod-in-nova.conf'
     second.write_text('[filter_scheduler]\nenabled_filters = ComputeFilter\n')
     conf.set_override('nova_config_files', [str(tmp_path / 'nova.conf'),
-                                            str(second)], 'upgrade_check')
+                                            str(second)], 'sod_upgrade_check')
     outcome = result(conf, '_check_filter')
     assert outcome.code == FAILURE
     assert 'does not include SecurityOnDemandFilter' in outcome.details
@@ -156,7 +156,7 @@ def test_a_later_nova_file_wins(tmp_path):
 
 def test_notifications_off_is_a_warning(tmp_path):
     conf = make_conf(tmp_path, NOVA_CONF.replace('driver = messagingv2', ''))
-    conf.set_override('listen_notifications', False, 'relocation')
+    conf.set_override('listen_notifications', False, 'sod_relocation')
     outcome = result(conf, '_check_notifications')
     assert outcome.code == WARNING
 

@@ -131,7 +131,7 @@ def test_agent_refuses_a_bad_host_name_in_one_line(tmp_path):
     result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "sod-trust-agent: [trust] host 'compute/1' has the character '/'; "
+        "sod-trust-agent: [sod_trust] host 'compute/1' has the character '/'; "
         "allowed: ASCII letters, digits and _ . : -")
     assert not (tmp_path / 'host.key').exists()    # refused before any work
 
@@ -140,7 +140,7 @@ def test_agent_without_a_key_file_says_what_to_set():
     result = run(module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        'sod-trust-agent: set [trust] private_key_file')
+        'sod-trust-agent: set [sod_trust] private_key_file')
 
 
 def test_agent_with_an_unknown_backend_names_it(tmp_path):

@@ -38,7 +38,7 @@ def test_scope_by_host_and_architecture(conf):
 def test_scope_from_options(conf):
     fixture = config_fixture.Config(conf)
     fixture.setUp()
-    fixture.config(group='trust', monitor_hosts=['a'], monitor_name='tm-a',
+    fixture.config(group='sod_trust', monitor_hosts=['a'], monitor_name='tm-a',
                    monitor_topic='t-a')
     monitor = service.TrustMonitor(conf)
     assert (monitor.name, monitor.topic) == ('tm-a', 't-a')

@@ -55,12 +55,12 @@ class TrustAgent:
     def __init__(self, conf, host, backend, private_key, transport=None,
                  enrollment_token=None, clock=time.monotonic,
                  monitor_topic=None, platform=None):
-        """``monitor_topic`` overrides ``[trust] monitor_topic`` (the monitor
+        """``monitor_topic`` overrides ``[sod_trust] monitor_topic`` (the monitor
         this agent reports to); ``platform`` (a
         :class:`sod_nova.trust.platform.LibvirtPlatform`) adds what the
         hypervisor can enforce and runs to each report."""
         self.conf = conf
-        self.monitor_topic = monitor_topic or conf.trust.monitor_topic
+        self.monitor_topic = monitor_topic or conf.sod_trust.monitor_topic
         self.host = hostname.check(host, 'agent host')
         self.backend = backend
         self.platform = platform
@@ -99,7 +99,7 @@ class TrustAgent:
         self._monitor = monitor_rpcapi.MonitorAPI(
             self._transport, self.monitor_topic)
         self._server = rpc.get_server(
-            self._transport, self.conf.trust.agent_topic, self.host,
+            self._transport, self.conf.sod_trust.agent_topic, self.host,
             [manager.AgentManager(self)])
         self._server.start()
         self._stop.clear()
@@ -126,7 +126,7 @@ class TrustAgent:
             self._transport = None
 
     def _run(self):
-        interval = self.conf.trust.report_interval
+        interval = self.conf.sod_trust.report_interval
         while not self._stop.wait(interval):
             with self._lock:
                 self._want = True
@@ -180,10 +180,10 @@ class TrustAgent:
                 return
             now = self.clock()
             if (self._nonce is not None
-                    and now - self._nonce_at > self.conf.trust.nonce_max_age / 2):
+                    and now - self._nonce_at > self.conf.sod_trust.nonce_max_age / 2):
                 self._nonce = None      # kept too long (silenced): ask anew
             if self._nonce is None:
-                interval = 2 * self.conf.trust.report_interval
+                interval = 2 * self.conf.sod_trust.report_interval
                 if (self._last_request is None
                         or now - self._last_request >= interval):
                     self._last_request = now

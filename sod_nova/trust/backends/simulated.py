@@ -59,7 +59,7 @@ class GoldenBootBackend(base.TrustBackend, metaclass=abc.ABCMeta):
 
 
 class SimulatedBackend(GoldenBootBackend):
-    """A simulated host of any catalogue architecture (``[trust]
+    """A simulated host of any catalogue architecture (``[sod_trust]
     architecture``): every Table III row with the same evidence path."""
 
     COUNTER = 'violations'

@@ -1,6 +1,6 @@
 """TPM (paper [20]): quotes of a real TPM 2.0, through tpm2-pytss.
 
-The agent's host TPM on any TCTI (``[trust] tpm_tcti``: ``device:/dev/tpmrm0``
+The agent's host TPM on any TCTI (``[sod_trust] tpm_tcti``: ``device:/dev/tpmrm0``
 on a server, ``swtpm:path=...`` for a software TPM). At start the backend
 
 * creates the endorsement key (EK) from its TCG template (the same key every
@@ -8,8 +8,8 @@ on a server, ``swtpm:path=...`` for a software TPM). At start the backend
   certificate from NV when the TPM has one;
 * creates an attestation key (AK) under the EK: a restricted ECC P-256
   signing key that never leaves the TPM;
-* resets the measurement PCR (``[trust] tpm_pcr``, resettable: 16 or 23) and
-  extends the measured files (``[trust] tpm_measured_files``) into it, each
+* resets the measurement PCR (``[sod_trust] tpm_pcr``, resettable: 16 or 23) and
+  extends the measured files (``[sod_trust] tpm_measured_files``) into it, each
   logged as an event.
 
 Each report then carries a quote of that PCR over the monitor's nonce, signed
@@ -72,7 +72,7 @@ class TpmBackend(base.TrustBackend):
         measuring files, each into its own PCR (a simulated measured boot on
         a fresh software TPM, whose PCRs all start at zero)."""
         super().__init__(architecture)
-        conf = sod_nova.conf.CONF.trust
+        conf = sod_nova.conf.CONF.sod_trust
         self._tss, self._utils = _tss()
         self.tcti = tcti or conf.tpm_tcti
         self.pcr = conf.tpm_pcr if pcr is None else pcr

@@ -156,14 +156,14 @@ class ReportsMixin:
         outcome = (state, verdict.reason, mask, record.architecture)
         last = self._written.get(record.host)
         if (last is not None and last[0] == outcome
-                and 0 <= now - last[1] < self.conf.trust.evidence_max_age / 4):
+                and 0 <= now - last[1] < self.conf.sod_trust.evidence_max_age / 4):
             return None
         self._written[record.host] = (outcome, now)
         evidence_at = datetime.datetime.fromtimestamp(now, datetime.UTC)
         return {'state': state, 'reason': verdict.reason,
                 'capability_mask': mask, 'last_evidence_at': evidence_at,
                 'valid_until': db_api.evidence_valid_until(
-                    evidence_at, self.conf.trust.evidence_max_age),
+                    evidence_at, self.conf.sod_trust.evidence_max_age),
                 'architecture': record.architecture, 'monitor': self.name}
 
     def _recorded(self, verdict, record, update, result):

@@ -81,24 +81,24 @@ class TrustMonitor(reports.ReportsMixin):
                  name=None, topic=None, hosts=None, architectures=None,
                  nova_domains=None):
         """``name``, ``topic``, ``hosts`` and ``architectures`` override the
-        [trust] options ``monitor_name``, ``monitor_topic``,
+        [sod_trust] options ``monitor_name``, ``monitor_topic``,
         ``monitor_hosts`` and ``monitor_architectures``, so that one process
         (the embedded cloud, a test) can run several monitors.
 
         ``nova_domains(host)``: the instance UUIDs Nova places on ``host``,
-        to compare with the domains libvirt reports (``[trust]
+        to compare with the domains libvirt reports (``[sod_trust]
         unknown_domains``); without it the domains are not checked."""
         self.conf = conf
-        self.name = name or conf.trust.monitor_name
-        self.topic = topic or conf.trust.monitor_topic
-        self.hosts = set(conf.trust.monitor_hosts if hosts is None else hosts)
+        self.name = name or conf.sod_trust.monitor_name
+        self.topic = topic or conf.sod_trust.monitor_topic
+        self.hosts = set(conf.sod_trust.monitor_hosts if hosts is None else hosts)
         self.architectures = {a.lower() for a in (
-            conf.trust.monitor_architectures if architectures is None
+            conf.sod_trust.monitor_architectures if architectures is None
             else architectures)}
         self.catalog = catalog
         self.clock = clock
         self._domains = None if nova_domains is None else platform.DomainCheck(
-            nova_domains, conf.trust.unknown_domains == 'untrusted')
+            nova_domains, conf.sod_trust.unknown_domains == 'untrusted')
         self._transport = transport
         self._own_transport = transport is None
         self._server = None
@@ -126,14 +126,14 @@ class TrustMonitor(reports.ReportsMixin):
     # -- life cycle --------------------------------------------------------
 
     def start(self):
-        trust_conf = self.conf.trust
+        trust_conf = self.conf.sod_trust
         if self.catalog is None:
             self.catalog = catalog_conf.load_catalog(self.conf)
         if trust_conf.nonce_key_file:
             self.nonce_key = nonces.load_key(trust_conf.nonce_key_file)
         elif self.nonce_key is None:
             self.nonce_key = nonces.generate_key()
-            LOG.warning('trust monitor %s: no [trust] nonce_key_file; nonces '
+            LOG.warning('trust monitor %s: no [sod_trust] nonce_key_file; nonces '
                         'are this process\'s own (a restart or a replica '
                         'cannot check them)', self.name)
         self._records.clear()
@@ -194,7 +194,7 @@ class TrustMonitor(reports.ReportsMixin):
         self._listeners.append(callback)
 
     def _run(self):
-        while not self._stop.wait(self.conf.trust.stale_check_interval):
+        while not self._stop.wait(self.conf.sod_trust.stale_check_interval):
             try:
                 self.check_stale()
                 self.flush_alerts()
@@ -298,7 +298,7 @@ class TrustMonitor(reports.ReportsMixin):
         now = self._now()
         last = self._rechallenged.get(record.host)
         if last is not None and 0 <= now - last < (
-                self.conf.trust.report_interval / 4):
+                self.conf.sod_trust.report_interval / 4):
             return
         self._rechallenged[record.host] = now
         self._cast_challenge(record.host, immediate=True, ack=ack)

@@ -29,7 +29,7 @@ from sod_nova.db import api as db_api
 API_HOST = 'sod-api.test'
 API_URL = 'http://%s:80' % API_HOST
 _OVERRIDES = (('connection', 'sod_database'), ('auth_strategy', 'sod_api'),
-              ('evidence_max_age', 'trust'), ('max_limit', 'sod_api'))
+              ('evidence_max_age', 'sod_trust'), ('max_limit', 'sod_api'))
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def sod_api(tmp_path, settings):
     CONF.set_override('connection', 'sqlite:///%s/sod_nova.sqlite'
                       % tmp_path, 'sod_database')
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
-    CONF.set_override('evidence_max_age', 60.0, 'trust')
+    CONF.set_override('evidence_max_age', 60.0, 'sod_trust')
     CONF.set_override('max_limit', 1000, 'sod_api')
     db_api.sync(CONF)
     app = deploy.deploy(CONF)
@@ -84,4 +84,4 @@ def add_host(conf, host, architecture, state=db_api.TRUSTED, age=1.0,
         host, state, reason, catalog.capability_mask(architecture),
         last_evidence_at=evidence_at, architecture=architecture,
         monitor=monitor, conf=conf, valid_until=db_api.evidence_valid_until(
-            evidence_at, conf.trust.evidence_max_age))
+            evidence_at, conf.sod_trust.evidence_max_age))
