@@ -181,6 +181,7 @@ def run() -> dict:
 
     import sod_nova.conf
     from sod_nova.db import api as db_api
+    from sod_nova.db import migration as db_migration
     from sod_nova.scheduler import filters as sod_filters
     from sod_nova.scheduler import instance_sources
     from sod_nova.scheduler import request as sod_request
@@ -205,7 +206,7 @@ def run() -> dict:
         conf.set_override('architectures_file', _architectures_file(tmp), 'sod_catalog')
         instance_sources.metadata_of = metadata_of
         try:
-            db_api.sync(conf)
+            db_migration.sync(conf)
             flt = sod_filters.SecurityOnDemandFilter()
             catalog = flt._get_catalog()
             mask = catalog.capability_mask(ARCH)

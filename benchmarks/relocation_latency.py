@@ -26,6 +26,7 @@ from sod_nova.cloud import settle as settle_mod
 from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
@@ -72,7 +73,7 @@ def run(rounds=ROUNDS):
                 ('poll_interval', 0.02, 'relocation'),
                 ('reconcile_interval', 3600, 'relocation')):
             CONF.set_override(option, value, group)
-        db_api.sync(CONF)
+        db_migration.sync(CONF)
         for host in HOSTS:
             nova.start_compute(host)
             db_api.host_declare(host, 'HyperWall', CONF)

@@ -27,6 +27,7 @@ def run() -> dict:
     from sod_nova.cloud import fleet as fleet_mod
     import sod_nova.conf
     from sod_nova.db import api as db_api
+    from sod_nova.db import migration as db_migration
 
     conf = sod_nova.conf.CONF
     conf([], project='sod_nova')
@@ -40,7 +41,7 @@ def run() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         conf.set_override('connection', 'sqlite:///%s' % os.path.join(tmp, 'd.db'),
                           'sod_database')
-        db_api.sync(conf)
+        db_migration.sync(conf)
         fleet = fleet_mod.Fleet(conf)
         seen = {}
         cond = threading.Condition()

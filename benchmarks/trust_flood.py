@@ -36,6 +36,7 @@ def measure(rate=RATE, seconds=SECONDS):
     from sod_nova.cloud import fleet as fleet_mod
     import sod_nova.conf
     from sod_nova.db import api as db_api
+    from sod_nova.db import migration as db_migration
     from sod_nova.trust import evidence
     from sod_nova.trust import keys
     from sod_nova.trust import nonces
@@ -59,7 +60,7 @@ def measure(rate=RATE, seconds=SECONDS):
         }
         for (opt, group), value in overrides.items():
             conf.set_override(opt, value, group)
-        db_api.sync(conf)
+        db_migration.sync(conf)
         fleet = fleet_mod.Fleet(conf, catalog=Catalog.load())
         changes = []
         try:

@@ -39,6 +39,7 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
     import sod_nova.conf
     from sod_nova.db import api as db_api
     from sod_nova.db import enrollment as db_enrollment
+    from sod_nova.db import migration as db_migration
     from sod_nova.trust import evidence
     from sod_nova.trust import keys
     from sod_nova.trust import nonces
@@ -59,7 +60,7 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
         conf.set_override('connection', connection or 'sqlite:///%s' % os.path.join(
             tmp, 'b.db'), 'sod_database')
         conf.set_override('sqlite_synchronous', False, 'sod_database')
-        db_api.sync(conf)
+        db_migration.sync(conf)
         for name in names:
             db_enrollment.enroll_key(name, 'HyperWall',
                                      keys.public_key_text(host_keys[name]),

@@ -7,6 +7,7 @@ import sqlalchemy.exc
 from sod_nova import exception
 from sod_nova.cli import base
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 
 #: Database errors reported as one line (exit 1) rather than a traceback.
 DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError)
@@ -47,9 +48,9 @@ class SyncDatabase(ExitsOnDatabaseFailure, command.Command):
 
     def take_action(self, parsed_args):
         conf = self.app.conf
-        before = run_db(self.app, lambda: db_api.version(conf))
-        run_db(self.app, lambda: db_api.sync(conf))
-        after = run_db(self.app, lambda: db_api.version(conf))
+        before = run_db(self.app, lambda: db_migration.version(conf))
+        run_db(self.app, lambda: db_migration.sync(conf))
+        after = run_db(self.app, lambda: db_migration.version(conf))
         self.app.stdout.write('sod-nova database at revision %s%s\n' % (
             after, '' if before == after else ' (was %s)' % before))
 
@@ -58,5 +59,5 @@ class ShowVersion(ExitsOnDatabaseFailure, command.Command):
     """Print the schema revision of sod-nova's database (none before sync)."""
 
     def take_action(self, parsed_args):
-        revision = run_db(self.app, lambda: db_api.version(self.app.conf))
+        revision = run_db(self.app, lambda: db_migration.version(self.app.conf))
         self.app.stdout.write('%s\n' % (revision or 'none'))

@@ -37,6 +37,7 @@ from sod_nova.cloud.nova import EmbeddedNovaTimeout
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.db import trust_states
 from sod_nova.policy import parse
 from sod_nova.relocation import decision
@@ -126,7 +127,7 @@ class EmbeddedCloud(fixtures.Fixture):
         for (group, name), value in overrides.items():
             self.conf.set_override(name, value, group)
             self.addCleanup(self.conf.clear_override, name, group)
-        db_api.sync(self.conf)
+        db_migration.sync(self.conf)
         self.addCleanup(db_api.dispose)
         self.catalog = catalog_conf.load_catalog(self.conf)
         self.fleet = fleet_mod.Fleet(self.conf, catalog=self.catalog)

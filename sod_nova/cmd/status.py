@@ -15,7 +15,7 @@ from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
 import sod_nova.conf
-from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.trust import rpc
 
 CONF = sod_nova.conf.CONF
@@ -85,9 +85,9 @@ class Checks(upgradecheck.UpgradeCommands):
                              '%s' % exc) from None
 
     def _check_database(self):
-        head = db_api.head()
+        head = db_migration.head()
         try:
-            current = db_api.version(self.conf)
+            current = db_migration.version(self.conf)
         except Exception as exc:   # any driver's error: report, don't trace
             return _failure('cannot read the sod-nova database ([sod_database] '
                             'connection): %s' % str(exc).splitlines()[0])

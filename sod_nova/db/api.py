@@ -20,10 +20,6 @@ import datetime
 import os
 import threading
 
-from alembic import command as alembic_command
-from alembic import config as alembic_config
-from alembic import migration as alembic_migration
-from alembic import script as alembic_script
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
@@ -135,35 +131,6 @@ def dispose():
 def get_engine(conf=None):
     configure(conf)
     return context_manager.writer.get_engine()
-
-
-def _alembic_config(connection):
-    config = alembic_config.Config()
-    config.set_main_option('script_location', 'sod_nova.db:migrations')
-    config.attributes['connection'] = connection
-    return config
-
-
-def sync(conf=None, revision='head'):
-    """Create or upgrade sod-nova's schema (``sod-nova db sync``)."""
-    engine = get_engine(conf)
-    with engine.begin() as connection:
-        alembic_command.upgrade(_alembic_config(connection), revision)
-
-
-def head():
-    """The revision ``sod-nova db sync`` upgrades to (the migrations' head)."""
-    return alembic_script.ScriptDirectory.from_config(
-        _alembic_config(None)).get_current_head()
-
-
-def version(conf=None):
-    """The schema revision of the database, or None before the first sync."""
-    engine = get_engine(conf)
-    with engine.connect() as connection:
-        context = alembic_migration.MigrationContext.configure(
-            connection, opts={'version_table': models.VERSION_TABLE})
-        return context.get_current_revision()
 
 
 # -- values -----------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import leases
+from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import triggers
 
@@ -24,7 +25,7 @@ def conf(mysql_url):
         module.register_opts(conf)
     conf([], default_config_files=[])
     conf.set_override('connection', mysql_url, 'sod_database')
-    db_api.sync(conf)
+    db_migration.sync(conf)
     yield conf
     db_api.dispose()
 

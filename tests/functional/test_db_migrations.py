@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.db import models
 
 
@@ -40,7 +41,7 @@ class _ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
         return db_api.get_engine(self.conf)
 
     def db_sync(self, engine):
-        db_api.sync(self.conf)
+        db_migration.sync(self.conf)
 
     def get_metadata(self):
         return models.BASE.metadata
@@ -50,7 +51,7 @@ class _ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
         return not (type_ == 'table' and name == models.VERSION_TABLE)
 
     def test_every_table_is_a_model(self):
-        db_api.sync(self.conf)
+        db_migration.sync(self.conf)
         tables = set(sa.inspect(self.get_engine()).get_table_names())
         assert tables - {models.VERSION_TABLE} == set(
             models.BASE.metadata.tables)

@@ -17,6 +17,7 @@ from sod_nova.catalog import Catalog
 from sod_nova.cloud.nova import EmbeddedNova
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 
 FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 WEIGHER = '%s.PreferenceWeigher' % __name__
@@ -69,7 +70,7 @@ def cloud(tmp_path_factory):
                             ('quota', 'instances'): -1,
                             ('quota', 'cores'): -1,
                             ('quota', 'ram'): -1}) as nova:
-        db_api.sync(CONF)
+        db_migration.sync(CONF)
         for host, (_, state, age) in HOSTS.items():
             nova.start_compute(host)
             set_row(host, state, age)

@@ -23,6 +23,7 @@ from sod_nova.catalog import Catalog
 from sod_nova.cloud import fleet as fleet_mod
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.trust import platform
 
 CONF = sod_nova.conf.CONF
@@ -127,7 +128,7 @@ def conf(tmp_path):
                    agent_topic='sod-trust-agent-%s' % suffix,
                    notification_topic='sod-notifications-%s' % suffix,
                    unknown_domains='untrusted')
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     yield CONF
     db_api.dispose()
     fixture.cleanUp()

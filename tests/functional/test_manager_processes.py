@@ -32,6 +32,7 @@ import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import leases
+from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import leader
 from sod_nova.relocation import triggers
@@ -116,7 +117,7 @@ def cloud(tmp_path, mysql_url):
     with EmbeddedNova(extra_filters=[SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)
-        db_api.sync(CONF)
+        db_migration.sync(CONF)
         with contextlib.closing(wsgi.serve_nova(nova)) as server:
             cloud = Cloud(nova, server.endpoint, mysql_url, tmp_path)
             try:

@@ -29,6 +29,7 @@ from functional import wsgi
 from sod_nova.cloud.nova import EmbeddedNova
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
+from sod_nova.db import migration as db_migration
 from sod_nova.relocation import triggers
 
 CONF = managers.CONF
@@ -45,7 +46,7 @@ def chain(tmp_path, rabbitmq, mysql_url):
     with EmbeddedNova(extra_filters=[managers.SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)
-        db_api.sync(CONF)
+        db_migration.sync(CONF)
         server = wsgi.serve_nova(nova)
         cloud = managers.Cloud(nova, server.endpoint, mysql_url, tmp_path)
         with open(cloud.config, 'a') as f:

@@ -23,6 +23,7 @@ from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
+from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import notifications
@@ -128,7 +129,7 @@ def relocation(tmp_path):
         }
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)
-        db_api.sync(CONF)
+        db_migration.sync(CONF)
         relocation = Relocation(nova, tmp_path)
         yield relocation
         for manager in relocation.managers:

@@ -23,6 +23,7 @@ from sod_nova.cloud import swtpm
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.db import migration as db_migration
 from sod_nova.trust import attestation
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import keys
@@ -70,7 +71,7 @@ def conf(tmp_path, boot_files):
                    notification_topic='sod-notifications-%s' % suffix,
                    reference_values_file=str(refs), tpm_pcr=PCR,
                    tpm_measured_files=boot_files)
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     yield CONF
     db_api.dispose()
     fixture.cleanUp()

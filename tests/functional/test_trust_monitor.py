@@ -25,6 +25,7 @@ import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
+from sod_nova.db import migration as db_migration
 from sod_nova.trust import evidence
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
@@ -51,7 +52,7 @@ def conf(tmp_path):
                    notification_topic='sod-notifications-%s' % suffix,
                    nonce_key_file=str(tmp_path / 'nonce.key'))
     nonces.write_key(str(tmp_path / 'nonce.key'))
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     yield CONF
     db_api.dispose()
     fixture.cleanUp()

@@ -16,6 +16,7 @@ import webob
 from sod_nova.api import deploy
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 
 ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
@@ -32,7 +33,7 @@ def app(tmp_path):
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     CONF.set_override('max_limit', 3, 'sod_api')
     CONF.set_override('evidence_max_age', 3600.0, 'sod_trust')
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     yield deploy.deploy(CONF)
     db_api.dispose()
     for name, group in (('connection', 'sod_database'),

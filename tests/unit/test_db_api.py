@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from sod_nova.conf import CONF
 from sod_nova.db import api
+from sod_nova.db import migration
 from sod_nova.db import models
 from sod_nova.db import sqlite_locks
 
@@ -22,7 +23,7 @@ NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 def db(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
                       'sod_database')
-    api.sync(CONF)
+    migration.sync(CONF)
     yield CONF
     api.dispose()
     CONF.clear_override('connection', 'sod_database')
@@ -32,15 +33,15 @@ def test_sync_runs_the_chain_from_0001_hosts(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/fresh.sqlite' % tmp_path,
                       'sod_database')
     try:
-        assert api.version() is None
-        api.sync()
-        head = api.version()
+        assert migration.version() is None
+        migration.sync()
+        head = migration.version()
         engine = api.get_engine()
         tables = set(sa.inspect(engine).get_table_names())
         assert {'sod_hosts', 'sod_rejections', models.VERSION_TABLE} <= tables
         assert 'alembic_version' not in tables
-        api.sync()  # idempotent
-        assert api.version() == head
+        migration.sync()  # idempotent
+        assert migration.version() == head
     finally:
         api.dispose()
         CONF.clear_override('connection', 'sod_database')
@@ -195,7 +196,7 @@ def test_switching_databases_in_one_process(tmp_path, db):
     api.host_declare('only-in-first', 'TPM')
     CONF.set_override('connection', 'sqlite:///%s/second.sqlite' % tmp_path,
                       'sod_database')
-    api.sync()
+    migration.sync()
     assert api.host_get_all() == []
 
 
@@ -203,7 +204,7 @@ def test_a_sqlite_lock_conflict_is_recognised_by_its_result_code(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/busy.sqlite?timeout=0'
                       % tmp_path, 'sod_database')
     try:
-        api.sync(CONF)
+        migration.sync(CONF)
         holder = sqlite3.connect(str(tmp_path / 'busy.sqlite'))
         holder.execute('BEGIN EXCLUSIVE')
         with pytest.raises(sa.exc.OperationalError) as raised:

@@ -15,6 +15,7 @@ import pytest
 from sod_nova.catalog import Catalog
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.policy import Entity
 from sod_nova.policy import PolicyError
 from sod_nova.policy import Property
@@ -163,7 +164,7 @@ def db(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
                       'sod_database')
     CONF.set_override('host_cache_seconds', 0, 'sod_filter')
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     yield CONF
     db_api.dispose()
     CONF.clear_override('connection', 'sod_database')

@@ -20,6 +20,7 @@ import yaml
 from sod_nova.cloud import api_server
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
@@ -34,7 +35,7 @@ def api(tmp_path):
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     # Fresh for an hour: each command is a new process, slow on a busy box.
     CONF.set_override('evidence_max_age', 3600.0, 'sod_trust')
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     server = api_server.LoopbackAPI(CONF)
     server.setUp()
     yield server

@@ -8,6 +8,7 @@ import pytest
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import leases
+from sod_nova.db import migration as db_migration
 from sod_nova.relocation import leader
 
 
@@ -20,7 +21,7 @@ def conf(tmp_path):
     conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
                       'sod_database')
     conf.set_override('leader_lease', 3.0, 'sod_relocation')
-    db_api.sync(conf)
+    db_migration.sync(conf)
     yield conf
     db_api.dispose()
 

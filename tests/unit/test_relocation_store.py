@@ -13,6 +13,7 @@ from sod_nova.cli import audit as audit_cli
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
+from sod_nova.db import migration as db_migration
 from sod_nova.db import models
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import triggers
@@ -25,7 +26,7 @@ def conf(tmp_path):
     conf([])
     conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
                       'sod_database')
-    db_api.sync(conf)
+    db_migration.sync(conf)
     yield conf
     db_api.dispose()
 
@@ -36,7 +37,7 @@ def store(conf):
 
 
 def test_migration_0003_is_head_and_matches_the_models(conf):
-    assert db_api.version(conf) == db_api.head()
+    assert db_migration.version(conf) == db_migration.head()
     inspector = sa.inspect(db_api.get_engine(conf))
     for table in (models.RelocationTask.__table__,
                   models.AuditEntry.__table__):

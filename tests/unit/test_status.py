@@ -13,6 +13,7 @@ import pytest
 from sod_nova.cmd import status
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 from sod_nova.trust import rpc
 
 SUCCESS = upgradecheck.Code.SUCCESS
@@ -71,7 +72,7 @@ def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT, sync=True):
     if transport_url is not None:
         conf.set_override('transport_url', transport_url)
     if sync:
-        db_api.sync(conf)
+        db_migration.sync(conf)
     return conf
 
 
@@ -97,12 +98,12 @@ def test_database_never_synced_says_run_db_sync(tmp_path):
     assert outcome.code == FAILURE
     assert outcome.details == (
         'the sod-nova database is at revision none (never synced), the code '
-        'needs %s: run "sod-nova db sync"' % db_api.head())
+        'needs %s: run "sod-nova db sync"' % db_migration.head())
 
 
 def test_database_behind_head_names_both_revisions(tmp_path):
     conf = make_conf(tmp_path, sync=False)
-    db_api.sync(conf, revision='0002_trust_enrollment')
+    db_migration.sync(conf, revision='0002_trust_enrollment')
     outcome = result(conf, '_check_database')
     assert outcome.code == FAILURE
     assert 'at revision 0002_trust_enrollment' in outcome.details

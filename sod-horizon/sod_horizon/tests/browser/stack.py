@@ -389,6 +389,7 @@ class LiveStack(fixtures.Fixture):
         import sod_nova.conf
         from sod_nova.conf import catalog as catalog_conf
         from sod_nova.db import api as db_api
+        from sod_nova.db import migration as db_migration
         from sod_nova.relocation import compute as compute_mod
         from sod_nova.relocation import service as relocation_service
 
@@ -401,7 +402,7 @@ class LiveStack(fixtures.Fixture):
         for (group, name), value in overrides.items():
             conf.set_override(name, value, group)
             self.addCleanup(conf.clear_override, name, group)
-        db_api.sync(conf)
+        db_migration.sync(conf)
         self.addCleanup(db_api.dispose)
         self.catalog = catalog_conf.load_catalog(conf)
         self.fleet = fleet_mod.Fleet(conf, catalog=self.catalog)

@@ -25,6 +25,7 @@ from sod_nova.api import deploy
 from sod_nova.conf import CONF
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import migration as db_migration
 
 API_HOST = 'sod-api.test'
 API_URL = 'http://%s:80' % API_HOST
@@ -42,7 +43,7 @@ def sod_api(tmp_path, settings):
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     CONF.set_override('evidence_max_age', 60.0, 'sod_trust')
     CONF.set_override('max_limit', 1000, 'sod_api')
-    db_api.sync(CONF)
+    db_migration.sync(CONF)
     app = deploy.deploy(CONF)
     settings.SOD_API_URL = API_URL
     with interceptor.RequestsInterceptor(lambda: app, host=API_HOST,
