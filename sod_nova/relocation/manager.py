@@ -76,7 +76,10 @@ class MigrationManager:
         self._listener = None
         self._reconcile_requested = True
         self._next_reconcile = 0.0
-        self._moving = moving_target.Timers(conf, self.store, clock, rng)
+        # The timers read the manager's clock at each look (a scenario's wait,
+        # a test, may replace it).
+        self._moving = moving_target.Timers(conf, self.store,
+                                            lambda: self.clock(), rng)
         self._sod_seen = {}
         # Last view of every VM (from listings and reads). A trust event
         # first decides from it, so that the first migrate call needs one
