@@ -19,12 +19,16 @@ import threading
 
 from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
+import tenacity
 
 from sod_nova import exception
 from sod_nova.db import api as db_api
 from sod_nova.policy import entities
 
 LOG = logging.getLogger(__name__)
+
+#: What one sync attempt returns when Placement refused its generation.
+_CONFLICT = object()
 
 PREFIX = 'CUSTOM_SOD_'
 MICROVERSION = 'placement 1.6'
@@ -194,25 +198,38 @@ class TraitPublisher:
             LOG.debug('%(host)s: no resource provider; no traits',
                       {'host': host})
             return None
-        for _attempt in range(self.RETRIES):
-            wanted = traits_for(db_api.host_get(host, self.conf),
-                                db_api.now())
-            current, generation = self.placement.traits(uuid)
-            ours = ALL_CUSTOM | ALL_STANDARD
-            target = (current - ours) | wanted
-            if target == current:
-                return wanted
-            for name in sorted(wanted - self._known_traits):
-                if name.startswith(PREFIX):
-                    self.placement.ensure_trait(name)
-                self._known_traits.add(name)
-            if self.placement.set_traits(uuid, target, generation):
-                LOG.info('%(host)s: traits now %(traits)s',
-                         {'host': host,
-                          'traits': ', '.join(sorted(wanted)) or 'none'})
-                return wanted
-        raise PlacementError('%s: traits changed under us %d times'
-                             % (host, self.RETRIES))
+        # A concurrent writer (Nova's resource tracker) moved the provider's
+        # generation: read again and retry, a bounded number of times.
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda wanted: wanted is _CONFLICT),
+            stop=tenacity.stop_after_attempt(self.RETRIES),
+            retry_error_callback=self._too_many_conflicts(host),
+        )(self._sync_once, host, uuid)
+
+    def _sync_once(self, host, uuid):
+        """One read-compare-write of ``host``'s traits; ``_CONFLICT`` when
+        the provider's generation moved under us (Placement's 409)."""
+        wanted = traits_for(db_api.host_get(host, self.conf), db_api.now())
+        current, generation = self.placement.traits(uuid)
+        ours = ALL_CUSTOM | ALL_STANDARD
+        target = (current - ours) | wanted
+        if target == current:
+            return wanted
+        for name in sorted(wanted - self._known_traits):
+            if name.startswith(PREFIX):
+                self.placement.ensure_trait(name)
+            self._known_traits.add(name)
+        if not self.placement.set_traits(uuid, target, generation):
+            return _CONFLICT
+        LOG.info('%(host)s: traits now %(traits)s',
+                 {'host': host, 'traits': ', '.join(sorted(wanted)) or 'none'})
+        return wanted
+
+    def _too_many_conflicts(self, host):
+        def give_up(state):
+            raise PlacementError('%s: traits changed under us %d times'
+                                 % (host, self.RETRIES))
+        return give_up
 
     def sync_all(self):
         """Queue every host with a row (a periodic pass catches lost

@@ -91,3 +91,46 @@ def test_a_flavor_can_pre_filter_with_a_trait(cloud):
     finally:
         cloud.fleet.backend('hw1').stop_attack()
     cloud.wait_for_state('hw1', ('trusted',))
+
+
+class RacedPlacement(traits.Placement):
+    """Real Placement, with another writer (as Nova's resource tracker is)
+    changing the provider's traits right after each of the first ``races``
+    reads, so that the publisher's write meets a new generation."""
+
+    def __init__(self, session, endpoint, races):
+        super().__init__(session, endpoint)
+        self.races = races
+
+    def traits(self, uuid):
+        current, generation = super().traits(uuid)
+        if self.races:
+            self.races -= 1
+            other = 'CUSTOM_OTHER_WRITER_%d' % self.races
+            self.ensure_trait(other)
+            assert super().set_traits(uuid, current | {other}, generation)
+        return current, generation
+
+
+def test_a_generation_conflict_is_read_again_and_retried_a_bounded_number_of_times(cloud):
+    assert published(cloud, 'hw1', True)
+    endpoint = cloud.nova.placement.fixture.endpoint
+    session = ks_session.Session(auth=token_endpoint.Token(endpoint, 'admin'))
+    uuid = cloud.nova.compute_rp_uuid('hw1')
+    cleared = provider_traits(cloud, 'hw1') - traits.ALL_CUSTOM
+    placement = traits.Placement(session, endpoint)
+    _, generation = placement.traits(uuid)
+    assert placement.set_traits(uuid, cleared, generation)
+
+    raced = RacedPlacement(session, endpoint, races=2)
+    publisher = traits.TraitPublisher(cloud.conf, raced)
+    wanted = publisher.sync('hw1')
+    assert wanted and provider_traits(cloud, 'hw1') >= wanted | {
+        'CUSTOM_OTHER_WRITER_0', 'CUSTOM_OTHER_WRITER_1'}   # theirs kept
+
+    _, generation = placement.traits(uuid)
+    assert placement.set_traits(uuid, cleared, generation)
+    always = RacedPlacement(session, endpoint, races=publisher.RETRIES)
+    with pytest.raises(traits.PlacementError,
+                       match='hw1: traits changed under us 5 times'):
+        traits.TraitPublisher(cloud.conf, always).sync('hw1')
