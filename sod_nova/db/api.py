@@ -1,4 +1,4 @@
-"""The sod-nova database API: host capability rows and filter rejections.
+"""The sod-nova database API: the engine, and the host capability rows.
 
 Every caller goes through these functions (the trust monitor writes host
 rows, the scheduler filter reads them, the ``sod-nova`` command does both);
@@ -196,15 +196,6 @@ class HostRow:
         return data
 
 
-@dataclasses.dataclass(frozen=True)
-class RejectionRow:
-    """Why the filter last passed no host for an instance, and when."""
-
-    instance_uuid: str
-    reason: str
-    updated_at: datetime.datetime | None = None
-
-
 def _host_row(model):
     return HostRow(
         host=model.host, architecture=model.architecture, state=model.state,
@@ -213,11 +204,6 @@ def _host_row(model):
         monitor=model.monitor, created_at=_from_db(model.created_at),
         updated_at=_from_db(model.updated_at or model.created_at),
         valid_until=_from_db(model.valid_until))
-
-
-def _rejection_row(model):
-    return RejectionRow(model.instance_uuid, model.reason,
-                        _from_db(model.updated_at or model.created_at))
 
 
 def _check_state(state):
@@ -441,44 +427,3 @@ def stale_reason(last_evidence_at, until, now):
     return ('no verified evidence for %.1f s (valid until %sZ; last at %sZ)'
             % ((_to_db(now) - _to_db(last_evidence_at)).total_seconds(),
                _to_db(until).isoformat(), _to_db(last_evidence_at).isoformat()))
-
-
-# -- rejections -------------------------------------------------------------
-
-@_retry_on_duplicate
-def rejection_set(instance_uuid, reason, conf=None):
-    """Keep why the filter passed no host for ``instance_uuid`` (the latest)."""
-    _check_name('instance_uuid', instance_uuid)
-    configure(conf)
-    with context_manager.writer.using(_Context()) as session:
-        _claim(session, models.Rejection,
-               models.Rejection.instance_uuid == instance_uuid)
-        model = session.scalars(sa.select(models.Rejection).filter_by(
-            instance_uuid=instance_uuid)).first()
-        if model is None:
-            session.add(models.Rejection(instance_uuid=instance_uuid,
-                                         reason=reason))
-        else:
-            model.reason = reason
-            # Same reason twice would leave updated_at alone: say it's new.
-            model.updated_at = timeutils.utcnow()
-
-
-def rejection_get(instance_uuid, conf=None):
-    """The latest :class:`RejectionRow` of ``instance_uuid``, or None."""
-    configure(conf)
-    with context_manager.reader.using(_Context()) as session:
-        model = session.scalars(sa.select(models.Rejection).filter_by(
-            instance_uuid=instance_uuid)).first()
-        return _rejection_row(model) if model is not None else None
-
-
-def rejection_get_all(conf=None):
-    """Every kept rejection, oldest first."""
-    configure(conf)
-    with context_manager.reader.using(_Context()) as session:
-        query = sa.select(models.Rejection).order_by(
-            sa.func.coalesce(models.Rejection.updated_at,
-                             models.Rejection.created_at),
-            models.Rejection.id)
-        return [_rejection_row(m) for m in session.scalars(query)]

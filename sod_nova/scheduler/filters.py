@@ -36,6 +36,7 @@ from sod_nova.catalog import CatalogError
 import sod_nova.conf
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import rejections as db_rejections
 from sod_nova.policy import PolicyError
 from sod_nova.scheduler import host_check
 from sod_nova.scheduler import host_rows
@@ -186,7 +187,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         if not instance_uuid or not CONF.sod_filter.record_rejections:
             return
         try:
-            db_api.rejection_set(instance_uuid, reason, conf=CONF)
+            db_rejections.record(instance_uuid, reason, conf=CONF)
         except _DB_ERRORS as exc:
             LOG.warning('Instance %(uuid)s: could not keep the rejection '
                         'reason: %(exc)s', {'uuid': instance_uuid, 'exc': exc})

@@ -18,6 +18,7 @@ from sod_nova.cloud.nova import EmbeddedNova
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
+from sod_nova.db import rejections as db_rejections
 
 FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 WEIGHER = '%s.PreferenceWeigher' % __name__
@@ -89,7 +90,7 @@ def assert_rejected(cloud, server):
     cloud._wait(lambda: 'fault' in cloud.get_server(server), 10,
                 'the fault of server %s' % server['id'])
     assert 'No valid host was found' in cloud.get_server(server)['fault']['message']
-    rejection = db_api.rejection_get(server['id'])
+    rejection = db_rejections.get(server['id'])
     assert rejection is not None
     return rejection.reason
 
@@ -97,7 +98,7 @@ def assert_rejected(cloud, server):
 def test_no_request_lands_where_the_weigher_prefers(cloud):
     server, host = boot(cloud)
     assert host == 'tpm'
-    assert db_api.rejection_get(server['id']) is None
+    assert db_rejections.get(server['id']) is None
 
 
 def test_flavor_extra_spec(cloud):
@@ -186,7 +187,7 @@ def test_live_migration_refused_when_no_other_host_satisfies(cloud):
     assert migration['status'] == 'error'
     after = cloud.get_server(server)
     assert (after['status'], after['OS-EXT-SRV-ATTR:host']) == ('ACTIVE', 'ds')
-    reason = db_api.rejection_get(server['id']).reason
+    reason = db_rejections.get(server['id']).reason
     assert 'closest' in reason
 
 

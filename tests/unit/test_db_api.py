@@ -13,6 +13,7 @@ from sod_nova.conf import CONF
 from sod_nova.db import api
 from sod_nova.db import migration
 from sod_nova.db import models
+from sod_nova.db import rejections
 from sod_nova.db import sqlite_locks
 
 UTC = datetime.UTC
@@ -184,12 +185,12 @@ def test_concurrent_upserts_of_one_new_host_make_one_row(db):
 
 
 def test_rejections_keep_the_latest_reason(db):
-    assert api.rejection_get('u1') is None
-    api.rejection_set('u1', 'malformed')
-    api.rejection_set('u2', 'no host')
-    api.rejection_set('u1', 'still malformed')
-    assert api.rejection_get('u1').reason == 'still malformed'
-    assert [r.instance_uuid for r in api.rejection_get_all()] == ['u2', 'u1']
+    assert rejections.get('u1') is None
+    rejections.record('u1', 'malformed')
+    rejections.record('u2', 'no host')
+    rejections.record('u1', 'still malformed')
+    assert rejections.get('u1').reason == 'still malformed'
+    assert [r.instance_uuid for r in rejections.get_all()] == ['u2', 'u1']
 
 
 def test_switching_databases_in_one_process(tmp_path, db):

@@ -16,6 +16,7 @@ from sod_nova.catalog import Catalog
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
+from sod_nova.db import rejections as db_rejections
 from sod_nova.policy import Entity
 from sod_nova.policy import PolicyError
 from sod_nova.policy import Property
@@ -237,10 +238,10 @@ def test_filter_fails_closed_and_keeps_the_reason(db, sources, caplog):
         assert flt.filter_all(host_states('hw'), spec(U1)) == []
     assert 'Instance %s: no host passes: malformed security policy: ' % U1 + \
         'instance metadata sod:options: option 4' in caplog.text
-    assert 'option 4' in db_api.rejection_get(U1).reason
+    assert 'option 4' in db_rejections.get(U1).reason
     # Metadata that cannot be read fails closed too.
     assert flt.filter_all(host_states('hw'), spec(U2)) == []
-    assert 'cannot read the instance metadata' in db_api.rejection_get(U2).reason
+    assert 'cannot read the instance metadata' in db_rejections.get(U2).reason
 
 
 def test_filter_fails_closed_when_the_database_is_unusable(db, sources):
@@ -267,7 +268,7 @@ def test_zero_hosts_logs_one_info_line_with_cells_and_closest(db, sources, caplo
                                'Same OS; C, I against Other VMs' % U1)
     assert 'closest: HyperWall (lacks C, I against Same OS)' in lines[0]
     assert '2 of 3 hosts trusted with fresh evidence (HyperWall, TPM)' in lines[0]
-    assert db_api.rejection_get(U1).reason in lines[0]
+    assert db_rejections.get(U1).reason in lines[0]
 
 
 def test_per_request_state_does_not_outlive_filter_all(db, sources):

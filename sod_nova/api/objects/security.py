@@ -8,7 +8,7 @@ The same rules as the migration manager's (``effective_request``,
 import re
 
 from sod_nova.catalog import request_for
-from sod_nova.db import api as db_api
+from sod_nova.db import rejections as db_rejections
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import PolicyError
 from sod_nova.policy import parse
@@ -62,7 +62,7 @@ def assess(conf, catalog, view, rows, now):
     task = open_task(conf, view.id)
     paused = task is not None and task.state in (triggers.PARKING,
                                                  triggers.PARKED)
-    rejection = db_api.rejection_get(view.id, conf)
+    rejection = db_rejections.get(view.id, conf)
     return {
         'server_id': view.id,
         'status': view.status,

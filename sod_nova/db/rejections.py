@@ -1,0 +1,68 @@
+"""Why the scheduler filter last passed no host for an instance.
+
+The filter records its explanation (:mod:`sod_nova.scheduler.filters`,
+``[sod_filter] record_rejections``) so that the API and ``sod-nova`` can tell
+a customer why a VM did not boot; one row per instance, the latest reason.
+"""
+
+import dataclasses
+import datetime
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from sod_nova.db import api
+from sod_nova.db import models
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectionRow:
+    """Why the filter last passed no host for an instance, and when."""
+
+    instance_uuid: str
+    reason: str
+    updated_at: datetime.datetime | None = None
+
+
+def _row(model):
+    return RejectionRow(model.instance_uuid, model.reason,
+                        api._from_db(model.updated_at or model.created_at))
+
+
+@api._retry_on_duplicate
+def record(instance_uuid, reason, conf=None):
+    """Keep why the filter passed no host for ``instance_uuid`` (the latest)."""
+    api._check_name('instance_uuid', instance_uuid)
+    api.configure(conf)
+    with api.context_manager.writer.using(api._Context()) as session:
+        api.claim(session, models.Rejection,
+               models.Rejection.instance_uuid == instance_uuid)
+        model = session.scalars(sa.select(models.Rejection).filter_by(
+            instance_uuid=instance_uuid)).first()
+        if model is None:
+            session.add(models.Rejection(instance_uuid=instance_uuid,
+                                         reason=reason))
+        else:
+            model.reason = reason
+            # Same reason twice would leave updated_at alone: say it's new.
+            model.updated_at = timeutils.utcnow()
+
+
+def get(instance_uuid, conf=None):
+    """The latest :class:`RejectionRow` of ``instance_uuid``, or None."""
+    api.configure(conf)
+    with api.context_manager.reader.using(api._Context()) as session:
+        model = session.scalars(sa.select(models.Rejection).filter_by(
+            instance_uuid=instance_uuid)).first()
+        return _row(model) if model is not None else None
+
+
+def get_all(conf=None):
+    """Every kept rejection, oldest first."""
+    api.configure(conf)
+    with api.context_manager.reader.using(api._Context()) as session:
+        query = sa.select(models.Rejection).order_by(
+            sa.func.coalesce(models.Rejection.updated_at,
+                             models.Rejection.created_at),
+            models.Rejection.id)
+        return [_row(m) for m in session.scalars(query)]
