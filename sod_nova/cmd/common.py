@@ -140,7 +140,11 @@ def serve(prog, daemon, errors=(ValueError, OSError)):
         if (what, value) != ('signal', signal.SIGHUP):
             break
         LOG.info('%s: SIGHUP; re-reading the mutable options', prog)
-        launcher.restart()
+        try:
+            launcher.restart()
+        except Exception:   # e.g. a file that no longer parses
+            LOG.exception('%s: configuration not re-read; the options keep '
+                          'their values', prog)
     launcher.stop()
     launcher.wait()
     if what == 'signal':
