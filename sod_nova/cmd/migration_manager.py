@@ -4,9 +4,7 @@ Several may run (``[sod_relocation] leader_election``): exactly one acts, the
 others are standbys (:mod:`sod_nova.relocation.leader`).
 """
 
-import signal
 import sys
-import threading
 
 from keystoneauth1 import exceptions as ks_exc
 
@@ -31,16 +29,11 @@ def main(argv=None):
     except (CatalogError, db_api.DatabaseConfigError, compute.NovaError,
             ks_exc.ClientException) as exc:
         sys.exit('sod-migration-manager: %s' % exc)
-    if not CONF.sod_relocation.leader_election:
-        manager.start(listener)
-        return common.serve(manager.stop)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        return leader.Leadership(CONF).run(
-            lambda: manager.start(listener), manager.stop, done)
-    except KeyboardInterrupt:
-        return 0
+    leadership = None
+    if CONF.sod_relocation.leader_election:
+        leadership = leader.Leadership(CONF)
+    return common.serve('sod-migration-manager', service.ManagerService(
+        manager, listener, leadership))
 
 
 if __name__ == '__main__':

@@ -42,8 +42,7 @@ def main(argv=None):
     agent = service.TrustAgent(CONF, trust.host, backend, key,
                                enrollment_token=trust.enrollment_token,
                                platform=reader)
-    agent.start()
-    return common.serve(agent.stop)
+    return common.serve('sod-trust-agent', agent)
 
 
 if __name__ == '__main__':

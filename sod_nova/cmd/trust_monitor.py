@@ -2,6 +2,8 @@
 
 import sys
 
+from oslo_service import service as oslo_service
+
 from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.relocation import compute
@@ -20,6 +22,31 @@ def _nova_domains():
     return lambda host: [server.id for server in nova.servers(host=host)]
 
 
+class MonitorWithTraits(oslo_service.ServiceBase):
+    """The monitor and the publisher of its verdicts as Placement traits
+    (``[sod_placement] publish_traits``), started and stopped together."""
+
+    def __init__(self, monitor, publisher):
+        super().__init__()
+        self.monitor = monitor
+        self.publisher = publisher
+
+    def start(self):
+        self.monitor.start()
+        self.publisher.start(resync_interval=CONF.sod_trust.evidence_max_age)
+        self.publisher.sync_all()
+
+    def stop(self):
+        self.monitor.stop()
+        self.publisher.stop()
+
+    def wait(self):
+        self.monitor.wait()
+
+    def reset(self):
+        self.monitor.reset()
+
+
 def main(argv=None):
     common.parse_args('sod-trust-monitor', argv)
     common.require_transport('sod-trust-monitor')
@@ -28,24 +55,15 @@ def main(argv=None):
     except compute.NovaError as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
     monitor = service.TrustMonitor(CONF, nova_domains=nova_domains)
-    publisher = None
+    if not CONF.sod_placement.publish_traits:
+        return common.serve('sod-trust-monitor', monitor)
     try:
-        if CONF.sod_placement.publish_traits:
-            publisher = traits.TraitPublisher(
-                CONF, traits.Placement.from_conf(CONF))
-            monitor.add_listener(publisher.trust_changed)
-        monitor.start()
+        publisher = traits.TraitPublisher(CONF, traits.Placement.from_conf(CONF))
     except (ValueError, OSError) as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
-    if publisher is None:
-        return common.serve(monitor.stop)
-    publisher.start(resync_interval=CONF.sod_trust.evidence_max_age)
-    publisher.sync_all()
-
-    def stop():
-        monitor.stop()
-        publisher.stop()
-    return common.serve(stop)
+    monitor.add_listener(publisher.trust_changed)
+    return common.serve('sod-trust-monitor',
+                        MonitorWithTraits(monitor, publisher))
 
 
 if __name__ == '__main__':

@@ -85,16 +85,19 @@ Related options:
         'poll_interval',
         default=1.0,
         min=0.01,
+        mutable=True,
         help="""
 Seconds between two looks at Nova's migration records while migrations are
-in flight.
+in flight. Mutable: SIGHUP applies it from the manager's next pass.
 """),
     cfg.IntOpt(
         'reconcile_interval',
         default=60,
         min=1,
+        mutable=True,
         help="""
-Seconds between two full passes over every VM with a request.
+Seconds between two full passes over every VM with a request. Mutable:
+SIGHUP applies it once the full pass already scheduled has run.
 
 Events (trust changes, ``instance.update`` notifications) start work at
 once; the reconcile pass catches what a lost notification missed and runs

@@ -5,9 +5,15 @@ build a manager from parts (their own Nova connection, their own transport)
 while ``sod-migration-manager`` builds everything from ``[nova]``,
 ``[sod_relocation]``, ``[sod_catalog]`` and ``[sod_database]``. Nothing here talks to
 Nova or the database: that starts with :meth:`MigrationManager.start`.
+
+:class:`ManagerService` is what ``sod-migration-manager`` runs under
+oslo.service's launcher.
 """
 
+import threading
 import time
+
+from oslo_service import service as oslo_service
 
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.relocation import compute as compute_mod
@@ -31,3 +37,59 @@ def build(conf, compute=None, transport=None, clock=time.time):
             transport = rpc.get_notification_transport(conf)
         listener = notifications.get_listener(transport, manager, conf)
     return manager, listener
+
+
+class ManagerService(oslo_service.ServiceBase):
+    """The manager and its notification listener as an oslo.service service.
+
+    With ``leadership`` (a :class:`~sod_nova.relocation.leader.Leadership`)
+    the manager acts only while this process holds the lease; a lost lease
+    ends the service with :attr:`exit_status` 1, for the supervisor to
+    restart the process as a standby.
+    """
+
+    def __init__(self, manager, listener=None, leadership=None):
+        super().__init__()
+        self.manager = manager
+        self.listener = listener
+        self.leadership = leadership
+        self.exit_status = 0
+        self._done = threading.Event()
+        self._ended = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._done.clear()
+        self._ended.clear()
+        if self.leadership is None:
+            self.manager.start(self.listener)
+            return
+        self._thread = threading.Thread(
+            target=self._lead, name='sod-migration-manager-lease', daemon=True)
+        self._thread.start()
+
+    def _lead(self):
+        status = 1
+        try:
+            status = self.leadership.run(
+                lambda: self.manager.start(self.listener), self.manager.stop,
+                self._done)
+        finally:
+            self.exit_status = status
+            self._ended.set()
+
+    def stop(self):
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()     # Leadership.run stops the manager
+            self._thread = None
+        else:
+            self.manager.stop()
+        self._ended.set()
+
+    def wait(self):
+        """Return once stopped, or once the lease was lost."""
+        self._ended.wait()
+
+    def reset(self):
+        """SIGHUP: nothing to rebuild (the launcher mutated the options)."""

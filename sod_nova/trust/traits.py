@@ -19,6 +19,7 @@ import threading
 
 from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
+from oslo_service import loopingcall
 import tenacity
 
 from sod_nova import exception
@@ -144,31 +145,28 @@ class TraitPublisher:
     def start(self, resync_interval=None):
         """Start the worker; with ``resync_interval`` (s), also queue every
         host that often (see :meth:`sync_all`)."""
-        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name='sod-trait-publisher')
         self._thread.start()
         self._resync = None
         if resync_interval:
-            self._resync = threading.Thread(
-                target=self._resync_loop, args=(resync_interval,),
-                daemon=True, name='sod-trait-resync')
-            self._resync.start()
+            self._resync = loopingcall.FixedIntervalLoopingCall(
+                self._resync_once)
+            self._resync.start(resync_interval, initial_delay=resync_interval)
 
-    def _resync_loop(self, interval):
-        while not self._stopping.wait(interval):
-            try:
-                self.sync_all()
-            except Exception as exc:
-                LOG.warning('trait resync failed: %(exc)s', {'exc': exc})
+    def _resync_once(self):
+        try:
+            self.sync_all()
+        except Exception as exc:
+            LOG.warning('trait resync failed: %(exc)s', {'exc': exc})
 
     def stop(self):
         if self._thread is not None:
-            self._stopping.set()
+            if self._resync is not None:
+                self._resync.stop()
+                self._resync.wait()
             self._queue.put(None)
             self._thread.join(30)
-            if self._resync is not None:
-                self._resync.join(30)
             self._thread = None
 
     def flush(self):

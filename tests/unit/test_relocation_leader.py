@@ -10,6 +10,7 @@ from sod_nova.db import api as db_api
 from sod_nova.db import leases
 from sod_nova.db import migration as db_migration
 from sod_nova.relocation import leader
+from sod_nova.relocation import service
 
 
 @pytest.fixture
@@ -101,3 +102,63 @@ def test_run_acts_only_while_leader(conf):
     thread.join()
     assert result['status'] == 0 and stopped.is_set()
     assert leases.get(leader.ROLE, conf) is None         # released
+
+
+class _Manager:
+    def __init__(self):
+        self.calls = []
+
+    def start(self, listener=None):
+        self.calls.append(('start', listener))
+
+    def stop(self):
+        self.calls.append(('stop',))
+
+
+class _LostLease:
+    """Leads, then loses the lease (what Leadership.run returns 1 for)."""
+
+    def run(self, start, stop, done):
+        start()
+        stop()
+        return 1
+
+
+class _HeldLease:
+    """Leads until told to stop."""
+
+    def run(self, start, stop, done):
+        start()
+        done.wait()
+        stop()
+        return 0
+
+
+def test_manager_service_ends_with_status_1_when_the_lease_is_lost():
+    manager = _Manager()
+    svc = service.ManagerService(manager, 'listener', _LostLease())
+    svc.start()
+    svc.wait()          # returns by itself: sod-migration-manager exits
+    assert svc.exit_status == 1
+    assert manager.calls == [('start', 'listener'), ('stop',)]
+    svc.stop()
+
+
+def test_manager_service_stop_ends_the_leadership_with_status_0():
+    manager = _Manager()
+    svc = service.ManagerService(manager, 'listener', _HeldLease())
+    svc.start()
+    svc.stop()
+    svc.wait()
+    assert svc.exit_status == 0
+    assert manager.calls == [('start', 'listener'), ('stop',)]
+
+
+def test_manager_service_without_leader_election_runs_the_manager():
+    manager = _Manager()
+    svc = service.ManagerService(manager, 'listener')
+    svc.start()
+    assert manager.calls == [('start', 'listener')]
+    svc.stop()
+    svc.wait()
+    assert manager.calls == [('start', 'listener'), ('stop',)]

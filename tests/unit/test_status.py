@@ -251,3 +251,40 @@ def test_embedded_monitor_starts_on_fake_transport(tmp_path):
         # It may not have its SIGTERM handler yet: any way out is fine here.
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
+
+
+def _read_until(proc, wanted):
+    """The first line of ``proc``'s output for which ``wanted(line)``."""
+    for line in proc.stdout:
+        if wanted(line):
+            return line
+    pytest.fail('%s exited: status %s' % (proc.args, proc.wait()))
+
+
+def test_sighup_rereads_mutable_options_in_the_same_process(tmp_path):
+    # oslo.log's debug option is mutable: after SIGHUP the running monitor
+    # logs at DEBUG (its stale-check looping call says so every
+    # stale_check_interval), in the same process, and SIGTERM still stops it
+    # cleanly.
+    config = write_config(tmp_path, '[DEFAULT]\nembedded = true\n')
+    assert run('sod_nova.cmd.manage', '--config-file', str(config),
+               'db', 'sync').returncode == 0
+    debug = tmp_path / 'debug.conf'
+    debug.write_text('[DEFAULT]\ndebug = false\n')
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'sod_nova.cmd.trust_monitor', '--config-file',
+         str(config), '--config-file', str(debug)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _read_until(proc, lambda line: 'trust monitor' in line
+                    and 'started' in line)
+        debug.write_text('[DEFAULT]\ndebug = true\n')
+        proc.send_signal(signal.SIGHUP)
+        _read_until(proc, lambda line: 'Option DEFAULT.debug changed' in line)
+        line = _read_until(proc, lambda line: ' DEBUG ' in line)
+        assert line.split()[2] == str(proc.pid), line
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=120)
+    assert status == 0

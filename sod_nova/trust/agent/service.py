@@ -35,6 +35,7 @@ import time
 import uuid
 
 from oslo_log import log as logging
+from oslo_service import service as oslo_service
 
 from sod_nova import hostname
 from sod_nova.trust import evidence as evidence_mod
@@ -49,8 +50,14 @@ LOG = logging.getLogger(__name__)
 USED_NONCES = 32
 
 
-class TrustAgent:
-    """One host's agent. Construction does no I/O; :meth:`start` does."""
+class TrustAgent(oslo_service.Service):
+    """One host's agent. Construction does no I/O; :meth:`start` does.
+
+    An oslo.service service (``sod-trust-agent`` runs it under the
+    launcher): the periodic report is a timer of its thread group, which
+    ``wait()`` waits for; the embedded cloud calls :meth:`start` and
+    :meth:`stop`.
+    """
 
     def __init__(self, conf, host, backend, private_key, transport=None,
                  enrollment_token=None, clock=time.monotonic,
@@ -59,6 +66,7 @@ class TrustAgent:
         this agent reports to); ``platform`` (a
         :class:`sod_nova.trust.platform.LibvirtPlatform`) adds what the
         hypervisor can enforce and runs to each report."""
+        super().__init__()
         self.conf = conf
         self.monitor_topic = monitor_topic or conf.sod_trust.monitor_topic
         self.host = hostname.check(host, 'agent host')
@@ -70,8 +78,6 @@ class TrustAgent:
         self._transport = transport
         self._own_transport = transport is None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = None
         self._server = None
         self._monitor = None
         self._nonce = None
@@ -102,21 +108,17 @@ class TrustAgent:
             self._transport, self.conf.sod_trust.agent_topic, self.host,
             [manager.AgentManager(self)])
         self._server.start()
-        self._stop.clear()
         self._report(force=True)
-        self._thread = threading.Thread(
-            target=self._run, name='sod-trust-agent-%s' % self.host, daemon=True)
-        self._thread.start()
+        interval = self.conf.sod_trust.report_interval
+        self.tg.add_timer_args(interval, self._periodic_report,
+                               initial_delay=interval, stop_on_exception=False)
         LOG.info('%(host)s: trust agent started (%(arch)s, boot %(boot)s)',
                  {'host': self.host, 'arch': self.backend.architecture_type,
                   'boot': self.boot_id})
 
     def stop(self):
-        self._stop.set()
         self._monitor = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self.tg.stop_timers(wait=True)
         if self._server is not None:
             self._server.stop()
             self._server.wait()
@@ -125,12 +127,10 @@ class TrustAgent:
             self._transport.cleanup()
             self._transport = None
 
-    def _run(self):
-        interval = self.conf.sod_trust.report_interval
-        while not self._stop.wait(interval):
-            with self._lock:
-                self._want = True
-            self._report(force=True)
+    def _periodic_report(self):
+        with self._lock:
+            self._want = True
+        self._report(force=True)
 
     # -- protocol ----------------------------------------------------------
 

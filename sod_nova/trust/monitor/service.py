@@ -46,6 +46,7 @@ import time
 from oslo_db import api as oslo_db_api
 from oslo_log import log as logging
 import oslo_messaging
+from oslo_service import service as oslo_service
 
 from sod_nova import hostname
 from sod_nova import trust
@@ -74,8 +75,14 @@ DB_ATTEMPTS = 5
 BATCH = 512
 
 
-class TrustMonitor(reports.ReportsMixin):
-    """A monitor process's service. Construction does no I/O; :meth:`start` does."""
+class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
+    """A monitor process's service. Construction does no I/O; :meth:`start` does.
+
+    An oslo.service service (``sod-trust-monitor`` runs it under the
+    launcher): the stale sweep is a timer of its thread group, which
+    ``wait()`` waits for; the embedded cloud calls :meth:`start` and
+    :meth:`stop`.
+    """
 
     def __init__(self, conf, catalog=None, transport=None, clock=time.time,
                  name=None, topic=None, hosts=None, architectures=None,
@@ -88,6 +95,7 @@ class TrustMonitor(reports.ReportsMixin):
         ``nova_domains(host)``: the instance UUIDs Nova places on ``host``,
         to compare with the domains libvirt reports (``[sod_trust]
         unknown_domains``); without it the domains are not checked."""
+        super().__init__()
         self.conf = conf
         self.name = name or conf.sod_trust.monitor_name
         self.topic = topic or conf.sod_trust.monitor_topic
@@ -120,7 +128,7 @@ class TrustMonitor(reports.ReportsMixin):
         #: reason)``, oldest first (the simulator's step reports, tests).
         self.recent_rejections = collections.deque(maxlen=64)
         self._stop = threading.Event()
-        self._threads = []
+        self._worker = None
         self.counters = collections.Counter()
 
     # -- life cycle --------------------------------------------------------
@@ -152,12 +160,13 @@ class TrustMonitor(reports.ReportsMixin):
             publisher_id='sod-trust-monitor.%s' % self.name,
             driver='messagingv2', topics=[trust_conf.notification_topic])
         self._stop.clear()
-        self._threads = [
-            threading.Thread(target=target, daemon=True,
-                             name='sod-trust-monitor-%s-%s' % (self.name, what))
-            for what, target in (('sweep', self._run), ('work', self._work))]
-        for thread in self._threads:
-            thread.start()
+        self._worker = threading.Thread(
+            target=self._work, daemon=True,
+            name='sod-trust-monitor-%s-work' % self.name)
+        self._worker.start()
+        interval = trust_conf.stale_check_interval
+        self.tg.add_timer_args(interval, self._sweep_once,
+                               initial_delay=interval)
         self._server = rpc.get_server(
             self._transport, self.topic, self.name,
             [manager.MonitorManager(self)])
@@ -171,12 +180,13 @@ class TrustMonitor(reports.ReportsMixin):
             self._server.stop()
             self._server.wait()
             self._server = None
+        self.tg.stop_timers(wait=True)
         self._stop.set()
         with self._queued:
             self._queued.notify_all()
-        for thread in self._threads:
-            thread.join()
-        self._threads = []
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
         self.flush_alerts()
         if self._notify_transport is not None:
             self._notify_transport.cleanup()
@@ -193,13 +203,12 @@ class TrustMonitor(reports.ReportsMixin):
         """
         self._listeners.append(callback)
 
-    def _run(self):
-        while not self._stop.wait(self.conf.sod_trust.stale_check_interval):
-            try:
-                self.check_stale()
-                self.flush_alerts()
-            except Exception:
-                LOG.exception('trust monitor %s: stale check failed', self.name)
+    def _sweep_once(self):
+        try:
+            self.check_stale()
+            self.flush_alerts()
+        except Exception:
+            LOG.exception('trust monitor %s: stale check failed', self.name)
 
     def _work(self):
         while True:
