@@ -20,16 +20,6 @@ UTC = datetime.UTC
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def db(tmp_path):
-    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
-                      'sod_database')
-    migration.sync(CONF)
-    yield CONF
-    api.dispose()
-    CONF.clear_override('connection', 'sod_database')
-
-
 def test_sync_runs_the_chain_from_0001_hosts(tmp_path):
     CONF.set_override('connection', 'sqlite:///%s/fresh.sqlite' % tmp_path,
                       'sod_database')

@@ -15,7 +15,6 @@ import pytest
 from sod_nova.catalog import Catalog
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
-from sod_nova.db import migration as db_migration
 from sod_nova.db import rejections as db_rejections
 from sod_nova.policy import Entity
 from sod_nova.policy import PolicyError
@@ -161,14 +160,10 @@ def test_one_missing_cell_is_enough_to_refuse():
 # -- the filter over real HostState objects and a real database --------------
 
 @pytest.fixture
-def db(tmp_path):
-    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
-                      'sod_database')
+def db(db):
+    """The shared database, with the filter reading rows on every request."""
     CONF.set_override('host_cache_seconds', 0, 'sod_filter')
-    db_migration.sync(CONF)
-    yield CONF
-    db_api.dispose()
-    CONF.clear_override('connection', 'sod_database')
+    yield db
     CONF.clear_override('host_cache_seconds', 'sod_filter')
 
 

@@ -10,25 +10,13 @@ import datetime
 
 import pytest
 
-from sod_nova.conf import CONF
 from sod_nova.db import api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
-from sod_nova.db import migration
 from sod_nova.trust import keys
 
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(tmp_path):
-    CONF.set_override('connection', 'sqlite:///%s/sod.sqlite' % tmp_path,
-                      'sod_database')
-    migration.sync(CONF)
-    yield CONF
-    api.dispose()
-    CONF.clear_override('connection', 'sod_database')
 
 
 def public():
