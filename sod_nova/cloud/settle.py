@@ -27,10 +27,10 @@ def stall_limit(conf):
             + 2 * relocation.poll_interval)
 
 
-def _progress(store):
-    """What changes whenever the manager advances any task."""
+def _progress(tasks):
+    """What changes whenever the manager advances any of the open ``tasks``."""
     return frozenset((t.id, t.state, t.attempts, t.migration_after, t.dest_host,
-                      t.not_before) for t in store.tasks_open())
+                      t.not_before) for t in tasks)
 
 
 def settle(manager, stall_after=None, clock=time.monotonic, sleep=time.sleep):
@@ -43,20 +43,21 @@ def settle(manager, stall_after=None, clock=time.monotonic, sleep=time.sleep):
         stall_after = stall_limit(conf)
     last, since = None, clock()
     while manager.process_pending():
-        mark = _progress(manager.store)
+        tasks = manager.store.tasks_open()      # one read for both uses
+        mark = _progress(tasks)
         if mark != last:
             last, since = mark, clock()
         elif clock() - since > stall_after:
             return False
-        sleep(_pause(manager))
+        sleep(_pause(manager, tasks))
     return True
 
 
-def _pause(manager):
+def _pause(manager, tasks):
     """Until the next look: a poll interval, or less when a retry is due."""
     waits = [manager.conf.sod_relocation.poll_interval]
     now = manager.clock()
-    for task in manager.store.tasks_open():
+    for task in tasks:
         if task.state == task_states.PENDING and task.not_before:
             waits.append(max(task.not_before - now, 0.0))
     return min(waits)
