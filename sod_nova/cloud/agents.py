@@ -32,10 +32,11 @@ class SimulatedAgent(agent_service.TrustAgent):
         if not self._silenced:
             super()._report(force)
 
-    def _cast(self, method, *args):
-        if getattr(method, '__name__', None) == 'report_evidence':
-            self.sent.append(args[0])
-        super()._cast(method, *args)
+    def _send_report(self, monitor, envelope):
+        # Only the agent's own reports are kept: forged or replayed ones
+        # (send()) are not, so replay() re-sends a genuine report.
+        self.sent.append(envelope)
+        super()._send_report(monitor, envelope)
 
     def _attest(self, nonce):
         if nonce is None:       # forge() before any challenge: no quote

@@ -208,7 +208,11 @@ class TrustAgent(oslo_service.Service):
                 self._enroll(monitor)
             self._cast(monitor.request_challenge, self.host, request)
         elif envelope is not None:
-            self._cast(monitor.report_evidence, envelope)
+            self._send_report(monitor, envelope)
+
+    def _send_report(self, monitor, envelope):
+        """Cast one report this agent signed."""
+        self._cast(monitor.report_evidence, envelope)
 
     def _attest(self, nonce):
         return self.backend.attest(nonce)
