@@ -41,8 +41,8 @@ REQUIRED_FEATURE = {
     'vtpm-measured-boot': ('tpm', 'a TPM device model'),
 }
 FEATURES = ('sev', 'sev-es', 'sev-snp', 'tdx', 'sgx', 'tpm')
-_UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
-_MODEL = re.compile(r'^[a-z0-9-]{1,32}$')
+_UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z')
+_MODEL = re.compile(r'^[a-z0-9-]{1,32}\Z')
 #: Domains one report may list: their UUIDs must fit in max_evidence_bytes.
 MAX_DOMAINS = 1024
 

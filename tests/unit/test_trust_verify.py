@@ -325,6 +325,8 @@ def _signed_text(key, text):
     ('sequence', 10 ** 4000, 'malformed evidence: integer of 4001 digits (at '
                              'most 63 bits)'),
     ('nonce', 'xyz', 'malformed evidence: nonce must be 64 hex digits'),
+    ('nonce', 'a' * 64 + '\n', 'malformed evidence: nonce must be 64 hex digits'),
+    ('pcrs', {'0': 'a' * 64 + '\n'}, "malformed evidence: pcrs['0']"),
     ('runtime', {'memory_violations': -1}, "malformed evidence: runtime['memory_violations']"),
     ('runtime', {'memory_violations': 2 ** 63},
      "malformed evidence: runtime['memory_violations']"),
@@ -352,6 +354,42 @@ def test_signed_hostile_json_is_refused_without_raising(key, enrolled, text,
                                                         reason):
     verdict = check(_signed_text(key, text), enrolled)
     assert (verdict.state, verdict.reason) == (trust.UNTRUSTED, reason)
+
+
+def test_boot_findings_kept_per_log_never_hide_a_new_measurement(key):
+    """One verifier keeps the boot check's finding per (log, PCRs): a host
+    that measures something new after clean reports is still caught, and
+    caught again after a clean report in between."""
+    enrolled = verify.Enrollment('tpm1', 'TPM', key.public_key())
+    tpm = backends.load('simulated-tpm')
+    verifier = make_verifier()
+    outcomes = []
+    for sequence, attack in enumerate((None, 2, None, 2, 3), start=1):
+        if attack:
+            tpm.start_attack(attack)
+        verdict = check(evidence.sign(report(tpm, host='tpm1', sequence=sequence),
+                                      key), enrolled, verifier=verifier)
+        enrolled.freshness = verdict.freshness
+        outcomes.append(verdict.reason)
+        tpm.stop_attack()
+    two = ('PCR 10 does not match the TPM reference: unexpected rootkit-0.ko, '
+           'rootkit-1.ko')
+    assert outcomes == ['evidence verified', two, 'evidence verified', two,
+                        two + ', rootkit-2.ko']
+
+
+def test_boot_findings_kept_are_bounded(key, monkeypatch):
+    monkeypatch.setattr(verify, 'BOOT_FINDINGS_KEPT', 2)
+    enrolled = verify.Enrollment('tpm1', 'TPM', key.public_key())
+    tpm = backends.load('simulated-tpm')
+    verifier = make_verifier()
+    for sequence in range(1, 6):
+        tpm.start_attack(sequence)
+        verdict = check(evidence.sign(report(tpm, host='tpm1', sequence=sequence),
+                                      key), enrolled, verifier=verifier)
+        enrolled.freshness = verdict.freshness
+        tpm.stop_attack()
+    assert len(verifier._boot_findings) == 2
 
 
 def test_internal_error_fails_closed_for_a_signed_report(key, enrolled):
