@@ -22,7 +22,12 @@ and so must never be forgeable or faked by load:
 ``late`` (genuine but late)
     A nonce the group issued whose age passed ``nonce_max_age``, or a report
     overtaken by a newer one of the same boot. Ignored, with a re-challenge;
-    it never makes a host ``untrusted``.
+    it never makes a host ``untrusted``. So is a TPM host's report whose
+    quote is signed by an attestation key not activated under its enrolled
+    EK yet (a new agent, or one restarted: each start makes a new AK): it
+    proves nothing about the host, so the host keeps its state (and goes
+    ``unreachable`` by age if no activated quote follows), and the
+    re-challenge carries the credential that activates the key.
 
 The checks, in order:
 
@@ -81,6 +86,7 @@ REPLAY = 'replay'
 INTERNAL_ERROR = 'internal_error'
 EXPIRED = 'expired'
 OVERTAKEN = 'overtaken'
+AWAITING_ACTIVATION = 'awaiting_activation'
 REJECTION_CODES = (MALFORMED, OVERSIZED, UNKNOWN_HOST, SIGNATURE,
                    UNKNOWN_NONCE, REPLAY, INTERNAL_ERROR)
 
@@ -227,6 +233,11 @@ def advance(state, boot_id, sequence, nonce_at):
                                % (sequence, last))
 
 
+#: Boot-check findings a :class:`Verifier` keeps (one per distinct boot
+#: log its hosts quote; a fleet of one image needs one per architecture).
+BOOT_FINDINGS_KEPT = 4096
+
+
 class Verifier:
     """Checks reports against enrollments and reference values."""
 
@@ -235,6 +246,16 @@ class Verifier:
         self.max_bytes = max_bytes
         self.nonce_max_age = nonce_max_age
         self.nonce_key = nonce_key
+        # A host boots once and quotes the same log and PCRs in every report
+        # of that boot: the boot check's finding is kept per (architecture,
+        # log, PCRs), a pure function of them and of the fixed references,
+        # instead of re-hashing the log each report. Bounded: at most
+        # BOOT_FINDINGS_KEPT entries, the oldest dropped first.
+        self._boot_findings = {}
+        # The last nonce checked, ``(host, nonce, issue time)``: the cheap
+        # freshness check before the signature and the full one after it
+        # read the same nonce, so its MAC is computed once.
+        self._last_nonce = (None, None, None)
 
     def verify(self, envelope, lookup, now):
         """The :class:`Verdict` on ``envelope``; never raises.
@@ -300,6 +321,10 @@ class Verifier:
             return verdict
         reason = self._identity_problem(enrollment, evidence)
         quote = None if reason else attestation.check(enrollment, evidence)
+        if quote is not None and quote.credential_for is not None:
+            return Verdict(host, None, quote.reason, outcome=LATE,
+                           code=AWAITING_ACTIVATION, evidence=evidence,
+                           tpm=quote)
         reason = (reason or (quote and quote.reason)
                   or self._boot_problem(evidence)
                   or (evidence.platform is not None
@@ -321,7 +346,7 @@ class Verifier:
         host = enrollment.host
         if nonce is None:
             return None, rejected(host, UNKNOWN_NONCE, 'missing nonce')
-        issued = nonces.issued_at(self.nonce_key, host, nonce)
+        issued = self._issued_at(host, nonce)
         if issued is None:
             return None, rejected(host, UNKNOWN_NONCE, 'unknown nonce: not '
                                   'issued to this host by this monitor group')
@@ -341,6 +366,13 @@ class Verifier:
             return None, late(host, OVERTAKEN, reason, evidence)
         return freshness, None
 
+    def _issued_at(self, host, nonce):
+        last_host, last_nonce, issued = self._last_nonce
+        if last_host != host or last_nonce != nonce:
+            issued = nonces.issued_at(self.nonce_key, host, nonce)
+            self._last_nonce = (host, nonce, issued)
+        return issued
+
     @staticmethod
     def _identity_problem(enrollment, evidence):
         if evidence.architecture.lower() != enrollment.architecture.lower():
@@ -349,6 +381,19 @@ class Verifier:
         return None
 
     def _boot_problem(self, evidence):
+        key = (evidence.architecture, evidence.event_log,
+               tuple(sorted(evidence.pcrs.items())))
+        findings = self._boot_findings
+        try:
+            return findings[key]
+        except KeyError:
+            pass
+        finding = findings[key] = self._replay_problem(evidence)
+        while len(findings) > BOOT_FINDINGS_KEPT:
+            findings.pop(next(iter(findings)), None)
+        return finding
+
+    def _replay_problem(self, evidence):
         replayed = measurements.replay(evidence.event_log)
         for index in sorted(set(replayed) | set(evidence.pcrs)):
             if replayed.get(index) != evidence.pcrs.get(index):

@@ -152,12 +152,51 @@ def test_quote_from_another_tpm_never_activates(fleet, tpms):
     fleet.start()
     agent = fleet.agent('tpm1')
     # Credentials sealed to the enrolled EK went out and came back unopened
-    # for several reports in a row.
-    assert fleet_mod.wait_for(lambda: agent.sequence >= 4, TIMEOUT)
-    r = wait_state('tpm1', trust.UNTRUSTED)
-    assert r.reason == ('attestation key not activated under the enrolled '
-                        'endorsement key')
+    # for several reports in a row: each report is ignored (it proves
+    # nothing about the host), so the host is never trusted.
+    monitor = fleet.monitor
+    assert fleet_mod.wait_for(
+        lambda: monitor.counters['late:' + verify.AWAITING_ACTIVATION] >= 4,
+        TIMEOUT), monitor.counters
+    assert row('tpm1') is None or row('tpm1').state != trust.TRUSTED
+    assert monitor.counters['trusted'] == 0
     assert db_enrollment.get('tpm1', conf=CONF).tpm_ak is None
+    assert agent.sequence >= 4
+
+
+def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
+        fleet, tpms):
+    """An agent restart makes a new AK in the same TPM: its first reports
+    wait for activation (ignored, not a verdict), the new AK is activated
+    and the host stays trusted throughout."""
+    changes = []
+    tpm, backend = tpm_host(fleet, tpms)
+    fleet.monitor.add_listener(changes.append)
+    fleet.start()
+    wait_state('tpm1', trust.TRUSTED)
+    first_ak = db_enrollment.get('tpm1', conf=CONF).tpm_ak
+    old = fleet.agent('tpm1')
+    old.stop()
+    backend.close()
+    # The same host (its key and its TPM), a new agent process's backend.
+    fresh = tpm_backend.TpmBackend(tcti=tpm.tcti)
+    agent = type(old)(CONF, 'tpm1', fresh, old.private_key,
+                     transport=fleet.transport)
+    fleet.agents['tpm1'] = agent
+    agent.start()
+
+    def new_ak_enrolled():
+        enrolled = db_enrollment.get('tpm1', conf=CONF).tpm_ak
+        return enrolled not in (None, first_ak)
+    assert fleet_mod.wait_for(new_ak_enrolled, TIMEOUT)
+    assert db_enrollment.get('tpm1', conf=CONF).tpm_ak == base64.b64encode(
+        fresh.ak_public).decode()
+    seq = agent.sequence
+    assert fleet_mod.wait_for(lambda: agent.sequence >= seq + 2, TIMEOUT)
+    assert fleet.monitor.counters['late:' + verify.AWAITING_ACTIVATION] >= 1
+    assert row('tpm1').state == trust.TRUSTED
+    assert [c['new_state'] for c in changes if c['host'] == 'tpm1'] == [
+        trust.TRUSTED]
 
 
 def test_swtpm_restart_is_a_reboot_and_the_host_re_attests_by_itself(fleet, tpms):

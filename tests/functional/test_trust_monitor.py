@@ -472,8 +472,9 @@ def test_genuine_late_reports_are_ignored_never_untrusted(fleet, conf):
 
 
 def test_internal_error_fails_closed_for_that_host_and_is_counted(fleet):
-    """A verifier bug on one host's report (here: its reference values
-    raise) makes that host untrusted, is counted, and the others go on."""
+    """A verifier bug on one host's report (here: its identity check
+    raises, after the signature verified) makes that host untrusted, is
+    counted, and the others go on."""
     changes = []
     fleet.add_host('hw1', 'HyperWall')
     fleet.add_host('tpm1', 'TPM')
@@ -481,19 +482,19 @@ def test_internal_error_fails_closed_for_that_host_and_is_counted(fleet):
     fleet.start()
     wait_state('hw1', trust.TRUSTED)
     wait_state('tpm1', trust.TRUSTED)
-    references = fleet.monitor._verifier.references
-    expected = references.expected
+    verifier = fleet.monitor._verifier
+    identity = verifier._identity_problem
 
-    def broken(architecture):
-        if architecture == 'HyperWall':
-            raise KeyError(architecture)
-        return expected(architecture)
+    def broken(enrollment, evidence):
+        if enrollment.architecture == 'HyperWall':
+            raise KeyError(enrollment.architecture)
+        return identity(enrollment, evidence)
 
-    references.expected = broken
+    verifier._identity_problem = broken
     r = wait_state('hw1', trust.UNTRUSTED)
     assert r.reason == 'internal error verifying evidence: KeyError (fails closed)'
     assert fleet.monitor.counters['internal_error'] >= 1
-    references.expected = expected
+    del verifier._identity_problem
     wait_state('hw1', trust.TRUSTED)         # its next good report
     assert [c['new_state'] for c in changes if c['host'] == 'tpm1'] == [
         trust.TRUSTED]

@@ -84,6 +84,7 @@ class TpmBackend(base.TrustBackend):
         self.boot_events = list(boot_events or [])
         self._tss_lock = threading.RLock()
         self._ectx = None
+        self._ek = self._ak = None
         self._ak_blobs = None
         self._activation = None
         self._log = []
@@ -262,7 +263,20 @@ class TpmBackend(base.TrustBackend):
         return {}
 
     def close(self):
+        """Flush the EK and AK from the TPM and close the TCTI.
+
+        A TPM reached without a resource manager (swtpm, ``/dev/tpm0``) keeps
+        transient objects after the process that loaded them closed its
+        connection; unflushed, a few agent restarts fill its object slots.
+        """
         with self._tss_lock:
             if self._ectx is not None:
+                for handle in (self._ak, self._ek):
+                    if handle is not None:
+                        try:
+                            self._ectx.flush_context(handle)
+                        except Exception as exc:   # closing regardless
+                            LOG.debug('TPM handle not flushed: %s', exc)
+                self._ak = self._ek = None
                 self._ectx.close()
                 self._ectx = None

@@ -213,20 +213,22 @@ class ReportsMixin:
                 self._rechallenge(record)
         elif verdict.late:
             self.counters['late'] += 1
-            LOG.info('%(host)s: late report ignored: %(reason)s; challenging '
+            self.counters['late:' + verdict.code] += 1
+            LOG.info('%(host)s: report ignored: %(reason)s; challenging '
                      'again', {'host': host, 'reason': verdict.reason})
             if record is not None:
                 ev = verdict.evidence      # None: refused before parsing
                 self._rechallenge(record, ack=ev and {
-                    'boot_id': ev.boot_id, 'sequence': ev.sequence})
+                    'boot_id': ev.boot_id, 'sequence': ev.sequence},
+                    credential=tpm_enrollment.credential(verdict, record))
         elif record is None or not self.serves(host, record.architecture):
             self.counters['ignored'] += 1
         elif verdict.fresh:
             if accepted:
-                credential = tpm_enrollment.apply(self, verdict, record)
-                self._cast_challenge(host, immediate=credential is not None, ack={
+                tpm_enrollment.apply(self, verdict, record)
+                self._cast_challenge(host, immediate=False, ack={
                     'boot_id': verdict.freshness.boot_id,
-                    'sequence': verdict.freshness.sequence}, credential=credential)
+                    'sequence': verdict.freshness.sequence})
         else:
             self._record_unfresh(verdict, record)
 

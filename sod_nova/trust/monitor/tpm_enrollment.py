@@ -1,12 +1,12 @@
 """The monitor's side of TPM attestation-key activation.
 
 A host enrolled with an endorsement key (EK) reports quotes signed by an
-attestation key (AK). Until the AK is activated, each of its reports makes
-the host untrusted and the monitor answers with a credential for it: a
-secret sealed by MakeCredential to the enrolled EK and the AK's name. The
-agent's next report proves the TPM released the secret; the AK is then
-stored in the host's enrollment row, and its quotes count from that report
-on.
+attestation key (AK). Until the AK is activated, its reports are ignored as
+late (they change no state: see :mod:`sod_nova.trust.verify`) and the
+monitor answers each with a credential for it: a secret sealed by
+MakeCredential to the enrolled EK and the AK's name. The agent's next report
+proves the TPM released the secret; the AK is then stored in the host's
+enrollment row, and its quotes count from that report on.
 """
 
 import base64
@@ -44,24 +44,28 @@ def same(record, row):
 
 
 def apply(monitor, verdict, record):
-    """Act on a fresh verdict's TPM result (host lock held): enroll an AK
-    whose activation it proved, or make a credential for an AK that is not
-    activated. Returns the credential to send with the next challenge, or
+    """Enroll the AK whose activation a fresh, accepted verdict proved."""
+    result = verdict.tpm
+    if (result is None or result.activated is None or not verdict.fresh
+            or record is None):
+        return
+    ak_text = verdict.evidence.tpm['ak']
+    if monitor._db(db_enrollment.activate_ak, record.host,
+                   record.key_text, ak_text):
+        record.tpm_ak, record.tpm_ak_text = result.activated, ak_text
+        record.tpm_pending = None
+        LOG.info('%(host)s: attestation key activated under the enrolled '
+                 'endorsement key', {'host': record.host})
+
+
+def credential(verdict, record):
+    """The credential for the AK of a report awaiting its activation, to
+    send with the next challenge (kept in ``record`` until proved), or
     None."""
     result = verdict.tpm
-    if result is None or not verdict.fresh or record is None:
+    if result is None or result.credential_for is None or record is None:
         return None
     ak_text = verdict.evidence.tpm['ak']
-    if result.activated is not None:
-        if monitor._db(db_enrollment.activate_ak, record.host,
-                       record.key_text, ak_text):
-            record.tpm_ak, record.tpm_ak_text = result.activated, ak_text
-            record.tpm_pending = None
-            LOG.info('%(host)s: attestation key activated under the enrolled '
-                     'endorsement key', {'host': record.host})
-        return None
-    if result.credential_for is None:
-        return None
     secret = os.urandom(SECRET_BYTES)
     blob, seed = tpm2.make_credential(record.tpm_ek, result.credential_for.name,
                                       secret)
