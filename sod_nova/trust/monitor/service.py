@@ -73,6 +73,8 @@ LOG = logging.getLogger(__name__)
 DB_ATTEMPTS = 5
 #: Most reports verified and recorded in one database transaction.
 BATCH = 512
+#: Queued behind the reports received before a stale sweep was due.
+_SWEEP = object()
 
 
 class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
@@ -119,6 +121,7 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         self._db_lock = threading.Lock()
         self._work_lock = threading.Lock()
         self._queue = collections.deque()
+        self._sweep_queued = False
         self._queued = threading.Condition()
         self._records = {}        # enrolled hosts only
         self._written = {}        # host -> (outcome, evidence time)
@@ -204,6 +207,20 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         self._listeners.append(callback)
 
     def _sweep_once(self):
+        """The stale sweep's timer: queue the sweep behind the reports
+        already received, so that a host is never judged unreachable on
+        evidence this monitor holds but has not processed yet (after a stall
+        of this process, the timer and a backlog of reports fire together)."""
+        with self._queued:
+            if self._worker is not None and not self._stop.is_set():
+                if not self._sweep_queued:
+                    self._sweep_queued = True
+                    self._queue.append(_SWEEP)
+                    self._queued.notify()
+                return
+        self._sweep()
+
+    def _sweep(self):
         try:
             self.check_stale()
             self.flush_alerts()
@@ -217,10 +234,19 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
                     self._queued.wait()
                 if not self._queue:
                     return
-                batch = [self._queue.popleft()
-                         for _ in range(min(BATCH, len(self._queue)))]
-            self.counters['batches'] += 1
-            self.process(batch)
+                batch, sweep = [], False
+                while self._queue and len(batch) < BATCH:
+                    envelope = self._queue.popleft()
+                    if envelope is _SWEEP:
+                        sweep = True
+                        break
+                    batch.append(envelope)
+            if batch:
+                self.counters['batches'] += 1
+                self.process(batch)
+            if sweep:
+                self._sweep_queued = False
+                self._sweep()
 
     # -- scope -------------------------------------------------------------
 
@@ -298,19 +324,21 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         except Exception:
             LOG.exception('%(host)s: challenge failed', {'host': host})
 
-    def _rechallenge(self, record, ack=None):
+    def _rechallenge(self, record, ack=None, credential=None):
         """Challenge an enrolled host at once after a rejected or late
         report, at most every ``report_interval``/4 (a host this monitor
-        serves only)."""
+        serves only); a challenge carrying a TPM ``credential`` always goes
+        (only a signed report on a fresh nonce asks for one)."""
         if not self.serves(record.host, record.architecture):
             return
         now = self._now()
         last = self._rechallenged.get(record.host)
-        if last is not None and 0 <= now - last < (
+        if credential is None and last is not None and 0 <= now - last < (
                 self.conf.sod_trust.report_interval / 4):
             return
         self._rechallenged[record.host] = now
-        self._cast_challenge(record.host, immediate=True, ack=ack)
+        self._cast_challenge(record.host, immediate=True, ack=ack,
+                             credential=credential)
 
     def challenge_all(self):
         """Challenge every enrolled host this monitor serves (at start)."""
