@@ -356,7 +356,12 @@ class MigrationManager:
                 self.mover.watch_resume(task, server)
                 continue
             if task.state == triggers.PARKING:
-                self.mover.watch_park(task, server)
+                task = self.mover.watch_park(task, server)
+                if task.state == triggers.PARKED:
+                    # A trust change may have come while Nova applied the
+                    # no-host action (it revisited only PARKED tasks): look
+                    # again now, or the VM waits for the next reconcile.
+                    self._revisit_parked(task, ctx, server, self.clock())
                 continue
             request = (server_mod.effective_request(self.catalog, server)
                        .request if server is not None else None)

@@ -245,6 +245,31 @@ def test_paused_vm_resumes_in_place_when_its_own_host_recovers(relocation):
     assert relocation.audit_events(vm)[-1]['event'] == 'resumed'
 
 
+def test_host_recovering_while_the_vm_is_being_paused_resumes_it(relocation):
+    """The trust change back comes while Nova applies the no-host action (the
+    task is PARKING, not yet PARKED): the VM is still resumed in place, not
+    left paused until the next reconcile (an hour here)."""
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'tpm1': ('TPM', 'trusted')})
+    vm = relocation.boot('hw1', HYPERWALL)
+    manager = relocation.new_manager()
+    relocation.settle()
+    relocation.set_trust('hw1', 'unreachable', 'no evidence for 30 s')
+    states = []
+    for _ in range(20):             # a few passes: decide, then pause
+        manager.process_pending()
+        states.append(relocation.store.tasks(vm)[0].state)
+        if states[-1] != triggers.PENDING:
+            break
+    assert states[-1] == triggers.PARKING, states
+    relocation.set_trust('hw1', 'trusted', 'fresh evidence')
+    relocation.settle()
+    assert relocation.status(vm) == 'ACTIVE'
+    assert relocation.host_of(vm) == 'hw1'
+    assert relocation.store.tasks(vm)[0].state == triggers.DONE
+    assert_chain_intact(relocation)
+
+
 @contextlib.contextmanager
 def listening(relocation):
     """The manager's real notification listener on Nova's notification bus."""
