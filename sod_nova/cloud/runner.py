@@ -59,12 +59,15 @@ class ScenarioRunner:
                 self._boot(vm)
             cloud.settle()
             setup_changes = self._trust_changes(0)
+            setup_rejections = self._rejections({})
             steps = []
             for index, event in enumerate(self.scenario.events):
                 self.progress('event %d: %s' % (index + 1, _describe(event.raw)))
                 steps.append(self._step(event))
             result = self._final(steps)
             result['setup_trust_changes'] = setup_changes
+            result['setup_rejections'] = setup_rejections
+            result['tpm_hosts'] = 'swtpm' if cloud.swtpm_hosts else 'simulated'
             result['concurrency_mode'] = nova_mod.CONCURRENCY_MODE
             result['seconds'] = round(time.monotonic() - started, 2)
             self.cloud = None
@@ -100,6 +103,7 @@ class ScenarioRunner:
         before = {r.host: (r.state, r.reason) for r in cloud.host_rows()}
         audit_mark = len(self._audit())
         change_mark = len(self._changes)
+        rejected_before = self._rejections({})
         t0 = time.monotonic()
         detail = getattr(self, '_on_' + event.kind)(event, host)
         detected = time.monotonic() - t0
@@ -113,6 +117,7 @@ class ScenarioRunner:
                 {r.host: (r.state, r.reason) for r in cloud.host_rows()}.items())},
             'host_changes': [],
             'trust_changes': self._trust_changes(change_mark),
+            'rejections': self._rejections(rejected_before),
             'migrations': self._migrations(self._audit()[audit_mark:]),
             'decisions': self._decisions(self._audit()[audit_mark:]),
             'detected_s': round(detected, 3),
@@ -221,6 +226,15 @@ class ScenarioRunner:
                  'from': t.source_host, 'reason': t.reason}
                 for t in relocation_db.RelocationStore(self.cloud.conf).tasks_open()
                 if t.state in triggers.BUSY_STATES]
+
+    def _rejections(self, before):
+        """Reports the monitor rejected (not attributable) since
+        ``before`` (an earlier result of this), by reason code."""
+        counters = self.cloud.fleet.monitor.counters
+        now = {key.partition(':')[2]: n for key, n in counters.items()
+               if key.startswith('rejected:')}
+        return {code: n - before.get(code, 0) for code, n in sorted(now.items())
+                if n > before.get(code, 0)}
 
     def _audit(self):
         if self.cloud.manager is None:

@@ -59,6 +59,14 @@ def test_paper_scenario_under_a_cpu_hog_keeps_every_invariant(cpu_hog):
            for c in step['trust_changes'] if c['to'] in runner.BAD_STATES}
     assert bad == {('hyperwall-1', 'untrusted'), ('hyperwall-2', 'untrusted'),
                    ('datasafe-1', 'unreachable')}
+    # Nor was a genuine report refused: the only reports rejected are the
+    # forged and replayed ones of the steps that sent them.
+    assert result['setup_rejections'] == {}
+    assert [i for i, step in enumerate(result['steps']) if step['rejections']
+            and next(iter(step['event'])) not in ('forge', 'replay')] == []
+    # The TPM hosts quote with real TPMs (a swtpm each), as in CI the test
+    # suite installs swtpm and tpm2-pytss.
+    assert result['tpm_hosts'] == 'swtpm'
     # Every host was attested at start-up (a swtpm host after its AK's
     # activation), and none lost it before the first event.
     assert {c['host'] for c in result['setup_trust_changes']
