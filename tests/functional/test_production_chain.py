@@ -1,5 +1,6 @@
-"""The whole chain as processes over RabbitMQ and MariaDB, with the broker
-restarted in the middle of an evacuation.
+"""The whole chain as processes over RabbitMQ and MariaDB, with a fault in
+the middle of an evacuation: the broker restarted, the trust monitor killed
+(SIGKILL) and started again, or MariaDB restarted.
 
 Trust agents (one per compute host) and the trust monitor are console-script
 processes on ``rabbit://``; the monitor writes the host rows in MariaDB and
@@ -11,10 +12,10 @@ notifications over RabbitMQ start work, so a listener that did not come back
 after the restart would leave the second wave unmoved.
 
 Scenario: hw1's agent is killed (SIGKILL); the monitor finds hw1 unreachable
-and the manager evacuates its VMs to hw2. RabbitMQ restarts while the first
+and the manager evacuates its VMs to hw2. The fault strikes while the first
 move is under way. Then hw1's agent starts again (it re-attests by itself)
 and hw2's is killed: the VMs go back to hw1, started by notifications sent
-after the restart. Nothing lost: every VM ends active on hw1, was live-migrated
+after the fault. Nothing lost: every VM ends active on hw1, was live-migrated
 exactly twice (hw1 to hw2, hw2 to hw1; a VM paused for want of a compliant
 host while the broker was down is resumed, never moved more), no task is left
 open, and the audit chain verifies.
@@ -96,14 +97,31 @@ def wait_all_on(cloud, vms, host):
     cloud.procs.wait(settled, 'every VM active on %s, no open task' % host)
 
 
-def test_rabbitmq_restarted_mid_evacuation_loses_nothing(chain, rabbitmq):
+def restart_rabbitmq(cloud, rabbitmq, mariadb, monitor):
+    rabbitmq.restart()
+    return monitor
+
+
+def kill_and_restart_the_monitor(cloud, rabbitmq, mariadb, monitor):
+    cloud.procs.kill9(monitor)
+    return cloud.procs.start('sod-trust-monitor', cloud.config)
+
+
+def restart_mariadb(cloud, rabbitmq, mariadb, monitor):
+    mariadb.restart()
+    return monitor
+
+
+@pytest.mark.parametrize('fault', [restart_rabbitmq, kill_and_restart_the_monitor,
+                                   restart_mariadb], ids=lambda f: f.__name__)
+def test_a_fault_mid_evacuation_loses_nothing(chain, rabbitmq, mariadb, fault):
     cloud = chain
     agents = {}
     configs = {}
     for host in ('hw1', 'hw2'):
         cloud.nova.start_compute(host)
         configs[host] = agent_config(cloud, host)
-    cloud.procs.start('sod-trust-monitor', cloud.config)
+    monitor = cloud.procs.start('sod-trust-monitor', cloud.config)
     for host in ('hw1', 'hw2'):
         agents[host] = cloud.procs.start('sod-trust-agent', cloud.config,
                                          configs[host])
@@ -117,7 +135,7 @@ def test_rabbitmq_restarted_mid_evacuation_loses_nothing(chain, rabbitmq):
     cloud.procs.wait(lambda: any(
         t.state in (triggers.MIGRATING, triggers.DONE)
         for t in cloud.store.tasks()), 'a first move off hw1')
-    rabbitmq.restart()
+    monitor = fault(cloud, rabbitmq, mariadb, monitor)
     wait_all_on(cloud, vms, 'hw2')
 
     agents['hw1'] = cloud.procs.start('sod-trust-agent', cloud.config,
@@ -134,3 +152,4 @@ def test_rabbitmq_restarted_mid_evacuation_loses_nothing(chain, rabbitmq):
         assert completed == [('hw1', 'hw2'), ('hw2', 'hw1')], (vm, completed)
     assert audit.verify(cloud.store.audit_entries()) is None
     assert manager.poll() is None, cloud.procs.logs()
+    assert monitor.poll() is None, cloud.procs.logs()
