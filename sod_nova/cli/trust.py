@@ -93,6 +93,24 @@ def _host(parsed_args):
     return base.host_name(parsed_args.host)
 
 
+def _add_tpm_ek_arg(parser):
+    parser.add_argument('--tpm-ek', metavar='FILE',
+                        help='file with the TPM 2.0 endorsement key: the '
+                             'base64 TPMT_PUBLIC sod-trust-agent prints '
+                             '("tpm_ek ..."), or the PEM of the EK '
+                             'certificate or RSA public key')
+
+
+def _tpm_ek(parsed_args):
+    """The ``--tpm-ek`` file's EK as stored (base64 TPMT_PUBLIC), or None."""
+    if not parsed_args.tpm_ek:
+        return None
+    try:
+        return read_ek(_read(parsed_args.tpm_ek, 'endorsement key'))
+    except tpm2.TpmError as exc:
+        raise base.InputError('%s: %s' % (parsed_args.tpm_ek, exc)) from None
+
+
 class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
     """Enroll a host's attestation public key (printed by sod-trust-agent).
 
@@ -109,11 +127,7 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
         parser.add_argument('--public-key', required=True, metavar='FILE',
                             help='file with the Ed25519 public key, base64 of '
                                  'the raw 32 bytes or PEM ("-": stdin)')
-        parser.add_argument('--tpm-ek', metavar='FILE',
-                            help='file with the TPM 2.0 endorsement key: the '
-                                 'base64 TPMT_PUBLIC sod-trust-agent prints '
-                                 '("tpm_ek ..."), or the PEM of the EK '
-                                 'certificate or RSA public key')
+        _add_tpm_ek_arg(parser)
         base.add_catalog_args(parser)
         return parser
 
@@ -125,12 +139,7 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
             public = keys.public_key_text(keys.load_public_key(text))
         except keys.InvalidKey as exc:
             raise base.InputError('%s: %s' % (parsed_args.public_key, exc)) from None
-        ek = None
-        if parsed_args.tpm_ek:
-            try:
-                ek = read_ek(_read(parsed_args.tpm_ek, 'endorsement key'))
-            except tpm2.TpmError as exc:
-                raise base.InputError('%s: %s' % (parsed_args.tpm_ek, exc)) from None
+        ek = _tpm_ek(parsed_args)
         try:
             row = db_cli.run_db(self.app, lambda: db_enrollment.enroll_key(
                 host, arch, public, conf=self.app.conf, tpm_ek=ek))
@@ -140,7 +149,13 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
 
 
 class CreateToken(db_cli.ExitsOnDatabaseFailure, command.Command):
-    """Issue a one-time enrollment token for a host (printed on stdout)."""
+    """Issue a one-time enrollment token for a host (printed on stdout).
+
+    The agent enrolls its own attestation public key with the token. A TPM
+    host's endorsement key cannot come that way (the agent's word is not the
+    TPM's): give it here (``--tpm-ek``), from the TPM's EK certificate or
+    the agent's ``tpm_ek`` line, as for ``trust enroll``.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -149,6 +164,7 @@ class CreateToken(db_cli.ExitsOnDatabaseFailure, command.Command):
                             help='the host\'s architecture (catalogue name)')
         parser.add_argument('--ttl', type=int, default=3600, metavar='SECONDS',
                             help='validity of the token (default 3600)')
+        _add_tpm_ek_arg(parser)
         base.add_catalog_args(parser)
         return parser
 
@@ -157,10 +173,11 @@ class CreateToken(db_cli.ExitsOnDatabaseFailure, command.Command):
         arch = _architecture(self.app, parsed_args)
         if parsed_args.ttl < 1:
             raise base.InputError('--ttl must be at least 1 second')
+        ek = _tpm_ek(parsed_args)
         token = keys.new_token()
         db_cli.run_db(self.app, lambda: db_enrollment.create_token(
             host, arch, keys.token_key(token), parsed_args.ttl,
-            conf=self.app.conf))
+            conf=self.app.conf, tpm_ek=ek))
         self.app.stdout.write(token + '\n')
         return 0
 

@@ -165,11 +165,13 @@ def _claim_row(session, host):
 
 
 def create_token(host, architecture, token_key, ttl_seconds, conf=None,
-                 now=None):
+                 now=None, tpm_ek=None):
     """Store a one-time token (its hash ``token_key``) for ``host``.
 
     An existing key stays valid until the token is used (re-keying without
-    downtime).
+    downtime). ``tpm_ek`` (base64 TPMT_PUBLIC) is the host's TPM
+    endorsement key, which the operator vouches for (the agent's enrollment
+    only brings its signing key); a different EK forgets the activated AK.
     """
     api.host_declare(host, architecture, conf=conf)
     expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
@@ -178,6 +180,9 @@ def create_token(host, architecture, token_key, ttl_seconds, conf=None,
         model.architecture = architecture
         model.token_key = token_key
         model.token_expires_at = expires
+        if tpm_ek is not None and tpm_ek != model.tpm_ek:
+            model.tpm_ek = tpm_ek
+            model.tpm_ak = None
 
 
 def enroll_with_token(host, architecture, public_key, check_proof, conf=None,

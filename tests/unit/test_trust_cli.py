@@ -181,6 +181,26 @@ def test_enroll_with_a_tpm_ek_from_pem_or_tpmt_public(config, tmp_path):
     assert fingerprints == [[name[2:].hex()[:16], 'False']] * 2
 
 
+def test_token_for_a_tpm_host_carries_its_ek(config, tmp_path):
+    """A TPM host enrolled by token: the operator gives the EK with the
+    token (the agent's own enrollment brings only its signing key)."""
+    pem, _, raw = _ek_files(tmp_path)
+    result = run('trust', 'token', 'create', 'tpm4', '--architecture', 'TPM',
+                 '--tpm-ek', str(pem), config=config)
+    assert result.returncode == 0, result.stderr
+    result = run('trust', 'list', '-f', 'value', '-c', 'Host', '-c', 'TPM EK',
+                 '-c', 'Token Pending', config=config)
+    assert 'tpm4 True %s' % tpm2.parse_public(raw).name[2:].hex()[:16] in (
+        result.stdout.splitlines())
+    bad = tmp_path / 'bad.ek'
+    bad.write_text('AAAA')
+    result = run('trust', 'token', 'create', 'tpm5', '--architecture', 'TPM',
+                 '--tpm-ek', str(bad), config=config)
+    assert result.returncode == 2 and result.stdout == ''
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert 'truncated TPMT_PUBLIC' in result.stderr
+
+
 @pytest.mark.parametrize('content, message', [
     ('AAAA', 'truncated TPMT_PUBLIC'),
     ('not base64!', 'endorsement key is not base64'),
