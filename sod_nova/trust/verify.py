@@ -233,9 +233,13 @@ def advance(state, boot_id, sequence, nonce_at):
                                % (sequence, last))
 
 
-#: Boot-check findings a :class:`Verifier` keeps (one per distinct boot
-#: log its hosts quote; a fleet of one image needs one per architecture).
-BOOT_FINDINGS_KEPT = 4096
+#: Boot-check findings a :class:`Verifier` keeps, least recently used
+#: dropped first (one per distinct boot log its hosts quote; a fleet of one
+#: image needs one per architecture), and the longest log kept: at most
+#: about 1024 x 64 events in memory, whatever a host sends.
+BOOT_FINDINGS_KEPT = 1024
+BOOT_FINDING_EVENTS = 64
+_MISSING = object()
 
 
 class Verifier:
@@ -249,8 +253,8 @@ class Verifier:
         # A host boots once and quotes the same log and PCRs in every report
         # of that boot: the boot check's finding is kept per (architecture,
         # log, PCRs), a pure function of them and of the fixed references,
-        # instead of re-hashing the log each report. Bounded: at most
-        # BOOT_FINDINGS_KEPT entries, the oldest dropped first.
+        # instead of re-hashing the log each report (bounded: see
+        # BOOT_FINDINGS_KEPT).
         self._boot_findings = {}
         # The last nonce checked, ``(host, nonce, issue time)``: the cheap
         # freshness check before the signature and the full one after it
@@ -381,16 +385,17 @@ class Verifier:
         return None
 
     def _boot_problem(self, evidence):
+        if len(evidence.event_log) > BOOT_FINDING_EVENTS:
+            return self._replay_problem(evidence)   # not kept: memory bound
         key = (evidence.architecture, evidence.event_log,
                tuple(sorted(evidence.pcrs.items())))
         findings = self._boot_findings
-        try:
-            return findings[key]
-        except KeyError:
-            pass
-        finding = findings[key] = self._replay_problem(evidence)
-        while len(findings) > BOOT_FINDINGS_KEPT:
-            findings.pop(next(iter(findings)), None)
+        finding = findings.pop(key, _MISSING)
+        if finding is _MISSING:
+            finding = self._replay_problem(evidence)
+            while len(findings) >= BOOT_FINDINGS_KEPT:
+                findings.pop(next(iter(findings)), None)
+        findings[key] = finding        # the most recently used last
         return finding
 
     def _replay_problem(self, evidence):

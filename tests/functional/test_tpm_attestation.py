@@ -162,6 +162,12 @@ def test_quote_from_another_tpm_never_activates(fleet, tpms):
     assert monitor.counters['trusted'] == 0
     assert db_enrollment.get('tpm1', conf=CONF).tpm_ak is None
     assert agent.sequence >= 4
+    # A replay of such a report is refused before its signature (it would
+    # otherwise be one more report awaiting activation, and mint a
+    # credential that pushes the agent's out of the pending few).
+    agent.replay(agent.sent[-1])
+    assert fleet_mod.wait_for(lambda: monitor.counters['rejected:replay'] >= 1,
+                              TIMEOUT), monitor.counters
 
 
 def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(

@@ -54,10 +54,10 @@ def test_a_host_no_event_targeted_is_a_false_verdict_even_if_it_came_back():
 
 
 def test_a_host_being_enrolled_is_not_yet_judged():
-    """Before its first trusted verdict a host is still being enrolled (a
-    TPM host's first report precedes its attestation key's activation)."""
+    """Before its first trusted verdict a host is still being enrolled (its
+    first verdict may come before its evidence is complete)."""
     r = result([], setup=[
-        change('tpm1', 'untrusted', 'attestation key not activated', frm='unreachable'),
+        change('tpm1', 'untrusted', 'no reference values for TPM', frm='unreachable'),
         change('tpm1', 'trusted', 'evidence verified', frm='untrusted'),
         change('tpm1', 'untrusted', 'replayed or unknown nonce')])
     assert runner.check_invariants(r) == [

@@ -6,6 +6,8 @@ outcomes: attributable (a state), rejected (not attributable: no state) and
 late (ignored).
 """
 
+import dataclasses
+
 import pytest
 
 from sod_nova import trust
@@ -376,6 +378,29 @@ def test_boot_findings_kept_per_log_never_hide_a_new_measurement(key):
            'rootkit-1.ko')
     assert outcomes == ['evidence verified', two, 'evidence verified', two,
                         two + ', rootkit-2.ko']
+
+
+def test_boot_findings_are_kept_per_pcrs_and_architecture_too(key):
+    """The same log with other PCRs (a quote the log does not replay to),
+    or claimed for another architecture, is judged on its own."""
+    tpm = backends.load('simulated-tpm')
+    verifier = make_verifier()
+    enrolled = verify.Enrollment('tpm1', 'TPM', key.public_key())
+
+    def judge(ev):
+        verdict = check(evidence.sign(ev, key), enrolled, verifier=verifier)
+        enrolled.freshness = verdict.freshness
+        return verdict.reason
+    clean = report(tpm, host='tpm1', sequence=1)
+    assert judge(clean) == 'evidence verified'
+    tampered = {**clean.pcrs, 9: '0' * 64}
+    assert judge(dataclasses.replace(clean, sequence=2, pcrs=tampered)) == (
+        'event log does not replay to the quoted PCR 9')
+    assert judge(dataclasses.replace(clean, sequence=3)) == 'evidence verified'
+    # The TPM's clean log and PCRs, claimed by a HyperWall host.
+    enrolled.architecture = 'HyperWall'
+    assert judge(dataclasses.replace(clean, sequence=4, architecture='HyperWall')
+                 ).startswith('PCR ')
 
 
 def test_boot_findings_kept_are_bounded(key, monkeypatch):

@@ -188,10 +188,7 @@ class TpmBackend(base.TrustBackend):
         """The TPM went away (restart, reboot): open it again and, when its
         PCR was reset, measure anew. A PCR that holds values the log does
         not explain is left as it is, for the monitor to see."""
-        try:
-            self._ectx.close()
-        except Exception:
-            pass
+        self._release()
         self._connect()
         used = sorted({self.pcr} | {e.pcr for e in self.boot_events})
         if set(self._read_pcrs(used).values()) == {measurements.ZERO_PCR}:
@@ -270,13 +267,22 @@ class TpmBackend(base.TrustBackend):
         connection; unflushed, a few agent restarts fill its object slots.
         """
         with self._tss_lock:
-            if self._ectx is not None:
-                for handle in (self._ak, self._ek):
-                    if handle is not None:
-                        try:
-                            self._ectx.flush_context(handle)
-                        except Exception as exc:   # closing regardless
-                            LOG.debug('TPM handle not flushed: %s', exc)
-                self._ak = self._ek = None
-                self._ectx.close()
-                self._ectx = None
+            self._release()
+
+    def _release(self):
+        """Flush our EK and AK (a TPM that was reset has none left) and
+        close the connection; never raises."""
+        if self._ectx is None:
+            return
+        for handle in (self._ak, self._ek):
+            if handle is not None:
+                try:
+                    self._ectx.flush_context(handle)
+                except Exception as exc:   # closing regardless
+                    LOG.debug('TPM handle not flushed: %s', exc)
+        self._ak = self._ek = None
+        try:
+            self._ectx.close()
+        except Exception as exc:
+            LOG.debug('TPM connection not closed cleanly: %s', exc)
+        self._ectx = None

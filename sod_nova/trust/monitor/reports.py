@@ -101,7 +101,7 @@ class ReportsMixin:
             self.counters['conflicts'] += len(todo)
         for i, verdict in enumerate(verdicts):
             try:
-                self._after(verdict, i in accepted)
+                self._after(verdict, i in accepted, envelopes[i])
             except Exception:
                 LOG.exception('%(host)s: verdict recorded, but its follow-up '
                               '(acknowledgement, alert) failed',
@@ -189,7 +189,7 @@ class ReportsMixin:
             self._publish(record.host, result, verdict.state, verdict.reason,
                           record.architecture)
 
-    def _after(self, verdict, accepted):
+    def _after(self, verdict, accepted, envelope=None):
         """Acknowledge, alert or challenge again, once the batch is recorded."""
         if verdict is None:
             return
@@ -217,10 +217,12 @@ class ReportsMixin:
             LOG.info('%(host)s: report ignored: %(reason)s; challenging '
                      'again', {'host': host, 'reason': verdict.reason})
             if record is not None:
+                if verdict.code == verify.AWAITING_ACTIVATION:
+                    self._awaiting_activation(verdict, record, envelope)
                 ev = verdict.evidence      # None: refused before parsing
                 self._rechallenge(record, ack=ev and {
                     'boot_id': ev.boot_id, 'sequence': ev.sequence},
-                    credential=tpm_enrollment.credential(verdict, record))
+                    awaiting=verdict)
         elif record is None or not self.serves(host, record.architecture):
             self.counters['ignored'] += 1
         elif verdict.fresh:
@@ -231,6 +233,19 @@ class ReportsMixin:
                     'sequence': verdict.freshness.sequence})
         else:
             self._record_unfresh(verdict, record)
+
+    def _awaiting_activation(self, verdict, record, envelope):
+        """A signed report quoted by an AK not activated yet: remembered, so
+        that a replay of it is refused before its signature (and mints no
+        credential); alerted once the TPM left every credential it was sent
+        unopened (another TPM, or a host key used without its TPM)."""
+        if envelope is not None:
+            verify.remember(record, envelope)
+        pending = record.tpm_pending
+        if (pending and pending[0] == verdict.evidence.tpm['ak']
+                and len(pending[1]) >= tpm_enrollment.PENDING_CREDENTIALS):
+            self.alerts.count(record.host, verdict.code, '%s (%d credentials '
+                              'unanswered)' % (verdict.reason, len(pending[1])))
 
     def _record_unfresh(self, verdict, record):
         """An attributable verdict without freshness (the host signed a

@@ -65,6 +65,7 @@ from sod_nova.trust.agent import rpcapi as agent_rpcapi
 from sod_nova.trust.monitor import alerts
 from sod_nova.trust.monitor import manager
 from sod_nova.trust.monitor import reports
+from sod_nova.trust.monitor import tpm_enrollment
 
 LOG = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         self._work_lock = threading.Lock()
         self._queue = collections.deque()
         self._sweep_queued = False
+        self._sweep_at = None
         self._queued = threading.Condition()
         self._records = {}        # enrolled hosts only
         self._written = {}        # host -> (outcome, evidence time)
@@ -215,14 +217,17 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
             if self._worker is not None and not self._stop.is_set():
                 if not self._sweep_queued:
                     self._sweep_queued = True
+                    self._sweep_at = self._now()
                     self._queue.append(_SWEEP)
                     self._queued.notify()
                 return
         self._sweep()
 
-    def _sweep(self):
+    def _sweep(self, now=None):
+        """Mark stale hosts as of ``now`` (when the sweep was due; the
+        reports received until then are processed first)."""
         try:
-            self.check_stale()
+            self.check_stale(now)
             self.flush_alerts()
         except Exception:
             LOG.exception('trust monitor %s: stale check failed', self.name)
@@ -238,15 +243,15 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
                 while self._queue and len(batch) < BATCH:
                     envelope = self._queue.popleft()
                     if envelope is _SWEEP:
-                        sweep = True
+                        sweep, sweep_at = True, self._sweep_at
+                        self._sweep_queued = False
                         break
                     batch.append(envelope)
             if batch:
                 self.counters['batches'] += 1
                 self.process(batch)
             if sweep:
-                self._sweep_queued = False
-                self._sweep()
+                self._sweep(sweep_at)
 
     # -- scope -------------------------------------------------------------
 
@@ -324,19 +329,23 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         except Exception:
             LOG.exception('%(host)s: challenge failed', {'host': host})
 
-    def _rechallenge(self, record, ack=None, credential=None):
+    def _rechallenge(self, record, ack=None, awaiting=None):
         """Challenge an enrolled host at once after a rejected or late
         report, at most every ``report_interval``/4 (a host this monitor
-        serves only); a challenge carrying a TPM ``credential`` always goes
-        (only a signed report on a fresh nonce asks for one)."""
+        serves only). For a report ``awaiting`` its AK's activation, the
+        challenge carries a new credential; the same limit bounds how fast
+        credentials are minted (a flood of replays cannot push the one the
+        agent is opening out of the pending few)."""
         if not self.serves(record.host, record.architecture):
             return
         now = self._now()
         last = self._rechallenged.get(record.host)
-        if credential is None and last is not None and 0 <= now - last < (
+        if last is not None and 0 <= now - last < (
                 self.conf.sod_trust.report_interval / 4):
             return
         self._rechallenged[record.host] = now
+        credential = (tpm_enrollment.credential(awaiting, record)
+                      if awaiting is not None else None)
         self._cast_challenge(record.host, immediate=True, ack=ack,
                              credential=credential)
 
