@@ -88,6 +88,10 @@ class MigrationManager:
         self._inventory = {}
         self._listings = set()
         self._parked_revisits = []
+        #: VMs whose task was PARKING when a host became trusted: looked at
+        #: again once parked.
+        self._revisit_once_parked = set()
+        self._trusted_this_pass = False
         self._pool = None
 
     # Triggers (any thread) -------------------------------------------------
@@ -192,6 +196,13 @@ class MigrationManager:
                 self._list_hosts(ctx, open_tasks)
                 self._start_allowed(ctx)
             remaining = self.store.tasks_open()
+            if self._trusted_this_pass:
+                # Tasks PARKING now (parked in this pass too) missed the
+                # look a host becoming trusted gives parked VMs: they get
+                # it once Nova has parked them.
+                self._revisit_once_parked = {
+                    t.vm for t in remaining if t.state == triggers.PARKING} | (
+                    self._revisit_once_parked & {t.vm for t in remaining})
             self._parked_revisits = [t.not_before for t in remaining
                                      if t.state == triggers.PARKED
                                      and t.not_before is not None]
@@ -235,6 +246,7 @@ class MigrationManager:
                 self._moving.forget(vm)
             else:
                 self._consider(server, ctx, open_tasks, now)
+        self._trusted_this_pass = revisit_parked
         for vm in list(open_tasks):
             task = open_tasks[vm]
             if task.state != triggers.PARKED:
@@ -357,10 +369,12 @@ class MigrationManager:
                 continue
             if task.state == triggers.PARKING:
                 task = self.mover.watch_park(task, server)
-                if task.state == triggers.PARKED:
-                    # A trust change may have come while Nova applied the
-                    # no-host action (it revisited only PARKED tasks): look
-                    # again now, or the VM waits for the next reconcile.
+                if task.state == triggers.PARKED and (
+                        self._trusted_this_pass
+                        or task.vm in self._revisit_once_parked):
+                    # A host became trusted while Nova applied the no-host
+                    # action: the look that event gives parked VMs, now.
+                    self._revisit_once_parked.discard(task.vm)
                     self._revisit_parked(task, ctx, server, self.clock())
                 continue
             request = (server_mod.effective_request(self.catalog, server)
