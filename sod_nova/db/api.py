@@ -355,7 +355,8 @@ def set_trust_in(session, host, state, reason, capability_mask,
                  last_evidence_at=None, architecture=None, monitor=None,
                  valid_until=None):
     """:func:`host_set_trust` inside the caller's writer transaction (which
-    claimed the row first); returns the old state. For the trust monitor,
+    claimed the row first); returns the old state as readers saw it (a
+    trusted row whose evidence expired reads as unreachable). For the trust monitor,
     which records a verdict in the transaction that consumes the report."""
     model = session.scalars(
         sa.select(models.Host).filter_by(host=host)).first()
@@ -368,6 +369,12 @@ def set_trust_in(session, host, state, reason, capability_mask,
         session.add(model)
     else:
         old_state = model.state
+        if (old_state == TRUSTED and model.valid_until is not None
+                and model.valid_until <= _now()):
+            # Its evidence had expired (no sweep marked it, e.g. while its
+            # monitor was down): every reader already saw it unreachable,
+            # so a trusted verdict now is a change they must hear of.
+            old_state = UNREACHABLE
         if architecture is not None:
             model.architecture = architecture
     model.state = state

@@ -124,6 +124,22 @@ def test_valid_until_is_kept_for_trusted_verdicts_only(db):
     assert not api.host_get('cn1').usable(NOW)
 
 
+def test_a_trusted_row_whose_evidence_expired_was_unreachable_to_readers(db):
+    """No sweep marked it (its monitor was down): the next verdict reports
+    the change readers saw, so that it is announced."""
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=30)
+    api.host_set_trust('cn1', 'trusted', 'ok', 1, past, 'TPM',
+                       valid_until=api.evidence_valid_until(past, 10))
+    assert api.host_get('cn1').state == 'trusted'
+    now = api.now()
+    assert api.host_set_trust('cn1', 'trusted', 'ok', 1, now, 'TPM',
+                              valid_until=api.evidence_valid_until(now, 10)) == (
+        'unreachable', 'trusted')
+    assert api.host_set_trust('cn1', 'trusted', 'ok', 1, now, 'TPM',
+                              valid_until=api.evidence_valid_until(now, 10)) == (
+        'trusted', 'trusted')
+
+
 def test_host_get_all_is_sorted(db):
     for name in ('cn3', 'cn1', 'cn2'):
         api.host_declare(name, 'TPM')
