@@ -91,7 +91,6 @@ class MigrationManager:
         #: VMs whose task was PARKING when a host became trusted: looked at
         #: again once parked.
         self._revisit_once_parked = set()
-        self._trusted_this_pass = False
         self._pool = None
 
     # Triggers (any thread) -------------------------------------------------
@@ -189,20 +188,19 @@ class MigrationManager:
             ctx = snapshot.Snapshot(self.compute, list(self._host_rows()), db_api.now(),
                         self._inventory)
             open_tasks = {t.vm: t for t in self.store.tasks_open()}
-            self._take_triggers(ctx, open_tasks)
-            self._follow(ctx)
+            trusted = self._take_triggers(ctx, open_tasks)
+            self._follow(ctx, trusted)
             self._start_allowed(ctx)
             if self._listings:
                 self._list_hosts(ctx, open_tasks)
                 self._start_allowed(ctx)
             remaining = self.store.tasks_open()
-            if self._trusted_this_pass:
-                # Tasks PARKING now (parked in this pass too) missed the
-                # look a host becoming trusted gives parked VMs: they get
-                # it once Nova has parked them.
-                self._revisit_once_parked = {
-                    t.vm for t in remaining if t.state == triggers.PARKING} | (
-                    self._revisit_once_parked & {t.vm for t in remaining})
+            # Tasks PARKING now (parked in this pass too) missed the look a
+            # host becoming trusted in this pass gives parked VMs: they get
+            # it once Nova has parked them. Only PARKING tasks wait for it.
+            parking = {t.vm for t in remaining if t.state == triggers.PARKING}
+            self._revisit_once_parked = (
+                parking if trusted else self._revisit_once_parked & parking)
             self._parked_revisits = [t.not_before for t in remaining
                                      if t.state == triggers.PARKED
                                      and t.not_before is not None]
@@ -210,6 +208,9 @@ class MigrationManager:
                 t.state in triggers.BUSY_STATES for t in remaining)
 
     def _take_triggers(self, ctx, open_tasks):
+        """Act on the queued events, the reconcile and due timers; whether
+        parked VMs were looked at again (a host became trusted, or a
+        reconcile ran)."""
         now = self.clock()
         events = []
         while self._events:
@@ -246,7 +247,6 @@ class MigrationManager:
                 self._moving.forget(vm)
             else:
                 self._consider(server, ctx, open_tasks, now)
-        self._trusted_this_pass = revisit_parked
         for vm in list(open_tasks):
             task = open_tasks[vm]
             if task.state != triggers.PARKED:
@@ -256,6 +256,7 @@ class MigrationManager:
                 open_tasks[vm] = self._revisit_parked(
                     task, ctx, ctx.server(vm), now,
                     scheduled=not revisit_parked)
+        return revisit_parked
 
     def _list_hosts(self, ctx, open_tasks):
         """Nova's own list of the servers of the hosts that had an event."""
@@ -357,7 +358,9 @@ class MigrationManager:
                           event_at=task.event_at)
         return task
 
-    def _follow(self, ctx):
+    def _follow(self, ctx, trusted):
+        """Follow the tasks Nova is working on; ``trusted``: a host became
+        trusted (or a reconcile ran) in this pass."""
         for task in self.store.tasks_open():
             if task.state not in (triggers.MIGRATING, triggers.RESUMING,
                                   triggers.PARKING):
@@ -370,8 +373,7 @@ class MigrationManager:
             if task.state == triggers.PARKING:
                 task = self.mover.watch_park(task, server)
                 if task.state == triggers.PARKED and (
-                        self._trusted_this_pass
-                        or task.vm in self._revisit_once_parked):
+                        trusted or task.vm in self._revisit_once_parked):
                     # A host became trusted while Nova applied the no-host
                     # action: the look that event gives parked VMs, now.
                     self._revisit_once_parked.discard(task.vm)
