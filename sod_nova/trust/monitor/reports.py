@@ -189,7 +189,7 @@ class ReportsMixin:
             self._publish(record.host, result, verdict.state, verdict.reason,
                           record.architecture)
 
-    def _after(self, verdict, accepted, envelope=None):
+    def _after(self, verdict, accepted, envelope):
         """Acknowledge, alert or challenge again, once the batch is recorded."""
         if verdict is None:
             return
@@ -217,12 +217,13 @@ class ReportsMixin:
             LOG.info('%(host)s: report ignored: %(reason)s; challenging '
                      'again', {'host': host, 'reason': verdict.reason})
             if record is not None:
-                if verdict.code == verify.AWAITING_ACTIVATION:
+                awaiting = verdict.code == verify.AWAITING_ACTIVATION
+                if awaiting:
                     self._awaiting_activation(verdict, record, envelope)
                 ev = verdict.evidence      # None: refused before parsing
                 self._rechallenge(record, ack=ev and {
                     'boot_id': ev.boot_id, 'sequence': ev.sequence},
-                    awaiting=verdict)
+                    awaiting=verdict if awaiting else None)
         elif record is None or not self.serves(host, record.architecture):
             self.counters['ignored'] += 1
         elif verdict.fresh:
@@ -239,8 +240,7 @@ class ReportsMixin:
         that a replay of it is refused before its signature (and mints no
         credential); alerted once the TPM left every credential it was sent
         unopened (another TPM, or a host key used without its TPM)."""
-        if envelope is not None:
-            verify.remember(record, envelope)
+        verify.remember(record, envelope)
         pending = record.tpm_pending
         if (pending and pending[0] == verdict.evidence.tpm['ak']
                 and len(pending[1]) >= tpm_enrollment.PENDING_CREDENTIALS):
