@@ -370,7 +370,7 @@ def set_trust_in(session, host, state, reason, capability_mask,
     else:
         old_state = model.state
         if (old_state == TRUSTED and model.valid_until is not None
-                and model.valid_until <= _now()):
+                and not _host_row(model).usable(now())):
             # Its evidence had expired (no sweep marked it, e.g. while its
             # monitor was down): every reader already saw it unreachable,
             # so a trusted verdict now is a change they must hear of.
