@@ -3,9 +3,14 @@
 The Policy Validation module asks two questions of the catalogue: which
 architectures satisfy a request, and, when none does, why not. The answer to
 the second names the cells that were not met and the closest architectures
-(fewest unmet cells), so a customer or operator can act on it.
+(fewest unmet cells), so a customer or operator can act on it. Both take the
+guest's launch features where known (``guest``, see
+:mod:`sod_nova.catalog.guest`): a row that protects only a guest launched for
+it does not satisfy a request for another guest. ``guest=None`` asks about a
+guest launched for each row (what a customer could get by choosing a flavor).
 """
 
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.catalog import loader
 from sod_nova.policy import parse
 
@@ -36,10 +41,21 @@ class Catalog:
     def names(self):
         return [a.name for a in self.architectures]
 
-    def capability_mask(self, name):
-        """The cells architecture ``name`` satisfies; 0 for an unknown name."""
+    def capability_mask(self, name, guest=None):
+        """The cells architecture ``name`` satisfies (for a guest with launch
+        features ``guest``, where given); 0 for an unknown name."""
         arch = self.get(name)
-        return self._masks[arch.name] if arch else 0
+        return self._mask(arch, guest) if arch else 0
+
+    def _mask(self, arch, guest):
+        mask = self._masks[arch.name]
+        return mask if guest is None else mask & arch.guest_mask(guest)
+
+    def guest_notes(self, names=None):
+        """``{name: note}`` of the rows (among ``names``) that protect only a
+        guest launched for them (:meth:`Architecture.guest_note`)."""
+        return {a.name: a.guest_note(self.removed_counts_as_protected)
+                for a in self._candidates(names) if a.guest is not None}
 
     def _candidates(self, names):
         if names is None:
@@ -47,41 +63,41 @@ class Catalog:
         wanted = {str(n).lower() for n in names}
         return tuple(a for a in self.architectures if a.name.lower() in wanted)
 
-    def satisfying(self, request, names=None):
+    def satisfying(self, request, names=None, guest=None):
         """Names of the architectures (among ``names``) that satisfy ``request``."""
         return sorted(a.name for a in self._candidates(names)
-                      if request.satisfied_by(self._masks[a.name]))
+                      if request.satisfied_by(self._mask(a, guest)))
 
-    def closest(self, request, names=None):
+    def closest(self, request, names=None, guest=None):
         """``(unmet_count, [(name, unmet request)])`` for the nearest misses."""
-        scored = [(bin(request.unmet(self._masks[a.name]).mask).count('1'), a)
+        scored = [(bin(request.unmet(self._mask(a, guest)).mask).count('1'), a)
                   for a in self._candidates(names)]
         if not scored:
             return 0, []
         best = min(score for score, _ in scored)
-        return best, [(a.name, request.unmet(self._masks[a.name]))
+        return best, [(a.name, request.unmet(self._mask(a, guest)))
                       for score, a in scored if score == best]
 
-    def explain(self, request, names=None):
+    def explain(self, request, names=None, guest=None):
         """None when some architecture satisfies ``request``; else why not.
 
         Names the cells that no candidate protects at all, then the closest
         architectures and what each still lacks.
         """
-        if not request or self.satisfying(request, names):
+        if not request or self.satisfying(request, names, guest):
             return None
         candidates = self._candidates(names)
         if not candidates:
             return 'no server architecture is available to satisfy %s' % request
         anywhere = 0
         for a in candidates:
-            anywhere |= self._masks[a.name]
+            anywhere |= self._mask(a, guest)
         parts = []
         nowhere = request.unmet(anywhere)
         if nowhere:
             parts.append('no architecture %s protects %s' % (
                 'in the catalogue' if names is None else 'available', nowhere))
-        count, near = self.closest(request, names)
+        count, near = self.closest(request, names, guest)
         lacks = {unmet for _, unmet in near}
         if len(lacks) == 1:
             parts.append('closest: %s (%s %s)' % (
@@ -91,6 +107,14 @@ class Catalog:
             parts.append('closest, %d unmet cell%s each: %s' % (
                 count, '' if count == 1 else 's',
                 '; '.join('%s lacks %s' % (n, u) for n, u in near)))
+        if guest is not None:
+            # Rows that would satisfy it for a guest launched for them.
+            for a in candidates:
+                if (a.guest is not None and a.guest.feature not in guest
+                        and request.satisfied_by(self._masks[a.name])):
+                    parts.append('%s; this VM is %s' % (
+                        a.guest_note(self.removed_counts_as_protected),
+                        guest_mod.describe(guest)))
         return '; '.join(parts)
 
 

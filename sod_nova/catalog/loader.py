@@ -10,8 +10,10 @@ import importlib.resources
 import yaml
 
 from sod_nova import exception
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.catalog.architecture import Architecture
 from sod_nova.catalog.architecture import Cell
+from sod_nova.catalog.architecture import GuestRequirement
 from sod_nova.policy import entities
 from sod_nova.policy import parse
 from sod_nova.policy.entities import Entity
@@ -103,6 +105,49 @@ def _parse_cells(where, raw_cells, needs_why):
     return cells, why
 
 
+def _parse_guest(where, raw, cells):
+    """``guest: {needs, source, without}``: the launch feature the row's
+    protection needs, where that comes from, and the cells (``[entity,
+    C|I]`` pairs) it still protects for a guest without it (default none)."""
+    if raw is None:
+        return None
+    field = where + '.guest'
+    if not isinstance(raw, dict):
+        raise CatalogError('%s: must be a mapping {needs, source, without}'
+                           % field)
+    unknown = set(raw) - {'needs', 'source', 'without'}
+    if unknown:
+        raise CatalogError('%s.%s: unknown key (known: needs, source, '
+                           'without)' % (field, sorted(unknown)[0]))
+    feature = str(raw.get('needs') or '').strip()
+    if feature not in guest_mod.FEATURES:
+        raise CatalogError('%s.needs: %r is not a guest feature (one of: %s)'
+                           % (field, feature, ', '.join(sorted(
+                               guest_mod.FEATURES))))
+    source = str(raw.get('source') or '').strip()
+    if not source:
+        raise CatalogError('%s.source: missing (the vendor document or Nova '
+                           'extra spec the requirement comes from)' % field)
+    without = raw.get('without') or []
+    if not isinstance(without, list):
+        raise CatalogError('%s.without: must be a list of [entity, C|I]'
+                           % field)
+    mask = 0
+    by_key = {e.key: e for e in Entity}
+    for i, pair in enumerate(without):
+        cell_field = '%s.without[%d]' % (field, i)
+        if (not isinstance(pair, list) or len(pair) != 2
+                or pair[0] not in by_key or pair[1] not in ('C', 'I')):
+            raise CatalogError('%s: must be [entity, C|I]' % cell_field)
+        entity = by_key[pair[0]]
+        prop = next(p for p in entities.PROPERTY_ORDER if p.name == pair[1])
+        if cells[(entity, prop)] is not Cell.YES:
+            raise CatalogError('%s: the row does not protect %s %s at all'
+                               % (cell_field, pair[1], entity.label))
+        mask |= entities.bit(entity, prop)
+    return GuestRequirement(feature, source, mask)
+
+
 def _row_name(path, section, index, row, seen):
     where = '%s: %s[%d]' % (path, section, index)
     if not isinstance(row, dict):
@@ -131,7 +176,8 @@ def load_architectures(path=None):
         rows.append(Architecture(
             name=name, kind=kind, reference=str(row.get('reference') or ''),
             protected_entity=str(row.get('protected_entity') or ''),
-            cells=cells, why=why))
+            cells=cells, why=why,
+            guest=_parse_guest(where, row.get('guest'), cells)))
     return rows
 
 

@@ -180,13 +180,22 @@ class HostRow:
 
     valid_until: datetime.datetime | None = None
 
-    def usable(self, now):
-        """Trusted, with evidence still valid at ``now``: the only rows that
-        satisfy a request. ``valid_until`` is the monitor's freshness
-        verdict (:func:`evidence_valid_until`); every reader compares it with the
-        same clock, :func:`now`."""
-        return (self.state == TRUSTED and self.valid_until is not None
-                and self.valid_until >= now)
+    def state_at(self, now):
+        """``(state, reason)`` as every reader sees the row at ``now``: a
+        trusted row whose evidence is no longer valid then reads
+        ``unreachable``. ``valid_until`` is the monitor's freshness verdict
+        (:func:`evidence_valid_until`); every reader compares it with the
+        same clock, :func:`now`. The compliance rule
+        (:mod:`sod_nova.compliance`) builds on this, and nothing else does."""
+        if self.state != TRUSTED:
+            return self.state, self.reason
+        if self.valid_until is None:
+            return UNREACHABLE, ('trusted but no time its evidence is valid '
+                                 'until')
+        if self.valid_until < now:
+            return UNREACHABLE, 'evidence valid until %s has expired (now %s)' % (
+                self.valid_until.isoformat(), now.isoformat())
+        return TRUSTED, self.reason
 
     def to_dict(self):
         data = dataclasses.asdict(self)
@@ -370,7 +379,7 @@ def set_trust_in(session, host, state, reason, capability_mask,
     else:
         old_state = model.state
         if (old_state == TRUSTED and model.valid_until is not None
-                and not _host_row(model).usable(now())):
+                and _host_row(model).state_at(now())[0] != TRUSTED):
             # Its evidence had expired (no sweep marked it, e.g. while its
             # monitor was down): every reader already saw it unreachable,
             # so a trusted verdict now is a change they must hear of.

@@ -1,14 +1,15 @@
-"""Why a VM is moved: the trigger names of SCENARIOS.md (and the task states, by name)."""
+"""Why a VM is moved: the trigger names of SCENARIOS.md (and the task states, by name).
 
-TRUST_LOSS = 'trust-loss'
-"""The VM's server reported evidence that failed verification."""
+The compliance rule's verdicts name the first three (:mod:`sod_nova.compliance.rule`):
+``trust-loss`` (the VM's server reported evidence that failed verification),
+``unreachable`` (no fresh evidence) and ``policy-change`` (its trusted server
+does not protect the VM as it asks and is launched, typically because the
+customer raised ``sod:*`` metadata).
+"""
 
-UNREACHABLE = 'unreachable'
-"""The VM's server has no fresh evidence."""
-
-POLICY_CHANGE = 'policy-change'
-"""The VM's effective request is no longer satisfied by its (trusted) server,
-typically because the customer raised ``sod:*`` metadata."""
+from sod_nova.compliance.rule import POLICY_CHANGE  # noqa: F401
+from sod_nova.compliance.rule import TRUST_LOSS  # noqa: F401
+from sod_nova.compliance.rule import UNREACHABLE  # noqa: F401
 
 RECOVERY = 'recovery'
 """A VM parked (paused) for want of a compliant server is moved and resumed."""

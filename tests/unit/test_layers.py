@@ -1,6 +1,6 @@
 """The layer order of ARCHITECTURE.md, enforced: no module imports a layer above its own.
 
-policy → catalog → db → trust / scheduler → relocation → api / cli / cmd / cloud
+policy → catalog → db → compliance → trust / scheduler → relocation → api / cli / cmd / cloud
 
 ``conf`` (option declarations) sits beside ``catalog``: every layer from
 ``db`` up reads options, and ``conf`` may load the catalogue. ``policy`` and
@@ -19,7 +19,8 @@ import sod_nova
 
 ROOT = pathlib.Path(sod_nova.__file__).parent
 #: Package -> rank; a module may import packages of its rank or lower.
-RANK = {'policy': 0, 'catalog': 1, 'conf': 1, 'db': 2, 'trust': 3, 'scheduler': 3,
+RANK = {'policy': 0, 'catalog': 1, 'conf': 1, 'db': 2, 'compliance': 2.5,
+        'trust': 3, 'scheduler': 3,
         'relocation': 4, 'api': 5, 'cli': 5, 'cmd': 5, 'cloud': 5, 'osc': 5}
 #: The security model: no OpenStack library below it.
 PURE = ('policy', 'sod_catalog')

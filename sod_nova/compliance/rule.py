@@ -1,0 +1,178 @@
+"""The one compliance rule: does this host protect this VM, as launched, now?
+
+Request matrix (the VM's :class:`~sod_nova.compliance.request.Effective`
+request) × the host's verified capability row × the guest's launch features
+× evidence validity. The scheduler filter (per host, in memory), the
+migration manager, ``sod-nova-api``, ``request check``, the trait publisher
+and the embedded cloud all ask :class:`Rule`, so a VM is never compliant to
+one of them and not to another. Everything fails closed: no row, a row not
+trusted or whose evidence expired, an architecture this catalogue does not
+know, a guest not launched for a row that protects only such guests, a
+malformed request source (held to the strictest request).
+"""
+
+import dataclasses
+
+from sod_nova.catalog import guest as guest_mod
+from sod_nova.db import trust_states
+
+TRUSTED = trust_states.TRUSTED
+UNTRUSTED = trust_states.UNTRUSTED
+UNREACHABLE = trust_states.UNREACHABLE
+
+#: Why a VM must move (the trigger names of SCENARIOS.md).
+TRUST_LOSS = 'trust-loss'
+POLICY_CHANGE = 'policy-change'
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """``compliant``, or the ``trigger`` and ``reason`` to move the VM."""
+
+    compliant: bool
+    trigger: str | None = None
+    reason: str = ''
+
+
+COMPLIANT = Verdict(True)
+
+
+def distrust(row, now):
+    """Why the host of ``row`` protects nothing at ``now``; None if it may."""
+    if row is None:
+        return 'no capability row (never declared or verified)'
+    state, reason = row.state_at(now)
+    if state != TRUSTED:
+        return '%s: %s' % (state, reason)
+    return None
+
+
+class Rule:
+    """The compliance rule over one catalogue.
+
+    The catalogue says what each architecture needs of a guest; the host row
+    says what the monitor verified. Per (architecture, launch features) the
+    guest mask is computed once, so :meth:`passes` stays a lookup, a time
+    comparison and a bitmask test.
+    """
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+        self._guest_masks = {}
+
+    def _guest_mask(self, architecture, guest):
+        key = (architecture, guest)
+        mask = self._guest_masks.get(key)
+        if mask is None:
+            arch = self.catalog.get(architecture)
+            # An architecture this catalogue does not know: what it needs of
+            # a guest is unknown, so it protects nothing (fail closed).
+            mask = arch.guest_mask(guest) if arch is not None else 0
+            self._guest_masks[key] = mask
+        return mask
+
+    def protection(self, row, guest):
+        """The cells host ``row`` protects for a guest with launch features
+        ``guest``, trust and freshness aside."""
+        return (row.capability_mask or 0) & self._guest_mask(
+            row.architecture, guest)
+
+    def passes(self, mask, row, guest, now):
+        """The fast form of ``check(...).compliant``, for the filter's hot
+        path: ``mask`` is the request's bitmask. Builds no string."""
+        return (not mask or (
+            row is not None and row.state_at(now)[0] == TRUSTED
+            and not mask & ~self.protection(row, guest)))
+
+    def check(self, effective, host, row, now):
+        """The :class:`Verdict` for a VM (``effective``) on ``host``.
+
+        ``row`` is the host's :class:`~sod_nova.db.api.HostRow` or None.
+        """
+        request = effective.request
+        if not request:
+            return COMPLIANT
+        if row is None:
+            return Verdict(False, UNREACHABLE, '%s has no trust record' % host)
+        state, reason = row.state_at(now)
+        if state == UNREACHABLE:
+            return Verdict(False, UNREACHABLE, '%s is unreachable: %s' % (
+                host, reason or 'no fresh evidence'))
+        if state != TRUSTED:
+            return Verdict(False, TRUST_LOSS, '%s is %s: %s' % (
+                host, state, reason or 'evidence failed verification'))
+        unmet = request.unmet(self.protection(row, effective.guest))
+        if not unmet:
+            return COMPLIANT
+        return Verdict(False, POLICY_CHANGE, self.unmet_reason(
+            effective, '%s (%s)' % (host, row.architecture), row, unmet))
+
+    def unmet_reason(self, effective, where, row, unmet):
+        """Why ``row`` (shown as ``where``) lacks ``unmet`` for the VM."""
+        if effective.malformed:
+            return ('%s cannot take a VM with a malformed security request '
+                    '(%s), held to the strictest request: it lacks %s' % (
+                        where, '; '.join(effective.errors), unmet))
+        arch = self.catalog.get(row.architecture)
+        if arch is None:
+            return ('%s: architecture %s is not in this catalogue, so it '
+                    'protects nothing' % (where, row.architecture))
+        if (arch.guest is not None and arch.guest.feature not in effective.guest
+                and effective.request.satisfied_by(row.capability_mask or 0)):
+            return '%s: %s; this VM is %s' % (
+                where, arch.guest_note(self.catalog.removed_counts_as_protected),
+                guest_mod.describe(effective.guest))
+        return '%s lacks %s' % (where, unmet)
+
+    def hosts(self, effective, rows, now, exclude=()):
+        """Names of the hosts among ``rows`` that protect the VM, sorted."""
+        excluded = set(exclude)
+        mask = effective.request.mask
+        return sorted(r.host for r in rows if r.host not in excluded
+                      and self.passes(mask, r, effective.guest, now))
+
+    def no_host_reason(self, effective, rows, now, exclude=(), failed=()):
+        """Why no server can take the VM (for the audit trail).
+
+        ``failed`` are compliant hosts a migration of this VM already failed on.
+        """
+        excluded = set(exclude)
+        if failed and self.hosts(effective, rows, now, excluded):
+            return 'no compliant host left: migrations to %s failed' % (
+                ', '.join(sorted(failed)))
+        trusted = [r for r in rows if r.host not in excluded
+                   and distrust(r, now) is None]
+        if not trusted:
+            return 'no compliant host: no other trusted host'
+        if effective.malformed:
+            return ('no compliant host: a malformed security request (%s) is '
+                    'held to the strictest request, %s' % (
+                        '; '.join(effective.errors), effective.request))
+        why = self.catalog.explain(effective.request,
+                                   names={r.architecture for r in trusted},
+                                   guest=effective.guest)
+        return 'no compliant host: %s' % (
+            why or 'every compliant host refused the migration')
+
+    def explain_none(self, effective, rows, now):
+        """Why no host among ``rows`` takes the VM, with the hosts that
+        would if they were trusted (the filter's one INFO line)."""
+        usable, blocked = [], []
+        for row in rows:
+            why = distrust(row, now) if row is not None else None
+            if row is None:
+                continue
+            if why is None:
+                usable.append(row)
+            elif effective.request.satisfied_by(self.catalog.capability_mask(
+                    row.architecture, effective.guest)):
+                blocked.append('%s (%s)' % (row.host, why))
+        names = sorted({row.architecture for row in usable})
+        if effective.malformed:
+            why = ('malformed security request (%s), held to the strictest '
+                   'request' % '; '.join(effective.errors))
+        else:
+            why = self.catalog.explain(effective.request, names=names,
+                                       guest=effective.guest)
+        return (why or 'no trusted host with fresh evidence protects it',
+                names, usable, blocked)
