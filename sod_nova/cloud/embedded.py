@@ -34,13 +34,13 @@ from sod_nova.cloud import settle as settle_mod
 from sod_nova.cloud import tpm_hosts as tpm_hosts_mod
 from sod_nova.cloud import weighers
 from sod_nova.cloud.nova import EmbeddedNovaTimeout
+from sod_nova.compliance import request as compliance_request
+from sod_nova.compliance import rule as compliance_rule
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
 from sod_nova.db import trust_states
-from sod_nova.policy import parse
-from sod_nova.relocation import decision
 from sod_nova.relocation import service as relocation_service
 
 SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
@@ -130,6 +130,7 @@ class EmbeddedCloud(fixtures.Fixture):
         db_migration.sync(self.conf)
         self.addCleanup(db_api.dispose)
         self.catalog = catalog_conf.load_catalog(self.conf)
+        self.rule = compliance_rule.Rule(self.catalog)
         self.fleet = fleet_mod.Fleet(self.conf, catalog=self.catalog)
         self.fleet.monitor.add_listener(self._state_changed)
         self.fleet.start()
@@ -247,23 +248,37 @@ class EmbeddedCloud(fixtures.Fixture):
 
     # -- VMs -----------------------------------------------------------------
 
+    def image_properties(self, server):
+        """The properties of the image ``server`` booted from, as Glance
+        keeps them (Nova reads launch features from them too)."""
+        image = server.get('image') or {}
+        image_id = image.get('id') if isinstance(image, dict) else None
+        image = self.nova.glance.images.get(str(image_id)) if image_id else None
+        return dict((image or {}).get('properties') or {})
+
     def effective_request(self, server):
-        """The VM's request from its metadata (what the customer asked)."""
-        return parse.parse_request(server.get('metadata') or {}, self.catalog.packages)
+        """The VM's :class:`~sod_nova.compliance.request.Effective` request
+        and launch features: its flavor's extra specs (the API shows them
+        from microversion 2.47), its image's properties and its metadata,
+        by the one compliance rule (a malformed source: the strictest
+        request, never none)."""
+        flavor = server.get('flavor') or {}
+        return compliance_request.effective(
+            self.catalog.packages, flavor.get('extra_specs') or {},
+            self.image_properties(server), server.get('metadata') or {})
 
     def fresh_rows(self):
-        """Host rows as the filter sees them now (stale trusted → unreachable)."""
-        return {r.host: r for r in decision.with_freshness(self.host_rows(), db_api.now())}
+        """``{host: row}`` of every host row now; read each with
+        ``row.state_at(now)`` (a stale trusted row reads unreachable)."""
+        return {r.host: r for r in self.host_rows()}
 
-    def assess(self, server, rows=None):
-        """The relocation engine's verdict on ``server`` where it runs now."""
-        try:
-            request = self.effective_request(server)
-        except parse.PolicyError as exc:
-            return decision.Verdict(False, None, str(exc))
+    def assess(self, server, rows=None, now=None):
+        """The compliance rule's :class:`~sod_nova.compliance.rule.Verdict`
+        on ``server`` where it runs now (``rows``: :meth:`fresh_rows`)."""
         host = server.get('OS-EXT-SRV-ATTR:host')
         rows = self.fresh_rows() if rows is None else rows
-        return decision.assess(request, host, rows.get(host))
+        return self.rule.check(self.effective_request(server), host,
+                               rows.get(host), now or db_api.now())
 
     def settle(self):
         """Let the migration manager look at every VM and finish its work;

@@ -273,14 +273,14 @@ class ScenarioRunner:
 
     def _snapshot(self):
         """Every VM of the file: status, host, compliance (a step's view)."""
-        cloud, rows = self.cloud, self.cloud.fresh_rows()
+        cloud, rows, now = self.cloud, self.cloud.fresh_rows(), db_api.now()
         vms = {}
         for vm in self.scenario.vms:
             if vm.name in self.rejected:
                 vms[vm.name] = {'status': 'REJECTED', 'host': None, 'compliant': False}
                 continue
             server = cloud.nova.get_server(self.ids[vm.name])
-            verdict = cloud.assess(server, rows)
+            verdict = cloud.assess(server, rows, now)
             vms[vm.name] = {'status': server['status'],
                             'host': server.get('OS-EXT-SRV-ATTR:host'),
                             'compliant': verdict.compliant}
@@ -298,14 +298,14 @@ class ScenarioRunner:
 
     def _final(self, steps):
         cloud = self.cloud
-        rows = cloud.fresh_rows()
+        rows, now = cloud.fresh_rows(), db_api.now()
         tasks = (relocation_db.RelocationStore(cloud.conf).tasks()
                  if cloud.manager is not None else [])
         hosts = {}
         for host in sorted(cloud.architectures):
-            row = cloud.host_row(host)
+            row = rows.get(host)
             hosts[host] = {'architecture': cloud.architectures[host],
-                           'state': (rows[host].state if host in rows
+                           'state': (row.state_at(now)[0] if row is not None
                                      else trust_states.UNREACHABLE),
                            'reason': row.reason if row else db_api.NO_EVIDENCE_YET}
         vms = {}
@@ -315,7 +315,7 @@ class ScenarioRunner:
                                 'reason': self.rejected[vm.name]}
                 continue
             server = cloud.nova.get_server(self.ids[vm.name])
-            verdict = cloud.assess(server, rows)
+            verdict = cloud.assess(server, rows, now)
             vms[vm.name] = {'status': server['status'],
                             'host': server.get('OS-EXT-SRV-ATTR:host'),
                             'compliant': verdict.compliant,
