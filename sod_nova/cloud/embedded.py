@@ -27,6 +27,7 @@ import time
 
 import fixtures
 
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import noauth
 from sod_nova.cloud import nova as nova_mod  # first: fixes Nova's concurrency mode
@@ -150,17 +151,35 @@ class EmbeddedCloud(fixtures.Fixture):
         """Start a compute service and its trust agent; wait until trusted
         (within :meth:`verdict_seconds` unless ``timeout`` says otherwise)."""
         weighers.ORDER.append(name)
-        self.nova.start_compute(name)
+        hardware = self.hardware_for(architecture)
+        self.nova.start_compute(name, hardware=hardware)
         backend = None
         if self.swtpm_hosts and architecture.lower() == 'tpm':
             backend, tpm = tpm_hosts_mod.start(architecture)
             self.addCleanup(tpm.stop)
             self.addCleanup(backend.close)
-        self.fleet.add_host(name, architecture, backend=backend)
+        # A host with guest hardware reports what its libvirt offers, as a
+        # production agent with [sod_trust] libvirt_uri does, and the monitor
+        # checks the architecture it claims against it.
+        platform = (nova_mod.platform_of(self.nova.computes[name])
+                    if hardware != nova_mod.ORDINARY else None)
+        self.fleet.add_host(name, architecture, backend=backend, platform=platform)
         if backend is not None:     # its agent stops before its TPM does
             self.addCleanup(self.fleet.agent(name).stop)
         self.architectures[name] = architecture
         self.wait_for_state(name, (trust_states.TRUSTED,), timeout)
+
+    def hardware_for(self, architecture):
+        """The :class:`~sod_nova.cloud.nova.Hardware` of a host of
+        ``architecture``: what the catalogue row's protection needs of a
+        guest (``guest: {needs: ...}``) is what its servers offer guests.
+        SGX enclaves and CCA Realms, which Nova 34 cannot launch, and the
+        paper's rows: an ordinary server."""
+        arch = self.catalog.get(architecture)
+        needs = arch.guest.feature if arch is not None and arch.guest else None
+        return nova_mod.Hardware(amd_sev_snp=needs == guest_mod.AMD_SEV_SNP,
+                                  intel_tdx=needs == guest_mod.INTEL_TDX,
+                                  vtpm=needs == guest_mod.VTPM)
 
     def host_row(self, name):
         return db_api.host_get(name, self.conf)

@@ -62,11 +62,15 @@ from oslo_messaging import opts as messaging_opts  # noqa: E402
 from oslo_versionedobjects import fixture as ovo_fixture  # noqa: E402
 
 from sod_nova.cloud import _bus  # noqa: E402
+from sod_nova.cloud import _keymgr  # noqa: E402
 from sod_nova.cloud import _keystone  # noqa: E402
 from sod_nova.cloud import _libvirt  # noqa: E402
 from sod_nova.cloud import _notifications  # noqa: E402
 from sod_nova.cloud import _process  # noqa: E402
 from sod_nova.cloud import _servers  # noqa: E402
+from sod_nova.cloud._libvirt import ORDINARY  # noqa: E402,F401 (re-export)
+from sod_nova.cloud._libvirt import Hardware  # noqa: E402,F401 (re-export)
+from sod_nova.cloud._libvirt import platform_of  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._servers import EmbeddedNovaTimeout  # noqa: E402,F401 (re-export)
 
 CONF = nova_conf.CONF
@@ -260,6 +264,14 @@ class EmbeddedNova(_servers.ServerActions, _notifications.NotificationAccess,
             # they never go: some 300 idle threads for 4 hosts. An in-process
             # cloud handles a few messages at a time per service.
             ('DEFAULT', 'executor_thread_pool_size'): RPC_POOL_SIZE,
+            # Guests with a vTPM (hw:tpm_version): Nova keeps each one's
+            # secret in the key manager. Only hosts whose libvirt reports an
+            # emulated TPM take them (see _libvirt.Hardware).
+            ('libvirt', 'swtpm_enabled'): True,
+            ('key_manager', 'backend'): _keymgr.BACKEND,
+            # How many TDX guests a TDX host runs (a real one reads its
+            # misc cgroup); counts only where Nova detects TDX.
+            ('libvirt', 'num_intel_tdx_guests'): 16,
         }
         if self.weighers is not None:
             settings[('filter_scheduler', 'weight_classes')] = list(self.weighers)
@@ -304,11 +316,14 @@ class EmbeddedNova(_servers.ServerActions, _notifications.NotificationAccess,
 
     # -- compute hosts ------------------------------------------------------
 
-    def start_compute(self, hostname, host_info=None):
+    def start_compute(self, hostname, host_info=None, hardware=None):
         """Start a ``nova-compute`` service named ``hostname`` in cell1.
 
         :param host_info: ``nova.tests.fixtures.libvirt.HostInfo`` (CPU
             topology, memory); 8 CPUs and 16 GiB by default.
+        :param hardware: a :class:`Hardware`
+            (SEV-SNP, TDX, an emulated TPM for guests); an ordinary x86
+            server by default.
         :returns: ``hostname``.
         """
         if hostname in self._computes:
@@ -321,7 +336,8 @@ class EmbeddedNova(_servers.ServerActions, _notifications.NotificationAccess,
             return self._start_service(
                 'compute', host, topic_alt=compute_rpcapi.RPC_TOPIC_ALT)
 
-        service = self._libvirt.start_compute(start, hostname, host_info)
+        service = self._libvirt.start_compute(
+            start, hostname, host_info, hardware or ORDINARY)
         ctxt = nova_context.get_admin_context()
         cell = self.cell_mappings[CELL1]
         objects.HostMapping(context=ctxt, host=hostname, cell_mapping=cell).create()
