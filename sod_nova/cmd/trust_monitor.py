@@ -6,6 +6,7 @@ from oslo_service import service as oslo_service
 
 from sod_nova.cmd import common
 import sod_nova.conf
+from sod_nova.conf import catalog as catalog_conf
 from sod_nova.relocation import compute
 from sod_nova.trust import traits
 from sod_nova.trust.monitor import service
@@ -54,13 +55,18 @@ def main(argv=None):
         nova_domains = _nova_domains()
     except compute.NovaError as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
-    monitor = service.TrustMonitor(CONF, nova_domains=nova_domains)
     if not CONF.sod_placement.publish_traits:
-        return common.serve('sod-trust-monitor', monitor)
+        return common.serve('sod-trust-monitor', service.TrustMonitor(
+            CONF, nova_domains=nova_domains))
     try:
-        publisher = traits.TraitPublisher(CONF, traits.Placement.from_conf(CONF))
+        # One catalogue: the publisher's traits follow the rows it verifies.
+        catalog = catalog_conf.load_catalog(CONF)
+        publisher = traits.TraitPublisher(
+            CONF, traits.Placement.from_conf(CONF), catalog)
     except (ValueError, OSError) as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
+    monitor = service.TrustMonitor(CONF, catalog=catalog,
+                                   nova_domains=nova_domains)
     monitor.add_listener(publisher.trust_changed)
     return common.serve('sod-trust-monitor',
                         MonitorWithTraits(monitor, publisher))

@@ -1,20 +1,36 @@
 """Verified capabilities as Placement traits on compute resource providers.
 
-For every host whose row is ``trusted`` with fresh evidence, the provider
-named after the host carries ``CUSTOM_SOD_<ENTITY>_<C|I>`` for each cell
-its capability mask protects, plus the standard os-traits of its
-architecture (:data:`STANDARD_TRAITS`); any other host carries none of
-them. Other traits of the provider (Nova's own) are left as they are.
+sod-nova writes and removes only its own ``CUSTOM_SOD_*`` traits, on the
+root provider named after the host, and never a standard trait: Nova's
+drivers own those (Nova 34's libvirt driver reports memory encryption as
+``HW_CPU_X86_AMD_SEV_SNP`` / ``HW_CPU_X86_INTEL_TDX`` on a child provider of
+its own). For a host whose row is trusted with fresh evidence
+(:func:`sod_nova.compliance.rule.distrust`), the provider carries:
+
+* ``CUSTOM_SOD_<ENTITY>_<C|I>`` for each cell the row protects for *any*
+  guest (:meth:`Rule.protection` of an ordinary guest), so that a flavor
+  pre-filtering on it never lands an ordinary guest on a protection the
+  hardware gives only a confidential one (an SNP host has no
+  ``CUSTOM_SOD_HYPERVISOR_C``);
+* ``CUSTOM_SOD_ATTESTED_<ARCHITECTURE>`` where the row protects more for a
+  guest launched for it (SEV-SNP, TDX, vTPM...): fresh sod-nova trust
+  evidence for that confidential-computing host, for a flavor that launches
+  such a guest to require.
+
+The last release also wrote ``HW_CPU_X86_AMD_SEV_SNP``, ``HW_CPU_X86_INTEL_TDX``
+and ``HW_CPU_X86_SGX`` on the root provider, where Nova 34 never reports nor
+removes them; :meth:`TraitPublisher.remove_legacy` takes them off once.
 
 The monitor's listeners run on its thread, so :class:`TraitPublisher` only
 queues the host there; a worker thread talks to Placement, re-reading the
-host's row (the latest verdict wins, however many changes were queued).
-A generation conflict (someone else changed the provider's traits) is
-retried with the fresh generation. The scheduler filter stays the
-authority: traits may lag a trust change by one Placement round trip.
+host's row (the latest verdict wins, however many changes were queued). A
+generation conflict (Nova's report client wrote the provider) is retried
+with the fresh generation. The scheduler filter stays the authority: traits
+may lag a trust change by one Placement round trip.
 """
 
 import queue
+import re
 import threading
 
 from keystoneauth1 import loading as ks_loading
@@ -23,44 +39,97 @@ from oslo_service import loopingcall
 import tenacity
 
 from sod_nova import exception
+from sod_nova.compliance import rule as rule_mod
+from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
 from sod_nova.policy import entities
 
 LOG = logging.getLogger(__name__)
 
-#: What one sync attempt returns when Placement refused its generation.
+#: What one write attempt returns when Placement refused its generation.
 _CONFLICT = object()
+#: Queued for the worker: run :meth:`TraitPublisher.remove_legacy`.
+_REMOVE_LEGACY = object()
 
 PREFIX = 'CUSTOM_SOD_'
+ATTESTED_PREFIX = PREFIX + 'ATTESTED_'
 MICROVERSION = 'placement 1.6'
+#: Placement's limit on a trait name.
+MAX_TRAIT_LENGTH = 255
 
-#: Standard os-traits an architecture's verified row stands for (only
-#: ``HW_CPU_`` names: Nova's virt drivers own the ``COMPUTE_`` ones).
-STANDARD_TRAITS = {
-    'AMD-SEV-SNP': ('HW_CPU_X86_AMD_SEV_SNP',),
-    'Intel-TDX': ('HW_CPU_X86_INTEL_TDX',),
-    'Intel-SGX': ('HW_CPU_X86_SGX',),
-}
-
-ALL_STANDARD = frozenset(t for names in STANDARD_TRAITS.values()
-                         for t in names)
+#: The standard traits the last release wrote on the root provider of a
+#: trusted AMD-SEV-SNP, Intel-TDX or Intel-SGX host (and removed from every
+#: other host's). Nova 34 reports the first two only on the child provider
+#: of its MEM_ENCRYPTION_CONTEXT inventory, and SGX nowhere.
+LEGACY_STANDARD = frozenset((
+    'HW_CPU_X86_AMD_SEV_SNP', 'HW_CPU_X86_INTEL_TDX', 'HW_CPU_X86_SGX'))
+#: A trait in Placement's list (on no provider) that says the legacy
+#: standard traits are gone; deleting it makes the publisher look again.
+LEGACY_REMOVED = PREFIX + 'LEGACY_STANDARD_TRAITS_REMOVED'
 
 
 def trait_name(entity, prop):
     return '%s%s_%s' % (PREFIX, entity.key.upper(), prop.name)
 
 
-ALL_CUSTOM = frozenset(trait_name(e, p) for e, p in entities.CELLS)
+#: The cell traits, one per (entity, property).
+CELL_TRAITS = frozenset(trait_name(e, p) for e, p in entities.CELLS)
 
 
-def traits_for(row, now):
-    """The traits ``row`` (a HostRow or None) earns at ``now``: none
-    unless it is trusted with evidence still valid then."""
-    if row is None or not row.usable(now):
+def attested_trait(architecture):
+    """``CUSTOM_SOD_ATTESTED_<NAME>`` of an architecture name: upper-cased,
+    every character other than A-Z and 0-9 an underscore."""
+    return ATTESTED_PREFIX + re.sub('[^A-Z0-9]', '_', architecture.upper())
+
+
+def is_ours(trait):
+    """Whether sod-nova publishes (and so removes) ``trait``."""
+    return trait in CELL_TRAITS or trait.startswith(ATTESTED_PREFIX)
+
+
+def attested_traits(catalog):
+    """``{architecture name: attested trait}`` of the catalogue's rows that
+    protect only a guest launched for them.
+
+    Raises ValueError when a name makes no valid Placement trait, or two
+    rows would share one (a flavor could not tell them apart).
+    """
+    names = {}
+    for arch in catalog.architectures:
+        if arch.guest is None:
+            continue
+        trait = attested_trait(arch.name)
+        if len(trait) > MAX_TRAIT_LENGTH:
+            raise ValueError(
+                'architecture %r: its trait %s is longer than the %d '
+                'characters Placement allows; shorten the name'
+                % (arch.name, trait, MAX_TRAIT_LENGTH))
+        if trait in names.values():
+            other = [n for n, t in names.items() if t == trait]
+            raise ValueError(
+                'architecture %r publishes as trait %s%s; rename it so that '
+                'each architecture that protects only guests launched for it '
+                'has a trait of its own' % (
+                    arch.name, trait,
+                    ', as %r does' % other[0] if other else ''))
+        names[arch.name] = trait
+    return names
+
+
+def traits_for(rule, row, now):
+    """The sod-nova traits ``row`` (a HostRow or None) earns at ``now``
+    under ``rule`` (a :class:`~sod_nova.compliance.rule.Rule`): none unless
+    it is trusted with evidence still valid then."""
+    if rule_mod.distrust(row, now) is not None:
         return frozenset()
+    anyone = rule.protection(row, frozenset())
     names = {trait_name(e, p) for e, p in entities.CELLS
-             if row.capability_mask & entities.bit(e, p)}
-    names.update(STANDARD_TRAITS.get(row.architecture, ()))
+             if anyone & entities.bit(e, p)}
+    arch = rule.catalog.get(row.architecture)
+    if arch is not None and arch.guest is not None:
+        launched = rule.protection(row, frozenset((arch.guest.feature,)))
+        if launched & ~anyone:
+            names.add(attested_trait(arch.name))
     return frozenset(names)
 
 
@@ -110,6 +179,10 @@ class Placement:
     def ensure_trait(self, name):
         self._call('PUT', '/traits/%s' % name, ok=(201, 204))
 
+    def trait_exists(self, name):
+        return self._call('GET', '/traits/%s' % name,
+                          ok=(204, 404)).status_code == 204
+
     def traits(self, uuid):
         body = self._call('GET', '/resource_providers/%s/traits'
                           % uuid).json()
@@ -125,16 +198,27 @@ class Placement:
 
 
 class TraitPublisher:
-    """Keeps each host's SoD traits equal to what its row earns."""
+    """Keeps each host's sod-nova traits equal to what its row earns.
+
+    ``catalog``: the catalogue the monitor verifies rows against (loaded
+    from ``conf`` when None); ValueError when its architecture names make
+    no distinct valid traits (:func:`attested_traits`).
+    """
 
     RETRIES = 5
 
-    def __init__(self, conf, placement):
+    def __init__(self, conf, placement, catalog=None):
         self.conf = conf
         self.placement = placement
+        if catalog is None:
+            catalog = catalog_conf.load_catalog(conf)
+        attested_traits(catalog)
+        self.rule = rule_mod.Rule(catalog)
         self._queue = queue.Queue()
         self._thread = None
+        self._resync = None
         self._known_traits = set()
+        self._legacy_done = False
 
     # -- the monitor's side --------------------------------------------------
 
@@ -143,12 +227,11 @@ class TraitPublisher:
         self._queue.put(change['host'])
 
     def start(self, resync_interval=None):
-        """Start the worker; with ``resync_interval`` (s), also queue every
-        host that often (see :meth:`sync_all`)."""
+        """Start the worker; with ``resync_interval`` (s), also call
+        :meth:`sync_all` that often."""
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name='sod-trait-publisher')
         self._thread.start()
-        self._resync = None
         if resync_interval:
             self._resync = loopingcall.FixedIntervalLoopingCall(
                 self._resync_once)
@@ -165,6 +248,7 @@ class TraitPublisher:
             if self._resync is not None:
                 self._resync.stop()
                 self._resync.wait()
+                self._resync = None
             self._queue.put(None)
             self._thread.join(30)
             self._thread = None
@@ -175,62 +259,117 @@ class TraitPublisher:
 
     def _run(self):
         while True:
-            host = self._queue.get()
+            job = self._queue.get()
             try:
-                if host is None:
+                if job is None:
                     return
-                self.sync(host)
+                if job is _REMOVE_LEGACY:
+                    self.remove_legacy()
+                else:
+                    self.sync(job)
             except Exception as exc:
-                LOG.warning('%(host)s: traits not published: %(exc)s',
-                            {'host': host, 'exc': exc})
+                LOG.warning('%(job)s: traits not published: %(exc)s',
+                            {'job': 'legacy standard traits'
+                             if job is _REMOVE_LEGACY else job, 'exc': exc})
             finally:
                 self._queue.task_done()
 
     # -- Placement -----------------------------------------------------------
 
     def sync(self, host):
-        """Make ``host``'s provider carry exactly the traits its row earns;
-        the set of SoD traits it carries afterwards."""
+        """Make ``host``'s provider carry exactly the sod-nova traits its
+        row earns, leaving every other trait as it is; those traits, or
+        None when the host has no resource provider."""
         uuid = self.placement.provider(host)
         if uuid is None:
             LOG.debug('%(host)s: no resource provider; no traits',
                       {'host': host})
             return None
-        # A concurrent writer (Nova's resource tracker) moved the provider's
-        # generation: read again and retry, a bounded number of times.
-        return tenacity.Retrying(
-            retry=tenacity.retry_if_result(lambda wanted: wanted is _CONFLICT),
-            stop=tenacity.stop_after_attempt(self.RETRIES),
-            retry_error_callback=self._too_many_conflicts(host),
-        )(self._sync_once, host, uuid)
 
-    def _sync_once(self, host, uuid):
-        """One read-compare-write of ``host``'s traits; ``_CONFLICT`` when
-        the provider's generation moved under us (Placement's 409)."""
-        wanted = traits_for(db_api.host_get(host, self.conf), db_api.now())
-        current, generation = self.placement.traits(uuid)
-        ours = ALL_CUSTOM | ALL_STANDARD
-        target = (current - ours) | wanted
-        if target == current:
-            return wanted
-        for name in sorted(wanted - self._known_traits):
-            if name.startswith(PREFIX):
-                self.placement.ensure_trait(name)
-            self._known_traits.add(name)
-        if not self.placement.set_traits(uuid, target, generation):
-            return _CONFLICT
-        LOG.info('%(host)s: traits now %(traits)s',
-                 {'host': host, 'traits': ', '.join(sorted(wanted)) or 'none'})
+        def target_of(current):
+            wanted = traits_for(self.rule, db_api.host_get(host, self.conf),
+                                db_api.now())
+            return {t for t in current if not is_ours(t)} | wanted
+
+        current, target = self._write(host, uuid, target_of)
+        wanted = frozenset(t for t in target if is_ours(t))
+        if target != current:
+            LOG.info('%(host)s: traits now %(traits)s', {
+                'host': host, 'traits': ', '.join(sorted(wanted)) or 'none'})
         return wanted
 
-    def _too_many_conflicts(self, host):
+    def _write(self, host, uuid, target_of):
+        """Set the traits of ``host``'s provider ``uuid`` to
+        ``target_of(current traits)``; ``(current, target)`` as written.
+
+        A concurrent writer (Nova's report client) moves the provider's
+        generation: read again and retry, a bounded number of times.
+        """
+        def attempt():
+            current, generation = self.placement.traits(uuid)
+            target = target_of(current)
+            if target == current:
+                return current, target
+            for name in sorted(target - current - self._known_traits):
+                self.placement.ensure_trait(name)
+                self._known_traits.add(name)
+            if not self.placement.set_traits(uuid, target, generation):
+                return _CONFLICT
+            return current, target
+
         def give_up(state):
             raise PlacementError('%s: traits changed under us %d times'
                                  % (host, self.RETRIES))
-        return give_up
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda done: done is _CONFLICT),
+            stop=tenacity.stop_after_attempt(self.RETRIES),
+            retry_error_callback=give_up,
+        )(attempt)
+
+    def remove_legacy(self):
+        """Take :data:`LEGACY_STANDARD` off the root provider of every host
+        with a row, where the last release wrote and removed them; the hosts
+        they were taken from.
+
+        Nova 34 never reports these traits on a root provider (its libvirt
+        driver puts SEV-SNP's and TDX's on the child provider of their
+        MEM_ENCRYPTION_CONTEXT inventory, SGX's nowhere), so no trait Nova
+        reports is removed. Repeated by :meth:`sync_all` until a pass finds
+        none left (a monitor of the last release may still be writing them
+        during a rolling upgrade), then marked done in Placement
+        (:data:`LEGACY_REMOVED`), so that a trait an operator sets by hand
+        later is never touched.
+        """
+        if self._legacy_done:
+            return []
+        if self.placement.trait_exists(LEGACY_REMOVED):
+            self._legacy_done = True
+            return []
+        taken = []
+        for row in db_api.host_get_all(self.conf):
+            uuid = self.placement.provider(row.host)
+            if uuid is None:
+                continue
+            current, target = self._write(
+                row.host, uuid, lambda current: current - LEGACY_STANDARD)
+            if target != current:
+                LOG.info('%(host)s: removed %(traits)s, written by an earlier '
+                         'release of sod-nova (it writes no standard trait '
+                         'now)', {
+                             'host': row.host,
+                             'traits': ', '.join(sorted(current - target))})
+                taken.append(row.host)
+        if not taken:
+            self.placement.ensure_trait(LEGACY_REMOVED)
+            self._legacy_done = True
+        return taken
 
     def sync_all(self):
-        """Queue every host with a row (a periodic pass catches lost
-        changes, and evidence that went stale without a new verdict)."""
+        """Queue the legacy clean-up until it is done, then every host with
+        a row (a periodic pass catches lost changes, and evidence that went
+        stale without a new verdict)."""
+        if not self._legacy_done:
+            self._queue.put(_REMOVE_LEGACY)
         for row in db_api.host_get_all(self.conf):
             self._queue.put(row.host)
