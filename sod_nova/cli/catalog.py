@@ -1,8 +1,15 @@
-"""``sod-nova catalog list|show``: the Server Security Capabilities table."""
+"""``sod-nova catalog list|show``: the Server Security Capabilities table.
+
+A row that protects only a guest launched for it (``guest`` in the
+catalogue: SEV-SNP, TDX, SGX, CCA, the vTPM row) says so: ``list`` names the
+guest launch feature it needs, ``show`` the plain sentence, the extra specs
+that launch such a guest and where the requirement comes from.
+"""
 
 from cliff import lister
 from cliff import show
 
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.cli import base
 from sod_nova.policy import entities
 
@@ -12,6 +19,19 @@ def _cells(arch):
     return ['%s/%s' % (arch.cells[(e, entities.Property.C)].value,
                        arch.cells[(e, entities.Property.I)].value)
             for e in entities.MATRIX_ORDER]
+
+
+def _guest_fields(catalog, arch):
+    """``show``'s guest fields: what a guest must be for the row to protect
+    it, how a flavor asks for that, and the source of the requirement."""
+    if arch.guest is None:
+        return {'guest': 'any guest (it needs no guest launch feature)',
+                'guest_launch': None, 'guest_source': None}
+    feature = guest_mod.FEATURES[arch.guest.feature]
+    return {'guest': arch.guest_note(catalog.removed_counts_as_protected),
+            'guest_launch': feature.how if feature.expressible else
+            'no flavor or image can ask for it in Nova 34',
+            'guest_source': arch.guest.source}
 
 
 class ListArchitectures(base.BadInputExits2, lister.Lister):
@@ -25,8 +45,9 @@ class ListArchitectures(base.BadInputExits2, lister.Lister):
     def take_action(self, parsed_args):
         catalog = base.catalog_from_args(self.app, parsed_args)
         columns = (['Name', 'Kind'] + [e.label for e in entities.MATRIX_ORDER]
-                   + ['Protected Entity'])
-        rows = [[a.name, a.kind] + _cells(a) + [a.protected_entity]
+                   + ['Protected Entity', 'Guest Needs'])
+        rows = [[a.name, a.kind] + _cells(a)
+                + [a.protected_entity, a.guest.feature if a.guest else '-']
                 for a in catalog.architectures]
         return columns, rows
 
@@ -55,4 +76,5 @@ class ShowArchitecture(base.BadInputExits2, show.ShowOne):
                 value = arch.cells[(e, p)].value
                 data['%s %s' % (e.label, p.name)] = (
                     '%s - %s' % (value, why) if why else value)
+        data.update(_guest_fields(catalog, arch))
         return tuple(data), tuple(data.values())

@@ -5,6 +5,23 @@ import subprocess
 import sys
 
 import pytest
+import yaml
+
+from sod_nova.catalog import loader
+
+SNP = ['--extra-spec', 'hw:mem_encryption=true',
+       '--extra-spec', 'hw:mem_encryption_model=amd-sev-snp']
+
+
+def write_present_day(tmp_path):
+    """An operator's catalogue of today's hardware only: the packaged rows
+    that carry a guest requirement, copied as they are."""
+    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
+        data = yaml.safe_load(f)
+    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
+    path = tmp_path / 'present-day.yaml'
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 def sod_nova(*args):
@@ -16,11 +33,73 @@ def sod_nova(*args):
 def test_request_check_json_satisfied():
     result = sod_nova('request', 'check', '--options', '1,2', '--format', 'json')
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {
+    out = json.loads(result.stdout)
+    conditions = out.pop('guest_conditions')
+    assert out == {
         'request': {'Other VMs': ['C', 'I'], 'Hypervisor': ['C', 'I']},
+        'guest': None,
         'satisfied_by': ['AMD-SEV-SNP', 'Arm-CCA', 'Cell', 'H-SVM', 'HyperWall',
                          'Intel-SGX', 'Intel-TDX'],
         'explanation': None}
+    # Each row that protects only a guest launched for it says so.
+    assert sorted(conditions) == ['AMD-SEV-SNP', 'Arm-CCA', 'Intel-SGX',
+                                  'Intel-TDX']
+    assert conditions['AMD-SEV-SNP'] == (
+        'AMD-SEV-SNP protects C, I against Other VMs; C, I against '
+        'Hypervisor only for a guest launched with hw:mem_encryption=true, '
+        'hw:mem_encryption_model=amd-sev-snp')
+
+
+def test_request_check_table_marks_the_guest_conditional_rows():
+    result = sod_nova('request', 'check', '--options', '1,2')
+    assert result.returncode == 0, result.stderr
+    assert ('Cell, H-SVM, HyperWall; only for a guest launched for it: '
+            'AMD-SEV-SNP, Arm-CCA, Intel-SGX, Intel-TDX') in result.stdout
+
+
+def test_request_check_for_an_snp_guest():
+    result = sod_nova('request', 'check', '--options', '1,2', *SNP, '-f',
+                      'json')
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out['guest'] == ('a guest launched with hw:mem_encryption=true, '
+                            'hw:mem_encryption_model=amd-sev-snp')
+    assert out['satisfied_by'] == ['AMD-SEV-SNP', 'Cell', 'H-SVM',
+                                   'HyperWall']
+    assert out['guest_conditions']['Intel-TDX'].endswith(
+        'hw:mem_encryption_model=intel-tdx; this flavor does not ask for it')
+
+
+def test_request_check_ordinary_guest_on_present_day_rows(tmp_path):
+    catalog = write_present_day(tmp_path)
+    args = ('request', 'check', '--options', '2', '--catalog', str(catalog),
+            '-f', 'json')
+    result = sod_nova(*args, '--extra-spec', 'hw:cpu_policy=dedicated',
+                      '--image-property', 'os_distro=ubuntu')
+    assert result.returncode == 1, result.stderr
+    out = json.loads(result.stdout)
+    assert out['satisfied_by'] == []
+    sentence = ('AMD-SEV-SNP protects C, I against Hypervisor only for a '
+                'guest launched with hw:mem_encryption=true, '
+                'hw:mem_encryption_model=amd-sev-snp; neither this flavor '
+                'nor this image asks for it')
+    assert out['guest_conditions']['AMD-SEV-SNP'] == sentence
+    assert sentence in out['explanation']
+    # The same row for the guest it protects.
+    result = sod_nova(*args, '--image-property', 'hw_mem_encryption=true',
+                      '--image-property',
+                      'hw_mem_encryption_model=amd-sev-snp')
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)['satisfied_by'] == ['AMD-SEV-SNP']
+
+
+def test_request_check_takes_the_flavors_sod_keys():
+    result = sod_nova('request', 'check', '--extra-spec', 'sod:options=2',
+                      '--extra-spec', 'sod:properties=C', '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out['request'] == {'Hypervisor': ['C']}
+    assert 'HyperWall' in out['satisfied_by']
 
 
 def test_request_check_package_table():
@@ -44,6 +123,23 @@ def test_request_check_unsatisfiable_exits_1_with_explanation():
     (['--options', '1', '--properties', 'X'], "sod:properties: 'X' is not a property"),
     (['--package', 'nope'], "sod:package: 'nope' is not a security package"),
     ([], 'give --options and/or --package'),
+    (['--extra-spec', 'hw:cpu_policy=dedicated'],
+     'give --options and/or --package'),
+    (['--options', '1', '--extra-spec', 'hw:mem_encryption'],
+     "--extra-spec 'hw:mem_encryption': give KEY=VALUE"),
+    (['--options', '1', '--extra-spec', '=true'],
+     "--extra-spec '=true': give KEY=VALUE"),
+    (['--options', '1', '--image-property', 'hw_tpm_version=2.0',
+      '--image-property', 'hw_tpm_version=1.2'],
+     "--image-property hw_tpm_version is given twice ('2.0' and '1.2')"),
+    (['--options', '1', '--extra-spec', 'hw:mem_encryption=maybe'],
+     "flavor extra spec hw:mem_encryption: 'maybe' is not a boolean"),
+    (['--options', '1', '--extra-spec', 'hw:mem_encryption=true',
+      '--image-property', 'hw_mem_encryption=false'],
+     'flavor extra spec hw:mem_encryption: true conflicts with image '
+     'property hw_mem_encryption=false'),
+    (['--options', '1', '--extra-spec', 'sod:options=4'],
+     'flavor extra spec sod:options: option 4 (Cloud Manager) is refused'),
     (['--options', '1', '--catalog', '/nonexistent.yaml'],
      '/nonexistent.yaml: cannot read'),
 ])
@@ -65,12 +161,37 @@ def test_catalog_list_json():
     assert len(rows) >= 17
 
 
+def test_catalog_list_names_the_guest_feature_a_row_needs():
+    result = sod_nova('catalog', 'list', '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    needs = {r['Name']: r['Guest Needs'] for r in json.loads(result.stdout)}
+    assert needs['AMD-SEV-SNP'] == 'amd-sev-snp'
+    assert needs['vTPM-Measured-Boot'] == 'vtpm'
+    assert needs['HyperWall'] == '-'
+
+
 def test_catalog_show_and_unknown():
     result = sod_nova('catalog', 'show', 'intel-tdx', '-f', 'json')
     assert result.returncode == 0, result.stderr
     row = json.loads(result.stdout)
     assert row['name'] == 'Intel-TDX'
     assert row['Hypervisor C'].startswith('yes - ')
+    assert row['guest'].startswith('Intel-TDX protects C, I against Other '
+                                   'VMs; ')
+    assert row['guest'].endswith(
+        'only for a guest launched with hw:mem_encryption=true, '
+        'hw:mem_encryption_model=intel-tdx')
+    assert row['guest_launch'] == ('hw:mem_encryption=true, '
+                                   'hw:mem_encryption_model=intel-tdx')
+    assert row['guest_source'].startswith('Intel TDX white paper (2023)')
+    result = sod_nova('catalog', 'show', 'intel-sgx', '-f', 'json')
+    row = json.loads(result.stdout)
+    assert row['guest_launch'] == ('no flavor or image can ask for it in '
+                                   'Nova 34')
+    result = sod_nova('catalog', 'show', 'hyperwall', '-f', 'json')
+    row = json.loads(result.stdout)
+    assert (row['guest'], row['guest_launch'], row['guest_source']) == (
+        'any guest (it needs no guest launch feature)', None, None)
     result = sod_nova('catalog', 'show', 'nope')
     assert result.returncode == 2
     assert "'nope' is not in the catalogue" in result.stderr

@@ -1,5 +1,14 @@
-"""A security choice (options, properties, package) as ``sod:`` keys."""
+"""A security choice (options, properties, package) as ``sod:`` keys, and
+what it gets for the guest a VM is launched as (:func:`check`)."""
 
+import dataclasses
+
+from sod_nova.catalog import guest_fit
+from sod_nova.catalog import request_for
+from sod_nova.compliance import request as compliance_request
+from sod_nova.policy import EMPTY
+from sod_nova.policy import PolicyError
+from sod_nova.policy import SecurityRequest
 from sod_nova.policy import parse
 
 
@@ -43,3 +52,59 @@ def plan(current, wanted):
     delete = sorted(drop, key=lambda k: (rank.get(k, -1), k))
     values = {k: v for k, v in wanted.items() if current.get(k) != v}
     return values, delete
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """The answer to "which rows satisfy this request for this guest".
+
+    ``request`` is the union of the customer's choice and the ``sod:`` keys
+    of the flavor and image (as the VM would get it); ``guest`` the launch
+    features (None when no flavor or image was given: the answer is for a
+    guest launched for each row); ``fit`` the rows and the guest-conditional
+    ones with their sentences (:mod:`sod_nova.catalog.guest_fit`).
+    """
+
+    request: SecurityRequest
+    guest: frozenset | None
+    fit: guest_fit.Fit
+    explanation: str | None
+
+    @property
+    def satisfied_by(self):
+        return list(self.fit.satisfied_by)
+
+
+def check(catalog, metadata, flavor_extra_specs=None, image_properties=None,
+          flavor_name=None):
+    """The :class:`Check` of the customer's ``metadata`` (``sod:`` keys) for
+    a VM launched with ``flavor_extra_specs`` and ``image_properties``
+    (both None: no particular guest).
+
+    Raises :class:`PolicyError` (its :class:`~sod_nova.catalog.guest_fit.
+    GuestError` for a launch key Nova would refuse) naming the bad key; the
+    ``sod:`` keys of the flavor and image are read by the compliance rule's
+    own :func:`~sod_nova.compliance.request.effective`.
+    """
+    request = request_for(catalog, metadata) if metadata else EMPTY
+    guest = None
+    given = flavor_extra_specs is not None or image_properties is not None
+    if given:
+        guest = guest_fit.read_guest(flavor_extra_specs, image_properties)
+        launched = compliance_request.effective(
+            catalog.packages, flavor_extra_specs, image_properties)
+        if launched.errors:
+            field, _, reason = '; '.join(launched.errors).partition(': ')
+            raise PolicyError(field, reason)
+        request |= launched.request
+    words = guest_fit.not_asked(flavor_name,
+                                flavor=flavor_extra_specs is not None,
+                                image=image_properties is not None)
+    fit = guest_fit.fit(catalog, request, guest, words)
+    if fit.satisfied_by or not request:
+        explanation = None
+    elif fit.only_conditional:
+        explanation = '. '.join(fit.sentences())
+    else:
+        explanation = catalog.explain(request, guest=guest)
+    return Check(request, guest, fit, explanation)
