@@ -13,6 +13,19 @@ Version history:
   and how many are trusted with fresh evidence and able to take the request
   now (counts only, never host names), so that a customer can be told
   before launching that no server here would take it.
+* 1.2 -- ``POST /requests/check`` takes ``guest``: ``{"flavor": name,
+  "extra_specs": {...}, "image_properties": {...}}``, the guest a VM booted
+  with that flavor (and image) is launched as. The flavor's and image's
+  ``sod:`` keys join the request; ``satisfied_by`` (and ``server_types``)
+  then name only the rows that protect that guest, and a launch key Nova
+  would refuse is a 400. The answer adds ``guest`` (its launch
+  ``features``, their ``description`` and the ``flavor`` name; null without
+  ``guest``) and ``guest_conditions``: each row that protects only a guest
+  launched for it (``name``, ``feature``, ``launch_with``, ``launchable``,
+  ``source``, ``met``, ``sentence``) and would satisfy the request for such
+  a guest: without ``guest`` every such row in ``satisfied_by`` (``met``
+  null), with it those this guest is not launched for (``met`` false, the
+  ``sentence`` ending "flavor m1.small does not ask for it").
 """
 
 import microversion_parse
@@ -21,7 +34,7 @@ from sod_nova.api import util
 
 SERVICE_TYPE = 'security-on-demand'
 ENVIRON = 'sod_nova.microversion'
-VERSIONS = ['1.0', '1.1']
+VERSIONS = ['1.0', '1.1', '1.2']
 
 
 def requested(environ):
