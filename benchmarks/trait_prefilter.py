@@ -15,8 +15,9 @@ The cloud: 10,000 compute resource providers in real Placement (in-process,
 ``placement.direct``, SQLite; written in bulk into its tables, see
 :func:`_providers`), each with VCPU/MEMORY_MB/DISK_GB inventory,
 and 10,000 sod-nova host rows; one host in TRUSTED_EVERY is trusted with an
-architecture that protects every cell and carries the traits the trait
-publisher gives it (:func:`sod_nova.trust.traits.traits_for`), the others
+architecture that protects every cell, for any guest, and carries the
+traits the trait publisher gives it (:func:`sod_nova.trust.traits.traits_for`:
+a cell trait stands for protection of any guest), the others
 are untrusted and carry none. The request is the filter benchmark's (12
 cells, four sources). Value: milliseconds per request with the pre-filter
 (Placement query + filter), best of REPEATS; baseline: the same without it.
@@ -125,12 +126,14 @@ def run() -> dict:
     from nova.scheduler import filters as nova_filters
     from placement import direct
 
+    from sod_nova.compliance import request as compliance_request
+    from sod_nova.compliance import rule as rule_mod
     import sod_nova.conf
+    from sod_nova.conf import catalog as catalog_conf
     from sod_nova.db import api as db_api
     from sod_nova.db import migration as db_migration
     from sod_nova.scheduler import filters as sod_filters
     from sod_nova.scheduler import instance_sources
-    from sod_nova.scheduler import request as sod_request
     from sod_nova.trust import traits as traits_mod
 
     objects.register_all()
@@ -156,7 +159,8 @@ def run() -> dict:
         try:
             db_migration.sync(conf)
             flt = sod_filters.SecurityOnDemandFilter()
-            catalog = flt._get_catalog()
+            catalog = catalog_conf.load_catalog(conf)   # as the filter does
+            rule = rule_mod.Rule(catalog)
             mask = catalog.capability_mask(filter_bench.ARCH)
             now = datetime.datetime.now(datetime.UTC)
             traits_of = {}
@@ -170,12 +174,15 @@ def run() -> dict:
                         now, conf.sod_trust.evidence_max_age))
                 row = db_api.host_get(name, conf) if trusted else None
                 traits_of[name] = traits_mod.traits_for(
-                    row, now - datetime.timedelta(seconds=3600))
-            request = sod_request.effective_request(
+                    rule, row, now - datetime.timedelta(seconds=3600))
+            effective = compliance_request.effective(
                 catalog.packages, filter_bench.FLAVOR_SOD,
-                filter_bench.SYSTEM_METADATA, filter_bench.METADATA,
-                filter_bench.HINTS)
-            required = {traits_mod.trait_name(e, p) for e, p in request.cells}
+                compliance_request.image_properties_from_sysmeta(
+                    filter_bench.SYSTEM_METADATA),
+                filter_bench.METADATA, filter_bench.HINTS)
+            assert not effective.malformed, effective.errors
+            required = {traits_mod.trait_name(e, p)
+                        for e, p in effective.request.cells}
             spec = filter_bench._spec(filter_bench.FLAVOR_SOD,
                                       filter_bench.HINTS)
             pconf = _placement_conf(tmp)
