@@ -16,6 +16,16 @@ reason, fail closed.
 
 ``sod:package`` is checked against the catalogue named by nova-api's
 configuration (``[sod_catalog] packages_file``), read on first use.
+
+Guest-conditional rows: a request that only rows protecting a guest launched
+for them can satisfy (a catalogue of SEV-SNP and TDX rows, say) protects a
+VM only if the flavor also asks for such a guest (``hw:mem_encryption_model=
+amd-sev-snp``…). That spans keys, so it is not refused here: Nova hands a
+validator one key and value, never the flavor, and the launch keys may come
+in the same call or a later one. ``sod:options`` and ``sod:package`` log a
+WARNING in nova-api's log with the plain sentence instead;
+``sod-nova-status upgrade check`` reads every flavor whole and names those
+that do not ask for the guest.
 """
 
 import dataclasses
@@ -23,21 +33,29 @@ import typing as ty
 
 from nova import exception
 from nova.api.validation.extra_specs import base
+from oslo_log import log as logging
 
 from sod_nova.catalog import CatalogError
+from sod_nova.catalog import guest_fit
 from sod_nova.policy import PolicyError
+from sod_nova.policy import SecurityRequest
 from sod_nova.policy import parse
 
-_PACKAGES = {}
+LOG = logging.getLogger(__name__)
+
+_CATALOG = {}
+
+
+def _catalog():
+    if 'catalog' not in _CATALOG:
+        import sod_nova.conf
+        from sod_nova.conf import catalog as catalog_conf
+        _CATALOG['catalog'] = catalog_conf.load_catalog(sod_nova.conf.CONF)
+    return _CATALOG['catalog']
 
 
 def _packages():
-    if 'packages' not in _PACKAGES:
-        import sod_nova.conf
-        from sod_nova.conf import catalog as catalog_conf
-        _PACKAGES['packages'] = catalog_conf.load_catalog(
-            sod_nova.conf.CONF).packages
-    return _PACKAGES['packages']
+    return _catalog().packages
 
 
 def _check_package(value):
@@ -47,24 +65,55 @@ def _check_package(value):
         raise PolicyError(parse.PREFIX + parse.PACKAGE,
                           'cannot be checked: the catalogue is unusable '
                           '(%s)' % exc) from None
-    parse.parse_package(value, packages)
+    return parse.parse_package(value, packages)
+
+
+def _check_options(value):
+    """The request of ``sod:options`` alone (C,I: the default properties)."""
+    return SecurityRequest.from_options(parse.parse_options(value))
+
+
+def _advise_guest(name, value, request):
+    """Log the sentence when only guest-conditional rows satisfy ``request``
+    for an ordinary guest (see the module doc); never refuses."""
+    try:
+        catalog = _catalog()
+    except CatalogError:
+        return      # sod:package says so; the options are valid without it
+    fit = guest_fit.fit(catalog, request, frozenset(),
+                        'make sure the flavor asks for it')
+    if fit.only_conditional:
+        LOG.warning(
+            'Flavor extra spec %(name)s=%(value)s asks for %(request)s%(cis)s, '
+            'which only rows that protect a guest launched for them '
+            'satisfy: %(why)s. A flavor without such launch keys gets no '
+            'host for its VMs; sod-nova-status upgrade check names the '
+            'flavors that lack them.',
+            {'name': name, 'value': value, 'request': request,
+             'cis': (' (with the default sod:properties C,I)'
+                     if name == parse.PREFIX + parse.OPTIONS else ''),
+             'why': '. '.join(fit.sentences())})
 
 
 @dataclasses.dataclass
 class PolicyExtraSpecValidator(base.ExtraSpecValidator):
-    """Nova's validator plus sod-nova's parser (``check(value)``)."""
+    """Nova's validator plus sod-nova's parser (``check(value)``), and for
+    a key that alone makes a request, the guest advice (``advise``)."""
 
     check: ty.Callable[[str], ty.Any] | None = None
+    advise: bool = False
 
     def validate(self, name, value):
         super().validate(name, value)
         if self.check is None:
             return
         try:
-            self.check(value)
+            result = self.check(value)
         except PolicyError as exc:
             raise exception.ValidationError(
                 'Validation failed; %s' % exc) from None
+        if self.advise:
+            _advise_guest(name, value, result)
 
 
 def register():
@@ -81,7 +130,7 @@ def register():
                 "the operator's floor: the VM's request is the union of "
                 'flavor, image, instance metadata and scheduler hints.'),
             value={'type': str, 'description': 'e.g. "1,2"'},
-            check=parse.parse_options),
+            check=_check_options, advise=True),
         PolicyExtraSpecValidator(
             name=parse.PREFIX + parse.PROPERTIES,
             description=(
@@ -96,7 +145,7 @@ def register():
                 'Security on Demand: a named security package from the '
                 "operator's catalogue (e.g. medical-records)."),
             value={'type': str, 'description': 'a package name'},
-            check=_check_package),
+            check=_check_package, advise=True),
         PolicyExtraSpecValidator(
             name=parse.PREFIX + parse.MOVING_TARGET,
             description=(

@@ -158,16 +158,17 @@ class Fit:
         return [c.sentence for c in self.conditions]
 
 
-def fit(catalog, request, guest=None, not_asked_words=None):
+def fit(catalog, request, guest=None, not_asked_words=None, names=None):
     """The :class:`Fit` of ``request`` in ``catalog`` for launch features
-    ``guest`` (None: for a guest launched for each row).
+    ``guest`` (None: for a guest launched for each row), among the rows
+    ``names`` (None: every row; e.g. the server types of one cloud).
 
     ``not_asked_words`` ends the sentence of a condition the guest does not
     meet (default ``this flavor does not ask for it``; see :func:`not_asked`).
     """
-    satisfied = tuple(catalog.satisfying(request, guest=guest))
+    satisfied = tuple(catalog.satisfying(request, names, guest))
     conditions = []
-    for name in catalog.satisfying(request):
+    for name in catalog.satisfying(request, names):
         arch = catalog.get(name)
         if arch.guest is None or request.satisfied_by(arch.guest.without_mask):
             continue    # it protects any guest as far as this request goes

@@ -1,12 +1,16 @@
 """The sod: flavor extra-spec validators, as Nova's API runs them."""
 
 from importlib import metadata
+import logging
 
 from nova import exception
 from nova.api.validation.extra_specs import validators
 import pytest
+import yaml
 
 from sod_nova.api import extra_specs
+from sod_nova.catalog import Catalog
+from sod_nova.catalog import loader
 
 
 def test_registered_with_nova_through_the_entry_point():
@@ -52,3 +56,54 @@ def test_bad_values_are_refused_with_a_clear_message(name, value, message):
 def test_other_namespaces_are_left_to_nova():
     validators.validate('hw:cpu_policy', 'shared')
     validators.validate('custom_key', 'anything')
+
+
+# -- a request only guest-conditional rows satisfy -------------------------
+
+def write_present_day(tmp_path):
+    """An operator's catalogue of today's hardware only: the packaged rows
+    that carry a guest requirement, copied as they are."""
+    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
+        data = yaml.safe_load(f)
+    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
+    path = tmp_path / 'present-day.yaml'
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def present_day(tmp_path, monkeypatch):
+    """nova-api's catalogue is the present-day one (read once, as in
+    nova-api: the validator keeps the catalogue it loaded)."""
+    monkeypatch.setitem(extra_specs._CATALOG, 'catalog',
+                        Catalog.load(str(write_present_day(tmp_path))))
+
+
+@pytest.mark.parametrize('name, value, cells, request_words', [
+    ('sod:options', '2', 'C, I against Hypervisor',
+     'C, I against Hypervisor (with the default sod:properties C,I)'),
+    ('sod:package', 'hypervisor-protected',
+     'C, I against Other VMs; C, I against Hypervisor',
+     'C, I against Other VMs; C, I against Hypervisor,'),
+])
+def test_a_guest_conditional_request_is_logged_not_refused(
+        present_day, caplog, name, value, cells, request_words):
+    with caplog.at_level(logging.WARNING, logger=extra_specs.__name__):
+        validators.validate(name, value)
+    [record] = [r for r in caplog.records if r.name == extra_specs.__name__]
+    message = record.getMessage()
+    assert message.startswith('Flavor extra spec %s=%s asks for %s' % (
+        name, value, request_words))
+    assert ('AMD-SEV-SNP protects %s only for a guest launched with '
+            'hw:mem_encryption=true, hw:mem_encryption_model=amd-sev-snp; '
+            'make sure the flavor asks for it' % cells) in message
+    assert 'sod-nova-status upgrade check' in message
+
+
+def test_a_request_some_row_satisfies_for_any_guest_is_not_logged(caplog):
+    # The packaged catalogue: HyperWall protects any guest against the
+    # hypervisor, so the flavor needs no launch keys.
+    with caplog.at_level(logging.WARNING, logger=extra_specs.__name__):
+        validators.validate('sod:options', '1,2')
+        validators.validate('sod:package', 'basic')
+    assert [r for r in caplog.records if r.name == extra_specs.__name__] == []

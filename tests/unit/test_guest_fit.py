@@ -94,6 +94,19 @@ def test_only_conditional_rows_and_an_ordinary_guest(tmp_path):
     assert snp.satisfied_by == ('AMD-SEV-SNP',) and not snp.only_conditional
 
 
+def test_among_one_clouds_server_types():
+    catalog = default_catalog()
+    wanted = request(catalog, '1,2')
+    # A cloud of SNP and TDX hosts only: an ordinary guest gets nothing.
+    fit = guest_fit.fit(catalog, wanted, ORDINARY,
+                        names=['AMD-SEV-SNP', 'Intel-TDX'])
+    assert fit.only_conditional
+    assert [c.name for c in fit.conditions] == ['AMD-SEV-SNP', 'Intel-TDX']
+    fit = guest_fit.fit(catalog, wanted, ORDINARY,
+                        names=['AMD-SEV-SNP', 'HyperWall'])
+    assert fit.satisfied_by == ('HyperWall',) and not fit.only_conditional
+
+
 def test_the_vtpm_row_needs_a_vtpm(tmp_path):
     catalog = present_day_catalog(tmp_path)
     wanted = request(catalog, '6', 'I')
