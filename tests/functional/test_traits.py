@@ -1,13 +1,15 @@
 """Trusted hosts' protection as sod-nova traits on their compute resource
 providers, through real Placement (the embedded cloud's), with Nova's
 compute service reporting its own traits on the same providers: no trait
-flaps over full update cycles, an SNP host carries only its attested trait,
+flaps over full update cycles (nor when Nova writes from a stale copy of a
+provider the publisher changed), an SNP host carries only its attested trait,
 a flavor pre-filtering on a cell trait never lands on it, and the standard
 traits an earlier release wrote are taken off once."""
 
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from nova import context as nova_context
+from nova import objects
 import pytest
 
 from sod_nova.cloud import embedded
@@ -17,6 +19,7 @@ from sod_nova.trust import traits
 
 HYPERVISOR_C = 'CUSTOM_SOD_HYPERVISOR_C'
 SNP_ATTESTED = 'CUSTOM_SOD_ATTESTED_AMD_SEV_SNP'
+DISABLED = 'COMPUTE_STATUS_DISABLED'
 HOSTS = ('hw1', 'snp1')
 
 
@@ -171,6 +174,53 @@ def test_a_trust_change_moves_only_sod_traits_through_nova_updates(cloud):
     assert back['hw1'][0] == before
     nova_update(cloud, 'hw1')
     assert tree(cloud, 'hw1') == back
+
+
+def set_service_disabled(cloud, host, disabled):
+    """Record the compute service of ``host`` disabled (or not) as Nova's
+    API does, without the API's call to the compute (as when that compute
+    was unreachable): its resource tracker then reports
+    COMPUTE_STATUS_DISABLED from its own cached copy of the provider."""
+    ctxt = nova_context.get_admin_context()
+    cell = cloud.nova.cell_mappings['cell1']
+    with nova_context.target_cell(ctxt, cell) as cctxt:
+        service = objects.Service.get_by_compute_host(cctxt, host)
+        service.disabled = disabled
+        service.save()
+
+
+def refused_trait_writes(cloud, host):
+    """How many trait writes to ``host``'s provider Placement has refused
+    for a stale generation (its request log, which the cloud keeps)."""
+    return cloud.nova.log_output.count(
+        '"PUT /placement/resource_providers/%s/traits" status: 409'
+        % cloud.nova.compute_rp_uuid(host))
+
+
+def test_nova_writing_from_a_stale_copy_keeps_the_publishers_traits(cloud):
+    assert published(cloud, 'hw1', True)
+    nova_update(cloud, 'hw1')           # Nova's copy of the provider: current
+    before = provider_traits(cloud, 'hw1')
+    nova_own = before - ours(before)
+    refused = refused_trait_writes(cloud, 'hw1')
+    cloud.fleet.backend('hw1').start_attack()
+    try:
+        cloud.wait_for_state('hw1', ('untrusted',))
+        assert published(cloud, 'hw1', False)   # Nova's copy: stale
+        set_service_disabled(cloud, 'hw1', True)
+        nova_update(cloud, 'hw1')
+        # Nova wrote from its stale copy, was refused, read again.
+        assert refused_trait_writes(cloud, 'hw1') > refused
+        assert provider_traits(cloud, 'hw1') == nova_own | {DISABLED}
+    finally:
+        cloud.fleet.backend('hw1').stop_attack()
+        try:
+            cloud.wait_for_state('hw1', ('trusted',))
+            assert published(cloud, 'hw1', True)   # Nova's copy: stale
+        finally:
+            set_service_disabled(cloud, 'hw1', False)
+            nova_update(cloud, 'hw1')
+    assert provider_traits(cloud, 'hw1') == before
 
 
 def boot(cloud, trait):
