@@ -184,7 +184,7 @@ def run() -> dict:
     from sod_nova.db import migration as db_migration
     from sod_nova.scheduler import filters as sod_filters
     from sod_nova.scheduler import instance_sources
-    from sod_nova.scheduler import request as sod_request
+    from sod_nova.compliance import request as compliance_request
 
     objects.register_all()
     conf = sod_nova.conf.CONF
@@ -208,7 +208,7 @@ def run() -> dict:
         try:
             db_migration.sync(conf)
             flt = sod_filters.SecurityOnDemandFilter()
-            catalog = flt._get_catalog()
+            catalog = flt._get_rule().catalog
             mask = catalog.capability_mask(ARCH)
             evidence_at = datetime.datetime.now(datetime.UTC)
             # Writing 10,000 rows takes longer than a monitor's default
@@ -223,8 +223,10 @@ def run() -> dict:
                                       valid_until=valid_until)
             setup = time.perf_counter() - setup
             sod_spec = _spec(FLAVOR_SOD, HINTS)
-            request = sod_request.effective_request(
-                catalog.packages, FLAVOR_SOD, SYSTEM_METADATA, METADATA, HINTS)
+            request = compliance_request.effective(
+                catalog.packages, FLAVOR_SOD,
+                compliance_request.image_properties_from_sysmeta(SYSTEM_METADATA),
+                METADATA, HINTS).request
             cells = bin(request.mask).count('1')
 
             # Rows cached: as for every request within host_cache_seconds.

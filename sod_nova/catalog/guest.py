@@ -46,6 +46,10 @@ FEATURES = {f.name: f for f in (
             expressible=False),
 )}
 
+#: The image properties the features are read from (Nova's names).
+IMAGE_KEYS = ('hw_mem_encryption', 'hw_mem_encryption_model',
+              'hw_tpm_version', 'hw_tpm_model')
+
 #: Nova's memory-encryption models that are a feature of their own here.
 _MODELS = {AMD_SEV_SNP: AMD_SEV_SNP, INTEL_TDX: INTEL_TDX}
 #: Nova's default model when only ``hw:mem_encryption`` is set.

@@ -57,6 +57,9 @@ class Effective:
     moving_target: int | None = None
     guest: frozenset = frozenset()
     errors: tuple = ()
+    #: The moves the VM accepts, in order, where a source states them
+    #: (every stating source must accept a move); None: the operator's.
+    remediation: tuple | None = None
 
     @property
     def malformed(self):
@@ -99,7 +102,7 @@ def effective(packages, flavor_extra_specs=None, image_properties=None,
     ``hw_mem_encryption``…). Never raises for a malformed source.
     """
     request = EMPTY
-    periods, errors = [], []
+    periods, errors, ladders = [], [], []
     sources = ((FLAVOR, parse.PREFIX, flavor_extra_specs),
                (IMAGE, parse.PREFIX, image_properties),
                (METADATA, parse.PREFIX, metadata),
@@ -110,6 +113,7 @@ def effective(packages, flavor_extra_specs=None, image_properties=None,
                 mapping = _hint_mapping(mapping)
             request |= parse.parse_request(mapping, packages, prefix)
             period = parse.moving_target(mapping, prefix)
+            ladder = parse.remediation(mapping, prefix)
         except PolicyError as exc:
             field = exc.field if exc.field.startswith(HINT) else '%s %s' % (
                 label, exc.field)
@@ -117,8 +121,19 @@ def effective(packages, flavor_extra_specs=None, image_properties=None,
             continue
         if period:
             periods.append(period)
+        if ladder is not None:
+            ladders.append(ladder)
     if errors:
         request = STRICTEST
     return Effective(request, min(periods) if periods else None,
                      guest_mod.features(flavor_extra_specs, image_properties),
-                     tuple(errors))
+                     tuple(errors), _agreed(ladders))
+
+
+def _agreed(ladders):
+    """The moves every stated ladder accepts, in the customer's order (the
+    last source that states one: metadata over image over flavor)."""
+    if not ladders:
+        return None
+    return tuple(move for move in ladders[-1]
+                 if all(move in ladder for ladder in ladders))

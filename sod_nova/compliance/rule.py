@@ -61,14 +61,16 @@ class Rule:
         self._guest_masks = {}
 
     def _guest_mask(self, architecture, guest):
-        key = (architecture, guest)
-        mask = self._guest_masks.get(key)
+        masks = self._guest_masks.get(guest)
+        if masks is None:
+            masks = self._guest_masks[guest] = {}
+        mask = masks.get(architecture)
         if mask is None:
             arch = self.catalog.get(architecture)
             # An architecture this catalogue does not know: what it needs of
             # a guest is unknown, so it protects nothing (fail closed).
-            mask = arch.guest_mask(guest) if arch is not None else 0
-            self._guest_masks[key] = mask
+            mask = masks[architecture] = (
+                arch.guest_mask(guest) if arch is not None else 0)
         return mask
 
     def protection(self, row, guest):
@@ -78,11 +80,31 @@ class Rule:
             row.architecture, guest)
 
     def passes(self, mask, row, guest, now):
-        """The fast form of ``check(...).compliant``, for the filter's hot
-        path: ``mask`` is the request's bitmask. Builds no string."""
-        return (not mask or (
-            row is not None and row.state_at(now)[0] == TRUSTED
-            and not mask & ~self.protection(row, guest)))
+        """The fast form of ``check(...).compliant``: ``mask`` is the
+        request's bitmask. Builds no string."""
+        return self.test_for(mask, guest, now)(row)
+
+    def test_for(self, mask, guest, now):
+        """``test(row)``: :meth:`passes` for one request at one time, for
+        the filter's hot path (once per host of every scheduling request):
+        a dict lookup, the row's freshness (:meth:`HostRow.fresh`, inlined)
+        and a bitmask test."""
+        if not mask:
+            return lambda row: True
+        masks = self._guest_masks.get(guest)
+        if masks is None:
+            masks = self._guest_masks[guest] = {}
+        guest_mask = self._guest_mask
+
+        def test(row):
+            if (row is None or row.state != TRUSTED or row.valid_until is None
+                    or row.valid_until < now):
+                return False
+            cells = masks.get(row.architecture)
+            if cells is None:
+                cells = guest_mask(row.architecture, guest)
+            return not mask & ~((row.capability_mask or 0) & cells)
+        return test
 
     def check(self, effective, host, row, now):
         """The :class:`Verdict` for a VM (``effective``) on ``host``.

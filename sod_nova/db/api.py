@@ -180,6 +180,12 @@ class HostRow:
 
     valid_until: datetime.datetime | None = None
 
+    def fresh(self, now):
+        """Trusted, with evidence still valid at ``now`` (the fast form of
+        ``state_at(now)[0] == TRUSTED``: no string is built)."""
+        return (self.state == TRUSTED and self.valid_until is not None
+                and self.valid_until >= now)
+
     def state_at(self, now):
         """``(state, reason)`` as every reader sees the row at ``now``: a
         trusted row whose evidence is no longer valid then reads
@@ -187,15 +193,13 @@ class HostRow:
         (:func:`evidence_valid_until`); every reader compares it with the
         same clock, :func:`now`. The compliance rule
         (:mod:`sod_nova.compliance`) builds on this, and nothing else does."""
-        if self.state != TRUSTED:
+        if self.fresh(now) or self.state != TRUSTED:
             return self.state, self.reason
         if self.valid_until is None:
             return UNREACHABLE, ('trusted but no time its evidence is valid '
                                  'until')
-        if self.valid_until < now:
-            return UNREACHABLE, 'evidence valid until %s has expired (now %s)' % (
-                self.valid_until.isoformat(), now.isoformat())
-        return TRUSTED, self.reason
+        return UNREACHABLE, 'evidence valid until %s has expired (now %s)' % (
+            self.valid_until.isoformat(), now.isoformat())
 
     def to_dict(self):
         data = dataclasses.asdict(self)

@@ -4,8 +4,11 @@ The same keys are read wherever a policy can come from (flavor extra specs,
 image properties, instance metadata, scheduler hints, scenario files, the
 CLI): ``sod:options`` (``1,2``), ``sod:properties`` (``C,I``; both when
 absent) and ``sod:package`` (a named package). ``sod:moving_target`` (seconds)
-is the optional moving-target period of §III-E. Anything else under ``sod:``
-is refused, so that a typo never silently drops a protection.
+is the optional moving-target period of §III-E. ``sod:remediation``
+(``live,cold``) is the VM's remediation ladder: the moves, in order, that it
+accepts before the no-host action (a customer who prefers a pause to a
+reboot says ``live``). Anything else under ``sod:`` is refused, so that a
+typo never silently drops a protection.
 """
 
 from sod_nova import exception
@@ -19,7 +22,12 @@ OPTIONS = 'options'
 PROPERTIES = 'properties'
 PACKAGE = 'package'
 MOVING_TARGET = 'moving_target'
-KEYS = (OPTIONS, PROPERTIES, PACKAGE, MOVING_TARGET)
+REMEDIATION = 'remediation'
+KEYS = (OPTIONS, PROPERTIES, PACKAGE, MOVING_TARGET, REMEDIATION)
+
+#: The moves a remediation ladder may name: live migration, and cold
+#: migration (the guest is stopped and started again on its new host).
+MOVES = ('live', 'cold')
 
 REFUSED_OPTIONS = {
     Entity.CLOUD_MANAGER.option: (
@@ -114,6 +122,19 @@ def parse_moving_target(value, field=PREFIX + MOVING_TARGET):
     return seconds
 
 
+def parse_remediation(value, field=PREFIX + REMEDIATION):
+    """``'live,cold'`` → ``('live', 'cold')``: the moves a VM accepts, in
+    order; the no-host action always follows them."""
+    moves = []
+    for item in _items(field, value):
+        move = item.lower()
+        if move not in MOVES:
+            raise PolicyError(field, '%s is not a move (one of: %s)' % (
+                item, ', '.join(MOVES)))
+        moves.append(move)
+    return tuple(moves)
+
+
 def policy_items(mapping, prefix=PREFIX):
     """The ``prefix``-ed items of ``mapping`` with the prefix stripped."""
     return {k[len(prefix):]: v for k, v in (mapping or {}).items()
@@ -149,6 +170,8 @@ def parse_request(mapping, packages, prefix=PREFIX):
         request |= parse_package(items[PACKAGE], packages, prefix + PACKAGE)
     if MOVING_TARGET in items:
         parse_moving_target(items[MOVING_TARGET], prefix + MOVING_TARGET)
+    if REMEDIATION in items:
+        parse_remediation(items[REMEDIATION], prefix + REMEDIATION)
     return request
 
 
@@ -158,3 +181,11 @@ def moving_target(mapping, prefix=PREFIX):
     if MOVING_TARGET not in items:
         return None
     return parse_moving_target(items[MOVING_TARGET], prefix + MOVING_TARGET)
+
+
+def remediation(mapping, prefix=PREFIX):
+    """The remediation ladder asked for in ``mapping``, or None."""
+    items = policy_items(mapping, prefix)
+    if REMEDIATION not in items:
+        return None
+    return parse_remediation(items[REMEDIATION], prefix + REMEDIATION)

@@ -16,11 +16,14 @@ request with a policy). Freshness needs no option here: each host row says
 until when the monitor counts its evidence.
 
 Once per scheduling request (``filter_all``) it resolves the VM's effective
-security request (:mod:`sod_nova.scheduler.request`) and takes a snapshot of
-the host capability rows; per host (``host_passes``) it only looks the host
-up in that snapshot and tests freshness and a bitmask. Fails closed: a
-malformed policy, unreadable metadata or an unreadable database passes no
-host for a VM that has (or may have) a request.
+security request and launch features (:mod:`sod_nova.compliance.request`:
+flavor extra specs, image properties, instance metadata, scheduler hints)
+and takes a snapshot of the host capability rows; per host (``host_passes``)
+it asks the one compliance rule (:class:`sod_nova.compliance.Rule`), which is
+a lookup, a time comparison and a bitmask test. Fails closed: a malformed
+source holds the VM to the strictest request; unreadable metadata, an
+unusable catalogue or an unreadable database passes no host for a VM that
+has (or may have) a request.
 """
 
 import logging
@@ -31,17 +34,17 @@ from oslo_db import exception as db_exc
 from oslo_log import log as oslo_logging
 import sqlalchemy.exc
 
+from sod_nova import compliance
 from sod_nova import exception
 from sod_nova.catalog import CatalogError
+from sod_nova.catalog import guest as guest_mod
+from sod_nova.compliance import request as compliance_request
 import sod_nova.conf
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import rejections as db_rejections
-from sod_nova.policy import PolicyError
-from sod_nova.scheduler import host_check
 from sod_nova.scheduler import host_rows
 from sod_nova.scheduler import instance_sources
-from sod_nova.scheduler import request as sod_request
 
 LOG = oslo_logging.getLogger(__name__)
 CONF = sod_nova.conf.CONF
@@ -53,6 +56,19 @@ _DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError,
               db_api.DatabaseConfigError)
 
 
+def _image_properties(spec_obj, system_metadata):
+    """The image's properties: its ``sod:`` keys from the instance's system
+    metadata (Nova's ``ImageMetaProps`` drops unknown keys), its launch
+    features from the request spec's image where set there."""
+    props = compliance_request.image_properties_from_sysmeta(system_metadata)
+    image = spec_obj.image if spec_obj.obj_attr_is_set('image') else None
+    if image is not None and image.obj_attr_is_set('properties'):
+        for key in guest_mod.IMAGE_KEYS:
+            if image.properties.obj_attr_is_set(key):
+                props.setdefault(key, getattr(image.properties, key))
+    return props
+
+
 class _Refused(exception.SodNovaException):
     """This request passes no host; ``str()`` is the reason kept and logged."""
 
@@ -60,13 +76,16 @@ class _Refused(exception.SodNovaException):
 class _Decision:
     """What one scheduling request needs per host (lives inside filter_all)."""
 
-    __slots__ = ('instance_uuid', 'request', 'rows', 'now')
+    __slots__ = ('instance_uuid', 'effective', 'mask', 'rows', 'now', 'test')
 
-    def __init__(self, instance_uuid, request, rows, now):
+    def __init__(self, instance_uuid, effective, rows, now, test=None):
         self.instance_uuid = instance_uuid
-        self.request = request
+        self.effective = effective
+        self.mask = effective.request.mask
         self.rows = rows
         self.now = now
+        #: The compliance rule's test of one host row for this request.
+        self.test = test
 
 
 class SecurityOnDemandFilter(filters.BaseHostFilter):
@@ -79,17 +98,18 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
     def __init__(self):
         super().__init__()
         self._rows = host_rows.HostRowCache()
-        self._catalog = None
+        self._rule = None
         # Per-request state, keyed by id(spec_obj) and only while filter_all
         # runs: the filter object is shared by concurrent requests.
         self._decisions = {}
 
     # -- once per request ---------------------------------------------------
 
-    def _get_catalog(self):
-        if self._catalog is None:
-            self._catalog = catalog_conf.load_catalog(CONF)
-        return self._catalog
+    def _get_rule(self):
+        """The compliance rule over the configured catalogue (read once)."""
+        if self._rule is None:
+            self._rule = compliance.Rule(catalog_conf.load_catalog(CONF))
+        return self._rule
 
     def _resolve(self, spec_obj):
         """The VM's effective request; raises _Refused (fail closed)."""
@@ -98,31 +118,38 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
             metadata, system_metadata = instance_sources.metadata_of(uuid)
         except instance_sources.SourcesUnavailable as exc:
             raise _Refused('cannot read the instance metadata: %s' % exc) from None
-        hints = (spec_obj.scheduler_hints
-                 if spec_obj.obj_attr_is_set('scheduler_hints') else {})
-        extra_specs = spec_obj.flavor.extra_specs if spec_obj.flavor else {}
         try:
-            packages = self._get_catalog().packages
+            packages = self._get_rule().catalog.packages
         except CatalogError as exc:
             LOG.error('Security catalogue unusable, refusing every security '
                       'request: %s', exc)
-            packages = {}
-        try:
-            return sod_request.effective_request(
-                packages, extra_specs, system_metadata, metadata, hints)
-        except PolicyError as exc:
-            raise _Refused('malformed security policy: %s' % exc) from None
+            packages, unusable = {}, exc
+        else:
+            unusable = None
+        hints = (spec_obj.scheduler_hints
+                 if spec_obj.obj_attr_is_set('scheduler_hints') else {})
+        extra_specs = spec_obj.flavor.extra_specs if spec_obj.flavor else {}
+        effective = compliance_request.effective(
+            packages, extra_specs, _image_properties(spec_obj, system_metadata),
+            metadata, hints)
+        if unusable is not None and effective.request:
+            raise _Refused('the security catalogue is unusable: %s'
+                           % unusable)
+        return effective
 
     def _decide(self, spec_obj):
-        request = self._resolve(spec_obj)
-        if not request:
-            return _Decision(spec_obj.instance_uuid, request, {}, None)
+        effective = self._resolve(spec_obj)
+        if not effective.request:
+            return _Decision(spec_obj.instance_uuid, effective, {}, None)
         try:
             rows = self._rows.get(CONF)
         except _DB_ERRORS as exc:
             raise _Refused('cannot read the host capability rows: %s'
                            % exc) from None
-        return _Decision(spec_obj.instance_uuid, request, rows, db_api.now())
+        now = db_api.now()
+        return _Decision(spec_obj.instance_uuid, effective, rows, now,
+                         self._rule.test_for(effective.request.mask,
+                                             effective.guest, now))
 
     def filter_all(self, filter_obj_list, spec_obj):
         hosts = list(filter_obj_list)
@@ -137,7 +164,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
                         {'uuid': spec_obj.instance_uuid, 'reason': exc})
             self._keep_rejection(spec_obj.instance_uuid, str(exc))
             return []
-        if not decision.request:
+        if not decision.mask:
             return hosts
         key = id(spec_obj)
         self._decisions[key] = decision
@@ -152,35 +179,21 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
     def _explain_none(self, decision, hosts):
         """One INFO line: which cells no usable host meets, closest architecture,
         and the hosts that would satisfy the request if they were trusted."""
-        usable, blocked = [], []
-        try:
-            catalog = self._get_catalog()
-        except CatalogError:
-            catalog = None
-        for host in hosts:
-            row = decision.rows.get(host.host)
-            distrust = host_check.distrust(row, decision.now)
-            if distrust is None:
-                usable.append(row)
-            elif (row is not None and catalog is not None
-                  and decision.request.satisfied_by(
-                      catalog.capability_mask(row.architecture))):
-                blocked.append('%s (%s)' % (host.host, distrust))
-        names = sorted({row.architecture for row in usable})
-        why = (catalog.explain(decision.request, names=names)
-               if catalog is not None else None)
-        if why is None:
-            why = 'no trusted host with fresh evidence satisfies it'
+        rows = [decision.rows.get(host.host) for host in hosts]
+        why, names, usable, blocked = self._get_rule().explain_none(
+            decision.effective, rows, decision.now)
         reason = '%s; %d of %d hosts trusted with fresh evidence (%s)' % (
             why, len(usable), len(hosts), ', '.join(names) or 'none')
         if blocked:
             reason += '; would satisfy it if trusted: %s%s' % (
                 '; '.join(sorted(blocked)[:_MAX_LISTED]),
                 '; …' if len(blocked) > _MAX_LISTED else '')
-        LOG.info('Instance %(uuid)s: no host satisfies %(request)s: '
-                 '%(reason)s',
-                 {'uuid': decision.instance_uuid,
-                  'request': decision.request, 'reason': reason})
+        # A malformed source is a surprise worth a warning; a request no
+        # host meets now is the scheduler's ordinary "no valid host".
+        LOG.log(logging.WARNING if decision.effective.malformed else logging.INFO,
+                'Instance %(uuid)s: no host satisfies %(request)s: %(reason)s',
+                {'uuid': decision.instance_uuid,
+                 'request': decision.effective.request, 'reason': reason})
         self._keep_rejection(decision.instance_uuid, reason)
 
     def _keep_rejection(self, instance_uuid, reason):
@@ -205,12 +218,13 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         if decision is None:
             return bool(self.filter_all([host_state], spec_obj))
         row = decision.rows.get(host_state.host)
-        if host_check.passes(row, decision.request.mask, decision.now):
+        if decision.test(row):
             return True
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug('%(host)s fails instance %(uuid)s: %(why)s',
                       {'host': host_state.host, 'uuid': decision.instance_uuid,
-                       'why': host_check.refusal(row, decision.request,
-                                                 decision.now)})
+                       'why': self._rule.check(decision.effective,
+                                               host_state.host, row,
+                                               decision.now).reason})
         return False
 

@@ -106,8 +106,8 @@ def test_naive_datetimes_are_utc_and_rows_are_detached_values(db):
     row, = api.host_get_all()
     assert row.last_evidence_at == NOW
     assert row.valid_until == NOW + datetime.timedelta(seconds=10)
-    assert row.usable(NOW + datetime.timedelta(seconds=10))
-    assert not row.usable(NOW + datetime.timedelta(seconds=10.5))
+    assert row.state_at(NOW + datetime.timedelta(seconds=10))[0] == 'trusted'
+    assert row.state_at(NOW + datetime.timedelta(seconds=10.5))[0] == 'unreachable'
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.state = 'untrusted'
     assert row.to_dict()['last_evidence_at'] == '2026-01-01T12:00:00+00:00'
@@ -121,7 +121,7 @@ def test_valid_until_is_kept_for_trusted_verdicts_only(db):
     assert api.host_get('cn1').valid_until is None
     # A trusted verdict without the monitor's freshness satisfies nothing.
     api.host_set_trust('cn1', 'trusted', 'ok', 1, NOW)
-    assert not api.host_get('cn1').usable(NOW)
+    assert api.host_get('cn1').state_at(NOW)[0] != 'trusted'
 
 
 def test_a_trusted_row_whose_evidence_expired_was_unreachable_to_readers(db):

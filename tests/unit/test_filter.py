@@ -1,5 +1,5 @@
-"""The filter's pure logic: the effective request, the per-host test, the cache,
-and SecurityOnDemandFilter.filter_all over real Nova HostState objects.
+"""SecurityOnDemandFilter.filter_all over real Nova HostState objects, and
+the host row cache (the rule itself: test_compliance.py).
 
 Where the instance's metadata comes from (Nova's databases) is replaced here
 by a function returning it; the functional tests run the real lookup.
@@ -17,14 +17,11 @@ from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import rejections as db_rejections
 from sod_nova.policy import Entity
-from sod_nova.policy import PolicyError
 from sod_nova.policy import Property
 from sod_nova.policy import SecurityRequest
 from sod_nova.scheduler import filters
-from sod_nova.scheduler import host_check
 from sod_nova.scheduler import host_rows
 from sod_nova.scheduler import instance_sources
-from sod_nova.scheduler.request import effective_request
 
 objects.register_all()
 
@@ -38,123 +35,6 @@ PACKAGES = CATALOG.packages
 
 def opts(*numbers, props=(Property.C, Property.I)):
     return SecurityRequest.from_options([Entity(n) for n in numbers], props)
-
-
-# -- the effective request: union of the four sources -----------------------
-
-def test_union_of_flavor_image_metadata_and_hints():
-    request = effective_request(
-        PACKAGES,
-        flavor_extra_specs={'sod:options': '1', 'hw:cpu_policy': 'shared'},
-        system_metadata={'image_sod:options': '2', 'image_sod:properties': 'C',
-                         'image_hw_disk_bus': 'virtio', 'owner_user_name': 'x'},
-        metadata={'sod:options': '3', 'sod:properties': 'I', 'other': 'y'},
-        hints={'sod_options': ['5'], 'same_host': ['abc']})
-    assert request == (opts(1) | opts(2, props=[Property.C])
-                       | opts(3, props=[Property.I]) | opts(5))
-
-
-def test_each_source_alone_gives_its_request():
-    expected = opts(1, 2)
-    assert effective_request(PACKAGES, {'sod:options': '1,2'}) == expected
-    assert effective_request(
-        PACKAGES, system_metadata={'image_sod:options': '1,2'}) == expected
-    assert effective_request(PACKAGES, metadata={'sod:options': '1,2'}) == expected
-    assert effective_request(PACKAGES, hints={'sod_options': ['1,2']}) == expected
-    # Nova keeps a repeated hint as a list of its values.
-    assert effective_request(PACKAGES, hints={'sod_options': ['1', '2']}) == expected
-
-
-def test_package_from_metadata():
-    request = effective_request(PACKAGES, metadata={'sod:package': 'medical-records'})
-    assert request == opts(1, 5, 6, 7)
-
-
-def test_no_sod_keys_is_no_request():
-    assert not effective_request(PACKAGES, {'hw:cpu_policy': 'shared'},
-                                 {'image_hw_disk_bus': 'virtio'}, {'a': 'b'},
-                                 {'same_host': ['x']})
-    assert not effective_request(PACKAGES)
-
-
-@pytest.mark.parametrize('sources, message', [
-    ({'metadata': {'sod:options': '4'}},
-     'instance metadata sod:options: option 4 (Cloud Manager) is refused'),
-    ({'flavor_extra_specs': {'sod:properties': 'C'}},
-     'flavor extra spec sod:properties: given without sod:options'),
-    ({'system_metadata': {'image_sod:options': '9'}},
-     'image property sod:options: 9 is not an option (1-7)'),
-    ({'hints': {'sod_package': ['nope']}},
-     "scheduler hint sod_package: 'nope' is not a security package"),
-    ({'hints': {'sod:options': ['1']}},
-     'scheduler hint sod:options: scheduler hints are spelled sod_options'),
-    ({'metadata': {'sod:option': '1'}},
-     'instance metadata sod:option: unknown key'),
-])
-def test_malformed_source_is_named(sources, message):
-    with pytest.raises(PolicyError) as info:
-        effective_request(PACKAGES, **sources)
-    assert str(info.value).startswith(message)
-
-
-# -- the per-host test ------------------------------------------------------
-
-#: The time of the per-host tests; a row's evidence counts until UNTIL.
-AT = NOW + datetime.timedelta(seconds=10)
-UNTIL = db_api.evidence_valid_until(NOW, 10)
-
-
-def row(state='trusted', mask=None, until=UNTIL, arch='HyperWall'):
-    return db_api.HostRow(
-        host='h', architecture=arch, state=state, reason='because',
-        capability_mask=CATALOG.capability_mask(arch) if mask is None else mask,
-        last_evidence_at=NOW, valid_until=until)
-
-
-def test_trusted_fresh_capable_host_passes():
-    assert host_check.refusal(row(), opts(1, 2), AT - datetime.timedelta(seconds=1)) is None
-    assert host_check.refusal(row(), opts(1, 2), AT) is None       # up to valid_until
-
-
-@pytest.mark.parametrize('the_row, why', [
-    (None, 'no capability row'),
-    (row(state='untrusted'), 'untrusted: because'),
-    (row(state='unreachable'), 'unreachable: because'),
-    (row(until=None), 'no time its evidence is valid until'),
-    (row(until=AT - datetime.timedelta(microseconds=1)), 'has expired'),
-    (row(arch='TPM'), 'TPM lacks C, I against Other VMs'),
-])
-def test_host_refused(the_row, why):
-    assert why in host_check.refusal(the_row, opts(1, 2), AT)
-
-
-def test_no_request_passes_any_host_even_without_a_row():
-    for the_row in (None, row(state='untrusted'), row(until=None)):
-        assert host_check.refusal(the_row, SecurityRequest(), AT) is None
-
-
-def test_fast_test_agrees_with_the_explained_one():
-    rows = [None, row(), row(state='untrusted'), row(state='unreachable'),
-            row(until=None), row(until=AT),
-            row(until=AT - datetime.timedelta(microseconds=1))]
-    rows += [row(arch=a.name) for a in CATALOG.architectures]
-    requests = [SecurityRequest(), opts(1), opts(1, 2), opts(3, props=[Property.C]),
-                opts(1, 5, 6, 7), opts(2, 5)]
-    verdicts = set()
-    for the_row in rows:
-        for request in requests:
-            fast = host_check.passes(the_row, request.mask, AT)
-            assert fast == (host_check.refusal(the_row, request, AT) is None)
-            verdicts.add(fast)
-    assert verdicts == {True, False}
-
-
-def test_one_missing_cell_is_enough_to_refuse():
-    mask = CATALOG.capability_mask('AMD-SEV-SNP')
-    assert host_check.refusal(row(mask=mask), opts(3, props=[Property.C]),
-                              AT) is None
-    assert 'lacks I against HW attacks' in host_check.refusal(
-        row(mask=mask), opts(3), AT)
 
 
 # -- the filter over real HostState objects and a real database --------------
@@ -193,11 +73,17 @@ def sources(monkeypatch):
     return known
 
 
-def spec(uuid, extra_specs=None, hints=None):
-    return objects.RequestSpec(
-        instance_uuid=uuid,
-        flavor=objects.Flavor(extra_specs=extra_specs or {}),
-        scheduler_hints=hints or {})
+SNP = {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'amd-sev-snp'}
+
+
+def spec(uuid, extra_specs=None, hints=None, image_properties=None):
+    fields = dict(instance_uuid=uuid,
+                  flavor=objects.Flavor(extra_specs=extra_specs or {}),
+                  scheduler_hints=hints or {})
+    if image_properties is not None:
+        fields['image'] = objects.ImageMeta.from_dict(
+            {'properties': image_properties})
+    return objects.RequestSpec(**fields)
 
 
 def names(hosts):
@@ -213,8 +99,14 @@ def test_filter_keeps_only_trusted_fresh_satisfying_hosts(db, sources):
     db_api.host_declare('new', 'Intel-SGX')
     sources[U1] = ({'sod:options': '1,2'}, {})
     hosts = host_states('hw', 'sev', 'tpm', 'bad', 'old', 'new', 'unknown')
-    passed = filters.SecurityOnDemandFilter().filter_all(hosts, spec(U1))
-    assert names(passed) == ['hw', 'sev']
+    flt = filters.SecurityOnDemandFilter()
+    # SEV-SNP protects only a guest launched as an SNP VM.
+    assert names(flt.filter_all(hosts, spec(U1))) == ['hw']
+    assert names(flt.filter_all(hosts, spec(U1, SNP))) == ['hw', 'sev']
+    # By the image's properties as well as the flavor's extra specs.
+    assert names(flt.filter_all(hosts, spec(U1, image_properties={
+        'hw_mem_encryption': True,
+        'hw_mem_encryption_model': 'amd-sev-snp'}))) == ['hw', 'sev']
 
 
 def test_filter_no_request_passes_everything_without_reading_rows(db, sources):
@@ -231,9 +123,10 @@ def test_filter_fails_closed_and_keeps_the_reason(db, sources, caplog):
     flt = filters.SecurityOnDemandFilter()
     with caplog.at_level(logging.WARNING):
         assert flt.filter_all(host_states('hw'), spec(U1)) == []
-    assert 'Instance %s: no host passes: malformed security policy: ' % U1 + \
-        'instance metadata sod:options: option 4' in caplog.text
-    assert 'option 4' in db_rejections.get(U1).reason
+    assert ('Instance %s: no host satisfies ' % U1) in caplog.text
+    assert ('malformed security request (instance metadata sod:options: '
+            'option 4') in caplog.text
+    assert 'held to the strictest request' in db_rejections.get(U1).reason
     # Metadata that cannot be read fails closed too.
     assert flt.filter_all(host_states('hw'), spec(U2)) == []
     assert 'cannot read the instance metadata' in db_rejections.get(U2).reason
@@ -284,9 +177,11 @@ def test_hints_and_flavor_reach_the_filter(db, sources):
     flt = filters.SecurityOnDemandFilter()
     hosts = host_states('hw', 'sev')
     assert names(flt.filter_all(hosts, spec(
-        U1, hints={'sod_options': ['3'], 'sod_properties': ['C']}))) == ['sev']
+        U1, SNP, hints={'sod_options': ['3'], 'sod_properties': ['C']}))) == ['sev']
     assert names(flt.filter_all(hosts, spec(
-        U1, extra_specs={'sod:options': '1'}))) == ['hw', 'sev']
+        U1, extra_specs={'sod:options': '1'}))) == ['hw']
+    assert names(flt.filter_all(hosts, spec(
+        U1, extra_specs=dict(SNP, **{'sod:options': '1'})))) == ['hw', 'sev']
 
 
 # -- the row cache -----------------------------------------------------------

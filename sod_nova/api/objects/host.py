@@ -7,10 +7,9 @@ sees them now (the row's ``valid_until``, written by the monitor, against
 :func:`sod_nova.db.api.now`).
 """
 
+from sod_nova import compliance
 from sod_nova.db import api as db_api
 from sod_nova.policy import SecurityRequest
-from sod_nova.relocation import decision
-from sod_nova.scheduler import host_check
 
 
 def _iso(when):
@@ -20,7 +19,7 @@ def _iso(when):
 def view(row, now):
     """``row`` (a :class:`~sod_nova.db.api.HostRow`) as a JSON object,
     usable or not at ``now``."""
-    why = host_check.distrust(row, now)
+    why = compliance.distrust(row, now)
     capabilities = SecurityRequest(row.capability_mask or 0)
     return {
         'name': row.host,
@@ -52,16 +51,23 @@ def by_name(conf):
     return {row.host: row for row in get_all(conf)}
 
 
-def server_types(conf, catalog, names, request):
+def server_types(conf, catalog, names, request, guest=None):
     """``[{name, hosts, usable_hosts}]`` for the architectures ``names``:
     this cloud's hosts of each type, and those that can take ``request`` now
-    (trusted, evidence fresh by the filter's rule, mask covering it)."""
+    for a guest with launch features ``guest`` (None: a guest launched for
+    each row), by the compliance rule."""
+    rule = compliance.Rule(catalog)
+    now = db_api.now()
     declared, usable = {}, {}
-    for row in decision.with_freshness(get_all(conf), db_api.now()):
+    for row in get_all(conf):
         arch = catalog.get(row.architecture)
         name = arch.name if arch is not None else row.architecture
         declared[name] = declared.get(name, 0) + 1
-        if decision.host_satisfies(row, request):
+        features = guest
+        if features is None:
+            features = (frozenset((arch.guest.feature,))
+                        if arch is not None and arch.guest else frozenset())
+        if rule.passes(request.mask, row, features, now):
             usable[name] = usable.get(name, 0) + 1
     return [{'name': name, 'hosts': declared.get(name, 0),
              'usable_hosts': usable.get(name, 0)} for name in names]

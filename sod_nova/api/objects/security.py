@@ -1,18 +1,19 @@
 """A server's security: what it asks for, from where, and is it met now.
 
-The same rules as the migration manager's (``effective_request``,
-``assess`` with the filter's freshness), so the API never tells a customer
-"compliant" where the manager would move the VM.
+The one compliance rule (:mod:`sod_nova.compliance`) over the same effective
+request and launch features as the migration manager's, so the API never
+tells a customer "compliant" where the manager would move the VM.
 """
 
 import re
 
+from sod_nova import compliance
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.catalog import request_for
 from sod_nova.db import rejections as db_rejections
 from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import PolicyError
 from sod_nova.policy import parse
-from sod_nova.relocation import decision
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers
 
@@ -56,9 +57,13 @@ def open_task(conf, server_id):
 def assess(conf, catalog, view, rows, now):
     """The security document of ``view`` (hosts named; see :func:`redact`)."""
     effective = server_mod.effective_request(catalog, view)
-    fresh = {r.host: r for r in decision.with_freshness(rows.values(), now)}
-    row = fresh.get(view.host)
-    verdict = decision.assess(effective.request, view.host, row)
+    row = rows.get(view.host)
+    verdict = compliance.Rule(catalog).check(effective, view.host, row, now)
+    host_state = None
+    if row is not None:
+        state, reason = row.state_at(now)
+        host_state = {'state': state, 'reason': reason,
+                      'architecture': row.architecture}
     task = open_task(conf, view.id)
     paused = task is not None and task.state in (triggers.PARKING,
                                                  triggers.PARKED)
@@ -69,8 +74,12 @@ def assess(conf, catalog, view, rows, now):
         'requested': by_source(catalog, view),
         'effective': dict(_request_view(effective.request),
                           moving_target=effective.moving_target,
-                          errors=list(effective.errors)),
-        'satisfied_by': catalog.satisfying(effective.request)
+                          errors=list(effective.errors),
+                          malformed=effective.malformed),
+        'guest': {'features': sorted(effective.guest),
+                  'text': guest_mod.describe(effective.guest)},
+        'satisfied_by': catalog.satisfying(effective.request,
+                                           guest=effective.guest)
         if effective.request else None,
         'compliant': verdict.compliant,
         'reason': verdict.reason or None,
@@ -85,9 +94,7 @@ def assess(conf, catalog, view, rows, now):
                             if rejection.updated_at else None}
                            if rejection is not None else None),
         'host': view.host,
-        'host_state': ({'state': row.state, 'reason': row.reason,
-                        'architecture': row.architecture}
-                       if row is not None else None),
+        'host_state': host_state,
     }
 
 
