@@ -30,6 +30,29 @@ The VM is moved and resumed once a compliant server appears again (trigger
 ``recovery``). ``none`` leaves a non-compliant VM running: use it only where
 availability matters more than the request.
 """),
+    cfg.ListOpt(
+        'remediation',
+        default=['live', 'cold'],
+        item_type=cfg.types.String(choices=['live', 'cold']),
+        help="""
+The remediation ladder: the moves tried, in order, for a VM that must leave
+its server, before the no-host action.
+
+Only the moves Nova allows for the guest count: a memory-encrypted
+(SEV, SEV-SNP, TDX) guest cannot be live-migrated, a vTPM guest only with
+``hw:tpm_secret_security=host``; a stopped VM moves cold. A VM's own
+``sod:remediation`` (flavor, image or metadata) narrows the ladder, e.g.
+``live`` for a customer who prefers a pause to a reboot (a cold migration
+stops and starts the guest).
+
+Possible values:
+
+* ``live,cold`` (default), ``live``, ``cold``, ``cold,live``
+
+Related options:
+
+* ``no_host_action``: the last rung
+"""),
     cfg.IntOpt(
         'max_concurrent',
         default=4,
@@ -186,6 +209,13 @@ Off by default: Nova's scheduler already applies the image's request saved
 at boot to every migration; turning this on also makes the manager treat a
 server that fails only the image's request as non-compliant. An image that
 cannot be read then counts as asking for every cell (fail closed).
+
+Turn it on where guests are made confidential or given a vTPM by their image
+(``hw_mem_encryption``, ``hw_mem_encryption_model``, ``hw_tpm_version``)
+rather than their flavor: the manager reads a guest's launch features from
+the same sources, and without the image it judges such a guest as an
+ordinary one (which no confidential-computing row protects) and cannot know
+that Nova moves it only cold.
 """),
 ])
 

@@ -4,12 +4,15 @@ The paper's step 4 (§III-A, §III-D) and moving-target defence (§III-E): when
 a server stops satisfying a VM (trust loss, lost evidence) or the customer
 changes the VM's request, the migration manager asks Nova to move the VM;
 Nova's scheduler, with the SoD filter, chooses a compliant destination.
+Whether a VM is compliant where it runs is the one compliance rule's
+(:mod:`sod_nova.compliance`).
 
 Modules, one job each:
 
 * :mod:`.triggers` – the names of the causes of a move.
 * :mod:`.server` – a VM as the manager sees it, read from Nova's API.
-* :mod:`.decision` – is a VM compliant where it is, and if not, why.
+* :mod:`.ladder` – how a VM moves: its remediation ladder, as Nova allows
+  it for the guest.
 * :mod:`.planner` – which pending moves start now (order, bounds, backoff).
 * :mod:`.moving_target` – when a compliant VM is due to move anyway.
 * :mod:`.snapshot` – what one pass reads once; which VMs may be moved.

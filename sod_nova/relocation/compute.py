@@ -22,6 +22,7 @@ from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
 from sod_nova import exception
+from sod_nova.catalog import guest
 from sod_nova.relocation.server import ServerView
 
 LOG = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class NovaCompute:
                 return {'sod:options': '1,2,3,5,6,7'}
             self._image_cache[image_id] = {
                 k: v for k, v in props.items()
-                if k.startswith('sod:') or k == 'hw_mem_encryption'}
+                if k.startswith('sod:') or k in guest.IMAGE_KEYS}
         return self._image_cache[image_id]
 
     def servers(self, host=None):

@@ -12,7 +12,8 @@ Triggers arrive from any thread and only queue work and wake the manager:
 
 :meth:`MigrationManager.process_pending` does one pass on the calling
 thread: it reads the trust rows once, turns queued triggers into tasks
-(:mod:`.decision`), follows in-flight migrations and starts the pending
+(where the compliance rule, :mod:`sod_nova.compliance`, finds a VM not
+protected where it runs), follows in-flight migrations and starts the pending
 tasks the :mod:`.planner` allows (:mod:`.mover`). :meth:`start` runs passes
 on a thread of its own (the embedded cloud waits for them to settle with
 :func:`sod_nova.cloud.settle.settle`).
@@ -30,12 +31,14 @@ import time
 
 from oslo_log import log as logging
 
+from sod_nova import compliance
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
+from sod_nova.db import trust_states
 from sod_nova.policy import parse
 from sod_nova.relocation import audit_events
 from sod_nova.relocation import compute as compute_mod
-from sod_nova.relocation import decision
+from sod_nova.relocation import ladder
 from sod_nova.relocation import mover as mover_mod
 from sod_nova.relocation import moving_target
 from sod_nova.relocation import planner
@@ -64,10 +67,12 @@ class MigrationManager:
         self.conf = conf
         self.compute = compute
         self.catalog = catalog
+        self.rule = compliance.Rule(catalog)
         self.store = store or relocation_db.RelocationStore(conf)
         self._host_rows = host_rows or (lambda: db_api.host_get_all(conf))
         self.clock = clock
-        self.mover = mover_mod.Mover(compute, self.store, catalog, conf, clock)
+        self.mover = mover_mod.Mover(compute, self.store, catalog, conf, clock,
+                                     rule=self.rule)
         self._events = collections.deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -104,7 +109,7 @@ class MigrationManager:
             return
         self._events.append(_Event(
             'host', host, event_at or self.clock(),
-            trusted=payload.get('new_state') == decision.TRUSTED))
+            trusted=payload.get('new_state') == trust_states.TRUSTED))
         self._wake.set()
 
     def instance_updated(self, vm, metadata=None, event_at=None):
@@ -278,16 +283,16 @@ class MigrationManager:
             return
         effective = server_mod.effective_request(self.catalog, server)
         if effective.errors:
-            LOG.warning('%(vm)s: ignoring a malformed request source: '
-                        '%(errors)s', {'vm': server.id,
-                                       'errors': '; '.join(effective.errors)})
-        verdict = decision.assess(effective.request, server.host,
-                                  ctx.by_host.get(server.host))
+            LOG.warning('%(vm)s: malformed request source, held to the '
+                        'strictest request: %(errors)s',
+                        {'vm': server.id,
+                         'errors': '; '.join(effective.errors)})
+        verdict = self.rule.check(effective, server.host,
+                                  ctx.by_host.get(server.host), ctx.now)
         if verdict.compliant:
             self._moving_target(server, effective, ctx, open_tasks, event_at)
             return
-        kind = (compute_mod.COLD if server_mod.needs_cold_migration(server)
-                or server.status == 'SHUTOFF' else compute_mod.LIVE)
+        kind = ladder.choose(server, effective, self.conf)[0] or compute_mod.LIVE
         task, created = self.store.task_open(
             server.id, verdict.trigger, server.host, kind=kind,
             priority=planner.priority(effective.request),
@@ -307,16 +312,15 @@ class MigrationManager:
         period = effective.moving_target
         if not self._moving.elapsed(server.id, period):
             return
-        if not decision.compliant_hosts(effective.request, ctx.rows,
-                                        exclude={server.host}):
+        if not self.rule.hosts(effective, ctx.rows, ctx.now,
+                               exclude={server.host}):
             LOG.debug('%(vm)s: moving-target period elapsed but no other '
                       'compliant host; staying on %(host)s',
                       {'vm': server.id, 'host': server.host})
             return
         task, created = self.store.task_open(
             server.id, triggers.MOVING_TARGET, server.host,
-            kind=(compute_mod.COLD if server_mod.needs_cold_migration(server)
-                  else compute_mod.LIVE),
+            kind=ladder.choose(server, effective, self.conf)[0] or compute_mod.LIVE,
             priority=planner.priority(effective.request),
             reason='moving-target period of %ds elapsed' % period,
             event_at=now)
@@ -340,13 +344,13 @@ class MigrationManager:
                                      event=audit_events.GONE)
         if not snapshot.movable(server, task):
             return task
-        request = server_mod.effective_request(self.catalog, server).request
-        if decision.assess(request, server.host,
-                           ctx.by_host.get(server.host)).compliant:
+        effective = server_mod.effective_request(self.catalog, server)
+        if self.rule.check(effective, server.host, ctx.by_host.get(server.host),
+                           ctx.now).compliant:
             return self.mover.resume_in_place(
                 task, server, '%s satisfies the VM again' % server.host)
-        if not decision.compliant_hosts(request, ctx.rows,
-                                        exclude={server.host}):
+        if not self.rule.hosts(effective, ctx.rows, ctx.now,
+                               exclude={server.host}):
             return task
         task = self.store.task_update(
             task.id, state=triggers.PENDING, trigger=triggers.RECOVERY,
@@ -354,7 +358,7 @@ class MigrationManager:
             attempts=task.attempts if scheduled else 0, failed_hosts=(),
             event_at=now, not_before=None, decided_at=self.clock())
         self.mover.record(audit_events.DECIDED, task, reason='a compliant host exists '
-                          'again', request=str(request),
+                          'again', request=str(effective.request),
                           event_at=task.event_at)
         return task
 
@@ -379,9 +383,9 @@ class MigrationManager:
                     self._revisit_once_parked.discard(task.vm)
                     self._revisit_parked(task, ctx, server, self.clock())
                 continue
-            request = (server_mod.effective_request(self.catalog, server)
-                       .request if server is not None else None)
-            task = self.mover.watch(task, server, request, ctx.rows)
+            effective = (server_mod.effective_request(self.catalog, server)
+                         if server is not None else None)
+            task = self.mover.watch(task, server, effective, ctx)
             if task.state == triggers.DONE:
                 self._moving.forget(task.vm)
 
@@ -417,8 +421,8 @@ class MigrationManager:
                 continue
             effective = server_mod.effective_request(self.catalog, server)
             if (task.trigger not in (triggers.MOVING_TARGET, triggers.RECOVERY)
-                    and decision.assess(effective.request, server.host,
-                                        ctx.by_host.get(server.host))
+                    and self.rule.check(effective, server.host,
+                                        ctx.by_host.get(server.host), ctx.now)
                     .compliant):
                 self.mover.finish(task, server.host, '%s satisfies the VM '
                                   'again' % server.host, event=audit_events.NOT_NEEDED)
@@ -426,8 +430,7 @@ class MigrationManager:
             # Pipelined: each request leaves as soon as its task is written,
             # while the next VM is being looked at; outcomes are recorded on
             # this thread afterwards, in order.
-            prepared = self.mover.prepare(task, server, effective.request,
-                                          ctx.rows)
+            prepared = self.mover.prepare(task, server, effective, ctx)
             if isinstance(prepared, mover_mod.Call):
                 calls.append((prepared, self._calls().submit(
                     self.mover.call, prepared)))

@@ -1,10 +1,13 @@
 """Carry out one relocation task through Nova, and record every step.
 
 The :class:`Mover` owns the life of a task once the manager decided it:
-ask Nova to migrate (live, or cold for guests that cannot move live), watch
-Nova's migration record, verify the destination, retry a failure with
-backoff on another host, and, when no compliant server exists, apply the
-configured no-host action (pause by default). Every step is written to the
+ask Nova to migrate by the first move of the VM's remediation ladder that
+Nova allows for the guest (:mod:`.ladder`: live, or cold with resize-confirm
+for guests that cannot move live), only where a host protects the VM as
+launched (:class:`sod_nova.compliance.Rule`), watch Nova's migration record,
+verify the destination, retry a failure with backoff on another host, and,
+when no compliant server or no allowed move exists, apply the configured
+no-host action (pause by default). Every step is written to the
 task row *before* Nova is asked (restart safety: a crash between the two
 is seen on restart as a migrating task with no migration after its
 watermark and an idle VM, and is simply asked again) and appended to the
@@ -23,9 +26,10 @@ import time
 
 from oslo_log import log as logging
 
+from sod_nova import compliance
 from sod_nova.relocation import audit_events
 from sod_nova.relocation import compute as compute_mod
-from sod_nova.relocation import decision
+from sod_nova.relocation import ladder
 from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
 
@@ -45,10 +49,12 @@ def _ms(start, end):
 class Mover:
     """Start, watch, retry, park and resume the VMs of relocation tasks."""
 
-    def __init__(self, compute, store, catalog, conf, clock=time.time):
+    def __init__(self, compute, store, catalog, conf, clock=time.time,
+                 rule=None):
         self.compute = compute
         self.store = store
         self.catalog = catalog
+        self.rule = rule or compliance.Rule(catalog)
         self.conf = conf
         self.clock = clock
         self._aborted = set()
@@ -65,18 +71,21 @@ class Mover:
 
     # Starting --------------------------------------------------------------
 
-    def start(self, task, server, request, rows):
+    def start(self, task, server, effective, ctx):
         """Ask Nova to move ``task``'s VM; the updated task."""
-        prepared = self.prepare(task, server, request, rows)
+        prepared = self.prepare(task, server, effective, ctx)
         if not isinstance(prepared, Call):
             return prepared
         return self.complete(prepared, *self.call(prepared))
 
-    def prepare(self, task, server, request, rows):
+    def prepare(self, task, server, effective, ctx):
         """Everything before the request to Nova, on the manager's thread.
 
-        Returns a :class:`Call` to make, or the updated task when no call is
-        needed (no compliant host: parked; a VM we suspended: resumed first).
+        ``effective`` is the VM's effective request and launch features;
+        ``ctx`` the pass's reading (``rows``, ``now``). Returns a
+        :class:`Call` to make, or the updated task when no call is needed
+        (no compliant host or no move Nova allows: parked; a VM we parked
+        that must run to move: resumed first).
         """
         now = self.clock()
         if server.status == 'SUSPENDED':
@@ -89,14 +98,25 @@ class Mover:
                 task.id, action=None,
                 not_before=now + self.conf.sod_relocation.poll_interval)
         exclude = {task.source_host, *task.failed_hosts}
-        candidates = decision.compliant_hosts(request, rows, exclude)
+        candidates = self.rule.hosts(effective, ctx.rows, ctx.now, exclude)
         if not candidates:
-            return self.park(task, server, decision.no_host_reason(
-                self.catalog, request, rows, {task.source_host},
+            return self.park(task, server, self.rule.no_host_reason(
+                effective, ctx.rows, ctx.now, {task.source_host},
                 failed=task.failed_hosts))
-        kind = task.kind
-        if server.status == 'SHUTOFF':
-            kind = compute_mod.COLD
+        parked = (compute_mod.NovaCompute.PARK[task.action][2]
+                  if task.action else None)
+        kind, why = ladder.choose(server, effective, self.conf, parked)
+        if kind is None:
+            return self.park(task, server, 'cannot move: %s' % why)
+        if (kind == compute_mod.COLD and parked is not None
+                and server.status == parked and parked != 'SHUTOFF'):
+            # Nova resizes only active or stopped VMs: undo our pause first
+            # and move it cold at the next pass.
+            self._unpark(task)
+            self.record(audit_events.RESUMED_TO_MOVE, task, kind=kind)
+            return self.store.task_update(
+                task.id, action=None,
+                not_before=now + self.conf.sod_relocation.poll_interval)
         target = None if task.attempts == 0 else candidates[0]
         # Written before Nova is asked; the watermark stays unknown (None)
         # until the call returned (see watch() for a crash in between).
@@ -155,12 +175,12 @@ class Mover:
 
     # Watching --------------------------------------------------------------
 
-    def watch(self, task, server, request, rows):
+    def watch(self, task, server, effective, ctx):
         """Follow ``task``'s migration in Nova; the updated task."""
         if server is None:
             return self.finish(task, None, 'the VM was deleted', event=audit_events.GONE)
         if task.migration_after is None:
-            return self._watch_unknown(task, server, request, rows)
+            return self._watch_unknown(task, server, effective, ctx)
         migration = self.compute.migration_after(task.vm, task.migration_after)
         if migration is None:
             if server.busy:
@@ -184,7 +204,7 @@ class Mover:
             return task
         if (status in compute_mod.MIGRATION_DONE[task.kind]
                 and not server.busy and server.host != task.source_host):
-            return self.arrived(task, server, request, rows, migration)
+            return self.arrived(task, server, effective, ctx, migration)
         self._abort_if_overdue(task, migration)
         return task
 
@@ -209,7 +229,7 @@ class Mover:
                     reason='in flight for more than %gs'
                     % self.conf.sod_relocation.migration_timeout)
 
-    def _watch_unknown(self, task, server, request, rows):
+    def _watch_unknown(self, task, server, effective, ctx):
         """A crash came between "migrating" and the watermark: judge by
         where the VM is. Moving it again is only ever done from the source
         host it must leave anyway."""
@@ -217,7 +237,7 @@ class Mover:
             return task
         if server.host != task.source_host:
             found = self.compute.migrations(task.vm)
-            return self.arrived(task, server, request, rows,
+            return self.arrived(task, server, effective, ctx,
                                 found[-1] if found else None)
         LOG.warning('%(vm)s: no record that Nova started our migration '
                     'and the VM is idle on %(host)s; asking again',
@@ -227,16 +247,24 @@ class Mover:
             task.id, state=triggers.PENDING,
             attempts=max(task.attempts - 1, 0))
 
-    def arrived(self, task, server, request, rows, migration):
+    def arrived(self, task, server, effective, ctx, migration):
         """The VM is on its destination: verify it, resume it if parked."""
-        row = next((r for r in rows if r.host == server.host), None)
-        compliant = decision.host_satisfies(row, request)
+        row = next((r for r in ctx.rows if r.host == server.host), None)
+        verdict = self.rule.check(effective, server.host, row, ctx.now)
+        compliant = verdict.compliant
         if not compliant:
             LOG.warning('%(vm)s arrived on %(host)s, which no longer '
-                        'satisfies it; it will be moved again',
-                        {'vm': task.vm, 'host': server.host})
+                        'satisfies it (%(why)s); it will be moved again',
+                        {'vm': task.vm, 'host': server.host,
+                         'why': verdict.reason})
+        # A cold move stops the guest from the call until it runs on its
+        # destination: at most this long (a live move's pause is Nova's
+        # [libvirt] live_migration_downtime, not seen from here).
+        downtime = (_ms(task.migrate_called_at, self.clock())
+                    if task.kind == compute_mod.COLD else None)
         fields = dict(migration=str(migration.id) if migration else None,
-                      kind=task.kind, compliant=compliant)
+                      kind=task.kind, compliant=compliant,
+                      downtime_ms=downtime)
         reason = ('moved' if compliant
                   else 'moved; destination no longer compliant')
         if task.action:
@@ -330,7 +358,8 @@ class Mover:
     def park(self, task, server, reason, revisit_at=None):
         """Apply the no-host action to the VM and wait for a compliant host
         (or until ``revisit_at``, when the manager looks again anyway)."""
-        action = self.conf.sod_relocation.no_host_action
+        action = ladder.park_action(server,
+                                    self.conf.sod_relocation.no_host_action)
         applied = None
         if action != 'none' and server.status == 'ACTIVE':
             try:

@@ -5,25 +5,19 @@ Nova's API is the source of truth for where a VM is and what it asks for.
 openstacksdk ``Server`` so that the decision code is plain data in, plain
 data out (and unit-testable without a cloud).
 
-The effective request is the union (most restrictive) of the ``sod:`` keys of
-the flavor's extra specs (the operator's floor), of the image's properties
-(when read, see ``[sod_relocation] read_image_properties``) and of the instance
-metadata (the customer's choice, paper §III-B). Scheduler hints are not
-visible through the API after boot; Nova's scheduler still applies them,
-with the rest of the RequestSpec saved at boot, to every migration.
+The effective request (:mod:`sod_nova.compliance.request`) is the union
+(most restrictive) of the ``sod:`` keys of the flavor's extra specs (the
+operator's floor), of the image's properties (when read, see
+``[sod_relocation] read_image_properties``) and of the instance metadata (the
+customer's choice, paper §III-B); the guest's launch features come from the
+flavor and the image. Scheduler hints are not visible through the API after
+boot; Nova's scheduler still applies them, with the rest of the RequestSpec
+saved at boot, to every migration.
 """
 
 import dataclasses
 
-from oslo_log import log as logging
-from oslo_utils import strutils
-
-from sod_nova.catalog import request_for
-from sod_nova.policy import PolicyError
-from sod_nova.policy import parse
-from sod_nova.policy.request import EMPTY
-
-LOG = logging.getLogger(__name__)
+from sod_nova.compliance import request as compliance_request
 
 #: Nova statuses from which a live migration may start.
 LIVE_MIGRATABLE = ('ACTIVE', 'PAUSED')
@@ -70,48 +64,11 @@ class ServerView:
         return self.task_state is not None
 
 
-@dataclasses.dataclass(frozen=True)
-class EffectiveRequest:
-    """What a VM asks for, and what went wrong reading it."""
-
-    request: object = EMPTY
-    moving_target: int | None = None
-    errors: tuple = ()
-
-
-def _source_items(server):
-    """``(source name, mapping)``: operator floor first, customer last."""
-    return (('flavor', server.flavor_extra_specs),
-            ('image', server.image_properties),
-            ('metadata', server.metadata))
-
-
 def effective_request(catalog, server):
-    """The union of the VM's requests, with per-source parse errors.
-
-    A malformed source (customers can write any metadata; Nova does not
-    validate it) is left out and named in ``errors``; the other sources
-    still count, so the operator's floor is never dropped.
-    """
-    request = EMPTY
-    periods = []
-    errors = []
-    for source, mapping in _source_items(server):
-        try:
-            request |= request_for(catalog, mapping)
-            period = parse.moving_target(mapping)
-        except PolicyError as exc:
-            errors.append('%s %s' % (source, exc))
-            continue
-        if period:
-            periods.append(period)
-    return EffectiveRequest(request, min(periods) if periods else None,
-                            tuple(errors))
-
-
-def needs_cold_migration(server):
-    """SEV/TDX guests (memory encryption) cannot be live-migrated."""
-    return (strutils.bool_from_string(
-                server.flavor_extra_specs.get('hw:mem_encryption', False))
-            or strutils.bool_from_string(
-                server.image_properties.get('hw_mem_encryption', False)))
+    """The VM's :class:`~sod_nova.compliance.request.Effective` request and
+    launch features, from its flavor, image and metadata. A malformed
+    source (customers can write any metadata; Nova does not validate it)
+    holds the VM to the strictest request and is named in ``errors``."""
+    return compliance_request.effective(
+        catalog.packages, server.flavor_extra_specs, server.image_properties,
+        server.metadata)

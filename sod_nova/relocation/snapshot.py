@@ -1,12 +1,11 @@
 """What one pass of the migration manager reads once, and which VMs it may move.
 
-A pass decides from one reading of the trust rows (freshness applied at one
-time) and from each server as Nova shows it during the pass; every server
+A pass decides from one reading of the trust rows, judged at one time
+(``now``, by the compliance rule), and from each server as Nova shows it
+during the pass; every server
 view read is also kept in the manager's inventory, from which the next trust
 event decides before Nova's own listing of the host arrives.
 """
-
-from sod_nova.relocation import decision
 
 #: Statuses a VM may be moved from. A SUSPENDED VM only when the manager
 #: suspended it (no-host action ``suspend``): a customer's stays as it is.
@@ -25,7 +24,8 @@ class Snapshot:
 
     def __init__(self, compute, rows, now, inventory):
         self.compute = compute
-        self.rows = decision.with_freshness(rows, now)
+        self.rows = list(rows)
+        self.now = now
         self.by_host = {r.host: r for r in self.rows}
         self._servers = {}
         self._inventory = inventory

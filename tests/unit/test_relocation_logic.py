@@ -4,15 +4,12 @@ import dataclasses
 import json
 import random
 
-import pytest
-
 from sod_nova.catalog import Catalog
 from sod_nova.db import audit
 from sod_nova.policy import SecurityRequest
-from sod_nova.relocation import decision
+from sod_nova.relocation import ladder
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
-from sod_nova.relocation import triggers
 
 CATALOG = Catalog.load()
 
@@ -32,53 +29,61 @@ class Row:
 OPT_1_2 = SecurityRequest.from_options([1, 2])
 
 
-# decision ------------------------------------------------------------------
+# ladder --------------------------------------------------------------------
 
-def test_no_request_is_compliant_even_on_an_untrusted_host():
-    verdict = decision.assess(SecurityRequest(), 'hw1',
-                              Row('hw1', 'HyperWall', 'untrusted'))
-    assert verdict.compliant
-
-
-@pytest.mark.parametrize('row, trigger, words', [
-    (None, triggers.UNREACHABLE, 'hw1 has no trust record'),
-    (Row('hw1', 'HyperWall', 'unreachable', 'no evidence for 30 s'),
-     triggers.UNREACHABLE, 'hw1 is unreachable: no evidence for 30 s'),
-    (Row('hw1', 'HyperWall', 'untrusted', '3 memory violations'),
-     triggers.TRUST_LOSS, 'hw1 is untrusted: 3 memory violations'),
-    (Row('hw1', 'HyperWall', 'bogus-state'), triggers.TRUST_LOSS,
-     'hw1 is bogus-state'),
-    (Row('hw1', 'TPM'), triggers.POLICY_CHANGE, 'hw1 (TPM) lacks'),
-])
-def test_assess_fails_closed_with_a_named_trigger(row, trigger, words):
-    verdict = decision.assess(OPT_1_2, 'hw1', row)
-    assert not verdict.compliant
-    assert verdict.trigger == trigger
-    assert words in verdict.reason
+class Conf:
+    class sod_relocation:
+        remediation = ['live', 'cold']
 
 
-def test_trusted_host_whose_architecture_satisfies_is_compliant():
-    assert decision.assess(OPT_1_2, 'hw1', Row('hw1', 'HyperWall')).compliant
+SNP = {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'amd-sev-snp'}
 
 
-def test_compliant_hosts_exclude_untrusted_unsatisfying_and_excluded():
-    rows = [Row('hw1', 'HyperWall'), Row('hw2', 'HyperWall', 'untrusted'),
-            Row('hw3', 'HyperWall'), Row('tpm1', 'TPM')]
-    assert decision.compliant_hosts(OPT_1_2, rows) == ['hw1', 'hw3']
-    assert decision.compliant_hosts(OPT_1_2, rows, exclude={'hw1'}) == ['hw3']
+def choose(status='ACTIVE', flavor=None, metadata=None, parked=None):
+    server = server_mod.ServerView('vm', status=status,
+                                   flavor_extra_specs=flavor or {},
+                                   metadata=metadata or {})
+    effective = server_mod.effective_request(CATALOG, server)
+    return ladder.choose(server, effective, Conf, parked)
 
 
-def test_no_host_reason_names_the_missing_cells():
-    rows = [Row('tpm1', 'TPM'), Row('hw1', 'HyperWall', 'untrusted')]
-    reason = decision.no_host_reason(CATALOG, OPT_1_2, rows)
-    assert reason.startswith('no compliant host: ')
-    assert 'TPM' in reason
-    assert decision.no_host_reason(CATALOG, OPT_1_2, rows[1:]) == (
-        'no compliant host: no other trusted host')
-    rows = [Row('hw1', 'HyperWall'), Row('hw2', 'HyperWall')]
-    assert decision.no_host_reason(
-        CATALOG, OPT_1_2, rows, exclude={'hw0'}, failed=('hw2', 'hw1')) == (
-            'no compliant host left: migrations to hw1, hw2 failed')
+def test_an_ordinary_running_vm_moves_live():
+    assert choose() == ('live', None)
+    assert choose('PAUSED') == ('live', None)
+
+
+def test_a_memory_encrypted_guest_moves_only_cold():
+    assert choose(flavor=SNP) == ('cold', None)
+    assert choose(flavor={'hw:mem_encryption': 'yes'}) == ('cold', None)
+    kind, why = choose(flavor=SNP, metadata={'sod:remediation': 'live'})
+    assert kind is None
+    assert 'cannot live-migrate a memory-encrypted guest' in why
+
+
+def test_a_vtpm_guest_moves_live_only_in_the_host_secret_mode():
+    vtpm = {'hw:tpm_version': '2.0'}
+    assert choose(flavor=vtpm) == ('cold', None)
+    assert choose(flavor=dict(vtpm, **{'hw:tpm_secret_security': 'host'})) == (
+        'live', None)
+
+
+def test_a_customer_who_prefers_a_pause_to_a_reboot():
+    assert choose('SHUTOFF') == ('cold', None)
+    kind, why = choose('SHUTOFF', metadata={'sod:remediation': 'live'})
+    assert kind is None and 'cannot live-migrate a SHUTOFF VM' in why
+
+
+def test_a_vm_the_manager_paused_may_move_cold_a_customers_may_not():
+    assert choose('PAUSED', flavor=SNP, parked='PAUSED') == ('cold', None)
+    kind, why = choose('PAUSED', flavor=SNP)
+    assert kind is None and 'cannot cold-migrate a PAUSED VM' in why
+
+
+def test_an_encrypted_guest_is_paused_where_the_no_host_action_is_suspend():
+    encrypted = server_mod.ServerView('vm', flavor_extra_specs=SNP)
+    assert ladder.park_action(encrypted, 'suspend') == 'pause'
+    assert ladder.park_action(encrypted, 'stop') == 'stop'
+    assert ladder.park_action(server_mod.ServerView('vm'), 'suspend') == 'suspend'
 
 
 # effective request ---------------------------------------------------------
@@ -94,24 +99,6 @@ def test_effective_request_is_the_union_of_flavor_image_and_metadata():
         | SecurityRequest.from_options([3], ['I']))
     assert effective.moving_target == 600
     assert effective.errors == ()
-
-
-def test_malformed_metadata_never_drops_the_operator_floor():
-    server = server_mod.ServerView(
-        'vm', flavor_extra_specs={'sod:options': '1'},
-        metadata={'sod:options': 'banana'})
-    effective = server_mod.effective_request(CATALOG, server)
-    assert effective.request == SecurityRequest.from_options([1])
-    assert len(effective.errors) == 1
-    assert effective.errors[0].startswith('metadata sod:options')
-
-
-def test_memory_encrypted_guests_need_cold_migration():
-    assert server_mod.needs_cold_migration(server_mod.ServerView(
-        'vm', flavor_extra_specs={'hw:mem_encryption': 'True'}))
-    assert server_mod.needs_cold_migration(server_mod.ServerView(
-        'vm', image_properties={'hw_mem_encryption': 'yes'}))
-    assert not server_mod.needs_cold_migration(server_mod.ServerView('vm'))
 
 
 # planner -------------------------------------------------------------------
