@@ -7,6 +7,13 @@ nova_config_files`` names nova-scheduler's. Each check reads configuration
 or the database only, never changes them, and turns whatever goes wrong into
 a failure that says what to fix (never a traceback). Exit status: 0 every
 check passed, 1 a warning, 2 a failure.
+
+The flavor check reads Nova's flavors through its API with ``[nova]``'s
+credentials (the migration manager's admin user), as the manager reaches
+Nova: a flavor whose ``sod:`` request only rows that protect a guest
+launched for them can satisfy (SEV-SNP, TDX…), and that does not launch
+such a guest, gets no host for its VMs. Nova's extra-spec validator cannot
+say so (it sees one key at a time); this check sees each flavor whole.
 """
 
 import sys
@@ -14,8 +21,14 @@ import sys
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
+from sod_nova.catalog import CatalogError
+from sod_nova.catalog import guest_fit
+from sod_nova.compliance import request as compliance_request
 import sod_nova.conf
+from sod_nova.conf import catalog as catalog_conf
+from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
+from sod_nova.relocation import compute
 from sod_nova.trust import rpc
 
 CONF = sod_nova.conf.CONF
@@ -34,6 +47,25 @@ _success = upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
 def _failure(details):
     return upgradecheck.Result(upgradecheck.Code.FAILURE, details)
+
+
+def _warning(details):
+    return upgradecheck.Result(upgradecheck.Code.WARNING, details)
+
+
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def nova_flavors(nova):
+    """``[(name, extra specs)]`` of every flavor, public and private, as
+    ``nova`` (a :class:`~sod_nova.relocation.compute.NovaCompute` with an
+    admin's credentials) reads them from Nova's API: ``is_public=none`` (an
+    admin's "all"), and the extra specs come with the listing from
+    microversion 2.61, which openstacksdk asks for."""
+    return [(flavor.name, dict(flavor.extra_specs or {}))
+            for flavor in nova.conn.compute.flavors(
+                details=True, is_public='none')]
 
 
 class NovaConfig:
@@ -70,8 +102,27 @@ class NovaConfig:
 class Checks(upgradecheck.UpgradeCommands):
     """The checks, in the order an operator fixes them."""
 
-    def __init__(self, conf=None):
+    def __init__(self, conf=None, flavors=None):
+        """``flavors``: a callable giving ``[(name, extra specs)]``; Nova's
+        flavors read with ``[nova]``'s credentials by default."""
         self.conf = conf or CONF
+        self._flavors = flavors or self._nova_flavors
+
+    def _nova_flavors(self):
+        if not self.conf.nova.auth_type:
+            raise ValueError('[nova] has no credentials (auth_type); run the '
+                             'check with the migration manager\'s '
+                             'configuration file')
+        return nova_flavors(compute.connect(self.conf))
+
+    def _server_types(self):
+        """The architectures of this cloud's declared hosts, or None (no
+        host declared, or the database unreadable: judge by every row)."""
+        try:
+            rows = db_api.host_get_all(self.conf)
+        except Exception:   # the database check reports it
+            return None
+        return sorted({row.architecture for row in rows}) or None
 
     def _nova(self):
         paths = self.conf.sod_upgrade_check.nova_config_files
@@ -159,11 +210,52 @@ class Checks(upgradecheck.UpgradeCommands):
         problem = rpc.transport_problem(self.conf)
         return _failure(problem) if problem else _success
 
+    def _check_flavor_guests(self):
+        try:
+            catalog = catalog_conf.load_catalog(self.conf)
+        except CatalogError as exc:
+            return _failure('the catalogue is unusable ([sod_catalog]): %s'
+                            % exc)
+        try:
+            flavors = self._flavors()
+        except Exception as exc:   # keystoneauth's, openstacksdk's, ours
+            return _warning('cannot read Nova\'s flavors to check their sod: '
+                            'requests: %s' % _first_line(exc))
+        names = self._server_types()
+        among = ('among this cloud\'s server types (%s)' % ', '.join(names)
+                 if names else 'in the catalogue')
+        found = []
+        for name, specs in sorted(flavors):
+            launched = compliance_request.effective(catalog.packages, specs)
+            if launched.malformed:
+                found.append('flavor %s has a malformed sod: request (%s), '
+                             'so its VMs are held to the strictest request'
+                             % (name, '; '.join(launched.errors)))
+                continue
+            fit = guest_fit.fit(catalog, launched.request, launched.guest,
+                                guest_fit.not_asked(name), names)
+            if fit.only_conditional:
+                found.append(
+                    'flavor %s asks for %s, which %s only a guest launched '
+                    'for it gets: %s' % (name, launched.request, among,
+                                         '. '.join(fit.sentences())))
+        if not found:
+            return _success
+        return _warning(
+            '%d flavor%s will not have %s VMs protected as asked (no host '
+            'takes them unless their image asks for the guest): %s. Give '
+            'each flavor the launch extra specs named, or change its sod: '
+            'request' % (len(found), '' if len(found) == 1 else 's',
+                         'its' if len(found) == 1 else 'their',
+                         ' | '.join(found)))
+
     _upgrade_checks = (
         ('sod-nova database at head', _check_database),
         ('SecurityOnDemandFilter enabled in nova-scheduler', _check_filter),
         ('Nova versioned notifications', _check_notifications),
         ('Message transport', _check_transport),
+        ('Flavors launch the guests their sod: requests need',
+         _check_flavor_guests),
     )
 
 
