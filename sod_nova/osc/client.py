@@ -5,10 +5,13 @@ from osc_lib import exceptions
 
 SERVICE_TYPE = 'security-on-demand'
 VERSION_HEADER = 'security-on-demand 1.0'
+#: The request check asks for the guest-aware answer (see microversion.py).
+CHECK_VERSION_HEADER = 'security-on-demand 1.2'
 
 
 class Client:
-    """sod-nova-api, version 1.0: one method per resource."""
+    """sod-nova-api, version 1.0 (1.2 for the request check): one method
+    per resource."""
 
     def __init__(self, session, endpoint):
         if not endpoint:
@@ -18,11 +21,11 @@ class Client:
         self.session = session
         self.endpoint = endpoint.rstrip('/')
 
-    def _request(self, method, path, **kwargs):
+    def _request(self, method, path, version=VERSION_HEADER, **kwargs):
         try:
             resp = self.session.request(
                 self.endpoint + path, method, raise_exc=False,
-                headers={'OpenStack-API-Version': VERSION_HEADER,
+                headers={'OpenStack-API-Version': version,
                          'Accept': 'application/json'}, **kwargs)
         except ks_exc.ClientException as exc:
             raise exceptions.CommandError(
@@ -44,6 +47,9 @@ class Client:
     def host(self, name):
         return self._request('GET', '/hosts/%s' % name)['host']
 
+    def evacuation_plan(self, name):
+        return self._request('GET', '/hosts/%s/evacuation-plan' % name)['vms']
+
     def catalog(self):
         return self._request('GET', '/catalog')
 
@@ -51,7 +57,10 @@ class Client:
         return self._request('GET', '/catalog/%s' % name)['architecture']
 
     def check(self, body):
-        return self._request('POST', '/requests/check', json=body)
+        """The answer of version 1.2: for ``body['guest']`` where given, and
+        naming the rows that protect only a guest launched for them."""
+        return self._request('POST', '/requests/check',
+                             version=CHECK_VERSION_HEADER, json=body)
 
     def security(self, server_id):
         return self._request('GET', '/servers/%s/security'

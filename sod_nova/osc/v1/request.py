@@ -1,4 +1,11 @@
-"""``openstack sod request check``: fill the request matrix and match it."""
+"""``openstack sod request check``: fill the request matrix and match it.
+
+``--flavor`` (read from Nova with the user's credentials), ``--extra-spec``
+and ``--image-property`` ask about the guest a VM booted with them is
+launched as (sod-nova-api 1.2): the rows that protect only a guest launched
+for them (AMD-SEV-SNP, Intel-TDX, …) satisfy the request only if the flavor
+or image asks for that guest, and the answer says so plainly.
+"""
 
 from osc_lib import exceptions
 from osc_lib.command import command
@@ -31,19 +38,87 @@ def security_body(parsed_args):
     return body
 
 
+def key_values(pairs, option):
+    """``{key: value}`` of repeated ``KEY=VALUE`` arguments."""
+    found = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition('=')
+        key = key.strip()
+        if not sep or not key:
+            raise exceptions.CommandError(
+                '%s %r: give <key=value>' % (option, pair))
+        if key in found and found[key] != value:
+            raise exceptions.CommandError('%s %s is given twice (%r and %r)' % (
+                option, key, found[key], value))
+        found[key] = value
+    return found
+
+
+class ConditionsColumn(common.ListColumn):
+    """The guest-conditional rows: a sentence a line for a table, the
+    API's objects for json/yaml."""
+
+    def human_readable(self):
+        return '\n'.join(c['sentence'] for c in self._value or ()) or '-'
+
+
 class CheckRequest(command.ShowOne):
-    """Show a request's matrix and the architectures that satisfy it."""
+    """Show a request's matrix and the architectures that satisfy it.
+
+    With --flavor, --extra-spec or --image-property: for the guest a VM
+    booted with that flavor and image is launched as.
+    """
 
     def get_parser(self, prog_name):
-        return add_security_args(super().get_parser(prog_name))
+        parser = add_security_args(super().get_parser(prog_name))
+        parser.add_argument(
+            '--flavor', metavar='<flavor>',
+            help='The flavor (name or ID) the VM would boot with: its extra '
+                 'specs say which guest Nova launches')
+        parser.add_argument(
+            '--extra-spec', metavar='<key=value>', action='append',
+            dest='extra_specs',
+            help='A flavor extra spec (repeat), e.g. hw:mem_encryption=true; '
+                 'added to those of --flavor')
+        parser.add_argument(
+            '--image-property', metavar='<key=value>', action='append',
+            dest='image_properties',
+            help='A property of the image the VM would boot from (repeat), '
+                 'e.g. hw_mem_encryption_model=amd-sev-snp')
+        return parser
+
+    def _guest(self, parsed_args):
+        specs = key_values(parsed_args.extra_specs, '--extra-spec')
+        props = key_values(parsed_args.image_properties, '--image-property')
+        if not (parsed_args.flavor or parsed_args.extra_specs
+                or parsed_args.image_properties):
+            return None
+        guest = {}
+        if parsed_args.flavor:
+            compute = self.app.client_manager.compute
+            flavor = compute.find_flavor(parsed_args.flavor,
+                                         get_extra_specs=True,
+                                         ignore_missing=False)
+            guest['flavor'] = flavor.name
+            specs = dict(flavor.extra_specs or {}, **specs)
+        guest['extra_specs'] = specs
+        if parsed_args.image_properties:
+            guest['image_properties'] = props
+        return guest
 
     def take_action(self, parsed_args):
         body = security_body(parsed_args)
+        guest = self._guest(parsed_args)
+        if guest is not None:
+            body['guest'] = guest
         if not body:
             raise exceptions.CommandError(
                 'give --option and/or --package (nothing to check)')
         result = common.client(self).check(body)
-        return (('Request', 'Satisfied By', 'Explanation'),
+        return (('Request', 'Guest', 'Satisfied By', 'Guest Conditions',
+                 'Explanation'),
                 (common.MatrixColumn(result['request']['matrix']),
+                 (result['guest'] or {}).get('description'),
                  common.ListColumn(result['satisfied_by']),
+                 ConditionsColumn(result['guest_conditions']),
                  result['explanation']))
