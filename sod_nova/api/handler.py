@@ -22,6 +22,7 @@ ROUTE_DECLARATIONS = {
     '': {'GET': root.home},
     '/hosts': {'GET': host.list_hosts},
     '/hosts/{name}': {'GET': host.get_host},
+    '/hosts/{name}/evacuation-plan': {'GET': host.evacuation_plan},
     '/catalog': {'GET': catalog.list_catalog},
     '/catalog/{name}': {'GET': catalog.get_architecture},
     '/requests/check': {'POST': request.check_request},

@@ -293,3 +293,59 @@ def test_openstack_sod_compliance_report(stack, server):
     assert code == 0, err
     [row] = json.loads(out)
     assert row['Server'] == server['id']
+
+
+def test_the_evacuation_plan_says_how_each_vm_would_move(stack, people,
+                                                         server):
+    cloud, app, _project = stack
+    host = cloud.nova.server_host(server['id'])
+    other = ({'hw1', 'hw2'} - {host}).pop()
+    plain = cloud.nova.create_server(name='evac-plain', host=host)
+    # A customer who prefers a pause to a reboot: an ordinary guest moves
+    # live all the same.
+    pausing = cloud.nova.create_server(
+        name='evac-live-only', host=host,
+        metadata={'sod:options': '1', 'sod:remediation': 'live'})
+    try:
+        status, body = call(app, '/hosts/%s/evacuation-plan' % host,
+                            people['admin'])
+        assert status == 200, body
+        plan = {vm['id']: vm for vm in body['vms']}
+        assert plan[server['id']]['outcome'] == 'move'
+        assert plan[server['id']]['move'] == 'live'
+        assert plan[server['id']]['candidates'] == [other]
+        assert plan[server['id']]['interruption'] == 'none (live migration)'
+        assert plan[plain['id']]['outcome'] == 'stay'
+        assert plan[pausing['id']]['move'] == 'live'
+        # The same plan once the other host is gone too: every VM with a
+        # request would get the no-host action, with the reason.
+        cloud.fleet.backend(other).start_attack()
+        try:
+            cloud.wait_for_state(other, ('untrusted',))
+            status, body = call(app, '/hosts/%s/evacuation-plan' % host,
+                                people['admin'])
+            plan = {vm['id']: vm for vm in body['vms']}
+            entry = plan[server['id']]
+            assert (entry['outcome'], entry['no_host_action']) == (
+                'park', 'pause')
+            assert entry['reason'].startswith('no compliant host')
+            assert entry['candidates'] == []
+        finally:
+            cloud.fleet.backend(other).stop_attack()
+            cloud.wait_for_state(other, ('trusted',))
+        code, out, err = openstack(cloud, 'admin:admin', 'sod', 'host',
+                                   'evacuation-plan', host, '-f', 'json')
+        assert code == 0, err
+        rows = {r['ID']: r for r in json.loads(out)}
+        assert rows[server['id']]['Move'] == 'live'
+        assert rows[server['id']]['Candidates'] == other
+        # Operators only, and a host sod-nova does not know is a 404.
+        status, body = call(app, '/hosts/%s/evacuation-plan' % host,
+                            people['alice'])
+        assert status == 403
+        status, body = call(app, '/hosts/nowhere/evacuation-plan',
+                            people['admin'])
+        assert status == 404
+    finally:
+        for vm in (plain, pausing):
+            cloud.nova.admin_api.delete_server(vm['id'])

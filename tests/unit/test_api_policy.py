@@ -29,6 +29,7 @@ MEMBERS = {'admin', 'project_member'}
 EXPECTED = {
     'sod:hosts:list': ADMIN,
     'sod:hosts:show': ADMIN,
+    'sod:hosts:evacuation_plan': ADMIN,
     'sod:catalog:list': EVERYBODY,
     'sod:catalog:show': EVERYBODY,
     'sod:requests:check': EVERYBODY,

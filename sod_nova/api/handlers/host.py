@@ -1,10 +1,13 @@
-"""``GET /hosts``, ``GET /hosts/{name}``: host capability rows (operator)."""
+"""``GET /hosts``, ``GET /hosts/{name}``: host capability rows (operator);
+``GET /hosts/{name}/evacuation-plan``: what would happen to its VMs."""
 
 from sod_nova.api import errors
 from sod_nova.api import util
+from sod_nova.api.handlers import server as server_handler
 from sod_nova.api.objects import host as host_obj
 from sod_nova.api.policies import host as policies
 from sod_nova.db import api as db_api
+from sod_nova.relocation import plan as plan_mod
 
 
 @util.handler
@@ -27,3 +30,20 @@ def get_host(req):
                             % name, errors.HOST_NOT_FOUND)
     return util.json_response({'host': host_obj.view(
         row, db_api.now())})
+
+
+@util.handler
+@server_handler.nova_errors
+def evacuation_plan(req):
+    """Before anything moves: each VM of the host, whether it would move,
+    how (live or cold, as Nova allows for the guest), where, or pause."""
+    util.context(req).can(policies.EVACUATION_PLAN)
+    app = util.app(req)
+    name = util.path_item(req, 'name')
+    rows = host_obj.get_all(app.conf)
+    if not any(row.host == name for row in rows):
+        raise util.ApiError(404, 'No host named %s has a capability row.'
+                            % name, errors.HOST_NOT_FOUND)
+    servers = app.nova.on_host(name)
+    return util.json_response({'host': name, 'vms': plan_mod.evacuation_plan(
+        servers, name, app.catalog, rows, db_api.now(), app.conf)})

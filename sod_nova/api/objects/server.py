@@ -152,6 +152,13 @@ class Nova:
 
     # -- the service user's view ---------------------------------------------
 
+    def on_host(self, host):
+        """The ServerViews of every server on compute ``host`` (service user)."""
+        try:
+            return self.service().servers(host=host)
+        except compute_mod.NovaError as exc:
+            raise NovaUnavailable(str(exc)) from exc
+
     def located(self, server_id):
         """The :class:`~sod_nova.relocation.server.ServerView` of the server
         as the service user sees it (with its compute host), or None."""

@@ -6,6 +6,7 @@ from sod_nova.api.policies import base
 
 LIST = 'sod:hosts:list'
 SHOW = 'sod:hosts:show'
+EVACUATION_PLAN = 'sod:hosts:evacuation_plan'
 
 rules = [
     policy.DocumentedRuleDefault(
@@ -17,6 +18,13 @@ rules = [
         name=SHOW, check_str=base.ADMIN,
         description='Show one host\'s capability row.',
         operations=[{'method': 'GET', 'path': '/hosts/{name}'}]),
+    policy.DocumentedRuleDefault(
+        name=EVACUATION_PLAN, check_str=base.ADMIN,
+        description='Show what the migration manager would do with every '
+                    'VM of a host that stopped protecting them: move (live '
+                    'or cold, where to) or the no-host action, and why.',
+        operations=[{'method': 'GET',
+                     'path': '/hosts/{name}/evacuation-plan'}]),
 ]
 
 

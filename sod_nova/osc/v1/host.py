@@ -1,4 +1,5 @@
-"""``openstack sod host list|show``: the trust monitor's host rows (admin)."""
+"""``openstack sod host list|show``: the trust monitor's host rows (admin);
+``openstack sod host evacuation-plan``: what would happen to a host's VMs."""
 
 from osc_lib.command import command
 
@@ -38,3 +39,27 @@ class ShowHost(command.ShowOne):
         columns = COLUMNS + ('usable_reason', 'updated_at')
         return (HEADINGS + ('Usable Reason', 'Updated At'),
                 _values(host, columns))
+
+
+PLAN_COLUMNS = ('name', 'id', 'status', 'outcome', 'move', 'candidates',
+                'no_host_action', 'interruption', 'reason')
+PLAN_HEADINGS = ('Name', 'ID', 'Status', 'Outcome', 'Move', 'Candidates',
+                 'No-host Action', 'Interruption', 'Reason')
+
+
+class EvacuationPlan(command.Lister):
+    """Show, before anything moves, what the migration manager would do with
+    each VM of a host that stopped protecting them: move it (live or cold,
+    as Nova allows for the guest; to which hosts) or pause it, and why."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', metavar='<host>',
+                            help='Compute host name')
+        return parser
+
+    def take_action(self, parsed_args):
+        plan = common.client(self).evacuation_plan(parsed_args.host)
+        return PLAN_HEADINGS, [
+            tuple(', '.join(vm.get(c) or ()) if c == 'candidates'
+                  else vm.get(c) for c in PLAN_COLUMNS) for vm in plan]

@@ -1,0 +1,70 @@
+"""An evacuation plan: what the manager would do with a host's VMs, before
+anything moves.
+
+For every VM on the host, as if the host stopped protecting anything now:
+whether it moves (it has a request), by which move of its remediation ladder
+Nova allows for the guest (:mod:`.ladder`), to which hosts that protect it as
+launched (:class:`sod_nova.compliance.Rule`; Nova's scheduler picks among
+them), or that it would get the no-host action, and why. The same rule and
+ladder as the mover's, with nothing written and nothing asked of Nova but
+the list of the host's servers.
+"""
+
+from sod_nova import compliance
+from sod_nova.catalog import guest as guest_mod
+from sod_nova.relocation import compute as compute_mod
+from sod_nova.relocation import ladder
+from sod_nova.relocation import server as server_mod
+from sod_nova.relocation import snapshot
+
+MOVE = 'move'
+PARK = 'park'
+STAY = 'stay'
+
+#: What each move does to the guest, for people reading the plan.
+INTERRUPTION = {
+    compute_mod.LIVE: 'none (live migration)',
+    compute_mod.COLD: 'the guest is stopped and started on its new host',
+}
+
+
+def evacuation_plan(servers, host, catalog, rows, now, conf):
+    """One entry per server of ``servers`` (ServerViews on ``host``)."""
+    rule = compliance.Rule(catalog)
+    action = conf.sod_relocation.no_host_action
+    plan = []
+    for server in sorted(servers, key=lambda s: (s.name, s.id)):
+        effective = server_mod.effective_request(catalog, server)
+        entry = {'id': server.id, 'name': server.name,
+                 'status': server.status,
+                 'request': str(effective.request),
+                 'guest': guest_mod.describe(effective.guest),
+                 'outcome': STAY, 'move': None, 'candidates': [],
+                 'no_host_action': None, 'interruption': 'none',
+                 'reason': None}
+        plan.append(entry)
+        if not effective.request:
+            entry['reason'] = 'no security request: sod-nova does not move it'
+            continue
+        if not snapshot.movable(server):
+            entry['reason'] = ('Nova is not asked to move a %s VM'
+                               % server.status)
+            continue
+        candidates = rule.hosts(effective, rows, now, exclude={host})
+        kind, why = ladder.choose(server, effective, conf)
+        entry['candidates'] = candidates
+        if candidates and kind is not None:
+            entry.update(outcome=MOVE, move=kind,
+                         interruption=INTERRUPTION[kind],
+                         reason='%d host(s) protect it as launched'
+                         % len(candidates))
+            continue
+        parked = ladder.park_action(server, action)
+        entry.update(
+            outcome=PARK, no_host_action=parked,
+            interruption=('%s until a host protects it again' % parked
+                          if parked != 'none' else 'none (left running, '
+                          'not compliant)'),
+            reason=(rule.no_host_reason(effective, rows, now, {host})
+                    if not candidates else 'cannot move: %s' % why))
+    return plan
