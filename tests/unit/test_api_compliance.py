@@ -27,9 +27,24 @@ def test_a_trust_loss_ended_by_a_migration():
     assert violation['cause'] == 'trust-loss@a#0'
     assert violation['seconds'] == 10.0
     assert violation['ended_by'] == {'event': 'moved', 'migration': '7',
-                                     'kind': 'live', 'to': 'b'}
+                                     'kind': 'live', 'to': 'b',
+                                     'downtime_ms': None}
     assert report['seconds_compliant'] == 140.0
     assert report['seconds_paused'] == 0.0
+
+
+def test_a_cold_move_shows_the_guests_downtime():
+    entries = [
+        entry('decided', 105.0, trigger='trust-loss', event_at=100.0),
+        entry('migrate-called', 106.0, to=None),
+        entry('moved', 118.0, migration='8', kind='cold', to='snp2',
+              compliant=True, downtime_ms=12000.0),
+    ]
+    report = compliance.report('vm1', entries, start=0.0, end=200.0)
+    [violation] = report['violations']
+    assert violation['ended_by'] == {'event': 'moved', 'migration': '8',
+                                     'kind': 'cold', 'to': 'snp2',
+                                     'downtime_ms': 12000.0}
 
 
 def test_no_host_pauses_the_vm_until_a_move_resumes_it():

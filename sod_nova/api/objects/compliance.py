@@ -87,7 +87,9 @@ class _Timeline:
             if entry.get('compliant') is False:
                 return
             move = {'event': audit_events.MOVED, 'migration': entry.get('migration'),
-                    'kind': entry.get('kind'), 'to': entry.get('to')}
+                    'kind': entry.get('kind'), 'to': entry.get('to'),
+                    # A cold move restarts the guest: how long it was down.
+                    'downtime_ms': entry.get('downtime_ms')}
             self.close_violation(at, **move)
             if self.pause is not None:
                 self.pause['migration'] = entry.get('migration')

@@ -31,7 +31,9 @@ class ReportCompliance(command.Lister):
                 'cause': v['cause'], 'start': v['start'], 'end': v['end'],
                 'seconds': v['seconds'],
                 'ended_by': (v['ended_by'] or {}).get('event'),
-                'migration': (v['ended_by'] or {}).get('migration')}
+                'migration': (v['ended_by'] or {}).get('migration'),
+                'kind': (v['ended_by'] or {}).get('kind'),
+                'downtime_ms': (v['ended_by'] or {}).get('downtime_ms')}
                 for v in r['violations']]
             rows.append((r['server_id'], r['name'], r['compliant_ratio'],
                          r['seconds_compliant'], r['seconds_violated'],
