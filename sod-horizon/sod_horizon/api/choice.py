@@ -5,7 +5,17 @@ The seven options are the paper's vocabulary (Table II, from
 packages, the validation of a choice and the server types that satisfy it
 all come from sod-nova-api (:mod:`sod_horizon.api.sod`), so the step says
 exactly what the API, and so the scheduler, will do with it.
+
+With the chosen flavor (its extra specs read from Nova through Horizon's
+``api.nova``), the answer is for the guest that flavor launches: where this
+cloud's only servers that could protect the choice protect only a guest
+launched for them (SEV-SNP, TDX…) and the flavor does not launch one, the
+step says so in the API's words ("AMD-SEV-SNP protects C, I against
+Hypervisor only for a guest launched with …; flavor m1.small does not ask
+for it").
 """
+
+from openstack_dashboard.api import nova
 
 from sod_horizon.api import sod
 from sod_nova.policy import entities
@@ -79,13 +89,45 @@ def _message(answer, explanation):
             'not be scheduled.' % (answer['request'], why))
 
 
-def check(request, package=None, options=None, properties=None):
-    """What a choice asks for and which server types here satisfy it.
+def _guest(request, flavor_id):
+    """The API's ``guest`` for the flavor ``flavor_id`` (read from Nova with
+    the user's token); :class:`sod.SodApiError` when Nova cannot say."""
+    try:
+        flavor = nova.flavor_get(request, flavor_id, get_extras=True)
+        specs = nova.flavor_get_extras(request, flavor_id, raw=True,
+                                       flavor=flavor)
+    except Exception as exc:   # Horizon's clients raise their own kinds
+        raise sod.SodApiError(503, 'The flavor %s could not be read from '
+                              'Nova: %s' % (flavor_id, exc)) from exc
+    return {'flavor': flavor.name,
+            'extra_specs': {str(k): str(v) for k, v in specs.items()}}
+
+
+def _guest_notes(request, wanted, verdict):
+    """The API's sentences for the rows this cloud has trusted hosts of
+    that would protect the choice, but only for a guest launched for them,
+    which the flavor does not launch."""
+    unmet = [c for c in verdict.get('guest_conditions', ())
+             if c['met'] is False]
+    if not unmet:
+        return []
+    # The same choice for a guest launched for each row: which such rows
+    # have hosts here that could take it.
+    anyone = sod.check(request, wanted)
+    usable = {t['name'] for t in anyone.get('server_types', ())
+              if t['usable_hosts']}
+    return [c['sentence'] for c in unmet if c['name'] in usable]
+
+
+def check(request, package=None, options=None, properties=None,
+          flavor_id=None):
+    """What a choice asks for and which server types here satisfy it, for
+    the guest flavor ``flavor_id`` launches where given.
 
     ``{'valid', 'request', 'server_types', 'satisfiable', 'message',
     'metadata'}``; a choice the API refuses is ``valid`` False with the
     ``field`` and ``error`` it named. Raises :class:`sod.SodApiError` when
-    the API cannot answer.
+    the API (or Nova, for the flavor) cannot answer.
     """
     if options and properties is not None and not properties:
         return {'valid': False, 'field': PROPERTIES_KEY, 'refused': False,
@@ -94,8 +136,11 @@ def check(request, package=None, options=None, properties=None):
     if not wanted:
         return {'valid': True, 'request': NO_PROTECTION, 'options': [],
                 'server_types': [], 'satisfiable': True, 'metadata': {}}
+    asked = dict(wanted)
+    if flavor_id:
+        asked['guest'] = _guest(request, flavor_id)
     try:
-        verdict = sod.check(request, wanted)
+        verdict = sod.check(request, asked)
     except sod.SodApiError as exc:
         if exc.status == 400 and exc.code in REFUSAL_CODES:
             return _refusal(exc, options)
@@ -107,5 +152,9 @@ def check(request, package=None, options=None, properties=None):
     answer['satisfiable'] = any(t['usable_hosts']
                                 for t in answer['server_types'])
     if not answer['satisfiable']:
-        answer['message'] = _message(answer, verdict.get('explanation'))
+        notes = _guest_notes(request, wanted, verdict) if flavor_id else []
+        answer['guest_notes'] = notes
+        answer['message'] = (
+            '%s. The instance would not be scheduled.' % '. '.join(notes)
+            if notes else _message(answer, verdict.get('explanation')))
     return answer

@@ -47,8 +47,10 @@ class Check(generic.View):
     """Validate a choice and say which server types in this cloud satisfy it.
 
     The body is ``{"package": name, "options": [numbers], "properties":
-    ["C", "I"]}``. A well-formed body always gets 200: ``valid`` false with
-    the offending ``field`` and ``error`` for a choice sod-nova refuses (the
+    ["C", "I"], "flavor_id": id}`` (``flavor_id``: the chosen flavor, whose
+    guest the answer is for). A well-formed body always gets 200: ``valid``
+    false with the offending ``field`` and ``error`` for a choice sod-nova
+    refuses (the
     step shows it as you click), and, when valid, the ``metadata`` to give
     the new server. A body of the wrong shape gets 400.
     """
@@ -60,16 +62,21 @@ class Check(generic.View):
         data = request.DATA
         if not isinstance(data, dict):
             raise rest_utils.AjaxError(400, 'the body must be a JSON object')
-        unknown = sorted(set(data) - {'package', 'options', 'properties'})
+        unknown = sorted(set(data) - {'package', 'options', 'properties',
+                                      'flavor_id'})
         if unknown:
             raise rest_utils.AjaxError(400, 'unknown field(s): %s' % (
                 ', '.join(unknown)))
         package = data.get('package') or None
         if package is not None and not isinstance(package, str):
             raise rest_utils.AjaxError(400, "'package' must be a string")
+        flavor_id = data.get('flavor_id') or None
+        if flavor_id is not None and not isinstance(flavor_id, str):
+            raise rest_utils.AjaxError(400, "'flavor_id' must be a string")
         options = _list_of(data, 'options', int)
         properties = _list_of(data, 'properties', str)
         try:
-            return choice.check(request, package, options, properties)
+            return choice.check(request, package, options, properties,
+                                flavor_id)
         except sod.SodApiError as exc:
             raise rest_utils.AjaxError(exc.status, str(exc)) from None

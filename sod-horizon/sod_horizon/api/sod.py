@@ -29,8 +29,9 @@ from keystoneauth1 import token_endpoint
 from openstack_dashboard.api import base
 
 SERVICE_TYPE = 'security-on-demand'
-#: 1.1: the request check counts this cloud's hosts per server type.
-API_VERSION = '%s 1.1' % SERVICE_TYPE
+#: 1.1: the request check counts this cloud's hosts per server type;
+#: 1.2: it answers for the guest the chosen flavor launches.
+API_VERSION = '%s 1.2' % SERVICE_TYPE
 TIMEOUT = 60
 
 
@@ -102,7 +103,8 @@ def catalog(request):
 
 def check(request, body):
     """``POST /requests/check`` of a security choice (options, properties,
-    package): the matrix, the satisfying architectures and host counts."""
+    package, and the ``guest`` a flavor launches): the matrix, the
+    satisfying architectures, host counts and the guest conditions."""
     return call(request, 'POST', '/requests/check', json=body)
 
 

@@ -1,7 +1,9 @@
 """The plugin's API layer (sod_horizon.api) against the real sod-nova-api."""
 
 import json
+import types
 
+from openstack_dashboard.api import nova
 from openstack_dashboard.test import helpers
 import pytest
 
@@ -80,6 +82,64 @@ class ChoiceTests(ApiTokens, helpers.TestCase):
 
     def test_nothing_asked_needs_no_call(self):
         assert choice.check(self.request)['metadata'] == {}
+
+
+SNP_SPECS = {'hw:mem_encryption': 'true',
+             'hw:mem_encryption_model': 'amd-sev-snp'}
+
+
+class GuestTests(ApiTokens, helpers.TestCase):
+    """The chosen flavor (Horizon's ``api.nova``, mocked as Horizon's own
+    tests mock Nova) decides the guest the answer is for."""
+
+    def flavor(self, name, specs):
+        self.mock_flavor_get.return_value = types.SimpleNamespace(
+            id='f-1', name=name, extra_specs=specs)
+        self.mock_flavor_get_extras.return_value = specs
+
+    @helpers.create_mocks({nova: ['flavor_get', 'flavor_get_extras']})
+    def test_an_ordinary_flavor_on_a_cloud_of_snp_hosts(self):
+        add_host(CONF, 'snp1', 'AMD-SEV-SNP')
+        self.flavor('m1.small', {'hw:cpu_policy': 'dedicated'})
+        answer = choice.check(self.request, None, [2], ['C', 'I'], 'f-1')
+        assert answer['valid'] and not answer['satisfiable']
+        assert answer['message'] == (
+            'AMD-SEV-SNP protects C, I against Hypervisor only for a guest '
+            'launched with hw:mem_encryption=true, hw:mem_encryption_model='
+            'amd-sev-snp; flavor m1.small does not ask for it. The instance '
+            'would not be scheduled.')
+        self.mock_flavor_get.assert_called_once_with(
+            self.request, 'f-1', get_extras=True)
+
+    @helpers.create_mocks({nova: ['flavor_get', 'flavor_get_extras']})
+    def test_an_snp_flavor_on_a_cloud_of_snp_hosts(self):
+        add_host(CONF, 'snp1', 'AMD-SEV-SNP')
+        self.flavor('m1.snp', SNP_SPECS)
+        answer = choice.check(self.request, None, [2], ['C', 'I'], 'f-1')
+        assert answer['satisfiable'] and 'message' not in answer
+        assert {'name': 'AMD-SEV-SNP', 'hosts': 1, 'usable_hosts': 1} in (
+            answer['server_types'])
+        # Only the customer's choice goes to the server's metadata.
+        assert answer['metadata'] == {'sod:options': '2',
+                                      'sod:properties': 'C,I'}
+
+    @helpers.create_mocks({nova: ['flavor_get', 'flavor_get_extras']})
+    def test_no_sentence_where_this_cloud_has_no_such_host(self):
+        add_host(CONF, 'hw1', 'HyperWall', state=db_api.UNTRUSTED)
+        self.flavor('m1.small', {})
+        answer = choice.check(self.request, None, [2], ['C', 'I'], 'f-1')
+        assert not answer['satisfiable']
+        assert answer['guest_notes'] == []
+        assert 'HyperWall are not trusted now' in answer['message']
+
+    @helpers.create_mocks({nova: ['flavor_get']})
+    def test_an_unreadable_flavor_is_an_error_not_a_verdict(self):
+        self.mock_flavor_get.side_effect = RuntimeError('no such flavor')
+        with pytest.raises(sod.SodApiError) as caught:
+            choice.check(self.request, None, [2], ['C', 'I'], 'f-9')
+        assert caught.value.status == 503
+        assert 'The flavor f-9 could not be read from Nova: no such flavor' in (
+            str(caught.value))
 
 
 class ErrorTests(ApiTokens, helpers.TestCase):

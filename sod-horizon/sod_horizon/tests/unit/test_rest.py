@@ -2,9 +2,11 @@
 by the real sod-nova-api (see conftest.py)."""
 
 import json
+import types
 
 from django import urls
 from openstack_auth import utils as auth_utils
+from openstack_dashboard.api import nova
 from openstack_dashboard.test import helpers
 
 from sod_horizon.api import rest
@@ -72,6 +74,20 @@ class RestTests(ApiTokens, helpers.TestCase):
         self.assertFalse(data['satisfiable'])
         self.assertIn('this cloud has no host of type', data['message'])
 
+    @helpers.create_mocks({nova: ['flavor_get', 'flavor_get_extras']})
+    def test_check_for_the_chosen_flavor(self):
+        add_host(CONF, 'snp1', 'AMD-SEV-SNP')
+        self.mock_flavor_get.return_value = types.SimpleNamespace(
+            id='f-1', name='m1.small', extra_specs={})
+        self.mock_flavor_get_extras.return_value = {}
+        data = self.post({'options': [2], 'properties': ['C', 'I'],
+                          'flavor_id': 'f-1'}).json()
+        self.assertTrue(data['valid'])
+        self.assertFalse(data['satisfiable'])
+        self.assertIn('only for a guest launched with hw:mem_encryption=true, '
+                      'hw:mem_encryption_model=amd-sev-snp; flavor m1.small '
+                      'does not ask for it', data['message'])
+
     def test_refused_choice_is_a_verdict_not_an_error(self):
         data = self.post({'options': [4], 'properties': ['C']}).json()
         self.assertFalse(data['valid'])
@@ -84,6 +100,7 @@ class RestTests(ApiTokens, helpers.TestCase):
                 ({'options': [True]}, "'options' must be a list of numbers"),
                 ({'properties': 'C'}, "'properties' must be a list of strings"),
                 ({'package': 3}, "'package' must be a string"),
+                ({'flavor_id': 3}, "'flavor_id' must be a string"),
                 ({'colour': 'red'}, 'unknown field(s): colour'),
                 ([1, 2], 'the body must be a JSON object')):
             response = self.post(body)

@@ -3,7 +3,10 @@
  * with C/I, checked live against sod-nova's catalogue and this cloud's
  * trusted hosts. The step is invalid (Launch disabled) while a choice is
  * being checked or when sod-nova refuses it, so a launch never silently
- * drops a protection.
+ * drops a protection. The chosen flavor goes with the choice: sod-nova
+ * answers for the guest it launches, and says so when only servers that
+ * protect a confidential guest could take the choice and the flavor does
+ * not launch one.
  */
 (function () {
   'use strict';
@@ -33,6 +36,14 @@
     });
 
     $scope.$watch(function () { return ctrl.choice; }, onChoiceChange, true);
+    $scope.$watch(flavorId, function (now, before) {
+      if (now !== before) { onChoiceChange(); }
+    });
+
+    function flavorId() {
+      var spec = $scope.model && $scope.model.newInstanceSpec;
+      return spec && spec.flavor ? spec.flavor.id : null;
+    }
 
     function body() {
       var options = [];
@@ -46,7 +57,7 @@
       if (ctrl.choice.confidentiality) { properties.push('C'); }
       if (ctrl.choice.integrity) { properties.push('I'); }
       return {package: ctrl.choice.package || null, options: options,
-              properties: properties};
+              properties: properties, flavor_id: flavorId()};
     }
 
     function setMeta(metadata) {
