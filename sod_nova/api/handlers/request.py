@@ -63,7 +63,8 @@ def check_request(req):
     }
     if version >= (1, 1):
         result['server_types'] = host_obj.server_types(
-            util.app(req).conf, catalog, satisfied, answer.request)
+            util.app(req).conf, catalog, satisfied, answer.request,
+            answer.guest)
     if with_guest:
         result['guest'] = _guest_view(answer, body)
         result['guest_conditions'] = [
