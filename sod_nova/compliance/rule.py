@@ -142,7 +142,8 @@ class Rule:
         if (arch.guest is not None and arch.guest.feature not in effective.guest
                 and effective.request.satisfied_by(row.capability_mask or 0)):
             return '%s: %s; this VM is %s' % (
-                where, arch.guest_note(self.catalog.removed_counts_as_protected),
+                where, arch.guest.describe(arch.name, effective.request.mask
+                                           & (row.capability_mask or 0)),
                 guest_mod.describe(effective.guest))
         return '%s lacks %s' % (where, unmet)
 
