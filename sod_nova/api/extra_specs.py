@@ -153,4 +153,15 @@ def register():
                 'every this many seconds (moving target defense).'),
             value={'type': int, 'min': 1},
             check=parse.parse_moving_target),
+        PolicyExtraSpecValidator(
+            name=parse.PREFIX + parse.REMEDIATION,
+            description=(
+                'Security on Demand: the moves a VM accepts, in order, when '
+                'its host stops protecting it, before the no-host action '
+                '(pause or stop): live and/or cold, e.g. "live,cold"; '
+                '"live" for a customer who prefers a pause to a reboot. '
+                "Used instead of the operator's [sod_relocation] "
+                'remediation; moves Nova refuses for the guest are skipped.'),
+            value={'type': str, 'description': 'e.g. "live,cold"'},
+            check=parse.parse_remediation),
     ]

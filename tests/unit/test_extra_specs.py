@@ -19,7 +19,7 @@ def test_registered_with_nova_through_the_entry_point():
         'sod_nova.api.extra_specs')
     # Nova loads every validator when its API module is imported.
     for name in ('sod:options', 'sod:properties', 'sod:package',
-                 'sod:moving_target'):
+                 'sod:moving_target', 'sod:remediation'):
         assert isinstance(validators.VALIDATORS[name],
                           extra_specs.PolicyExtraSpecValidator)
     assert 'sod' in validators.NAMESPACES
@@ -30,6 +30,7 @@ def test_registered_with_nova_through_the_entry_point():
     ('sod:properties', 'C'), ('sod:properties', 'c,i'),
     ('sod:package', 'medical-records'), ('sod:package', 'Basic'),
     ('sod:moving_target', '600'),
+    ('sod:remediation', 'live,cold'), ('sod:remediation', 'cold'),
 ])
 def test_good_values_pass(name, value):
     validators.validate(name, value)
@@ -44,6 +45,8 @@ def test_good_values_pass(name, value):
     ('sod:properties', 'A', "'A' is not a property (C, I)"),
     ('sod:package', 'nope', "'nope' is not a security package (known: basic,"),
     ('sod:moving_target', '0', "'0' is less than the min value of '1'"),
+    ('sod:remediation', 'teleport', 'teleport is not a move (one of: live, '
+                                    'cold)'),
     ('sod:optons', '1', "extra spec 'sod:optons' does not appear to be a valid"),
 ])
 def test_bad_values_are_refused_with_a_clear_message(name, value, message):
