@@ -37,6 +37,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_utils import versionutils
 
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.trust import platform as platform_mod
 
 # Stable per host name, so the same host keeps its compute node UUID from run to run.
@@ -64,6 +65,15 @@ class Hardware:
     @property
     def stateless_firmware(self):
         return self.amd_sev_snp or self.intel_tdx
+
+    @property
+    def guest_features(self):
+        """The guest launch features (:mod:`sod_nova.catalog.guest`) a guest
+        can be launched with here, sorted."""
+        return sorted(name for name, offered in (
+            (guest_mod.AMD_SEV_SNP, self.amd_sev_snp),
+            (guest_mod.INTEL_TDX, self.intel_tdx),
+            (guest_mod.VTPM, self.vtpm)) if offered)
 
     def apply(self, connection):
         """Make ``connection`` report this hardware, as Nova's functional

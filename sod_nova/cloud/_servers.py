@@ -9,10 +9,13 @@ timings (``EmbeddedNova.helpers`` still offers it for anything not covered here)
 
 import uuid
 
+from nova.objects import fields as nova_fields
 from nova.tests import fixtures as nova_fixtures
+from nova.virt import hardware
 
 from sod_nova import exception
 from sod_nova import polling
+from sod_nova.catalog import guest as guest_mod
 
 POLL_INTERVAL = 0.05
 DEFAULT_TIMEOUT = 60.0
@@ -28,6 +31,27 @@ DEFAULT_FLAVOR = '1'
 
 class EmbeddedNovaTimeout(exception.SodNovaException, TimeoutError):
     """Nova did not reach the awaited state in time."""
+
+
+def guest_image_properties(extra_specs):
+    """The image properties Nova 34 needs to boot a guest with the flavor
+    ``extra_specs``: for a memory-encrypted guest, the firmware and machine
+    type its model requires (``nova/virt/hardware.py``
+    ``MemEncryptionConfig``: UEFI and q35, stateless firmware for SEV-SNP
+    and TDX, no video device for TDX), as Nova's test_amd_sev and
+    test_intel_tdx images have them; nothing for any other guest."""
+    if not guest_mod.memory_encrypted(extra_specs):
+        return {}
+    model = (extra_specs.get('hw:mem_encryption_model')
+             or nova_fields.MemEncryptionModel.AMD_SEV)
+    config = hardware.MemEncryptionConfig.create(model)
+    properties = {'hw_firmware_type': config.required_firmware_type,
+                  'hw_machine_type': config.required_machine_type}
+    if config.needs_stateless_firmware:
+        properties['hw_firmware_stateless'] = 'True'
+    if model == nova_fields.MemEncryptionModel.INTEL_TDX:
+        properties['hw_video_model'] = nova_fields.VideoModel.NONE
+    return properties
 
 
 def _server_id(server):

@@ -72,6 +72,7 @@ from sod_nova.cloud._libvirt import ORDINARY  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._libvirt import Hardware  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._libvirt import platform_of  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._servers import EmbeddedNovaTimeout  # noqa: E402,F401 (re-export)
+from sod_nova.cloud._servers import guest_image_properties  # noqa: E402,F401 (re-export)
 
 CONF = nova_conf.CONF
 #: What the API clients (``api``, ``admin_api``) raise for an error response.

@@ -15,6 +15,7 @@ monitor's or the manager's back.
 
 import time
 
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.cloud import embedded
 from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import nova as nova_mod
@@ -41,6 +42,9 @@ class ScenarioRunner:
         self.ids = {}            # VM name -> Nova server id
         self.rejected = {}       # VM name -> reason it never booted
         self.boots = {}          # VM name -> {'host', 'status', 'seconds'}
+        self.flavors = {}        # frozenset of extra specs -> flavor id
+        self.guests = {}         # VM name -> {'guest', 'memory_encrypted'}
+        self.images = {}         # frozenset of image properties -> image id
 
     # -- the run -------------------------------------------------------------
 
@@ -75,23 +79,60 @@ class ScenarioRunner:
         return result
 
     def _boot(self, vm):
+        """Boot ``vm`` through Nova's API, with a flavor that has its extra
+        specs and an image that has what Nova needs for such a guest; or
+        record why not (REJECTED): the request is refused, or no
+        architecture of the cloud protects it as it is launched."""
         cloud = self.cloud
         try:
             request = parse.parse_request(vm.security, cloud.catalog.packages)
         except parse.PolicyError as exc:
             self.rejected[vm.name] = str(exc)
             return
+        image_properties = nova_mod.guest_image_properties(vm.extra_specs)
+        guest = guest_mod.features(vm.extra_specs, image_properties)
+        self.guests[vm.name] = {
+            'guest': sorted(guest),
+            'memory_encrypted': guest_mod.memory_encrypted(
+                vm.extra_specs, image_properties)}
         present = set(cloud.architectures.values())
-        if request and not cloud.catalog.satisfying(request, present):
-            self.rejected[vm.name] = cloud.catalog.explain(request, present)
+        if request and not cloud.catalog.satisfying(request, present, guest):
+            self.rejected[vm.name] = cloud.catalog.explain(request, present, guest)
             return
         self.progress('booting %s' % vm.name)
         t0 = time.monotonic()
-        server = cloud.nova.create_server(name=vm.name, metadata=vm.security or None)
+        server = cloud.nova.create_server(
+            name=vm.name, metadata=vm.security or None,
+            flavor=self._flavor(vm.extra_specs), image=self._image(image_properties))
         self.ids[vm.name] = server['id']
         self.boots[vm.name] = {'host': server.get('OS-EXT-SRV-ATTR:host'),
                                'status': server['status'],
                                'seconds': round(time.monotonic() - t0, 2)}
+        if server['status'] == 'ERROR':
+            self.boots[vm.name]['reason'] = (server.get('fault') or {}).get('message')
+
+    def _flavor(self, extra_specs):
+        """A flavor with these extra specs (one per distinct set, created
+        through Nova's API and its extra-spec validation); None: Nova's
+        default flavor."""
+        if not extra_specs:
+            return None
+        key = frozenset(extra_specs.items())
+        if key not in self.flavors:
+            self.flavors[key] = self.cloud.nova.create_flavor(
+                extra_specs, name='scenario-%d' % (len(self.flavors) + 1))
+        return self.flavors[key]
+
+    def _image(self, properties):
+        """An image with these properties in the embedded Glance (one per
+        distinct set); None: Nova's default image."""
+        if not properties:
+            return None
+        key = frozenset(properties.items())
+        if key not in self.images:
+            self.images[key] = self.cloud.nova.create_image(
+                properties, name='scenario-%d' % (len(self.images) + 1))
+        return self.images[key]
 
     # -- events --------------------------------------------------------------
 
@@ -307,19 +348,23 @@ class ScenarioRunner:
             hosts[host] = {'architecture': cloud.architectures[host],
                            'state': (row.state_at(now)[0] if row is not None
                                      else trust_states.UNREACHABLE),
-                           'reason': row.reason if row else db_api.NO_EVIDENCE_YET}
+                           'reason': row.reason if row else db_api.NO_EVIDENCE_YET,
+                           'guest_features': cloud.hardware_for(
+                               cloud.architectures[host]).guest_features}
         vms = {}
         for vm in self.scenario.vms:
             if vm.name in self.rejected:
                 vms[vm.name] = {'status': 'REJECTED', 'host': None, 'compliant': False,
                                 'reason': self.rejected[vm.name]}
-                continue
-            server = cloud.nova.get_server(self.ids[vm.name])
-            verdict = cloud.assess(server, rows, now)
-            vms[vm.name] = {'status': server['status'],
-                            'host': server.get('OS-EXT-SRV-ATTR:host'),
-                            'compliant': verdict.compliant,
-                            'reason': self._vm_reason(vm.name, server, verdict, tasks)}
+            else:
+                server = cloud.nova.get_server(self.ids[vm.name])
+                verdict = cloud.assess(server, rows, now)
+                vms[vm.name] = {'status': server['status'],
+                                'host': server.get('OS-EXT-SRV-ATTR:host'),
+                                'compliant': verdict.compliant,
+                                'reason': self._vm_reason(vm.name, server, verdict, tasks)}
+            vms[vm.name].update(self.guests.get(vm.name) or {
+                'guest': [], 'memory_encrypted': False})
         return {
             'name': self.scenario.name,
             'hosts': hosts,
@@ -357,7 +402,8 @@ BAD_STATES = (trust_states.UNTRUSTED, trust_states.UNREACHABLE)
 def check_invariants(result):
     """The contract's invariants that a result shows; a list of violations.
 
-    1. after every step every ACTIVE VM with a request is compliant;
+    1. after every step every ACTIVE VM with a request is compliant (its
+       host protects it as it is launched);
     3. every VM of the file appears in every snapshot;
     4. every completed migration's destination satisfied the VM's request
        when it arrived (the manager's own check, recorded in the audit);
@@ -365,7 +411,11 @@ def check_invariants(result):
        trusted: before that it is still being enrolled), and in every step but
        on the host an attack, silence, forged or replayed report targets,
        no host is ever announced untrusted or unreachable (every announced
-       change counts, not only the state a snapshot shows).
+       change counts, not only the state a snapshot shows);
+    7. a memory-encrypted guest is moved only by cold migration (no live
+       migration, completed or tried: Nova refuses it), and a guest launched
+       as a kind of confidential VM (SEV-SNP, TDX) is, in every snapshot,
+       only ever on a host that offers that kind;
     (2 and 5 are about causes: the tests check them against the timeline.)
     """
     problems = []
@@ -396,4 +446,33 @@ def check_invariants(result):
         if m['ok'] and m.get('compliant') is False:
             problems.append('migration of %s to %s: destination not compliant' % (
                 m['vm'], m['to']))
+    problems += _confidential_problems(result)
+    return problems
+
+
+#: Guest features that make a guest a kind of confidential VM, which only a
+#: host offering that kind can run.
+CONFIDENTIAL = frozenset({guest_mod.AMD_SEV_SNP, guest_mod.INTEL_TDX})
+
+
+def _confidential_problems(result):
+    """Invariant 7 (see :func:`check_invariants`)."""
+    problems = []
+    vms = result['vms']
+    for m in result['migrations']:
+        if vms.get(m['vm'], {}).get('memory_encrypted') and m['kind'] != 'cold':
+            problems.append('%s is memory-encrypted but was moved by %s migration '
+                            '(%s to %s)' % (m['vm'], m['kind'], m['from'], m['to']))
+    offers = {name: set(h.get('guest_features') or ())
+              for name, h in result['hosts'].items()}
+    snapshots = [('steps[%d]' % i, step['vms'])
+                 for i, step in enumerate(result['steps'])] + [('final', vms)]
+    for where, snapshot in snapshots:
+        for name, vm in sorted(snapshot.items()):
+            kind = CONFIDENTIAL.intersection(vms.get(name, {}).get('guest') or ())
+            host = vm.get('host')
+            if kind and host is not None and not kind <= offers.get(host, set()):
+                problems.append('%s: %s, launched as %s, is on %s, which does '
+                                'not offer it' % (where, name, ', '.join(sorted(kind)),
+                                                  host))
     return problems

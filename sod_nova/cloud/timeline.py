@@ -29,6 +29,15 @@ def _event_text(step):
     }[kind] % (host, of)
 
 
+def _launched(vm):
+    """``  launched as amd-sev-snp (memory-encrypted)`` for a VM launched
+    with guest features, else nothing."""
+    features = list(vm.get('guest') or ())
+    if vm.get('memory_encrypted') and not features:
+        features.append('memory-encrypted')
+    return '  launched as %s' % ', '.join(features) if features else ''
+
+
 def _ms(value):
     return '-' if value is None else '%d ms' % value
 
@@ -44,7 +53,9 @@ def render(result):
     add('')
     add('Servers (each proves its architecture to the trust monitor):')
     for name, h in hosts.items():
-        add('  %-14s %-12s' % (name, h['architecture']))
+        offers = h.get('guest_features')
+        add(('  %-14s %-12s' % (name, h['architecture'])) + (
+            '  launches %s guests' % ', '.join(offers) if offers else ''))
     add('')
     add('Boot (Nova places each VM through SecurityOnDemandFilter):')
     for name, vm in vms.items():
@@ -52,8 +63,9 @@ def render(result):
         if vm['status'] == 'REJECTED':
             add('  %-10s REJECTED: %s' % (name, vm['reason']))
         elif boot:
-            add('  %-10s -> %-14s %s (%.1f s)' % (name, boot['host'] or '-',
-                                                 boot['status'], boot['seconds']))
+            add(('  %-10s -> %-14s %s (%.1f s)' % (
+                name, boot['host'] or '-', boot['status'], boot['seconds']))
+                + _launched(vm) + (': %s' % boot['reason'] if boot.get('reason') else ''))
     for i, step in enumerate(result['steps'], 1):
         add('')
         add('[%d] %s' % (i, _event_text(step)))

@@ -61,7 +61,7 @@ def test_attack_moves_vms_with_a_request_and_only_those():
     assert recovered['hosts']['hw1']['state'] == 'trusted'
     assert recovered['migrations'] == []                    # nothing needs moving
     assert result['hosts']['hw1'] == {'architecture': 'HyperWall', 'state': 'trusted',
-                                      'reason': 'evidence verified'}
+                                      'reason': 'evidence verified', 'guest_features': []}
 
 
 def test_without_relocation_the_invariant_breaks():
@@ -97,7 +97,7 @@ def test_policy_changes_and_rejected_requests():
     assert vms['unsatisfiable']['status'] == 'REJECTED'
     assert 'HW attacks' in vms['unsatisfiable']['reason']
     assert vms['rec'] == {'status': 'ACTIVE', 'host': 'ds1', 'compliant': True,
-                          'reason': None}
+                          'reason': None, 'guest': [], 'memory_encrypted': False}
     assert result['boots']['vm-a']['host'] == 'ds1'         # first compliant host
     assert moves(result, step=0) == [('vm-a', 'ds1', 'hw1', 'policy-change')]
     assert moves(result, step=1) == []                       # lowered: stays
@@ -182,6 +182,10 @@ def test_console_script_runs_the_paper_scenario_as_json():
      '  - {name: c, security: {options: [9]}}\n',
      'sod-nova: vms[2].security.options: 9 is not an option (1-7)\n'),
     ('hosts: [', None),
+    ('hosts:\n  - {name: h, architecture: AMD-SEV-SNP}\nvms:\n'
+     '  - {name: c, extra_specs: {"hw:mem_encryption_model": amd-sev-snq}}\n',
+     "sod-nova: vms[0].extra_specs.hw:mem_encryption_model: 'amd-sev-snq' is not "
+     "one of: amd-sev, amd-sev-es, amd-sev-snp, intel-tdx.\n"),
 ])
 def test_bad_file_is_one_line_and_exit_2(tmp_path, text, message):
     path = tmp_path / 'bad.yaml'

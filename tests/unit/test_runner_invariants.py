@@ -70,3 +70,57 @@ def test_the_timeline_tells_a_wait():
     text = timeline.render(r)
     assert '[1] 30 s of scenario time pass (12.0 s here)' in text
     assert 'Invariants: all kept' in text
+
+
+def confidential_result(migrations, placements):
+    """A run with an SNP guest (cvm), an ordinary guest and a plain
+    memory-encrypted guest of the default model (sev: any SEV host)."""
+    r = result([{'event': {'attack': {'host': 'snp1'}}, 'host': 'snp1',
+                 'trust_changes': [],
+                 'vms': {name: {'status': 'ACTIVE', 'host': host, 'compliant': True}
+                         for name, host in placements.items()}}])
+    r['hosts'] = {
+        'snp1': {'architecture': 'AMD-SEV-SNP', 'guest_features': ['amd-sev-snp']},
+        'snp2': {'architecture': 'AMD-SEV-SNP', 'guest_features': ['amd-sev-snp']},
+        'tdx1': {'architecture': 'Intel-TDX', 'guest_features': ['intel-tdx']},
+        'hw1': {'architecture': 'HyperWall', 'guest_features': []}}
+    r['vms'] = {
+        'cvm': {'status': 'ACTIVE', 'host': placements['cvm'], 'compliant': True,
+                'reason': None, 'guest': ['amd-sev-snp'], 'memory_encrypted': True},
+        'vm': {'status': 'ACTIVE', 'host': placements['vm'], 'compliant': True,
+               'reason': None, 'guest': [], 'memory_encrypted': False},
+        'sev': {'status': 'ACTIVE', 'host': placements['sev'], 'compliant': True,
+                'reason': None, 'guest': [], 'memory_encrypted': True}}
+    r['migrations'] = migrations
+    return r
+
+
+def move(vm, frm, to, kind, ok=True):
+    return {'vm': vm, 'from': frm, 'to': to, 'trigger': 'trust-loss', 'kind': kind,
+            'ok': ok, 'compliant': True}
+
+
+def test_a_confidential_guest_moved_cold_between_hosts_of_its_kind():
+    r = confidential_result(
+        [move('cvm', 'snp1', 'snp2', 'cold'), move('vm', 'hw1', 'snp1', 'live'),
+         move('sev', 'snp1', 'snp2', 'cold')],
+        {'cvm': 'snp2', 'vm': 'hw1', 'sev': 'snp2'})
+    assert runner.check_invariants(r) == []
+
+
+def test_invariant_7_a_memory_encrypted_guest_never_moves_live():
+    r = confidential_result(
+        [move('cvm', 'snp1', 'snp2', 'live'),
+         move('sev', 'snp1', 'snp2', 'live', ok=False)],
+        {'cvm': 'snp2', 'vm': 'hw1', 'sev': 'snp1'})
+    assert runner.check_invariants(r) == [
+        'cvm is memory-encrypted but was moved by live migration (snp1 to snp2)',
+        'sev is memory-encrypted but was moved by live migration (snp1 to snp2)']
+
+
+def test_invariant_7_a_confidential_guest_only_on_hosts_of_its_kind():
+    r = confidential_result([], {'cvm': 'tdx1', 'vm': 'snp1', 'sev': 'hw1'})
+    r['vms']['cvm']['host'] = 'hw1'
+    assert runner.check_invariants(r) == [
+        'steps[0]: cvm, launched as amd-sev-snp, is on tdx1, which does not offer it',
+        'final: cvm, launched as amd-sev-snp, is on hw1, which does not offer it']

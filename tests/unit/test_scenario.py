@@ -68,6 +68,27 @@ def test_wait_lets_scenario_time_pass():
     assert s.events[0].raw == {'wait': {'seconds': 90}}
 
 
+def test_extra_specs_are_the_flavor_the_vm_boots_with():
+    """As Nova's flavor API keeps them: strings; YAML booleans and integers
+    spelled as Nova reads them; checked by Nova's own validators."""
+    s = load(HOSTS + """
+vms:
+  - name: cvm
+    security: {options: [1, 2], properties: [C, I]}
+    extra_specs: {"hw:mem_encryption": true, "hw:mem_encryption_model": amd-sev-snp}
+  - name: measured
+    extra_specs: {"hw:tpm_version": "2.0", "hw:tpm_model": tpm-crb, "hw:cpu_cores": 1}
+  - {name: plain, extra_specs: null}
+""")
+    specs = {vm.name: vm.extra_specs for vm in s.vms}
+    assert specs == {
+        'cvm': {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'amd-sev-snp'},
+        'measured': {'hw:tpm_version': '2.0', 'hw:tpm_model': 'tpm-crb',
+                     'hw:cpu_cores': '1'},
+        'plain': {}}
+    assert s.vms[0].security == {'sod:options': '1,2', 'sod:properties': 'C,I'}
+
+
 def test_refused_option_is_left_for_the_cloud_to_reject():
     s = load(HOSTS + 'vms:\n  - {name: x, security: {options: [1, 4]}}\n')
     assert s.vms[0].security == {'sod:options': '1,4'}
@@ -85,7 +106,22 @@ def test_refused_option_is_left_for_the_cloud_to_reject():
     (HOSTS + 'vms:\n  - {name: a, security: {}}\n',
      'vms[0].security: empty: give options and/or package'),
     (HOSTS + 'vms:\n  - {name: a, secuirty: {options: [1]}}\n',
-     'vms[0].secuirty: unknown key (one of: name, security)'),
+     'vms[0].secuirty: unknown key (one of: name, security, extra_specs)'),
+    (HOSTS + 'vms:\n  - {name: a, extra_specs: [hw:tpm_version]}\n',
+     'vms[0].extra_specs: must be a mapping of extra spec names to values'),
+    (HOSTS + 'vms:\n  - {name: a, extra_specs: {"hw:tpm_version": 2.0}}\n',
+     'vms[0].extra_specs.hw:tpm_version: 2.0 is not a string: quote it ("2.0")'),
+    (HOSTS + 'vms:\n  - {name: a, extra_specs: {"hw:tpm_model": [tpm-crb]}}\n',
+     "vms[0].extra_specs.hw:tpm_model: ['tpm-crb'] is not a string: quote it"),
+    (HOSTS + 'vms:\n  - {name: a, extra_specs: {"hw:mem_encryption_model": amd-sev-snq}}\n',
+     "vms[0].extra_specs.hw:mem_encryption_model: 'amd-sev-snq' is not one of: "
+     "amd-sev, amd-sev-es, amd-sev-snp, intel-tdx"),
+    (HOSTS + 'vms:\n  - {name: a, extra_specs: {"hw:mem_encrypton": "true"}}\n',
+     "vms[0].extra_specs.hw:mem_encrypton: extra spec 'hw:mem_encrypton' does not "
+     "appear to be a valid extra spec"),
+    (HOSTS + 'vms:\n  - {name: a, extra_specs: {"sod:options": "1,2"}}\n',
+     "vms[0].extra_specs.sod:options: a VM's request goes in its security "
+     "(instance metadata), not in its flavor's extra specs"),
     (HOSTS + 'vms:\n  - {name: a}\n  - {name: a}\n', "vms[1].name: 'a' is used twice"),
     (HOSTS + 'vms:\n  - {security: {options: [1]}}\n', 'vms[0].name: missing'),
     ('hosts:\n  - {name: h, architecture: Quantum}\n',
