@@ -36,6 +36,7 @@ import functools
 import importlib.resources
 import json
 import logging
+import os
 
 import jsonschema
 import yaml
@@ -50,6 +51,7 @@ SCHEMA = 'scenario.schema.json'
 #: The longest ``wait`` one event may ask for, in scenario seconds (a day of
 #: moving-target periods is not a demo; a run must end in minutes).
 MAX_WAIT_SECONDS = 3600
+SUFFIX = '.yaml'
 BUILTIN = 'paper.yaml'
 
 #: Size limits of a scenario, checked before any service starts. They bound
@@ -360,17 +362,37 @@ def load(text, known_architecture, source='<scenario>'):
                     events)
 
 
+def packaged():
+    """Names of the scenarios that come with sod-nova (``paper``,
+    ``present-day``...), sorted."""
+    return sorted(entry.name[:-len(SUFFIX)] for entry in
+                  importlib.resources.files(SCENARIOS).iterdir()
+                  if entry.name.endswith(SUFFIX))
+
+
+def _packaged_file(name):
+    """The packaged scenario file ``name`` (with or without ``.yaml``)
+    stands for, or None."""
+    stem = name[:-len(SUFFIX)] if name.endswith(SUFFIX) else name
+    return stem + SUFFIX if stem in packaged() else None
+
+
 def load_file(path, known_architecture):
-    """Parse the scenario at ``path`` (None: the built-in paper scenario)."""
-    if path is None:
-        text = importlib.resources.files(SCENARIOS).joinpath(BUILTIN).read_text(
-            encoding='utf-8')
-        return load(text, known_architecture, BUILTIN)
+    """Parse the scenario at ``path``: a file, else the name of a packaged
+    scenario (``present-day``); None: the built-in paper scenario."""
+    packaged_file = BUILTIN if path is None else (
+        None if os.path.exists(path) else _packaged_file(path))
+    if packaged_file is not None:
+        text = importlib.resources.files(SCENARIOS).joinpath(
+            packaged_file).read_text(encoding='utf-8')
+        return load(text, known_architecture, packaged_file)
     try:
         with open(path, 'rb') as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError('%s: cannot read: %s' % (path, exc.strerror)) from None
+        raise ScenarioError('%s: cannot read: %s (the scenarios that come with '
+                            'sod-nova: %s)' % (path, exc.strerror,
+                                               ', '.join(packaged()))) from None
     if len(data) > MAX_FILE_BYTES:
         raise ScenarioError('%s: larger than the limit of %d bytes a scenario file may have'
                             % (path, MAX_FILE_BYTES))

@@ -89,6 +89,29 @@ vms:
     assert s.vms[0].security == {'sod:options': '1,2', 'sod:properties': 'C,I'}
 
 
+def test_packaged_scenarios_load_by_name():
+    assert {'paper', 'present-day'} <= set(scenario.packaged())
+    for name in ('present-day', 'present-day.yaml'):
+        s = scenario.load_file(name, known)
+        assert s.name == 'present-day'
+    assert scenario.load_file('paper', known).name == 'paper'
+    s = scenario.load_file('present-day', known)
+    archs = {h.name: h.architecture for h in s.hosts}
+    assert sorted(archs.values()).count('AMD-SEV-SNP') == 2
+    vms = {vm.name: vm for vm in s.vms}
+    assert vms['cvm'].extra_specs['hw:mem_encryption_model'] == 'amd-sev-snp'
+    assert vms['ordinary'].extra_specs == {}
+    assert vms['ordinary'].security == vms['cvm'].security
+    assert vms['measured'].extra_specs == {'hw:tpm_version': '2.0',
+                                           'hw:tpm_model': 'tpm-crb'}
+
+
+def test_a_file_wins_over_a_packaged_scenario_of_its_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'paper').write_text(HOSTS + 'name: mine\n')
+    assert scenario.load_file('paper', known).name == 'mine'
+
+
 def test_refused_option_is_left_for_the_cloud_to_reject():
     s = load(HOSTS + 'vms:\n  - {name: x, security: {options: [1, 4]}}\n')
     assert s.vms[0].security == {'sod:options': '1,4'}
@@ -190,8 +213,10 @@ def test_the_structure_is_a_valid_json_schema():
 
 
 def test_unreadable_file(tmp_path):
-    with pytest.raises(scenario.ScenarioError, match='cannot read'):
+    with pytest.raises(scenario.ScenarioError, match='cannot read') as exc:
         scenario.load_file(str(tmp_path / 'absent.yaml'), known)
+    assert 'the scenarios that come with sod-nova: ' in str(exc.value)
+    assert 'present-day' in str(exc.value)
     binary = tmp_path / 'bin.yaml'
     binary.write_bytes(b'\xff\xfe\x00')
     with pytest.raises(scenario.ScenarioError, match='not a UTF-8 text file'):
