@@ -8,12 +8,14 @@ whose requests reach the in-process Nova API (:func:`connect_session`, see
 libvirt: Nova's scheduler (with the SoD filter) picks every destination.
 
 Migration records: Nova's migrate actions return no migration id. At the
-microversions openstacksdk uses for them (2.30 for live, 2.56 for cold
-migration with a host), Nova's API asks the conductor synchronously, and the
-conductor creates the migration record before it answers; so right after a
-successful call the VM's newest migration is the one just started, and the
-manager keeps ``its id - 1`` as the watermark to follow (read after the
-call, to keep it off the path from trigger to call).
+microversion openstacksdk uses for a live migration (2.30), Nova's API asks
+the conductor synchronously, and the conductor creates the migration record
+before it answers; so right after a successful call the VM's newest
+migration is the one just started, and the manager keeps ``its id - 1`` as
+the watermark to follow (read after the call, to keep it off the path from
+trigger to call). A cold migration is cast to the conductor (Nova 34's
+``API.resize``), which creates the record later: its watermark is the VM's
+newest migration id read before the call.
 """
 
 from keystoneauth1 import loading as ks_loading

@@ -140,17 +140,25 @@ class Mover:
         calls can be in the air at once (from a thread pool).
         """
         called_at = self.clock()
+        before = None
         try:
             if prepared.kind == compute_mod.COLD:
+                # Nova casts a cold migration to its conductor, which makes
+                # the migration record later: the newest one before the
+                # call is the watermark.
+                before = self.compute.latest_migration_id(prepared.task.vm)
+                called_at = self.clock()
                 self.compute.cold_migrate(prepared.task.vm, prepared.target)
             else:
                 self.compute.live_migrate(prepared.task.vm, prepared.target)
         except compute_mod.NovaError as exc:
-            return called_at, exc
-        return called_at, None
+            return called_at, exc, None
+        return called_at, None, before
 
-    def complete(self, prepared, called_at, error):
-        """Record the outcome of :meth:`call`, on the manager's thread."""
+    def complete(self, prepared, called_at, error, before=None):
+        """Record the outcome of :meth:`call`, on the manager's thread;
+        ``before``: the VM's newest migration id before the call, where the
+        call had to read it first (a cold migration)."""
         task, kind, target = prepared
         if isinstance(error, compute_mod.NoValidHost):
             return self.failed(task, str(error), failed_host=target,
@@ -159,10 +167,12 @@ class Mover:
             # Refused by the API (VM state, conflict): not the host's fault.
             return self.failed(task, str(error))
         try:
-            newest = self.compute.latest_migration_id(task.vm)
+            # A live migration's record exists when Nova answers: the newest
+            # is ours (read after the call, off the path to it).
+            after = (before if before is not None
+                     else max(self.compute.latest_migration_id(task.vm) - 1, 0))
             task = self.store.task_update(
-                task.id, migration_after=max(newest - 1, 0),
-                migrate_called_at=called_at)
+                task.id, migration_after=after, migrate_called_at=called_at)
         except compute_mod.NovaError as exc:
             LOG.warning('%(vm)s: cannot read its migrations yet: %(exc)s',
                         {'vm': task.vm, 'exc': exc})
@@ -200,7 +210,15 @@ class Mover:
                 no_valid_host=not migration.dest_compute)
         if (task.kind == compute_mod.COLD and server.status == 'VERIFY_RESIZE'
                 and not server.busy):
-            self.compute.confirm_resize(task.vm)
+            # Confirmed once: Nova sets no task state while it confirms, the
+            # migration says 'confirming' until it is done.
+            if status == 'finished':
+                try:
+                    self.compute.confirm_resize(task.vm)
+                except compute_mod.NovaError as exc:
+                    LOG.warning('%(vm)s: confirming its cold migration '
+                                'failed, trying again: %(exc)s',
+                                {'vm': task.vm, 'exc': exc})
             return task
         if (status in compute_mod.MIGRATION_DONE[task.kind]
                 and not server.busy and server.host != task.source_host):

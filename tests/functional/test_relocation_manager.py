@@ -18,6 +18,7 @@ import pytest
 
 from sod_nova.catalog import Catalog
 from sod_nova.cloud import noauth
+from sod_nova.cloud import nova as nova_mod
 from sod_nova.cloud import settle as settle_mod
 from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
@@ -433,3 +434,66 @@ def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(
     assert relocation.status(vm) == 'ACTIVE'
     [task] = relocation.store.tasks(vm)
     assert (task.state, task.trigger) == (triggers.DONE, triggers.RECOVERY)
+
+
+SNP = {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'amd-sev-snp'}
+
+
+def test_a_confidential_guest_moves_cold_or_pauses_never_live(relocation):
+    """An SEV-SNP guest on an attacked SNP host is cold-migrated (resize,
+    then confirm) to the other SNP host; with no SNP host left it is paused,
+    and moved cold (unpaused first: Nova resizes only running or stopped
+    VMs) once one is trusted again. Nova is never asked to live-migrate it."""
+    snp = nova_mod.Hardware(amd_sev_snp=True)
+    for host in ('snp1', 'snp2'):
+        relocation.nova.start_compute(host, hardware=snp)
+        relocation.declare(host, 'AMD-SEV-SNP')
+    relocation.nova.start_compute('hw1')
+    relocation.declare('hw1', 'HyperWall')
+    relocation.override('retry_backoff', 3600)
+    flavor = relocation.nova.create_flavor(extra_specs=SNP)
+    server = relocation.nova.create_server(
+        name='cvm', flavor=flavor, host='snp1', metadata=HYPERWALL,
+        image_properties=nova_mod.guest_image_properties(SNP))
+    assert server['status'] == 'ACTIVE', server
+    vm = server['id']
+    live_calls = []
+    relocation.new_manager()
+    real_live = relocation.manager.compute.live_migrate
+    relocation.manager.compute.live_migrate = (
+        lambda *a, **k: (live_calls.append(a), real_live(*a, **k)))
+    relocation.settle()
+
+    relocation.set_trust('snp1', 'untrusted', 'attestation report mismatch')
+    relocation.settle()
+    assert relocation.host_of(vm) == 'snp2'
+    assert relocation.status(vm) == 'ACTIVE'
+    [migration] = relocation.migrations(vm)
+    assert (migration['migration_type'], migration['status'],
+            migration['source_compute'], migration['dest_compute']) == (
+                'migration', 'confirmed', 'snp1', 'snp2')
+    moved = relocation.audit_events(vm)[-1]
+    assert (moved['event'], moved['kind'], moved['to']) == (
+        'moved', 'cold', 'snp2')
+    assert moved['downtime_ms'] > 0
+
+    # No SNP host left: HyperWall would protect the guest, but Nova cannot
+    # launch an SNP guest there, so the guest follows its ladder to a pause.
+    relocation.set_trust('snp2', 'untrusted', 'attestation report mismatch')
+    relocation.settle()
+    assert relocation.status(vm) == 'PAUSED'
+    assert relocation.host_of(vm) == 'snp2'
+    task = relocation.store.tasks(vm)[-1]
+    assert task.state == triggers.PARKED and task.action == 'pause'
+
+    relocation.set_trust('snp1', 'trusted', 'fresh evidence')
+    relocation.settle()
+    assert relocation.host_of(vm) == 'snp1'
+    assert relocation.status(vm) == 'ACTIVE'
+    task = relocation.store.tasks(vm)[-1]
+    assert (task.trigger, task.state, task.kind) == (
+        triggers.RECOVERY, triggers.DONE, 'cold')
+    assert [m['migration_type'] for m in relocation.migrations(vm)] == [
+        'migration'] * len(relocation.migrations(vm))
+    assert live_calls == []
+    assert_chain_intact(relocation)
