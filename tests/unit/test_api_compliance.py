@@ -100,6 +100,7 @@ CATALOG = Catalog.load()
      {'sod:options': '2', 'sod:properties': 'I'}),
     ({'sod:options': '1,2,3'}, {}),
     ({}, {'sod:options': '2', 'sod:properties': 'C,I'}),
+    ({'sod:options': '1', 'sod:remediation': 'live'}, {'sod:options': '1,2'}),
 ])
 def test_every_intermediate_request_is_at_least_as_strict_as_the_end(
         current, wanted):
@@ -113,3 +114,10 @@ def test_every_intermediate_request_is_at_least_as_strict_as_the_end(
     assert state == wanted
     for mapping in seen:
         assert final.satisfied_by(request_for(CATALOG, mapping).mask)
+
+
+def test_a_remediation_ladder_is_written_as_sod_remediation():
+    metadata = request_obj.to_metadata({'options': [2],
+                                        'remediation': ['live', 'cold']})
+    assert metadata['sod:remediation'] == 'live,cold'
+    assert request_for(CATALOG, metadata)    # a well-formed request

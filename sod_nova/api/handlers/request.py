@@ -16,6 +16,17 @@ from sod_nova.policy import PolicyError
 GUEST_VERSION = (1, 2)
 
 
+def parse_body(catalog, body):
+    """``(metadata, SecurityRequest)`` of a validated security body (the
+    customer's choice alone, as ``PUT /servers/{id}/security`` writes it);
+    400 if refused."""
+    metadata = request_obj.to_metadata(body)
+    try:
+        return metadata, request_obj.check(catalog, metadata).request
+    except PolicyError as exc:
+        raise util.ApiError(400, str(exc), errors.INVALID_SECURITY) from None
+
+
 def _check(catalog, body, metadata):
     """The :class:`request_obj.Check` of a validated body; 400 if refused."""
     guest = body.get('guest')

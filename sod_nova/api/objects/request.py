@@ -31,6 +31,8 @@ def to_metadata(body):
         values[parse.PREFIX + parse.PACKAGE] = body['package']
     if body.get('moving_target'):
         values[parse.PREFIX + parse.MOVING_TARGET] = str(body['moving_target'])
+    if body.get('remediation'):
+        values[parse.PREFIX + parse.REMEDIATION] = ','.join(body['remediation'])
     return values
 
 
@@ -38,7 +40,7 @@ def to_metadata(body):
 #: a request at least as strict as the final one (a missing properties key
 #: means C,I; options, package and a moving target only add protection).
 DELETE_ORDER = (parse.PROPERTIES, parse.PACKAGE, parse.MOVING_TARGET,
-                parse.OPTIONS)
+                parse.REMEDIATION, parse.OPTIONS)
 
 
 def plan(current, wanted):

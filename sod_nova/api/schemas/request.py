@@ -13,6 +13,11 @@ SECURITY = {
                        'items': {'type': 'string', 'enum': ['C', 'I']}},
         'package': {'type': 'string', 'minLength': 1, 'maxLength': 255},
         'moving_target': {'type': 'integer', 'minimum': 1},
+        # The VM's remediation ladder (sod:remediation): the moves it
+        # accepts, in order, before the no-host action.
+        'remediation': {'type': 'array', 'uniqueItems': True, 'minItems': 1,
+                        'items': {'type': 'string',
+                                  'enum': ['live', 'cold']}},
     },
     'additionalProperties': False,
 }
