@@ -99,6 +99,33 @@ def _show(value):
     return str(value).lower() if isinstance(value, bool) else value
 
 
+#: A row without a guest requirement: what it protects, it protects for any.
+ANY_GUEST = 'any guest (it needs no guest launch feature)'
+#: How a flavor asks for a feature Nova 34 cannot launch a guest with.
+NOT_LAUNCHABLE = 'no flavor or image can ask for it in Nova 34'
+
+
+def row_guest(catalog, arch):
+    """What a guest must be for catalogue row ``arch`` to protect it, as
+    ``sod-nova catalog show``, ``GET /catalog`` and ``openstack sod catalog
+    show`` say it: ``{'feature', 'sentence', 'launch_with', 'source'}``.
+
+    ``feature``: the guest launch feature the row needs (None: any guest);
+    ``sentence``: the plain sentence (:meth:`Architecture.guest_note`);
+    ``launch_with``: the extra specs that launch such a guest, or that Nova
+    34 cannot launch one; ``source``: where the requirement comes from.
+    """
+    if arch.guest is None:
+        return {'feature': None, 'sentence': ANY_GUEST, 'launch_with': None,
+                'source': None}
+    feature = guest_mod.FEATURES[arch.guest.feature]
+    return {'feature': feature.name,
+            'sentence': arch.guest_note(catalog.removed_counts_as_protected),
+            'launch_with': feature.how if feature.expressible
+            else NOT_LAUNCHABLE,
+            'source': arch.guest.source}
+
+
 def not_asked(flavor_name=None, flavor=True, image=False):
     """``flavor m1.small does not ask for it`` for the given launch sources."""
     flavor_words = ('flavor %s' % flavor_name if flavor_name

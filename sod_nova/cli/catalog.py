@@ -9,7 +9,7 @@ that launch such a guest and where the requirement comes from.
 from cliff import lister
 from cliff import show
 
-from sod_nova.catalog import guest as guest_mod
+from sod_nova.catalog import guest_fit
 from sod_nova.cli import base
 from sod_nova.policy import entities
 
@@ -24,14 +24,9 @@ def _cells(arch):
 def _guest_fields(catalog, arch):
     """``show``'s guest fields: what a guest must be for the row to protect
     it, how a flavor asks for that, and the source of the requirement."""
-    if arch.guest is None:
-        return {'guest': 'any guest (it needs no guest launch feature)',
-                'guest_launch': None, 'guest_source': None}
-    feature = guest_mod.FEATURES[arch.guest.feature]
-    return {'guest': arch.guest_note(catalog.removed_counts_as_protected),
-            'guest_launch': feature.how if feature.expressible else
-            'no flavor or image can ask for it in Nova 34',
-            'guest_source': arch.guest.source}
+    guest = guest_fit.row_guest(catalog, arch)
+    return {'guest': guest['sentence'], 'guest_launch': guest['launch_with'],
+            'guest_source': guest['source']}
 
 
 class ListArchitectures(base.BadInputExits2, lister.Lister):

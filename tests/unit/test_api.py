@@ -154,6 +154,46 @@ def test_catalog_is_for_anybody(app, who):
                                                          'I': 'yes'}
 
 
+SNP_SENTENCE = ('AMD-SEV-SNP protects C, I against Other VMs; C, I against '
+                'Hypervisor; C against HW attacks; C, I against Cloud Manager '
+                'only for a guest launched with hw:mem_encryption=true, '
+                'hw:mem_encryption_model=amd-sev-snp')
+
+
+def test_a_row_says_which_guest_it_protects_as_the_cli_does(app):
+    status, body, _ = call(app, '/catalog/amd-sev-snp', headers=ALICE)
+    assert status == 200
+    snp = body['architecture']
+    assert snp['guest'] == {
+        'feature': 'amd-sev-snp', 'sentence': SNP_SENTENCE,
+        'launch_with': ('hw:mem_encryption=true, '
+                        'hw:mem_encryption_model=amd-sev-snp'),
+        'source': snp['guest']['source']}
+    assert snp['guest']['source'].startswith(
+        'AMD SEV-SNP white paper (2020): only a guest launched as an SNP VM')
+    # What it protects for that guest; the sentence says for which.
+    assert snp['protects']['Hypervisor'] == ['C', 'I']
+    status, body, _ = call(app, '/catalog/intel-sgx', headers=ALICE)
+    assert body['architecture']['guest']['launch_with'] == (
+        'no flavor or image can ask for it in Nova 34')
+    status, body, _ = call(app, '/catalog/vtpm-measured-boot', headers=ALICE)
+    assert body['architecture']['guest']['launch_with'] == (
+        'hw:tpm_version=2.0 (a vTPM)')
+    status, body, _ = call(app, '/catalog/hyperwall', headers=ALICE)
+    assert body['architecture']['guest'] == {
+        'feature': None,
+        'sentence': 'any guest (it needs no guest launch feature)',
+        'launch_with': None, 'source': None}
+    # The list shows each row as show does.
+    status, body, _ = call(app, '/catalog', headers=ALICE)
+    assert status == 200
+    listed = {a['name']: a['guest'] for a in body['architectures']}
+    assert listed['AMD-SEV-SNP'] == snp['guest']
+    assert {name for name, guest in listed.items() if guest['feature']} == {
+        'AMD-SEV-SNP', 'Intel-TDX', 'Intel-SGX', 'Arm-CCA',
+        'vTPM-Measured-Boot'}
+
+
 def test_unknown_architecture_is_404_naming_the_known_ones(app):
     status, body, _ = call(app, '/catalog/Nonesuch', headers=ALICE)
     assert (status, error_code(body)) == (404, 'sod.architecture.not_found')

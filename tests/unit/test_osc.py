@@ -111,7 +111,49 @@ def test_catalog_list_and_show(api):
     code, out, _ = openstack(api, 'sod', 'catalog', 'show', 'hyperwall',
                              '-f', 'json', token='alice:project-a')
     assert code == 0
-    assert json.loads(out)['Row']['Hypervisor'] == {'C': 'yes', 'I': 'yes'}
+    shown = json.loads(out)
+    assert shown['Row']['Hypervisor'] == {'C': 'yes', 'I': 'yes'}
+    assert (shown['Guest'], shown['Guest Launch'], shown['Guest Source']) == (
+        'any guest (it needs no guest launch feature)', None, None)
+
+
+def sod_nova(*args):
+    """``sod-nova ARGS``, the operator's CLI, in a fresh process."""
+    proc = subprocess.run([sys.executable, '-m', 'sod_nova.cmd.manage',
+                           *args], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize('name, feature, only_for', [
+    ('amd-sev-snp', 'amd-sev-snp',
+     ' only for a guest launched with hw:mem_encryption=true, '
+     'hw:mem_encryption_model=amd-sev-snp'),
+    ('intel-sgx', 'sgx-enclave',
+     ' only for an application built for SGX in a guest given enclave '
+     'memory (EPC), which Nova 34 cannot launch'),
+])
+def test_catalog_says_which_guest_a_row_protects_as_sod_nova_does(
+        api, name, feature, only_for):
+    code, out, err = openstack(api, 'sod', 'catalog', 'show', name, '-f',
+                               'json', token='alice:project-a')
+    assert code == 0, err
+    shown = json.loads(out)
+    cli = sod_nova('catalog', 'show', name, '-f', 'json')
+    assert (shown['Guest'], shown['Guest Launch'], shown['Guest Source']) == (
+        cli['guest'], cli['guest_launch'], cli['guest_source'])
+    assert shown['Guest'].startswith('%s protects ' % cli['name'])
+    assert shown['Guest'].endswith(only_for)
+    code, out, err = openstack(api, 'sod', 'catalog', 'list', '-f', 'json',
+                               token='alice:project-a')
+    assert code == 0, err
+    needs = {r['Name']: r['Guest Needs'] for r in json.loads(out)}
+    listed = {r['Name']: r['Guest Needs']
+              for r in sod_nova('catalog', 'list', '-f', 'json')}
+    assert needs == listed
+    assert needs[cli['name']] == feature
+    assert needs['HyperWall'] == '-'
 
 
 def test_request_check(api):

@@ -1,5 +1,14 @@
-"""The catalogue (Table III rows and packages) as the API shows it."""
+"""The catalogue (Table III rows and packages) as the API shows it.
 
+Each row says which guest it protects, as ``sod-nova catalog show`` does
+(:func:`sod_nova.catalog.guest_fit.row_guest`): ``protects`` is what it
+protects for a guest launched for it, and ``guest`` whether that is any
+guest (``feature`` null) or only one launched with a feature (SEV-SNP, TDX,
+SGX, CCA, the vTPM row), with the plain ``sentence``, how a flavor asks for
+it (``launch_with``, or that Nova 34 cannot) and its ``source``.
+"""
+
+from sod_nova.catalog import guest_fit
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.policy import entities
 
@@ -16,6 +25,7 @@ def architecture_view(catalog, arch):
         'protected_entity': arch.protected_entity,
         'row': arch.row(),
         'protects': _protects(catalog, arch),
+        'guest': guest_fit.row_guest(catalog, arch),
         'why': {'%s/%s' % (e.label, p.name): text
                 for (e, p), text in sorted(
                     arch.why.items(), key=lambda kv: (kv[0][0].option,
@@ -24,8 +34,9 @@ def architecture_view(catalog, arch):
 
 
 def _protects(catalog, arch):
-    """The cells the architecture satisfies under this deployment's rule
-    for ``removed`` cells, as ``{entity: [C, I]}``."""
+    """The cells the architecture satisfies (for a guest launched for it,
+    see ``guest``) under this deployment's rule for ``removed`` cells, as
+    ``{entity: [C, I]}``."""
     mask = catalog.capability_mask(arch.name)
     return {e.label: [p.name for p in entities.PROPERTY_ORDER
                       if mask & entities.bit(e, p)]
