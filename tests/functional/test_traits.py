@@ -106,12 +106,18 @@ SNP_IMAGE = {'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
 
 
 def require_nova_snp(cloud, host):
-    """Skip unless Nova's own driver reports SEV-SNP for ``host``."""
+    """Fail, with the reason, unless Nova's own driver reports SEV-SNP for
+    ``host``: the embedded cloud's libvirt reports it for an AMD-SEV-SNP
+    host (sod_nova.cloud._libvirt.Hardware), so a host without it is a
+    broken cloud, not a test to skip."""
     inventories = cloud.nova.computes[host].manager.driver._host \
         .get_mem_encryption_inventories()
-    if not inventories.get('amd_sev_snp', {}).get('supported'):
-        pytest.skip("%s's libvirt does not report SEV-SNP to Nova's driver, "
-                    'so Nova reports no HW_CPU_X86_AMD_SEV_SNP to check' % host)
+    assert inventories.get('amd_sev_snp', {}).get('supported'), (
+        "%s's libvirt does not report SEV-SNP to Nova's driver (its memory "
+        'encryption inventories: %r), so Nova reports no '
+        'HW_CPU_X86_AMD_SEV_SNP and places no SNP guest there; the embedded '
+        "cloud's AMD-SEV-SNP hosts must report it (sod_nova.cloud._libvirt."
+        'Hardware)' % (host, inventories))
 
 
 def test_trusted_hosts_carry_what_they_protect_for_any_guest(cloud):
