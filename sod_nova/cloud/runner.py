@@ -151,6 +151,7 @@ class ScenarioRunner:
         detected = time.monotonic() - t0
         settled = cloud.settle()
         unsettled = [] if settled else self._unsettled()
+        audit = self._audit()
         step = {
             'event': event.raw,
             'host': host,
@@ -160,8 +161,8 @@ class ScenarioRunner:
             'host_changes': [],
             'trust_changes': self._trust_changes(change_mark),
             'rejections': self._rejections(rejected_before),
-            'migrations': self._migrations(self._audit()[audit_mark:]),
-            'decisions': self._decisions(self._audit()[audit_mark:]),
+            'migrations': self._migrations(audit[audit_mark:], audit[:audit_mark]),
+            'decisions': self._decisions(audit[audit_mark:]),
             'detected_s': round(detected, 3),
             'settled_s': round(time.monotonic() - t0, 3),
             'settled': settled,
@@ -291,17 +292,28 @@ class ScenarioRunner:
     def _names(self):
         return {sid: name for name, sid in self.ids.items()}
 
-    def _migrations(self, entries):
-        """Moves (and failed attempts) from audit entries, in order."""
+    def _migrations(self, entries, earlier=()):
+        """Moves (and failed attempts) from audit entries, in order.
+
+        A failed attempt's kind is that of the manager's call it ended (its
+        ``migrate-called`` entry, among ``earlier`` entries if need be).
+        """
         names, moves = self._names(), []
+        called = {}     # (vm, cause) -> kind of the last call
+        for e in earlier:
+            if e.get('event') == audit_events.MIGRATE_CALLED and e.get('kind'):
+                called[(e['vm'], e.get('cause'))] = e['kind']
         for e in entries:
+            if e.get('event') == audit_events.MIGRATE_CALLED and e.get('kind'):
+                called[(e['vm'], e.get('cause'))] = e['kind']
             if e.get('event') == audit_events.MOVED or (
                     e.get('event') == audit_events.RETRY and e.get('failed')):
                 ok = e['event'] == audit_events.MOVED
+                kind = e.get('kind') or called.get((e['vm'], e.get('cause')), 'live')
                 moves.append({
                     'vm': names.get(e['vm'], e['vm']), 'from': e.get('from'),
                     'to': e.get('to') if ok else e.get('failed'),
-                    'trigger': e.get('trigger'), 'kind': e.get('kind', 'live'),
+                    'trigger': e.get('trigger'), 'kind': kind,
                     'ok': ok, 'compliant': e.get('compliant'),
                     'latency_ms': e.get('latency_ms'),
                     'duration_ms': e.get('duration_ms')})

@@ -124,3 +124,18 @@ def test_invariant_7_a_confidential_guest_only_on_hosts_of_its_kind():
     assert runner.check_invariants(r) == [
         'steps[0]: cvm, launched as amd-sev-snp, is on tdx1, which does not offer it',
         'final: cvm, launched as amd-sev-snp, is on hw1, which does not offer it']
+
+
+def test_a_failed_attempt_has_the_kind_of_the_call_it_ended():
+    """The manager's retry entry names no kind: the result takes it from
+    the migrate-called entry of the same cause, in an earlier step too."""
+    run = runner.ScenarioRunner(None)
+    run.ids = {'cvm': 'uuid-1'}
+    called = {'event': 'migrate-called', 'vm': 'uuid-1', 'cause': 'recovery@snp1#0',
+              'kind': 'cold', 'from': 'snp2', 'trigger': 'recovery'}
+    retry = {'event': 'retry', 'vm': 'uuid-1', 'cause': 'recovery@snp1#0',
+             'from': 'snp2', 'failed': 'hw1', 'trigger': 'recovery'}
+    [attempt] = run._migrations([retry], earlier=[called])
+    assert (attempt['vm'], attempt['to'], attempt['kind'], attempt['ok']) == (
+        'cvm', 'hw1', 'cold', False)
+    assert run._migrations([called, retry])[0]['kind'] == 'cold'
