@@ -179,12 +179,12 @@ def run() -> dict:
     from nova.scheduler import filters as nova_filters
     from nova.scheduler.filters import compute_capabilities_filter
 
+    from sod_nova.compliance import request as compliance_request
     import sod_nova.conf
     from sod_nova.db import api as db_api
     from sod_nova.db import migration as db_migration
     from sod_nova.scheduler import filters as sod_filters
     from sod_nova.scheduler import instance_sources
-    from sod_nova.compliance import request as compliance_request
 
     objects.register_all()
     conf = sod_nova.conf.CONF
