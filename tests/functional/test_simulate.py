@@ -145,6 +145,41 @@ def test_wait_lets_a_moving_target_period_elapse_in_scenario_time():
     assert short['trust_changes'] == [] and long['trust_changes'] == []
 
 
+def test_present_day_scenario_moves_confidential_guests_as_nova_allows():
+    """The packaged present-day scenario: SNP and TDX protect only guests
+    launched for them, and a memory-encrypted guest moves only cold."""
+    result = runner.ScenarioRunner(
+        scenario_mod.load_file('present-day', known),
+        conf_overrides={('sod_relocation', 'migration_timeout'): 120.0}).run()
+    jsonschema.validate(result, SCHEMA)
+    for step in result['steps']:
+        assert step['settled'], (step['event'], step.get('unsettled'))
+    assert runner.check_invariants(result) == []
+    vms = result['vms']
+    assert result['boots']['cvm']['host'] == 'snp-1'
+    assert result['boots']['ordinary']['host'] == 'hyperwall-1'
+    assert result['boots']['measured']['host'] == 'vtpm-1'
+    assert vms['cvm']['guest'] == ['amd-sev-snp'] and vms['cvm']['memory_encrypted']
+    assert vms['measured']['guest'] == ['vtpm']
+    assert vms['no-vtpm']['status'] == 'REJECTED'
+    assert ('vTPM-Measured-Boot protects I against Same App; C, I against Other '
+            'Apps only for a guest launched with hw:tpm_version=2.0 (a vTPM)'
+            in vms['no-vtpm']['reason'])
+    cold, paused, back, hw_attack, hw_back, _ = result['steps']
+    assert moves(result, 'cvm', step=0) == [('cvm', 'snp-1', 'snp-2', 'trust-loss')]
+    assert paused['vms']['cvm'] == {'status': 'PAUSED', 'host': 'snp-2', 'compliant': False}
+    assert moves(result, 'cvm', step=2) == [('cvm', 'snp-2', 'snp-1', 'recovery')]
+    assert back['vms']['cvm'] == {'status': 'ACTIVE', 'host': 'snp-1', 'compliant': True}
+    assert {m['kind'] for m in result['migrations'] if m['vm'] == 'cvm'} == {'cold'}
+    parked = [d for d in hw_attack['decisions']
+              if d['event'] == 'parked' and d['vm'] == 'ordinary']
+    assert parked and 'AMD-SEV-SNP protects' in parked[0]['reason']
+    assert hw_attack['vms']['ordinary']['status'] == 'PAUSED'
+    assert hw_back['vms']['ordinary'] == {'status': 'ACTIVE', 'host': 'hyperwall-1',
+                                          'compliant': True}
+    assert not any(m['vm'] == 'ordinary' for m in result['migrations'])
+
+
 def test_eventlet_mode_runs_a_scenario():
     """Nova's other concurrency mode (eventlet) runs the same cloud."""
     env = dict(os.environ, OS_NOVA_DISABLE_EVENTLET_PATCHING='false')
