@@ -7,6 +7,11 @@ which (in the embedded cloud) trusts the same headers, so Nova's own policy
 applies to every read and write made for the caller. Keystone and
 keystonemiddleware in front of both are covered by the Horizon env's test
 (sod-horizon/sod_horizon/tests/browser/test_api_keystone.py).
+
+Nova's API is on loopback too (tests/functional/wsgi.py), for the console
+scripts that read flavors from it: ``openstack sod request check --flavor``
+and ``sod-nova-status upgrade check``'s flavor check, against flavors
+created through Nova's API.
 """
 
 import json
@@ -14,10 +19,15 @@ import os
 import subprocess
 import sys
 
+from oslo_upgradecheck import upgradecheck
 import pytest
 import webob
+import yaml
 
+from functional import processes
+from functional import wsgi
 from sod_nova.api import deploy
+from sod_nova.catalog import loader
 from sod_nova.cloud import api_server
 from sod_nova.cloud import embedded
 from sod_nova.cloud import noauth
@@ -40,9 +50,16 @@ def stack():
             service = noauth.connect(base_url, 'sod-service')
             app = deploy.deploy(conf, nova_service=service)
             project = cloud.nova.api_fixture.project_id
-            with api_server.LoopbackAPI(conf, nova_service=service) as http:
-                cloud.api_url = http.url
-                yield cloud, app, project
+            nova_http = wsgi.serve_nova(cloud.nova)
+            try:
+                # Nova's API on loopback too, for the console scripts.
+                cloud.nova_url = nova_http.endpoint
+                with api_server.LoopbackAPI(conf,
+                                            nova_service=service) as http:
+                    cloud.api_url = http.url
+                    yield cloud, app, project
+            finally:
+                nova_http.close()
         finally:
             for name, _value, group in overrides:
                 conf.clear_override(name, group)
@@ -349,3 +366,174 @@ def test_the_evacuation_plan_says_how_each_vm_would_move(stack, people,
     finally:
         for vm in (plain, pausing):
             cloud.nova.admin_api.delete_server(vm['id'])
+
+
+
+# -- flavors as Nova has them: the upgrade check and request check --------
+
+SNP_GUEST = {'hw:mem_encryption': 'true',
+             'hw:mem_encryption_model': 'amd-sev-snp'}
+
+
+class Flavors:
+    """Flavors created through Nova's API (its extra-spec validators, the
+    ``sod:`` ones included, apply), deleted at the end of the test."""
+
+    def __init__(self, nova):
+        self.nova = nova
+        self.ids = []
+
+    def public(self, name, extra_specs):
+        self.ids.append(self.nova.create_flavor(extra_specs, name=name))
+
+    def private(self, name, extra_specs):
+        flavor = self.nova.admin_api.post_flavor({'flavor': {
+            'name': name, 'ram': 512, 'vcpus': 1, 'disk': 1,
+            'os-flavor-access:is_public': False}})
+        self.ids.append(flavor['id'])
+        self.nova.admin_api.post_extra_spec(
+            flavor['id'], {'extra_specs': dict(extra_specs)})
+
+    def delete(self):
+        for flavor_id in self.ids:
+            self.nova.admin_api.delete_flavor(flavor_id)
+
+
+@pytest.fixture
+def flavors(stack):
+    made = Flavors(stack[0].nova)
+    yield made
+    made.delete()
+
+
+FLAVOR_CHECK = 'Flavors launch the guests their sod: requests need'
+WARNING = upgradecheck.Code.WARNING
+
+
+def upgrade_check(*config_files):
+    """``sod-nova-status upgrade check --json`` as an operator runs it: the
+    flavor check's ``(result, details)``."""
+    argv = [processes.script('sod-nova-status')]
+    for path in config_files:
+        argv += ['--config-file', str(path)]
+    proc = subprocess.run(argv + ['upgrade', 'check', '--json'],
+                          capture_output=True, text=True, check=False)
+    assert 'Traceback' not in proc.stdout + proc.stderr, proc.stderr
+    checks = {c['check']: (c['result'], c['details'])
+              for c in json.loads(proc.stdout)['checks']}
+    # The exit status is the worst result (the other checks read files this
+    # test does not write: nova-scheduler's configuration, the transport).
+    assert proc.returncode == max(r for r, _ in checks.values())
+    return checks[FLAVOR_CHECK]
+
+
+def snp_sentence(flavor):
+    return ('AMD-SEV-SNP protects C, I against Hypervisor only for a guest '
+            'launched with hw:mem_encryption=true, hw:mem_encryption_model='
+            'amd-sev-snp; flavor %s does not ask for it' % flavor)
+
+
+def write_present_day(path):
+    """An operator's catalogue of today's hardware only: the packaged rows
+    that carry a guest requirement, copied as they are."""
+    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
+        data = yaml.safe_load(f)
+    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_upgrade_check_names_flavors_that_do_not_launch_the_guest_needed(
+        stack, flavors, tmp_path):
+    # Every flavor, public and private, with its extra specs, read from
+    # Nova's API with [nova]'s credentials; sod-nova's own database says
+    # which server types this deployment has.
+    cloud = stack[0]
+    config = tmp_path / 'sod_nova.conf'
+    config.write_text(
+        '[sod_database]\nconnection = sqlite:///%s/sod.db\n'
+        '[nova]\nauth_type = none\nendpoint_override = %s\n'
+        % (tmp_path, cloud.nova_url))
+    present_day = tmp_path / 'present-day.conf'
+    present_day.write_text('[sod_catalog]\narchitectures_file = %s\n'
+                           % write_present_day(tmp_path / 'present-day.yaml'))
+    processes.manage(config, 'db', 'sync')
+    flavors.public('sod-hyperwall', {'sod:options': '1,2'})
+    flavors.public('sod-snp', dict(SNP_GUEST, **{'sod:options': '2'}))
+    flavors.public('sod-pinned', {'sod:options': '2',
+                                  'hw:cpu_policy': 'dedicated'})
+    # Plain amd-sev is not SNP; a private flavor is read as well.
+    flavors.private('sod-sev', {'sod:options': '2',
+                                'hw:mem_encryption': 'true'})
+    # No host declared: judged among the whole catalogue, where HyperWall
+    # protects any guest against the hypervisor.
+    assert upgrade_check(config) == (upgradecheck.Code.SUCCESS, None)
+
+    # Nova validates one key at a time: sod:properties alone passes it.
+    flavors.public('sod-odd', {'sod:properties': 'C'})
+
+    def assert_named(details, among):
+        assert details.startswith(
+            '4 flavors will not have their VMs protected as asked (no host '
+            'takes them unless their image asks for the guest): flavor '
+            'sod-hyperwall asks for C, I against Other VMs; C, I against '
+            'Hypervisor, which %s only a guest launched for it gets: '
+            % among), details
+        assert ('flavor sod-odd has a malformed sod: request (flavor extra '
+                'spec sod:properties: given without sod:options), so its VMs '
+                'are held to the strictest request') in details
+        assert snp_sentence('sod-pinned') in details
+        assert snp_sentence('sod-sev') in details
+        assert 'sod-snp' not in details
+        assert details.endswith('Give each flavor the launch extra specs '
+                                'named, or change its sod: request')
+
+    # A catalogue of today's hardware only.
+    result, details = upgrade_check(config, present_day)
+    assert result == WARNING
+    assert_named(details, 'in the catalogue')
+    # The packaged catalogue, in a cloud of SNP and TDX hosts.
+    processes.manage(config, 'host', 'declare', 'snp1', 'AMD-SEV-SNP')
+    processes.manage(config, 'host', 'declare', 'tdx1', 'Intel-TDX')
+    result, details = upgrade_check(config)
+    assert result == WARNING
+    assert_named(details, "among this cloud's server types (AMD-SEV-SNP, "
+                          'Intel-TDX)')
+    assert ('Intel-TDX protects C, I against Other VMs; C, I against '
+            'Hypervisor only for a guest launched with hw:mem_encryption='
+            'true, hw:mem_encryption_model=intel-tdx; flavor sod-hyperwall '
+            'does not ask for it') in details
+
+
+def test_openstack_sod_request_check_reads_the_flavor_from_nova(stack,
+                                                                  flavors):
+    # The flavor as openstack server create reads it: from Nova's API (here
+    # on loopback, where the token's project is the fixture's admin; the
+    # flavor is public), its extra specs with it.
+    cloud, _app, project = stack
+    flavors.public('m1.snp', SNP_GUEST)
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+
+    def request_check(flavor):
+        proc = subprocess.run(
+            [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
+             cloud.nova_url, '--os-token', 'alice:%s' % project,
+             '--os-security-on-demand-url', cloud.api_url,
+             'sod', 'request', 'check', '--option', '2', '--flavor', flavor,
+             '-f', 'json'], capture_output=True, text=True, env=env,
+            check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    code, out, err = request_check('m1.snp')
+    assert code == 0, err
+    result = json.loads(out)
+    # The guest of the flavor's extra specs, and the flavor by its name.
+    assert result['Guest'] == ('a guest launched with hw:mem_encryption=true, '
+                               'hw:mem_encryption_model=amd-sev-snp')
+    assert {'AMD-SEV-SNP', 'HyperWall'} <= set(result['Satisfied By'])
+    conditions = {c['name']: c['sentence'] for c in result['Guest Conditions']}
+    assert conditions['Intel-TDX'].endswith(
+        'flavor m1.snp does not ask for it')
+    code, _out, err = request_check('m1.nonesuch')
+    assert code == 1
+    assert 'm1.nonesuch' in err and 'Traceback' not in err
