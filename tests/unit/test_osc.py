@@ -6,15 +6,14 @@ ClientManager class, so a second in-process run would reuse the first
 run's endpoint.
 
 The server commands (``openstack server security ...``, ``openstack sod
-compliance report``) need Nova: tests/functional/test_api_servers.py.
+compliance report``) and ``openstack sod request check --flavor`` need Nova:
+tests/functional/test_api_servers.py.
 """
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 import yaml
@@ -189,66 +188,6 @@ def test_request_check_for_a_guest(api):
     assert code == 0
     assert ('AMD-SEV-SNP protects C, I against Hypervisor only for a guest '
             'launched with') in out
-
-
-class StubNova(http.server.BaseHTTPRequestHandler):
-    """Nova's compute API as far as openstacksdk finds a flavor: the
-    version document and ``GET /flavors/detail`` (a name is no ID: 404)."""
-
-    flavors = {'m1.snp': {'hw:mem_encryption': 'true',
-                          'hw:mem_encryption_model': 'amd-sev-snp'}}
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        base = 'http://%s:%d/v2.1/' % self.server.server_address
-        path = self.path.split('?')[0].rstrip('/')
-        if path == '/v2.1':
-            body = {'version': {'id': 'v2.1', 'status': 'CURRENT',
-                                'version': '2.96', 'min_version': '2.1',
-                                'links': [{'rel': 'self', 'href': base}]}}
-        elif path == '/v2.1/flavors/detail':
-            body = {'flavors': [
-                {'id': str(i), 'name': name, 'ram': 512, 'vcpus': 1,
-                 'disk': 1, 'extra_specs': specs}
-                for i, (name, specs) in enumerate(self.flavors.items())]}
-        else:
-            self.send_response(404)
-            self.send_header('Content-Length', '0')
-            self.end_headers()
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def test_request_check_reads_the_flavor_from_nova(api):
-    nova = http.server.ThreadingHTTPServer(('127.0.0.1', 0), StubNova)
-    threading.Thread(target=nova.serve_forever, daemon=True).start()
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-        proc = subprocess.run(
-            [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
-             'http://127.0.0.1:%d/v2.1' % nova.server_address[1],
-             '--os-token', 'alice:project-a',
-             '--os-security-on-demand-url', api.url,
-             'sod', 'request', 'check', '--option', '2', '--flavor', 'm1.snp',
-             '-f', 'json'], capture_output=True, text=True, env=env,
-            check=False)
-    finally:
-        nova.shutdown()
-        nova.server_close()
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
-    assert result['Guest'].startswith('a guest launched with '
-                                      'hw:mem_encryption=true')
-    assert 'AMD-SEV-SNP' in result['Satisfied By']
-    tdx = {c['name']: c for c in result['Guest Conditions']}['Intel-TDX']
-    assert tdx['sentence'].endswith('flavor m1.snp does not ask for it')
 
 
 @pytest.mark.parametrize('args, message', [

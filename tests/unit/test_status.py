@@ -1,19 +1,15 @@
 """``sod-nova-status upgrade check`` (each check, passing and failing) and the
 services' refusal of the in-memory ``fake://`` transport."""
 
-import http.server
 import json
 import signal
 import subprocess
 import sys
-import threading
 
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 import pytest
-import yaml
 
-from sod_nova.catalog import loader
 from sod_nova.cmd import status
 import sod_nova.conf
 from sod_nova.db import api as db_api
@@ -24,6 +20,9 @@ SUCCESS = upgradecheck.Code.SUCCESS
 WARNING = upgradecheck.Code.WARNING
 FAILURE = upgradecheck.Code.FAILURE
 RABBIT = 'rabbit://sod:secret@controller:5672/'
+#: A compute endpoint nothing listens on (port 1): Nova unreachable.
+NO_NOVA = 'http://127.0.0.1:1/v2.1'
+FLAVOR_CHECK = 'Flavors launch the guests their sod: requests need'
 
 NOVA_CONF = """\
 [filter_scheduler]
@@ -105,19 +104,13 @@ def result(conf, check):
     return getattr(status.Checks(conf), check)()
 
 
-#: Flavors of a good deployment: one asks for hypervisor protection that
-#: HyperWall gives any guest, one for SEV-SNP's and launches an SNP guest.
-GOOD_FLAVORS = [
-    ('m1.tiny', {}),
-    ('m1.hyperwall', {'sod:options': '1,2'}),
-    ('m1.snp', {'sod:options': '2', 'hw:mem_encryption': 'true',
-                'hw:mem_encryption_model': 'amd-sev-snp'}),
-]
-
-
 def test_every_check_passes_on_a_good_deployment(tmp_path):
-    checks = status.Checks(make_conf(tmp_path), flavors=lambda: GOOD_FLAVORS)
+    # All but the flavor check, which reads Nova's flavors: against real
+    # Nova in tests/functional/test_api_servers.py.
+    checks = status.Checks(make_conf(tmp_path))
     for name, check in checks._upgrade_checks:
+        if check is status.Checks._check_flavor_guests:
+            continue
         outcome = check(checks)
         assert outcome.code == SUCCESS, (name, outcome.details)
 
@@ -211,79 +204,19 @@ def test_fake_notification_transport_fails(tmp_path):
         '[oslo_messaging_notifications] transport_url is fake://')
 
 
-# -- flavors that do not launch the guest their request needs -------------
+# -- the flavor check where it reads no flavor -----------------------------
+# (Flavors read from real Nova: tests/functional/test_api_servers.py.)
 
-def write_present_day(tmp_path):
-    """An operator's catalogue of today's hardware only: the packaged rows
-    that carry a guest requirement, copied as they are."""
-    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
-        data = yaml.safe_load(f)
-    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
-    path = tmp_path / 'present-day.yaml'
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-SNP_SENTENCE = ('AMD-SEV-SNP protects C, I against Hypervisor only for a '
-                'guest launched with hw:mem_encryption=true, '
-                'hw:mem_encryption_model=amd-sev-snp; flavor %s does not ask '
-                'for it')
-
-
-def flavor_check(conf, flavors):
-    return status.Checks(conf, flavors=lambda: flavors)._check_flavor_guests()
-
-
-def test_a_flavor_without_the_guest_its_request_needs_is_a_warning(
-        tmp_path, override):
+def test_an_unusable_catalogue_fails_before_nova_is_asked(tmp_path,
+                                                          override):
     conf = make_conf(tmp_path)
-    override(conf, 'architectures_file', str(write_present_day(tmp_path)),
+    override(conf, 'architectures_file', str(tmp_path / 'missing.yaml'),
              'sod_catalog')
-    outcome = flavor_check(conf, GOOD_FLAVORS[::2] + [
-        ('m1.small', {'sod:options': '2', 'hw:cpu_policy': 'dedicated'}),
-        # plain amd-sev is not SNP
-        ('m1.sev', {'sod:options': '2', 'hw:mem_encryption': 'true'})])
-    assert outcome.code == WARNING
+    outcome = result(conf, '_check_flavor_guests')
+    assert outcome.code == FAILURE
     assert outcome.details.startswith(
-        '2 flavors will not have their VMs protected as asked (no host takes '
-        'them unless their image asks for the guest): flavor m1.sev asks for '
-        'C, I against Hypervisor, which in the catalogue only a guest '
-        'launched for it gets: ')
-    assert SNP_SENTENCE % 'm1.sev' in outcome.details
-    assert SNP_SENTENCE % 'm1.small' in outcome.details
-    assert 'm1.snp' not in outcome.details and 'm1.tiny' not in outcome.details
-    assert outcome.details.endswith(
-        'Give each flavor the launch extra specs named, or change its sod: '
-        'request')
-
-
-def test_judged_among_this_clouds_server_types(tmp_path):
-    conf = make_conf(tmp_path)
-    flavors = [('m1.small', {'sod:options': '1,2'})]
-    # No host declared yet: the packaged catalogue's HyperWall would do.
-    outcome = flavor_check(conf, flavors)
-    assert outcome.code == SUCCESS, outcome.details
-    db_api.host_declare('snp1', 'AMD-SEV-SNP', conf=conf)
-    db_api.host_declare('tdx1', 'Intel-TDX', conf=conf)
-    outcome = flavor_check(conf, flavors)
-    assert outcome.code == WARNING
-    assert ("which among this cloud's server types (AMD-SEV-SNP, Intel-TDX) "
-            "only a guest launched for it gets") in outcome.details
-    assert 'Intel-TDX protects C, I against Other VMs; C, I against ' \
-        'Hypervisor only for a guest launched with hw:mem_encryption=true, ' \
-        'hw:mem_encryption_model=intel-tdx; flavor m1.small does not ask ' \
-        'for it' in outcome.details
-    db_api.host_declare('hw1', 'HyperWall', conf=conf)
-    assert flavor_check(conf, flavors).code == SUCCESS
-
-
-def test_a_malformed_flavor_request_is_named(tmp_path):
-    outcome = flavor_check(make_conf(tmp_path),
-                           [('m1.odd', {'sod:options': '4'})])
-    assert outcome.code == WARNING
-    assert ('flavor m1.odd has a malformed sod: request (flavor extra spec '
-            'sod:options: option 4 (Cloud Manager) is refused') in outcome.details
-    assert 'held to the strictest request' in outcome.details
+        'the catalogue is unusable ([sod_catalog]): ')
+    assert 'missing.yaml' in outcome.details
 
 
 def test_without_nova_credentials_the_flavors_are_not_read(tmp_path):
@@ -295,75 +228,10 @@ def test_without_nova_credentials_the_flavors_are_not_read(tmp_path):
         "manager's configuration file")
 
 
-class StubNova(http.server.BaseHTTPRequestHandler):
-    """Nova's compute API as far as openstacksdk reads flavors: the version
-    document and ``GET /flavors/detail``; it records each request."""
-
-    flavors = []
-    requests = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        StubNova.requests.append(
-            (self.path, self.headers.get('OpenStack-API-Version')))
-        path = self.path.split('?')[0].rstrip('/')
-        version = {'id': 'v2.1', 'status': 'CURRENT', 'version': '2.96',
-                   'min_version': '2.1', 'links': [
-                       {'rel': 'self', 'href': 'http://%s:%d/v2.1/' %
-                        self.server.server_address}]}
-        if path == '/v2.1':
-            body = {'version': version}
-        elif path == '/v2.1/flavors/detail':
-            body = {'flavors': [
-                {'id': str(i), 'name': name, 'ram': 512, 'vcpus': 1,
-                 'disk': 1, 'extra_specs': specs}
-                for i, (name, specs) in enumerate(StubNova.flavors)]}
-        else:
-            self.send_response(404)
-            self.end_headers()
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def stub_nova():
-    """The URL of a :class:`StubNova` on a loopback port."""
-    StubNova.flavors, StubNova.requests = list(GOOD_FLAVORS), []
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), StubNova)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield 'http://127.0.0.1:%d/v2.1' % server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-def test_flavors_are_read_through_openstacksdk_with_nova_credentials(
-        tmp_path, stub_nova, override):
-    conf = make_conf(tmp_path)
-    override(conf, 'auth_type', 'none', 'nova')
-    override(conf, 'endpoint_override', stub_nova, 'nova')
-    StubNova.flavors.append(('m1.small', {'sod:options': '2'}))
-    override(conf, 'architectures_file', str(write_present_day(tmp_path)),
-             'sod_catalog')
-    outcome = result(conf, '_check_flavor_guests')
-    assert outcome.code == WARNING
-    assert SNP_SENTENCE % 'm1.small' in outcome.details
-    # Every flavor, private ones too, with its extra specs (2.61).
-    assert ('/v2.1/flavors/detail?is_public=none', 'compute 2.61'
-            ) in StubNova.requests
-
-
 def test_an_unreachable_nova_is_a_warning_not_a_traceback(tmp_path, override):
     conf = make_conf(tmp_path)
     override(conf, 'auth_type', 'none', 'nova')
-    override(conf, 'endpoint_override', 'http://127.0.0.1:1/v2.1', 'nova')
+    override(conf, 'endpoint_override', NO_NOVA, 'nova')
     outcome = result(conf, '_check_flavor_guests')
     assert outcome.code == WARNING
     assert outcome.details.startswith(
@@ -378,31 +246,36 @@ def run(module, *args, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def write_config(tmp_path, text='', nova_url='http://127.0.0.1:1/v2.1'):
+def write_config(tmp_path, text=''):
+    """sod-nova's configuration, its [nova] at a port nothing listens on."""
     path = tmp_path / 'sod.conf'
     path.write_text('[sod_database]\nconnection = sqlite:///%s/sod.db\n'
                     '[upgrade_check]\nnova_config_files = %s\n'
                     '[nova]\nauth_type = none\nendpoint_override = %s\n%s' % (
-                        tmp_path, tmp_path / 'nova.conf', nova_url, text))
+                        tmp_path, tmp_path / 'nova.conf', NO_NOVA, text))
     (tmp_path / 'nova.conf').write_text(NOVA_CONF)
     return path
 
 
-def test_status_command_json_and_exit_codes(tmp_path, stub_nova):
-    config = write_config(tmp_path, '[DEFAULT]\ntransport_url = %s\n' % RABBIT,
-                          nova_url=stub_nova)
+def test_status_command_json_and_exit_codes(tmp_path):
+    # Nova unreachable: the flavor check's warning (exit 1) with the reason;
+    # passing against real Nova: tests/functional/test_api_servers.py.
+    config = write_config(tmp_path, '[DEFAULT]\ntransport_url = %s\n' % RABBIT)
     before = run('sod_nova.cmd.status', '--config-file', str(config),
                  'upgrade', 'check', '--json')
     assert before.returncode == 2, before.stderr    # not synced yet
     checks = {c['check']: c['result']
               for c in json.loads(before.stdout)['checks']}
     assert checks.pop('sod-nova database at head') == FAILURE
+    assert checks.pop(FLAVOR_CHECK) == WARNING
     assert set(checks.values()) == {SUCCESS}
     sync = run('sod_nova.cmd.manage', '--config-file', str(config), 'db', 'sync')
     assert sync.returncode == 0, sync.stderr
     after = run('sod_nova.cmd.status', '--config-file', str(config),
                 'upgrade', 'check')
-    assert after.returncode == 0, after.stdout
+    assert after.returncode == 1, after.stdout
+    assert "cannot read Nova's flavors to check their sod: requests" in \
+        after.stdout
     assert 'Traceback' not in after.stdout + after.stderr
 
 
