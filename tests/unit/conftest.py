@@ -1,7 +1,9 @@
 """Fixtures the unit tests share."""
 
 import pytest
+import yaml
 
+from sod_nova.catalog import loader
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
@@ -16,3 +18,15 @@ def db(tmp_path):
     yield CONF
     db_api.dispose()
     CONF.clear_override('connection', 'sod_database')
+
+
+@pytest.fixture
+def present_day_file(tmp_path):
+    """An operator's catalogue file of today's hardware only: the packaged
+    rows that carry a guest requirement, copied as they are."""
+    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
+        data = yaml.safe_load(f)
+    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
+    path = tmp_path / 'present-day.yaml'
+    path.write_text(yaml.safe_dump(data))
+    return path

@@ -6,10 +6,8 @@ import json
 
 import pytest
 import webob
-import yaml
 
 from sod_nova.api import deploy
-from sod_nova.catalog import loader
 from sod_nova.conf import CONF
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
@@ -21,17 +19,6 @@ SNP_SPECS = {'hw:mem_encryption': 'true',
 SNP_SENTENCE = ('AMD-SEV-SNP protects C, I against Hypervisor only for a '
                 'guest launched with hw:mem_encryption=true, '
                 'hw:mem_encryption_model=amd-sev-snp')
-
-
-def write_present_day(tmp_path):
-    """An operator's catalogue of today's hardware only: the packaged rows
-    that carry a guest requirement, copied as they are."""
-    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
-        data = yaml.safe_load(f)
-    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
-    path = tmp_path / 'present-day.yaml'
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def make_app(tmp_path, architectures_file=None):
@@ -59,8 +46,8 @@ def app(tmp_path):
 
 
 @pytest.fixture
-def present_day_app(tmp_path):
-    yield make_app(tmp_path, write_present_day(tmp_path))
+def present_day_app(tmp_path, present_day_file):
+    yield make_app(tmp_path, present_day_file)
     db_api.dispose()
     CONF.reset()
     CONF.clear_override('architectures_file', 'sod_catalog')

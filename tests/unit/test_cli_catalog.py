@@ -5,23 +5,9 @@ import subprocess
 import sys
 
 import pytest
-import yaml
-
-from sod_nova.catalog import loader
 
 SNP = ['--extra-spec', 'hw:mem_encryption=true',
        '--extra-spec', 'hw:mem_encryption_model=amd-sev-snp']
-
-
-def write_present_day(tmp_path):
-    """An operator's catalogue of today's hardware only: the packaged rows
-    that carry a guest requirement, copied as they are."""
-    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
-        data = yaml.safe_load(f)
-    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
-    path = tmp_path / 'present-day.yaml'
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def sod_nova(*args):
@@ -70,8 +56,8 @@ def test_request_check_for_an_snp_guest():
         'hw:mem_encryption_model=intel-tdx; this flavor does not ask for it')
 
 
-def test_request_check_ordinary_guest_on_present_day_rows(tmp_path):
-    catalog = write_present_day(tmp_path)
+def test_request_check_ordinary_guest_on_present_day_rows(present_day_file):
+    catalog = present_day_file
     args = ('request', 'check', '--options', '2', '--catalog', str(catalog),
             '-f', 'json')
     result = sod_nova(*args, '--extra-spec', 'hw:cpu_policy=dedicated',

@@ -6,11 +6,9 @@ import logging
 from nova import exception
 from nova.api.validation.extra_specs import validators
 import pytest
-import yaml
 
 from sod_nova.api import extra_specs
 from sod_nova.catalog import Catalog
-from sod_nova.catalog import loader
 
 
 def test_registered_with_nova_through_the_entry_point():
@@ -63,23 +61,12 @@ def test_other_namespaces_are_left_to_nova():
 
 # -- a request only guest-conditional rows satisfy -------------------------
 
-def write_present_day(tmp_path):
-    """An operator's catalogue of today's hardware only: the packaged rows
-    that carry a guest requirement, copied as they are."""
-    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
-        data = yaml.safe_load(f)
-    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
-    path = tmp_path / 'present-day.yaml'
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
 @pytest.fixture
-def present_day(tmp_path, monkeypatch):
+def present_day(present_day_file, monkeypatch):
     """nova-api's catalogue is the present-day one (read once, as in
     nova-api: the validator keeps the catalogue it loaded)."""
     monkeypatch.setitem(extra_specs._CATALOG, 'catalog',
-                        Catalog.load(str(write_present_day(tmp_path))))
+                        Catalog.load(str(present_day_file)))
 
 
 @pytest.mark.parametrize('name, value, cells, request_words', [

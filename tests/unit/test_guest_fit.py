@@ -3,11 +3,9 @@
 one whose every row protects only a guest launched for it."""
 
 import pytest
-import yaml
 
 from sod_nova.catalog import Catalog
 from sod_nova.catalog import guest_fit
-from sod_nova.catalog import loader
 from sod_nova.policy import EMPTY
 from sod_nova.policy import parse
 
@@ -21,19 +19,9 @@ def default_catalog():
     return Catalog.load()
 
 
-def write_present_day(tmp_path):
-    """An operator's catalogue file of today's hardware only: the packaged
-    rows that carry a guest requirement, copied as they are."""
-    with open(loader.default_path(loader.ARCHITECTURES_FILE)) as f:
-        data = yaml.safe_load(f)
-    data['architectures'] = [a for a in data['architectures'] if a.get('guest')]
-    path = tmp_path / 'present-day.yaml'
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-def present_day_catalog(tmp_path):
-    return Catalog.load(str(write_present_day(tmp_path)))
+@pytest.fixture
+def present_day_catalog(present_day_file):
+    return Catalog.load(str(present_day_file))
 
 
 def request(catalog, options, properties='C,I'):
@@ -78,8 +66,8 @@ def test_an_snp_guest_gets_snp_and_is_told_about_the_others():
     assert not by_name['Intel-SGX'].launchable
 
 
-def test_only_conditional_rows_and_an_ordinary_guest(tmp_path):
-    catalog = present_day_catalog(tmp_path)
+def test_only_conditional_rows_and_an_ordinary_guest(present_day_catalog):
+    catalog = present_day_catalog
     wanted = request(catalog, '2')
     assert catalog.satisfying(wanted)
     fit = guest_fit.fit(catalog, wanted, ORDINARY,
@@ -107,8 +95,8 @@ def test_among_one_clouds_server_types():
     assert fit.satisfied_by == ('HyperWall',) and not fit.only_conditional
 
 
-def test_the_vtpm_row_needs_a_vtpm(tmp_path):
-    catalog = present_day_catalog(tmp_path)
+def test_the_vtpm_row_needs_a_vtpm(present_day_catalog):
+    catalog = present_day_catalog
     wanted = request(catalog, '6', 'I')
     assert 'vTPM-Measured-Boot' not in guest_fit.fit(
         catalog, wanted, ORDINARY).satisfied_by
