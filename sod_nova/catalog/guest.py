@@ -54,14 +54,16 @@ IMAGE_KEYS = ('hw_mem_encryption', 'hw_mem_encryption_model',
 _MODELS = {AMD_SEV_SNP: AMD_SEV_SNP, INTEL_TDX: INTEL_TDX}
 #: Nova's default model when only ``hw:mem_encryption`` is set.
 _DEFAULT_MODEL = 'amd-sev'
-#: What oslo's ``bool_from_string`` reads as true (Nova parses the flags so).
-_TRUE = ('1', 't', 'true', 'on', 'y', 'yes')
+#: What oslo's ``bool_from_string`` reads as true and false (Nova parses
+#: the flags so).
+TRUE_WORDS = ('1', 't', 'true', 'on', 'y', 'yes')
+FALSE_WORDS = ('0', 'f', 'false', 'off', 'n', 'no')
 
 
 def _flag(value):
     if isinstance(value, bool):
         return value
-    return str(value).strip().lower() in _TRUE if value is not None else False
+    return str(value).strip().lower() in TRUE_WORDS if value is not None else False
 
 
 def _pick(flavor, image, flavor_key, image_key):

@@ -25,9 +25,6 @@ from sod_nova.policy import SecurityRequest
 FLAVOR = 'flavor extra spec'
 IMAGE = 'image property'
 
-#: oslo's ``bool_from_string(strict=True)`` words, as Nova reads the flag.
-_TRUE = ('1', 't', 'true', 'on', 'y', 'yes')
-_FALSE = ('0', 'f', 'false', 'off', 'n', 'no')
 _MODELS = ('amd-sev', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx')
 _TPM_VERSIONS = ('1.2', '2.0')
 _TPM_MODELS = ('tpm-tis', 'tpm-crb')
@@ -53,9 +50,9 @@ def _value(source, key, value, allowed):
         raise GuestError(field, '%r is not a string' % (value,))
     text = value.strip()
     if allowed is None:
-        if text.lower() in _TRUE:
+        if text.lower() in guest_mod.TRUE_WORDS:
             return True
-        if text.lower() in _FALSE:
+        if text.lower() in guest_mod.FALSE_WORDS:
             return False
         raise GuestError(field, '%r is not a boolean (true or false)' % value)
     if text not in allowed:
