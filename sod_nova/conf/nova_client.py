@@ -1,4 +1,5 @@
-"""[nova] options: how the migration manager reaches Nova's API.
+"""[nova] options: how the migration manager (and ``sod-nova-status upgrade
+check``'s flavor check) reaches Nova's API.
 
 The standard keystoneauth auth and session options, loaded with
 ``keystoneauth1.loading``, plus the endpoint selection openstacksdk needs.
@@ -12,8 +13,12 @@ nova_group = cfg.OptGroup(
     'nova',
     title='Nova API client',
     help='Credentials and endpoint with which sod-migration-manager lists '
-         'servers and asks Nova to migrate, pause and resume them. The user '
-         'needs the admin role (live migration and all_projects listing).')
+         'servers and asks Nova to migrate, pause and resume them, and with '
+         'which ``sod-nova-status upgrade check`` reads every flavor, public '
+         'and private, with its extra specs, to name those that do not '
+         'launch the guest their sod: request needs. The user needs the '
+         'admin role (live migration, all_projects listing, private '
+         'flavors).')
 
 nova_opts = [
     cfg.StrOpt(

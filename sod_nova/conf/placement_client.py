@@ -11,19 +11,29 @@ from sod_nova.conf import keystone_client
 placement_group = cfg.OptGroup(
     'sod_placement',
     title='Placement traits of trusted hosts',
-    help='With publish_traits, the trust monitor sets CUSTOM_SOD_<ENTITY>_'
-         '<C|I> traits (and matching standard traits) on the compute '
-         'resource provider of every trusted host with fresh evidence, and '
-         'removes them when trust is lost, so that flavors can pre-filter '
-         'with trait:CUSTOM_SOD_HYPERVISOR_C=required. The scheduler filter '
-         'stays the authority (traits can lag).')
+    help='With publish_traits, the trust monitor sets sod-nova\'s own '
+         'traits on the compute resource provider of every trusted host '
+         'with fresh evidence, and removes them when trust is lost: a '
+         'CUSTOM_SOD_<ENTITY>_<C|I> trait for each cell the host\'s row '
+         'protects for any guest, so that a flavor pre-filtering with '
+         'trait:CUSTOM_SOD_HYPERVISOR_C=required never lands an ordinary '
+         'guest on a protection only a confidential guest gets (an SNP host '
+         'has no CUSTOM_SOD_HYPERVISOR_C); and CUSTOM_SOD_ATTESTED_<ARCH> '
+         'where the row protects more for a guest launched for it (SEV-SNP, '
+         'TDX, the vTPM row...), e.g. a flavor asking for an SNP guest adds '
+         'trait:CUSTOM_SOD_ATTESTED_AMD_SEV_SNP=required. Nova\'s drivers '
+         'own the standard traits (HW_CPU_X86_AMD_SEV_SNP...): sod-nova '
+         'never writes them, and takes off only those its last release '
+         'wrote on the root provider, once. The scheduler filter stays the '
+         'authority (traits can lag).')
 
 placement_opts = [
     cfg.BoolOpt(
         'publish_traits',
         default=False,
         help="""
-Publish the verified capabilities of trusted hosts as Placement traits.
+Publish the verified capabilities of trusted hosts as Placement traits
+(sod-nova's own ``CUSTOM_SOD_*`` traits only; see the group's help).
 
 Related options:
 

@@ -8,7 +8,9 @@ upgrade_check_group = cfg.OptGroup(
     'sod_upgrade_check',
     title='sod-nova-status upgrade check',
     help='Where ``sod-nova-status upgrade check`` finds the configuration of '
-         'the Nova services sod-nova depends on.')
+         'the Nova services sod-nova depends on. Its flavor check reads '
+         'Nova\'s flavors through Nova\'s API instead, with ``[nova]``\'s '
+         'credentials.')
 
 upgrade_check_opts = deprecation.from_group('upgrade_check', [
     cfg.ListOpt(
@@ -23,6 +25,15 @@ The checks read from them: ``[filter_scheduler]`` (the
 SecurityOnDemandFilter available and enabled), ``[notifications]`` and
 ``[oslo_messaging_notifications]`` (the versioned ``instance.update``
 notifications the migration manager listens for).
+
+The flavor check does not read these files: it lists every flavor, public
+and private, through Nova's API with ``[nova]``'s credentials (run the check
+with the migration manager's configuration file), and warns of each flavor
+whose ``sod:`` request only rows that protect a guest launched for them
+(SEV-SNP, TDX...) satisfy, among this cloud's declared server types (the
+whole catalogue before any host is declared), but that does not launch such
+a guest; and of each flavor whose ``sod:`` request is malformed. Without
+``[nova]`` credentials, or with Nova unreachable, it is a warning saying so.
 """),
 ])
 
