@@ -305,7 +305,14 @@ class MigrationManager:
             self.mover.record(audit_events.DECIDED, task, reason=verdict.reason,
                               request=str(effective.request),
                               malformed=list(effective.errors) or None,
+                              ladder=self._ladder(effective),
                               event_at=task.event_at)
+
+    def _ladder(self, effective):
+        """The VM's remediation ladder as the audit trail keeps it: its
+        moves in order, then the no-host action."""
+        return list(ladder.ladder_of(effective, self.conf)) + [
+            self.conf.sod_relocation.no_host_action]
 
     def _moving_target(self, server, effective, ctx, open_tasks, now):
         """Open a moving-target task when the VM's period has elapsed."""
@@ -328,6 +335,7 @@ class MigrationManager:
         if created:
             self.mover.record(audit_events.DECIDED, task, reason=task.reason,
                               request=str(effective.request),
+                              ladder=self._ladder(effective),
                               event_at=task.event_at)
 
     def _revisit_parked(self, task, ctx, server, now, scheduled=False):
@@ -359,6 +367,7 @@ class MigrationManager:
             event_at=now, not_before=None, decided_at=self.clock())
         self.mover.record(audit_events.DECIDED, task, reason='a compliant host exists '
                           'again', request=str(effective.request),
+                          ladder=self._ladder(effective),
                           event_at=task.event_at)
         return task
 

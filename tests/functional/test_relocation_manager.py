@@ -472,7 +472,9 @@ def test_a_confidential_guest_moves_cold_or_pauses_never_live(relocation):
     assert (migration['migration_type'], migration['status'],
             migration['source_compute'], migration['dest_compute']) == (
                 'migration', 'confirmed', 'snp1', 'snp2')
-    moved = relocation.audit_events(vm)[-1]
+    decided, called, moved = relocation.audit_events(vm)
+    assert decided['ladder'] == ['live', 'cold', 'pause']
+    assert called['kind'] == 'cold'
     assert (moved['event'], moved['kind'], moved['to']) == (
         'moved', 'cold', 'snp2')
     assert moved['downtime_ms'] > 0
