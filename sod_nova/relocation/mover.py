@@ -203,6 +203,11 @@ class Mover:
                 attempts=max(task.attempts - 1, 0))
         status = migration.status
         if status in compute_mod.MIGRATION_FAILED:
+            if server.busy:
+                # Nova marks the record failed before it rolls the VM back
+                # (a cold migration's conductor clears the task state
+                # after): act once the VM is idle, as it then is.
+                return task
             return self.failed(
                 task, 'Nova %s migration %s ended %s' % (
                     task.kind, migration.id, status),
@@ -349,6 +354,10 @@ class Mover:
         server = self.compute.server(task.vm)
         if server is None:
             return self.finish(task, None, 'the VM was deleted', event=audit_events.GONE)
+        if server.busy:
+            # Still rolling back: the next look at the task sees the same
+            # failure with the VM idle.
+            return task
         if no_valid_host and task.target_host is None:
             # Fail closed at once; look again after a backoff, in case the
             # scheduler's view of the trust rows was a moment behind ours
@@ -368,7 +377,7 @@ class Mover:
             task.id, state=triggers.PENDING, failed_hosts=failed,
             not_before=self.clock() + delay, reason=reason)
         self.record(audit_events.RETRY, task, reason=reason, failed=failed_host,
-                    delay_s=delay, attempt=task.attempts)
+                    delay_s=delay, attempt=task.attempts, kind=task.kind)
         return task
 
     # No compliant host -----------------------------------------------------
