@@ -113,7 +113,7 @@ class Catalog:
                 if (a.guest is not None and a.guest.feature not in guest
                         and request.satisfied_by(self._masks[a.name])):
                     parts.append('%s; this VM is %s' % (
-                        a.guest_note(self.removed_counts_as_protected),
+                        a.guest.describe(a.name, request.mask & self._masks[a.name]),
                         guest_mod.describe(guest)))
         return '; '.join(parts)
 

@@ -46,6 +46,11 @@ FEATURES = {f.name: f for f in (
             expressible=False),
 )}
 
+#: Features of a guest that Nova launches only on hardware of its kind (its
+#: scheduler asks for MEM_ENCRYPTION_CONTEXT of that model): such a guest
+#: can move only to a host whose row is made for it.
+HOST_BOUND = frozenset((AMD_SEV_SNP, INTEL_TDX))
+
 #: The image properties the features are read from (Nova's names).
 IMAGE_KEYS = ('hw_mem_encryption', 'hw_mem_encryption_model',
               'hw_tpm_version', 'hw_tpm_model')

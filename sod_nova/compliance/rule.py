@@ -147,12 +147,25 @@ class Rule:
                 guest_mod.describe(effective.guest))
         return '%s lacks %s' % (where, unmet)
 
+    def made_for(self, row, guest):
+        """Whether ``row``'s architecture is the kind of host the guest is
+        launched for (its row needs one of the guest's features): where a
+        confidential guest can run at all."""
+        arch = self.catalog.get(row.architecture)
+        return (arch is not None and arch.guest is not None
+                and arch.guest.feature in guest)
+
     def hosts(self, effective, rows, now, exclude=()):
-        """Names of the hosts among ``rows`` that protect the VM, sorted."""
+        """Names of the hosts among ``rows`` that protect the VM and can run
+        it as launched, sorted: a confidential guest (SEV-SNP, TDX) runs
+        only on a host whose row is made for it (Nova launches it nowhere
+        else), whatever another row would protect."""
         excluded = set(exclude)
         mask = effective.request.mask
+        bound = effective.guest & guest_mod.HOST_BOUND
         return sorted(r.host for r in rows if r.host not in excluded
-                      and self.passes(mask, r, effective.guest, now))
+                      and self.passes(mask, r, effective.guest, now)
+                      and (not bound or self.made_for(r, bound)))
 
     def no_host_reason(self, effective, rows, now, exclude=(), failed=()):
         """Why no server can take the VM (for the audit trail).
@@ -171,6 +184,11 @@ class Rule:
             return ('no compliant host: a malformed security request (%s) is '
                     'held to the strictest request, %s' % (
                         '; '.join(effective.errors), effective.request))
+        bound = effective.guest & guest_mod.HOST_BOUND
+        if bound and not any(self.made_for(r, bound) for r in trusted):
+            return ('no compliant host: no other trusted host can run %s '
+                    '(Nova launches it only on hardware of its kind)'
+                    % guest_mod.describe(bound))
         why = self.catalog.explain(effective.request,
                                    names={r.architecture for r in trusted},
                                    guest=effective.guest)

@@ -27,8 +27,7 @@ SNP = {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'amd-sev-snp'}
 #: only a guest launched for them.
 OPTIONS_1_2 = {'sod:options': '1,2', 'sod:properties': 'C,I'}
 SNP_NOTE = ('AMD-SEV-SNP protects C, I against Other VMs; C, I against '
-            'Hypervisor; C against HW attacks; C, I against Cloud Manager only '
-            'for a guest launched with hw:mem_encryption=true, '
+            'Hypervisor only for a guest launched with hw:mem_encryption=true, '
             'hw:mem_encryption_model=amd-sev-snp')
 TDX_NOTE = ('only for a guest launched with hw:mem_encryption=true, '
             'hw:mem_encryption_model=intel-tdx')

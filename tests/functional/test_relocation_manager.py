@@ -480,13 +480,16 @@ def test_a_confidential_guest_moves_cold_or_pauses_never_live(relocation):
     assert moved['downtime_ms'] > 0
 
     # No SNP host left: HyperWall would protect the guest, but Nova cannot
-    # launch an SNP guest there, so the guest follows its ladder to a pause.
+    # launch an SNP guest there, so the guest follows its ladder to a pause
+    # without a call Nova would refuse.
     relocation.set_trust('snp2', 'untrusted', 'attestation report mismatch')
     relocation.settle()
     assert relocation.status(vm) == 'PAUSED'
     assert relocation.host_of(vm) == 'snp2'
     task = relocation.store.tasks(vm)[-1]
     assert task.state == triggers.PARKED and task.action == 'pause'
+    assert 'no other trusted host can run a guest launched with' in task.reason
+    assert len(relocation.migrations(vm)) == 1     # Nova was not asked in vain
 
     relocation.set_trust('snp1', 'trusted', 'fresh evidence')
     relocation.settle()

@@ -283,7 +283,11 @@ def test_hosts_and_why_there_is_none():
     confidential = effective(flavor_extra_specs=SNP,
                              metadata={'sod:options': '1,2'})
     assert RULE.hosts(ordinary, rows, AT) == ['hw1', 'hw3']
-    assert RULE.hosts(confidential, rows, AT) == ['hw1', 'hw3', 'snp1']
+    # A confidential guest runs only where its hardware is: HyperWall would
+    # protect it, but Nova cannot launch it there.
+    assert RULE.hosts(confidential, rows, AT) == ['snp1']
+    vtpm = effective(flavor_extra_specs=VTPM, metadata={'sod:options': '1,2'})
+    assert RULE.hosts(vtpm, rows, AT) == ['hw1', 'hw3']
     assert RULE.hosts(ordinary, rows, AT, exclude={'hw1'}) == ['hw3']
     reason = RULE.no_host_reason(ordinary, rows[3:], AT)
     assert reason.startswith('no compliant host: ')
@@ -301,3 +305,22 @@ def test_distrust_says_why_a_row_protects_nothing():
     assert compliance.distrust(row(state='untrusted'), AT) == 'untrusted: because'
     assert 'has expired' in compliance.distrust(
         row(until=AT - datetime.timedelta(seconds=1)), AT)
+
+
+def test_hosts_made_for_the_guest():
+    snp = effective(flavor_extra_specs=SNP).guest
+    assert RULE.made_for(row(arch='AMD-SEV-SNP'), snp)
+    assert not RULE.made_for(row(arch='HyperWall'), snp)
+    assert not RULE.made_for(row(arch='Intel-TDX'), snp)
+    assert not RULE.made_for(row(arch='AMD-SEV-SNP'), ORDINARY)
+    assert not RULE.made_for(row(arch='Unknown'), snp)
+
+
+def test_no_host_for_a_confidential_guest_says_none_can_run_it():
+    confidential = effective(flavor_extra_specs=SNP,
+                             metadata={'sod:options': '1,2'})
+    reason = RULE.no_host_reason(confidential, [row(host='hw1')], AT)
+    assert reason == (
+        'no compliant host: no other trusted host can run a guest launched '
+        'with hw:mem_encryption=true, hw:mem_encryption_model=amd-sev-snp '
+        '(Nova launches it only on hardware of its kind)')
