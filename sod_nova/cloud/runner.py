@@ -316,7 +316,8 @@ class ScenarioRunner:
                     'trigger': e.get('trigger'), 'kind': kind,
                     'ok': ok, 'compliant': e.get('compliant'),
                     'latency_ms': e.get('latency_ms'),
-                    'duration_ms': e.get('duration_ms')})
+                    'duration_ms': e.get('duration_ms'),
+                    'downtime_ms': e.get('downtime_ms')})
         return moves
 
     def _decisions(self, entries):

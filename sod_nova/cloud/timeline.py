@@ -82,10 +82,12 @@ def render(result):
             add('      %s' % step['note'])
         for m in step['migrations']:
             if m['ok']:
+                down = ('; guest down %s: it restarts on its new host' % _ms(
+                    m['downtime_ms']) if m.get('downtime_ms') is not None else '')
                 add('      %-8s %s -> %s  %s migration, %s  (migrate called %s after '
-                    'the event, moved in %s)' % (m['vm'], m['from'], m['to'], m['kind'],
-                                                 m['trigger'], _ms(m['latency_ms']),
-                                                 _ms(m['duration_ms'])))
+                    'the event, moved in %s%s)' % (m['vm'], m['from'], m['to'], m['kind'],
+                                                   m['trigger'], _ms(m['latency_ms']),
+                                                   _ms(m['duration_ms']), down))
             else:
                 add('      %-8s %s -> %s  %s migration FAILED, will retry elsewhere' % (
                     m['vm'], m['from'], m['to'], m['kind']))

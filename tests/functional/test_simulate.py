@@ -162,8 +162,8 @@ def test_present_day_scenario_moves_confidential_guests_as_nova_allows():
     assert vms['cvm']['guest'] == ['amd-sev-snp'] and vms['cvm']['memory_encrypted']
     assert vms['measured']['guest'] == ['vtpm']
     assert vms['no-vtpm']['status'] == 'REJECTED'
-    assert ('vTPM-Measured-Boot protects I against Same App; C, I against Other '
-            'Apps only for a guest launched with hw:tpm_version=2.0 (a vTPM)'
+    assert ('vTPM-Measured-Boot protects C, I against Other Apps only for a '
+            'guest launched with hw:tpm_version=2.0 (a vTPM)'
             in vms['no-vtpm']['reason'])
     cold, paused, back, hw_attack, hw_back, _ = result['steps']
     assert moves(result, 'cvm', step=0) == [('cvm', 'snp-1', 'snp-2', 'trust-loss')]
@@ -171,6 +171,12 @@ def test_present_day_scenario_moves_confidential_guests_as_nova_allows():
     assert moves(result, 'cvm', step=2) == [('cvm', 'snp-2', 'snp-1', 'recovery')]
     assert back['vms']['cvm'] == {'status': 'ACTIVE', 'host': 'snp-1', 'compliant': True}
     assert {m['kind'] for m in result['migrations'] if m['vm'] == 'cvm'} == {'cold'}
+    # A cold move restarts the guest: the result says for how long.
+    assert all(m['downtime_ms'] > 0 for m in result['migrations']
+               if m['vm'] == 'cvm' and m['ok'])
+    # Retries go to hosts of the guest's kind first: no try on HyperWall.
+    assert not any(m['to'] == 'hyperwall-1' for m in result['migrations']
+                   if m['vm'] == 'cvm')
     parked = [d for d in hw_attack['decisions']
               if d['event'] == 'parked' and d['vm'] == 'ordinary']
     assert parked and 'AMD-SEV-SNP protects' in parked[0]['reason']
