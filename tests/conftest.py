@@ -9,3 +9,15 @@ run on native threads (see sod_nova.cloud._bootstrap).
 from sod_nova.cloud import _bootstrap
 
 _bootstrap.select_concurrency_mode()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _basetemp_outside_nova(tmp_path_factory):
+    """Fix pytest's base temporary directory before any test runs: Nova's
+    fixtures point ``tempfile`` at a directory of their own that they delete
+    afterwards, and a ``tmp_path`` first asked for while one is active would
+    put every later test's directory inside it."""
+    tmp_path_factory.getbasetemp()
