@@ -46,6 +46,12 @@ class NoValidHost(NovaError):
     capacity, left none); from 2.34 the API answers 400 synchronously."""
 
 
+class NotSupportedForGuest(NovaError):
+    """Nova refuses the operation for this guest as launched (a memory-
+    encrypted or vTPM guest: ``OperationNotSupportedForMemEncryption`` /
+    ``ForVTPM``, HTTP 409)."""
+
+
 def connect(conf):
     """A :class:`NovaCompute` from the ``[nova]`` keystoneauth options."""
     auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
@@ -150,7 +156,11 @@ class NovaCompute:
         try:
             call(vm, *args, **kwargs)
         except sdk_exc.SDKException as exc:
-            error = (NoValidHost if 'No valid host' in str(exc)
+            text = str(exc)
+            error = (NoValidHost if 'No valid host' in text
+                     else NotSupportedForGuest
+                     if 'not supported for mem encryption' in text
+                     or 'not supported for vTPM' in text
                      else NovaError)
             raise error('%s of %s refused: %s' % (what, vm, exc)) from exc
 

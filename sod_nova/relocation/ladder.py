@@ -46,17 +46,20 @@ def why_not(kind, server, parked_by_us=None):
     return 'Nova cannot cold-migrate a %s VM' % server.status
 
 
-def choose(server, effective, conf, parked_by_us=None):
+def choose(server, effective, conf, parked_by_us=None, not_live=False):
     """``(kind, None)``: the first move of the VM's ladder Nova allows; or
     ``(None, why)`` when none is (the VM then gets the no-host action).
 
     ``parked_by_us`` is the status the manager's own no-host action left the
-    VM in (it undoes it before a cold move).
+    VM in (it undoes it before a cold move); ``not_live``: Nova already
+    refused to move this guest live.
     """
     ladder = ladder_of(effective, conf)
     refusals = []
     for kind in ladder:
         why = why_not(kind, server, parked_by_us)
+        if why is None and not_live and kind == compute_mod.LIVE:
+            why = 'Nova refused to live-migrate this guest'
         if why is None:
             return kind, None
         refusals.append('%s: %s' % (kind, why))

@@ -319,6 +319,11 @@ class MigrationManager:
         period = effective.moving_target
         if not self._moving.elapsed(server.id, period):
             return
+        if ladder.choose(server, effective, self.conf)[0] is None:
+            LOG.debug('%(vm)s: moving-target period elapsed but its ladder '
+                      'allows no move Nova accepts; staying on %(host)s',
+                      {'vm': server.id, 'host': server.host})
+            return
         if not self.rule.hosts(effective, ctx.rows, ctx.now,
                                exclude={server.host}):
             LOG.debug('%(vm)s: moving-target period elapsed but no other '

@@ -92,11 +92,12 @@ class Mover:
             # Only ours (parked with "suspend") gets here. A suspended VM
             # cannot be migrated: resume it (on its current, non-compliant
             # host) and move it at the next pass.
-            self.compute.resume(server.id)
+            later = now + self.conf.sod_relocation.poll_interval
+            if not self._unpark(task):
+                return self.store.task_update(task.id, not_before=later)
             self.record(audit_events.RESUMED_TO_MOVE, task)
-            return self.store.task_update(
-                task.id, action=None,
-                not_before=now + self.conf.sod_relocation.poll_interval)
+            return self.store.task_update(task.id, action=None,
+                                          not_before=later)
         exclude = {task.source_host, *task.failed_hosts}
         candidates = self.rule.hosts(effective, ctx.rows, ctx.now, exclude)
         if not candidates:
@@ -105,18 +106,26 @@ class Mover:
                 failed=task.failed_hosts))
         parked = (compute_mod.NovaCompute.PARK[task.action][2]
                   if task.action else None)
-        kind, why = ladder.choose(server, effective, self.conf, parked)
+        kind, why = ladder.choose(server, effective, self.conf, parked,
+                                  not_live=task.kind == compute_mod.COLD)
+        if kind is None and task.trigger == triggers.MOVING_TARGET:
+            # A compliant VM due to move anyway, by no move it accepts: it
+            # stays (a moving target never pauses a compliant VM).
+            return self.finish(task, server.host, 'no move allowed: %s' % why,
+                               event=audit_events.NOT_NEEDED)
         if kind is None:
             return self.park(task, server, 'cannot move: %s' % why)
         if (kind == compute_mod.COLD and parked is not None
                 and server.status == parked and parked != 'SHUTOFF'):
             # Nova resizes only active or stopped VMs: undo our pause first
-            # and move it cold at the next pass.
-            self._unpark(task)
+            # and move it cold at the next pass. Until Nova accepted that,
+            # the VM is still ours to resume.
+            later = now + self.conf.sod_relocation.poll_interval
+            if not self._unpark(task):
+                return self.store.task_update(task.id, not_before=later)
             self.record(audit_events.RESUMED_TO_MOVE, task, kind=kind)
-            return self.store.task_update(
-                task.id, action=None,
-                not_before=now + self.conf.sod_relocation.poll_interval)
+            return self.store.task_update(task.id, action=None,
+                                          not_before=later)
         target = None if task.attempts == 0 else candidates[0]
         # Written before Nova is asked; the watermark stays unknown (None)
         # until the call returned (see watch() for a crash in between).
@@ -163,6 +172,12 @@ class Mover:
         if isinstance(error, compute_mod.NoValidHost):
             return self.failed(task, str(error), failed_host=target,
                                no_valid_host=True)
+        if isinstance(error, compute_mod.NotSupportedForGuest):
+            # The guest is launched so that Nova moves it only cold (its
+            # image made it so, which the manager may not read): the next
+            # attempt goes down the ladder.
+            task = self.store.task_update(task.id, kind=compute_mod.COLD)
+            return self.failed(task, str(error))
         if error is not None:
             # Refused by the API (VM state, conflict): not the host's fault.
             return self.failed(task, str(error))
@@ -260,6 +275,11 @@ class Mover:
             return task
         if server.host != task.source_host:
             found = self.compute.migrations(task.vm)
+            if task.kind == compute_mod.COLD and found:
+                # Follow the newest record as ours: its resize still needs
+                # confirming (VERIFY_RESIZE), which watch() does.
+                return self.store.task_update(
+                    task.id, migration_after=int(found[-1].id) - 1)
             return self.arrived(task, server, effective, ctx,
                                 found[-1] if found else None)
         LOG.warning('%(vm)s: no record that Nova started our migration '
@@ -308,11 +328,14 @@ class Mover:
         return task
 
     def _unpark(self, task):
+        """Ask Nova to undo the no-host action; whether it accepted."""
         try:
             self.compute.unpark(task.vm, task.action)
         except compute_mod.NovaError as exc:
             LOG.warning('%(vm)s: cannot undo %(action)s yet: %(exc)s',
                         {'vm': task.vm, 'action': task.action, 'exc': exc})
+            return False
+        return True
 
     def watch_resume(self, task, server):
         """Finish a RESUMING task once the VM runs again."""

@@ -28,8 +28,11 @@ INTERRUPTION = {
 }
 
 
-def evacuation_plan(servers, host, catalog, rows, now, conf):
-    """One entry per server of ``servers`` (ServerViews on ``host``)."""
+def evacuation_plan(servers, host, catalog, rows, now, conf, tasks=None):
+    """One entry per server of ``servers`` (ServerViews on ``host``);
+    ``tasks``: the manager's open tasks by VM (a VM it parked moves as the
+    mover would move it)."""
+    tasks = tasks or {}
     rule = compliance.Rule(catalog)
     action = conf.sod_relocation.no_host_action
     plan = []
@@ -46,12 +49,15 @@ def evacuation_plan(servers, host, catalog, rows, now, conf):
         if not effective.request:
             entry['reason'] = 'no security request: sod-nova does not move it'
             continue
-        if not snapshot.movable(server):
+        task = tasks.get(server.id)
+        if not snapshot.movable(server, task):
             entry['reason'] = ('Nova is not asked to move a %s VM'
                                % server.status)
             continue
         candidates = rule.hosts(effective, rows, now, exclude={host})
-        kind, why = ladder.choose(server, effective, conf)
+        parked = (compute_mod.NovaCompute.PARK[task.action][2]
+                  if task is not None and task.action else None)
+        kind, why = ladder.choose(server, effective, conf, parked)
         entry['candidates'] = candidates
         if candidates and kind is not None:
             entry.update(outcome=MOVE, move=kind,

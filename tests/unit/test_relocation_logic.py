@@ -231,3 +231,13 @@ def test_first_entry_must_chain_from_genesis():
     rows = chain(2)
     rows[0].prev_hash = 'f' * 64
     assert 'genesis' in audit.verify(rows).reason
+
+
+def test_once_nova_refused_a_live_move_the_ladder_goes_on_to_cold():
+    server = server_mod.ServerView('vm')
+    effective = server_mod.effective_request(CATALOG, server)
+    assert ladder.choose(server, effective, Conf, not_live=True) == ('cold', None)
+    live_only = server_mod.effective_request(CATALOG, server_mod.ServerView(
+        'vm', metadata={'sod:remediation': 'live'}))
+    kind, why = ladder.choose(server, live_only, Conf, not_live=True)
+    assert kind is None and 'Nova refused to live-migrate this guest' in why
