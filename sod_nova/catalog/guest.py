@@ -57,6 +57,8 @@ IMAGE_KEYS = ('hw_mem_encryption', 'hw_mem_encryption_model',
 
 #: Nova's memory-encryption models that are a feature of their own here.
 _MODELS = {AMD_SEV_SNP: AMD_SEV_SNP, INTEL_TDX: INTEL_TDX}
+#: The TPM versions Nova launches a vTPM of (``fields.TPMVersion``).
+_TPM_VERSIONS = ('1.2', '2.0')
 #: Nova's default model when only ``hw:mem_encryption`` is set.
 _DEFAULT_MODEL = 'amd-sev'
 #: What oslo's ``bool_from_string`` reads as true and false (Nova parses
@@ -75,7 +77,7 @@ def _pick(flavor, image, flavor_key, image_key):
     value = (flavor or {}).get(flavor_key)
     if value in (None, ''):
         value = (image or {}).get(image_key)
-    return None if value in (None, '') else str(value).strip()
+    return None if value in (None, '') else str(value)
 
 
 def features(flavor_extra_specs=None, image_properties=None):
@@ -89,11 +91,13 @@ def features(flavor_extra_specs=None, image_properties=None):
     found = set()
     if _flag(flavor.get('hw:mem_encryption')) or _flag(
             image.get('hw_mem_encryption')):
+        # Nova compares the model exactly (MemEncryptionConfig.create);
+        # any other spelling launches no such guest.
         model = _pick(flavor, image, 'hw:mem_encryption_model',
                       'hw_mem_encryption_model') or _DEFAULT_MODEL
-        if model.lower() in _MODELS:
-            found.add(_MODELS[model.lower()])
-    if _pick(flavor, image, 'hw:tpm_version', 'hw_tpm_version'):
+        if model in _MODELS:
+            found.add(_MODELS[model])
+    if _pick(flavor, image, 'hw:tpm_version', 'hw_tpm_version') in _TPM_VERSIONS:
         found.add(VTPM)
     return frozenset(found)
 

@@ -74,19 +74,22 @@ def read_guest(flavor_extra_specs=None, image_properties=None):
             raise GuestError(source + 's', 'must be a mapping of keys to '
                              'values, not %s' % type(mapping).__name__)
     read = {}
+    encrypted = guest_mod.memory_encrypted(flavor, image)
     for flavor_key, image_key, allowed in _KEYS:
         here = [(FLAVOR, flavor_key, flavor.get(flavor_key)),
                 (IMAGE, image_key, image.get(image_key))]
         values = [(source, key, _value(source, key, value, allowed))
                   for source, key, value in here if value is not None]
-        if len(values) == 2 and values[0][2] != values[1][2]:
+        # Nova compares the models only for an encrypted guest.
+        if (len(values) == 2 and values[0][2] != values[1][2]
+                and (encrypted or flavor_key != 'hw:mem_encryption_model')):
             (_, fkey, fvalue), (_, ikey, ivalue) = values
             raise GuestError(
                 '%s %s' % (FLAVOR, fkey),
                 '%s conflicts with %s %s=%s: Nova refuses to launch such a '
                 'VM' % (_show(fvalue), IMAGE, ikey, _show(ivalue)))
         read[flavor_key] = values[0][2] if values else None
-    if read['hw:tpm_model'] == 'tpm-crb' and read['hw:tpm_version'] == '1.2':
+    if read.get('hw:tpm_model') == 'tpm-crb' and read['hw:tpm_version'] == '1.2':
         raise GuestError('hw:tpm_model', 'tpm-crb needs TPM version 2.0, '
                          'not 1.2 (Nova refuses it)')
     return guest_mod.features(flavor, image)

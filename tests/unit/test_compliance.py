@@ -153,6 +153,12 @@ def test_remediation_every_stating_source_must_accept_a_move():
     ({'hw:mem_encryption': 'false', 'hw:mem_encryption_model': 'amd-sev-snp'},
      {}, set()),
     (VTPM, {}, {guest.VTPM}),
+    # Nova compares exactly: another spelling launches no such guest.
+    ({'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'AMD-SEV-SNP'},
+     {}, set()),
+    ({'hw:mem_encryption': 'true', 'hw:mem_encryption_model': ' amd-sev-snp'},
+     {}, set()),
+    ({'hw:tpm_version': '3.0'}, {}, set()),
     ({}, {'hw_tpm_version': '2.0'}, {guest.VTPM}),
     (dict(SNP, **VTPM), {}, {guest.AMD_SEV_SNP, guest.VTPM}),
     ({}, {}, set()),

@@ -163,3 +163,9 @@ def test_read_guest_refuses_what_nova_refuses(specs, props, message):
     with pytest.raises(guest_fit.GuestError) as info:
         guest_fit.read_guest(specs, props)
     assert message in str(info.value)
+
+
+def test_models_that_disagree_on_an_unencrypted_guest_are_what_nova_launches():
+    # Nova reads the model only when memory encryption is asked for.
+    assert guest_fit.read_guest({'hw:mem_encryption_model': 'amd-sev'},
+                                {'hw_mem_encryption_model': 'intel-tdx'}) == frozenset()

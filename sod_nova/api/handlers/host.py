@@ -7,6 +7,7 @@ from sod_nova.api.handlers import server as server_handler
 from sod_nova.api.objects import host as host_obj
 from sod_nova.api.policies import host as policies
 from sod_nova.db import api as db_api
+from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import plan as plan_mod
 
 
@@ -45,5 +46,7 @@ def evacuation_plan(req):
         raise util.ApiError(404, 'No host named %s has a capability row.'
                             % name, errors.HOST_NOT_FOUND)
     servers = app.nova.on_host(name)
+    tasks = {t.vm: t for t in relocation_db.RelocationStore(
+        app.conf).tasks_open()}
     return util.json_response({'host': name, 'vms': plan_mod.evacuation_plan(
-        servers, name, app.catalog, rows, db_api.now(), app.conf)})
+        servers, name, app.catalog, rows, db_api.now(), app.conf, tasks)})

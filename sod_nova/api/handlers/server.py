@@ -15,6 +15,7 @@ from sod_nova.api.objects import security as security_obj
 from sod_nova.api.objects import server as server_obj
 from sod_nova.api.policies import server as policies
 from sod_nova.api.schemas import server as schema
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.db import api as db_api
 
 
@@ -85,9 +86,16 @@ def update_security(req):
     wanted, request = {}, None
     if body:
         wanted, request = request_handler.parse_body(catalog, body)
-        if request and not catalog.satisfying(request):
-            raise util.ApiError(400, 'No server architecture satisfies %s: '
-                                '%s' % (request, catalog.explain(request)),
+        # For the guest the server is launched as (its flavor; Nova shows
+        # the extra specs from 2.47): a row that protects only another
+        # kind of guest does not count.
+        guest = guest_mod.features(
+            (server.get('flavor') or {}).get('extra_specs') or {})
+        if request and not catalog.satisfying(request, guest=guest):
+            raise util.ApiError(400, 'No server architecture satisfies %s '
+                                'for this server: %s' % (
+                                    request, catalog.explain(
+                                        request, guest=guest)),
                                 errors.UNSATISFIABLE)
     server = _write(req, server, wanted)
     return util.json_response({'security': security_document(req, server)})

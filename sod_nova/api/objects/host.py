@@ -8,6 +8,7 @@ sees them now (the row's ``valid_until``, written by the monitor, against
 """
 
 from sod_nova import compliance
+from sod_nova.catalog import guest as guest_mod
 from sod_nova.db import api as db_api
 from sod_nova.policy import SecurityRequest
 
@@ -65,8 +66,11 @@ def server_types(conf, catalog, names, request, guest=None):
         declared[name] = declared.get(name, 0) + 1
         features = guest
         if features is None:
+            # A guest launched for the row, where Nova can launch one.
             features = (frozenset((arch.guest.feature,))
-                        if arch is not None and arch.guest else frozenset())
+                        if arch is not None and arch.guest
+                        and guest_mod.FEATURES[arch.guest.feature].expressible
+                        else frozenset())
         if rule.passes(request.mask, row, features, now):
             usable[name] = usable.get(name, 0) + 1
     return [{'name': name, 'hosts': declared.get(name, 0),
