@@ -14,6 +14,7 @@ from nova.tests.functional.api import client
 import pytest
 
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import nova as nova_mod
 from sod_nova.cloud.nova import EmbeddedNova
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
@@ -24,17 +25,20 @@ FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 WEIGHER = '%s.PreferenceWeigher' % __name__
 
 #: host: (architecture, trust state, evidence age in seconds), most preferred
-#: first. The three Intel-SGX hosts would satisfy almost anything, but their
-#: rows are untrusted, stale or never verified.
+#: first. The three Cell hosts would satisfy almost anything, but their rows
+#: are untrusted, stale or never verified. 'sev' is an SEV-SNP host (its fake
+#: libvirt reports SNP): it protects only guests launched as SNP VMs.
 HOSTS = {
     'tpm': ('TPM', 'trusted', 0),
-    'sgx-bad': ('Intel-SGX', 'untrusted', 0),
-    'sgx-old': ('Intel-SGX', 'trusted', 7200),
-    'sgx-new': ('Intel-SGX', None, None),        # declared, never verified
+    'cell-bad': ('Cell', 'untrusted', 0),
+    'cell-old': ('Cell', 'trusted', 7200),
+    'cell-new': ('Cell', None, None),        # declared, never verified
     'hw': ('HyperWall', 'trusted', 0),
     'ds': ('DataSafe', 'trusted', 0),
     'sev': ('AMD-SEV-SNP', 'trusted', 0),
+    'hw2': ('HyperWall', 'trusted', 0),
 }
+SNP = {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': 'amd-sev-snp'}
 WEIGHTS = {host: 100 - 10 * i for i, host in enumerate(HOSTS)}
 CATALOG = Catalog.load()
 
@@ -73,7 +77,8 @@ def cloud(tmp_path_factory):
                             ('quota', 'ram'): -1}) as nova:
         db_migration.sync(CONF)
         for host, (_, state, age) in HOSTS.items():
-            nova.start_compute(host)
+            nova.start_compute(host, hardware=nova_mod.Hardware(
+                amd_sev_snp=True) if host == 'sev' else None)
             set_row(host, state, age)
         yield nova
     db_api.dispose()
@@ -108,10 +113,12 @@ def test_flavor_extra_spec(cloud):
 
 
 def test_image_property(cloud):
-    # Only in the instance's system metadata (image_sod:*), not in the
-    # RequestSpec's ImageMetaProps.
-    _, host = boot(cloud, image_properties={'sod:options': '1,2,3',
-                                            'sod:properties': 'C'})
+    # The request only in the instance's system metadata (image_sod:*), not
+    # in the RequestSpec's ImageMetaProps; the image launches an SNP guest.
+    _, host = boot(cloud, image_properties=dict(
+        nova_mod.guest_image_properties(SNP), hw_mem_encryption='True',
+        hw_mem_encryption_model='amd-sev-snp',
+        **{'sod:options': '1,2,3', 'sod:properties': 'C'}))
     assert host == 'sev'
 
 
@@ -126,30 +133,42 @@ def test_scheduler_hint(cloud):
 
 
 def test_union_of_flavor_and_metadata(cloud):
-    flavor = cloud.create_flavor(extra_specs={'sod:options': '1'})
+    flavor = cloud.create_flavor(extra_specs=dict(SNP, **{'sod:options': '1'}))
     _, host = boot(cloud, flavor=flavor,
+                   image_properties=nova_mod.guest_image_properties(SNP),
                    metadata={'sod:options': '3', 'sod:properties': 'C'})
     assert host == 'sev'
 
 
+def test_an_ordinary_guest_is_never_placed_on_the_snp_host(cloud):
+    # SEV-SNP would protect C against HW attacks for an SNP guest only.
+    server, _ = boot(cloud, metadata={'sod:options': '3', 'sod:properties': 'C'})
+    reason = assert_rejected(cloud, server)
+    assert ('AMD-SEV-SNP protects C against HW attacks only for a guest '
+            'launched with hw:mem_encryption=true, '
+            'hw:mem_encryption_model=amd-sev-snp') in reason
+
+
 def test_untrusted_stale_and_unverified_hosts_are_never_chosen(cloud):
-    # Hypervisor + Same OS: only the Intel-SGX hosts have both.
+    # Hypervisor + Same OS: only the Cell hosts have both.
     server, _ = boot(cloud, metadata={'sod:options': '2,5'})
     reason = assert_rejected(cloud, server)
     assert ('closest, 2 unmet cells each: DataSafe lacks C, I against '
             'Hypervisor; HyperWall lacks C, I against Same OS') in reason
-    assert '4 of 7 hosts trusted with fresh evidence' in reason
-    assert ('would satisfy it if trusted: sgx-bad (untrusted: set by the '
-            'test); sgx-new (unreachable: no verified evidence yet); sgx-old '
-            '(evidence valid until ') in reason
+    assert '5 of 8 hosts trusted with fresh evidence' in reason
+    assert ('would satisfy it if trusted: cell-bad (untrusted: set by the '
+            'test); cell-new (unreachable: no verified evidence yet); cell-old '
+            '(unreachable: evidence valid until ') in reason
     assert ('Instance %s: no host satisfies' % server['id']) in cloud.log_output
 
 
 def test_malformed_metadata_fails_closed(cloud):
     server, _ = boot(cloud, metadata={'sod:options': '4'})
     reason = assert_rejected(cloud, server)
-    assert reason.startswith('malformed security policy: instance metadata '
-                             'sod:options: option 4 (Cloud Manager) is refused')
+    assert reason.startswith('malformed security request (instance metadata '
+                             'sod:options: option 4 (Cloud Manager) is '
+                             'refused')
+    assert 'held to the strictest request' in reason
 
 
 def test_trust_loss_changes_the_choice(cloud):
@@ -158,7 +177,7 @@ def test_trust_loss_changes_the_choice(cloud):
         _, host = boot(cloud, metadata={'sod:options': '1,2'})
     finally:
         set_row('hw', 'trusted')
-    assert host == 'sev'
+    assert host == 'hw2'    # the SNP host protects no ordinary guest
 
 
 def test_live_migration_goes_only_to_a_satisfying_host(cloud):
@@ -166,7 +185,7 @@ def test_live_migration_goes_only_to_a_satisfying_host(cloud):
     assert source == 'hw'
     migration = cloud.live_migrate(server, host=None)
     assert migration['status'] == 'completed'
-    assert cloud.server_host(server) == 'sev'
+    assert cloud.server_host(server) == 'hw2'
 
 
 def test_live_migration_keeps_every_source_of_the_request(cloud):
@@ -177,7 +196,7 @@ def test_live_migration_keeps_every_source_of_the_request(cloud):
     assert source == 'hw'
     migration = cloud.live_migrate(server, host=None)
     assert migration['status'] == 'completed'
-    assert cloud.server_host(server) == 'sev'
+    assert cloud.server_host(server) == 'hw2'
 
 
 def test_live_migration_refused_when_no_other_host_satisfies(cloud):
