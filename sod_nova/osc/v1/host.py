@@ -17,6 +17,11 @@ def _values(host, columns=COLUMNS):
                  else host.get(c) for c in columns)
 
 
+def _with_host(parser):
+    parser.add_argument('host', metavar='<host>', help='Compute host name')
+    return parser
+
+
 class ListHost(command.Lister):
     """List hosts: trust state, reason, freshness and verified capabilities."""
 
@@ -29,10 +34,7 @@ class ShowHost(command.ShowOne):
     """Show one host's capability row."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('host', metavar='<host>',
-                            help='Compute host name')
-        return parser
+        return _with_host(super().get_parser(prog_name))
 
     def take_action(self, parsed_args):
         host = common.client(self).host(parsed_args.host)
@@ -53,10 +55,7 @@ class EvacuationPlan(command.Lister):
     as Nova allows for the guest; to which hosts) or pause it, and why."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('host', metavar='<host>',
-                            help='Compute host name')
-        return parser
+        return _with_host(super().get_parser(prog_name))
 
     def take_action(self, parsed_args):
         plan = common.client(self).evacuation_plan(parsed_args.host)
