@@ -11,6 +11,7 @@ row is listed, those that need such a guest marked so.
 from cliff import columns
 from cliff import show
 
+from sod_nova import keyvalue
 from sod_nova.api.objects import request as request_obj
 from sod_nova.catalog import guest as guest_mod
 from sod_nova.cli import base
@@ -81,21 +82,10 @@ class ConditionsColumn(columns.FormattableColumn):
 
 def key_values(pairs, option):
     """``{key: value}`` of repeated ``KEY=VALUE`` arguments (None if none)."""
-    if pairs is None:
-        return None
-    found = {}
-    for pair in pairs:
-        key, sep, value = pair.partition('=')
-        key = key.strip()
-        if not sep or not key:
-            raise base.InputError('%s %r: give KEY=VALUE, e.g. %s' % (
-                option, pair, 'hw:mem_encryption=true'
-                if option == '--extra-spec' else 'hw_mem_encryption=true'))
-        if key in found and found[key] != value:
-            raise base.InputError('%s %s is given twice (%r and %r)' % (
-                option, key, found[key], value))
-        found[key] = value
-    return found
+    try:
+        return keyvalue.parse(pairs, option)
+    except ValueError as exc:
+        raise base.InputError(str(exc)) from None
 
 
 class CheckRequest(base.BadInputExits2, show.ShowOne):

@@ -10,6 +10,7 @@ or image asks for that guest, and the answer says so plainly.
 from osc_lib import exceptions
 from osc_lib.command import command
 
+from sod_nova import keyvalue
 from sod_nova.osc.v1 import common
 
 
@@ -39,19 +40,11 @@ def security_body(parsed_args):
 
 
 def key_values(pairs, option):
-    """``{key: value}`` of repeated ``KEY=VALUE`` arguments."""
-    found = {}
-    for pair in pairs or ():
-        key, sep, value = pair.partition('=')
-        key = key.strip()
-        if not sep or not key:
-            raise exceptions.CommandError(
-                '%s %r: give <key=value>' % (option, pair))
-        if key in found and found[key] != value:
-            raise exceptions.CommandError('%s %s is given twice (%r and %r)' % (
-                option, key, found[key], value))
-        found[key] = value
-    return found
+    """``{key: value}`` of repeated ``<key=value>`` arguments."""
+    try:
+        return keyvalue.parse(pairs or (), option, '<key=value>')
+    except ValueError as exc:
+        raise exceptions.CommandError(str(exc)) from None
 
 
 class ConditionsColumn(common.ListColumn):
