@@ -58,7 +58,7 @@ IMAGE_KEYS = ('hw_mem_encryption', 'hw_mem_encryption_model',
 #: Nova's memory-encryption models that are a feature of their own here.
 _MODELS = {AMD_SEV_SNP: AMD_SEV_SNP, INTEL_TDX: INTEL_TDX}
 #: The TPM versions Nova launches a vTPM of (``fields.TPMVersion``).
-_TPM_VERSIONS = ('1.2', '2.0')
+TPM_VERSIONS = ('1.2', '2.0')
 #: Nova's default model when only ``hw:mem_encryption`` is set.
 _DEFAULT_MODEL = 'amd-sev'
 #: What oslo's ``bool_from_string`` reads as true and false (Nova parses
@@ -97,7 +97,7 @@ def features(flavor_extra_specs=None, image_properties=None):
                       'hw_mem_encryption_model') or _DEFAULT_MODEL
         if model in _MODELS:
             found.add(_MODELS[model])
-    if _pick(flavor, image, 'hw:tpm_version', 'hw_tpm_version') in _TPM_VERSIONS:
+    if _pick(flavor, image, 'hw:tpm_version', 'hw_tpm_version') in TPM_VERSIONS:
         found.add(VTPM)
     return frozenset(found)
 

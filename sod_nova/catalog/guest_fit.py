@@ -26,14 +26,13 @@ FLAVOR = 'flavor extra spec'
 IMAGE = 'image property'
 
 _MODELS = ('amd-sev', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx')
-_TPM_VERSIONS = ('1.2', '2.0')
 _TPM_MODELS = ('tpm-tis', 'tpm-crb')
 
 #: ``(flavor key, image property, allowed values or None for a boolean)``.
 _KEYS = (
     ('hw:mem_encryption', 'hw_mem_encryption', None),
     ('hw:mem_encryption_model', 'hw_mem_encryption_model', _MODELS),
-    ('hw:tpm_version', 'hw_tpm_version', _TPM_VERSIONS),
+    ('hw:tpm_version', 'hw_tpm_version', guest_mod.TPM_VERSIONS),
     ('hw:tpm_model', 'hw_tpm_model', _TPM_MODELS),
 )
 

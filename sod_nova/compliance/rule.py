@@ -200,9 +200,9 @@ class Rule:
         would if they were trusted (the filter's one INFO line)."""
         usable, blocked = [], []
         for row in rows:
-            why = distrust(row, now) if row is not None else None
             if row is None:
                 continue
+            why = distrust(row, now)
             if why is None:
                 usable.append(row)
             elif effective.request.satisfied_by(self.catalog.capability_mask(
