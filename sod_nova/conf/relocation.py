@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from sod_nova.conf import deprecation
+from sod_nova.conf import types
 
 relocation_group = cfg.OptGroup(
     'sod_relocation',
@@ -84,18 +85,20 @@ How many times a migration that Nova failed is tried again, each time
 naming another compliant server that has not failed this VM yet (Nova's
 scheduler, with the SoD filter, still validates it).
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'retry_backoff',
         default=2.0,
         min=0.0,
+        max=86400.0,
         help="""
 Seconds before the first retry of a failed migration; doubled for each
 further retry.
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'migration_timeout',
         default=600.0,
         min=1.0,
+        max=86400.0,
         help="""
 Seconds a live migration may stay in flight before the manager asks Nova to
 abort it (Nova rolls it back; the manager then retries it on another host).
@@ -104,10 +107,11 @@ Related options:
 
 * Nova's ``[libvirt] live_migration_completion_timeout``
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'poll_interval',
         default=1.0,
         min=0.01,
+        max=60.0,
         mutable=True,
         help="""
 Seconds between two looks at Nova's migration records while migrations are
@@ -126,7 +130,7 @@ Events (trust changes, ``instance.update`` notifications) start work at
 once; the reconcile pass catches what a lost notification missed and runs
 moving-target timers.
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'moving_target_jitter',
         default=0.2,
         min=0.0,
@@ -186,10 +190,11 @@ Related options:
 
 * ``leader_lease``
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'leader_lease',
         default=10.0,
         min=1.0,
+        max=3600.0,
         help="""
 Seconds a leader's lease lasts without renewal. The leader renews it every
 third of this; a standby looks every third of this too, so it takes over at

@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from sod_nova.conf import deprecation
+from sod_nova.conf import types
 
 filter_group = cfg.OptGroup(
     'sod_filter',
@@ -11,10 +12,11 @@ filter_group = cfg.OptGroup(
          'verified capabilities satisfy its security request.')
 
 filter_opts = deprecation.from_group('filter', [
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'host_cache_seconds',
         default=1.0,
         min=0.0,
+        max=3600.0,
         help="""
 Seconds for which the filter reuses the host capability rows it read.
 

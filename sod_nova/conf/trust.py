@@ -10,6 +10,7 @@ import socket
 from oslo_config import cfg
 
 from sod_nova.conf import deprecation
+from sod_nova.conf import types
 
 trust_group = cfg.OptGroup(
     'sod_trust',
@@ -18,10 +19,11 @@ trust_group = cfg.OptGroup(
          '(monitor, sod-trust-monitor) of compute host trust.')
 
 trust_opts = deprecation.from_group('trust', [
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'evidence_max_age',
         default=10.0,
         min=0.1,
+        max=86400.0,
         help="""
 Seconds for which a host's verified evidence counts (the trust monitor's
 option). The monitor writes into the host row the time until which it counts
@@ -35,10 +37,11 @@ Related options:
 * ``report_interval``: keep this several times larger, so that one lost
   report does not make a host unreachable.
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'report_interval',
         default=2.0,
         min=0.05,
+        max=3600.0,
         help="""
 Agent: seconds between two evidence reports.
 
@@ -46,18 +49,20 @@ Related options:
 
 * ``evidence_max_age``
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'stale_check_interval',
         default=1.0,
         min=0.05,
+        max=3600.0,
         help="""
 Monitor: seconds between two scans for hosts whose evidence is older than
 ``evidence_max_age``. Bounds how late ``unreachable`` is noticed.
 """),
-    cfg.FloatOpt(
+    types.FiniteFloatOpt(
         'nonce_max_age',
         default=30.0,
         min=0.1,
+        max=86400.0,
         help="""
 Monitor: seconds a challenge nonce stays valid. A report quoting an older
 nonce is rejected, so evidence cannot be prepared in advance.
