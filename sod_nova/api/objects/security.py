@@ -3,6 +3,16 @@
 The one compliance rule (:mod:`sod_nova.compliance`) over the same effective
 request and launch features as the migration manager's, so the API never
 tells a customer "compliant" where the manager would move the VM.
+
+Two readers. An operator gets :func:`assess`'s document: the host, its
+row, and the verdict, task and scheduler reasons in the words of the rule,
+the migration manager and the filter. A project user gets
+:func:`project_view`, *built* from fields that never hold a host name: codes
+(trigger, task state, no-host action), a fixed sentence per code from the
+tables below, the VM's own request and launch features, and names from the
+catalogue. Nothing in it is copied from free text, so neither a host
+without a trust row nor the monitor's PCR and event details can reach a
+customer through it.
 """
 
 import re
@@ -22,6 +32,51 @@ SOURCES = ('flavor', 'image', 'metadata')
 
 HINTS_NOTE = ('scheduler hints are not visible through Nova\'s API after '
               'boot; Nova applies them, saved at boot, to every move')
+
+#: Why a VM is not protected where it runs, or why it moves, per trigger:
+#: what a project user reads instead of the detailed reason.
+WHY = {
+    triggers.TRUST_LOSS: (
+        'its server is untrusted: its evidence failed verification, so it '
+        'protects nothing until it is verified again'),
+    triggers.UNREACHABLE: (
+        'its server is unreachable: there is no fresh verified evidence of '
+        'it, so it protects nothing until there is'),
+    triggers.POLICY_CHANGE: (
+        'its server does not protect this VM as it asks and is launched'),
+    triggers.RECOVERY: (
+        'it was parked for want of a compliant server, and one can take it '
+        'now'),
+    triggers.MOVING_TARGET: 'its moving-target period elapsed',
+}
+
+#: What the no-host action (``[sod_relocation] no_host_action``) did to a
+#: parked VM: what a project user reads instead of the task's reason.
+PARKED = {
+    'pause': 'no compliant server can take it now: it is paused until one '
+             'can',
+    'suspend': 'no compliant server can take it now: it is suspended until '
+               'one can',
+    'stop': 'no compliant server can take it now: it is powered off until '
+            'one can',
+    'none': 'no compliant server can take it now: it keeps running where it '
+            'is until one can',
+}
+#: ... while the action is not applied yet.
+PARKING = 'no compliant server can take it now'
+
+#: The scheduler's rejection as a project user sees it: the filter keeps
+#: only its explanation, which names hosts and the monitor's reasons, so a
+#: class and the time are all that is shown.
+REJECTED = 'no-compliant-host'
+REJECTED_WHY = ('when it was last scheduled, no server could protect it as '
+                'it asks and is launched')
+
+#: Fields of :func:`assess`'s document a project user receives as they are:
+#: the VM's own request, launch features and status, catalogue names.
+PROJECT_FIELDS = ('server_id', 'name', 'project_id', 'status', 'requested',
+                  'effective', 'guest', 'satisfied_by', 'compliant',
+                  'architecture', 'unmet')
 
 
 def _request_view(request):
@@ -55,15 +110,23 @@ def open_task(conf, server_id):
 
 
 def assess(conf, catalog, view, rows, now):
-    """The security document of ``view`` (hosts named; see :func:`redact`)."""
+    """The security document of ``view`` for an operator: hosts named, and
+    the verdict's, the task's and the scheduler's reasons in full (a
+    project user gets :func:`project_view` of it)."""
     effective = server_mod.effective_request(catalog, view)
     row = rows.get(view.host)
-    verdict = compliance.Rule(catalog).check(effective, view.host, row, now)
-    host_state = None
+    rule = compliance.Rule(catalog)
+    verdict = rule.check(effective, view.host, row, now)
+    host_state = architecture = unmet = None
     if row is not None:
         state, reason = row.state_at(now)
         host_state = {'state': state, 'reason': reason,
                       'architecture': row.architecture}
+        known = catalog.get(row.architecture)
+        architecture = known.name if known is not None else None
+        if verdict.trigger == triggers.POLICY_CHANGE:
+            unmet = _request_view(effective.request.unmet(
+                rule.protection(row, effective.guest)))
     task = open_task(conf, view.id)
     paused = task is not None and task.state in (triggers.PARKING,
                                                  triggers.PARKED)
@@ -84,18 +147,62 @@ def assess(conf, catalog, view, rows, now):
         'compliant': verdict.compliant,
         'reason': verdict.reason or None,
         'trigger': verdict.trigger,
+        'architecture': architecture,
+        'unmet': unmet,
         'paused': {'paused': paused,
                    'action': task.action if paused else None,
                    'reason': task.reason if paused else None},
         'relocation': ({'state': task.state, 'trigger': task.trigger,
                         'reason': task.reason} if task is not None else None),
-        'last_rejection': ({'reason': rejection.reason,
+        'last_rejection': ({'code': REJECTED, 'reason': rejection.reason,
                             'at': rejection.updated_at.isoformat()
                             if rejection.updated_at else None}
                            if rejection is not None else None),
         'host': view.host,
         'host_state': host_state,
     }
+
+
+def _why(trigger, unmet=None):
+    """The sentence of :data:`WHY` for ``trigger``, with the cells its
+    server lacks (``unmet``, a request view) for a policy change."""
+    why = WHY.get(trigger)
+    if why is not None and unmet is not None:
+        why = '%s: it lacks %s' % (why, unmet['text'])
+    return why
+
+
+def project_view(document):
+    """``document`` (from :func:`assess`, with the ``name`` and
+    ``project_id`` of the caller's own read) as a project user receives it.
+
+    Built, not scrubbed: the :data:`PROJECT_FIELDS` as they are, codes only
+    where they are known ones, and every reason a sentence of the tables
+    above; the host, its row and the detailed reasons are never read.
+    """
+    view = {k: document.get(k) for k in PROJECT_FIELDS}
+    trigger = document['trigger'] if document['trigger'] in WHY else None
+    view['trigger'] = trigger
+    view['reason'] = (None if document['compliant']
+                      else _why(trigger, document.get('unmet')))
+    paused = document['paused']
+    action = paused['action'] if paused['action'] in PARKED else None
+    view['paused'] = {'paused': bool(paused['paused']), 'action': action,
+                      'reason': PARKED.get(action, PARKING)
+                      if paused['paused'] else None}
+    task = document['relocation']
+    if task is not None:
+        moving = task['trigger'] if task['trigger'] in WHY else None
+        task = {'state': task['state'] if task['state'] in triggers.OPEN_STATES
+                else None,
+                'trigger': moving, 'reason': _why(moving)}
+    view['relocation'] = task
+    rejection = document['last_rejection']
+    if rejection is not None:
+        rejection = {'code': REJECTED, 'reason': REJECTED_WHY,
+                     'at': rejection['at']}
+    view['last_rejection'] = rejection
+    return view
 
 
 def _scrub(value, pattern):
@@ -109,11 +216,16 @@ def _scrub(value, pattern):
 
 
 def redact(document, host_names, fields=('host', 'host_state')):
-    """``document`` without host names, for callers who may not see them.
+    """``document`` for a caller who may not see host names.
 
-    The ``fields`` that hold host data are dropped, and every known host
-    name inside the remaining strings becomes "its server".
+    A server's security document (:func:`assess`) is :func:`project_view`
+    of it, whatever ``host_names``. Any other document (the compliance
+    reports, until they are built the same way) has the ``fields`` that
+    hold host data dropped and every name of ``host_names`` inside the
+    remaining strings replaced by "its server".
     """
+    if 'effective' in document and 'requested' in document:
+        return project_view(document)
     names = sorted({n for n in host_names if n}, key=len, reverse=True)
     document = {k: v for k, v in document.items() if k not in fields}
     if not names:
