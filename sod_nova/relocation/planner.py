@@ -1,14 +1,26 @@
 """Which pending moves start now: order, bounds, backoff and jitter.
 
-Pure functions over task records (anything with ``vm``, ``source_host``,
-``priority``, ``not_before`` and ``id``), so that the evacuation discipline
-is tested without a cloud:
+Pure functions over task records (anything with ``vm``, ``trigger``,
+``source_host``, ``priority``, ``not_before`` and ``id``), so that the
+evacuation discipline is tested without a cloud:
 
-* the most demanding requests first (more requested cells = more at stake
-  on a compromised server), then first decided, first served;
+* evacuations first: a VM whose host lost trust or stopped reporting
+  (:data:`EVACUATIONS`) before a parked VM's recovery, and both before the
+  moves a tenant can cause at will, a policy change or a moving-target
+  period (:data:`DISCRETIONARY`), whatever their requests;
+* within a class, the most demanding requests first (more requested cells =
+  more at stake on a compromised server), then first decided, first served;
 * at most ``max_concurrent`` moves in flight overall and at most
   ``max_per_source_host`` out of one source host (a server under attack is
   evacuated in waves rather than swamping its NIC and Nova's conductor);
+* discretionary moves never take the last free slot: in flight and
+  starting, they hold at most ``max_concurrent - 1`` slots, so that an
+  evacuation decided while they run starts at once (a move in flight is
+  never aborted for it: a cold one cannot be, and an aborted live one would
+  only be started again); with ``max_concurrent`` 1 one starts only while
+  no other task waits;
+* a project's discretionary moves stop at its allowance for the window
+  (``[sod_relocation] project_moves_per_hour``; counted by the manager);
 * a task waiting out a retry backoff does not start before ``not_before``.
 """
 
@@ -16,36 +28,69 @@ import collections
 import math
 import random
 
+from sod_nova.relocation import triggers
+
+#: Moves off a host that stopped protecting its VMs: never bounded, first.
+EVACUATIONS = (triggers.TRUST_LOSS, triggers.UNREACHABLE)
+
+#: Moves a tenant can cause at will (its metadata): last, bounded per project.
+DISCRETIONARY = (triggers.POLICY_CHANGE, triggers.MOVING_TARGET)
+
 
 def priority(request):
     """The number of requested cells: the bigger, the sooner."""
     return bin(request.mask).count('1')
 
 
+def urgency(trigger):
+    """0 for an evacuation, 2 for a discretionary move, 1 for the rest (a
+    parked VM's recovery; an unknown trigger is not put last)."""
+    if trigger in EVACUATIONS:
+        return 0
+    return 2 if trigger in DISCRETIONARY else 1
+
+
 def ordered(tasks):
-    """``tasks`` most demanding first, then oldest first."""
-    return sorted(tasks, key=lambda t: (-t.priority, t.id))
+    """``tasks`` evacuations first, then most demanding, then oldest."""
+    return sorted(tasks, key=lambda t: (urgency(t.trigger), -t.priority, t.id))
 
 
-def select(pending, in_flight, max_concurrent, max_per_source_host, now):
+def select(pending, in_flight, max_concurrent, max_per_source_host, now,
+           project_of=None, allowance=None):
     """The pending tasks to start now, in start order.
 
     ``in_flight`` are the tasks Nova is already migrating; they hold their
     slots. A task whose source host is full is skipped, not blocking the
-    tasks of other hosts behind it.
+    tasks of other hosts behind it. ``project_of`` maps a VM to its project
+    and ``allowance`` a project to the discretionary moves it may still
+    start (a project missing from either is not bounded).
     """
+    project_of = project_of or {}
+    left = dict(allowance or {})
     per_source = collections.Counter(t.source_host for t in in_flight)
     free = max_concurrent - len(in_flight)
-    chosen = []
+    discretionary = sum(1 for t in in_flight if t.trigger in DISCRETIONARY)
+    cap = max(max_concurrent - 1, 1)
+    chosen, waiting = [], False
     busy_vms = {t.vm for t in in_flight}
     for task in ordered(pending):
         if free <= 0:
             break
-        if task.not_before is not None and task.not_before > now:
-            continue
         if task.vm in busy_vms:
             continue
-        if per_source[task.source_host] >= max_per_source_host:
+        ready = ((task.not_before is None or task.not_before <= now)
+                 and per_source[task.source_host] < max_per_source_host)
+        if task.trigger in DISCRETIONARY:
+            project = project_of.get(task.vm)
+            if (not ready or discretionary >= cap
+                    or (waiting and free <= 1)
+                    or left.get(project, 1) <= 0):
+                continue
+            discretionary += 1
+            if project in left:
+                left[project] -= 1
+        elif not ready:
+            waiting = True
             continue
         chosen.append(task)
         busy_vms.add(task.vm)
@@ -54,14 +99,47 @@ def select(pending, in_flight, max_concurrent, max_per_source_host, now):
     return chosen
 
 
+class ProjectMoves:
+    """The discretionary moves each project started in the last ``window``
+    seconds, for ``[sod_relocation] project_moves_per_hour``.
+
+    Kept by the manager, not counted from the task rows: the rows name the
+    VM but not its project, and a restarted manager forgetting at most one
+    window's count is a restart a tenant cannot cause. At most ``limit``
+    start times per project are kept, and none older than the window.
+    """
+
+    def __init__(self, window=3600.0):
+        self.window = window
+        self._started = collections.defaultdict(collections.deque)
+
+    def record(self, project, at):
+        """A discretionary move of ``project``'s VM started at ``at``."""
+        if project is not None:
+            self._started[project].append(at)
+
+    def allowance(self, projects, limit, now):
+        """``{project: moves it may still start}`` for ``projects``."""
+        for project in list(self._started):
+            started = self._started[project]
+            while started and started[0] <= now - self.window:
+                started.popleft()
+            if not started:
+                del self._started[project]
+        return {p: max(limit - len(self._started.get(p, ())), 0)
+                for p in projects if p is not None}
+
+
 def backoff(base, attempts):
     """Seconds to wait before retry number ``attempts`` (1, 2, ...)."""
     return base * (2 ** max(attempts - 1, 0))
 
 
-def jittered(period, jitter, rng=random):
-    """``period`` seconds, moved uniformly by up to ``jitter`` of itself."""
-    return period * rng.uniform(1.0 - jitter, 1.0 + jitter)
+def jittered(period, jitter, rng=random, minimum=0):
+    """``period`` seconds, moved uniformly by up to ``jitter`` of itself,
+    never below ``minimum``."""
+    low = max(period * (1.0 - jitter), minimum)
+    return rng.uniform(low, max(period * (1.0 + jitter), low))
 
 
 def percentile(samples, p):

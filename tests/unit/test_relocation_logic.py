@@ -8,8 +8,10 @@ from sod_nova.catalog import Catalog
 from sod_nova.db import audit
 from sod_nova.policy import SecurityRequest
 from sod_nova.relocation import ladder
+from sod_nova.relocation import moving_target
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
+from sod_nova.relocation import triggers
 
 CATALOG = Catalog.load()
 
@@ -110,12 +112,77 @@ class T:
     source_host: str
     priority: int = 2
     not_before: float | None = None
+    trigger: str = triggers.TRUST_LOSS
 
 
 def test_most_demanding_first_then_oldest():
     tasks = [T(1, 'a', 'h', 2), T(2, 'b', 'h', 6), T(3, 'c', 'h', 6),
              T(4, 'd', 'h', 4)]
     assert [t.vm for t in planner.ordered(tasks)] == ['b', 'c', 'd', 'a']
+
+
+def test_evacuations_start_ahead_of_demanding_moving_target_moves():
+    # Issue 22: four moving-target tasks asking for every cell were chosen
+    # ahead of a trust-loss task with max_concurrent=4.
+    pending = [T(i, 'mt%d' % i, 'hw%d' % i, 12, trigger=triggers.MOVING_TARGET)
+               for i in range(1, 5)]
+    pending.append(T(5, 'victim', 'hw9', 2, trigger=triggers.TRUST_LOSS))
+    chosen = planner.select(pending, [], max_concurrent=4,
+                            max_per_source_host=2, now=0)
+    assert [t.vm for t in chosen] == ['victim', 'mt1', 'mt2', 'mt3']
+
+
+def test_classes_order_evacuation_recovery_then_tenant_caused_moves():
+    tasks = [T(1, 'policy', 'h', 12, trigger=triggers.POLICY_CHANGE),
+             T(2, 'mt', 'h', 12, trigger=triggers.MOVING_TARGET),
+             T(3, 'recovery', 'h', 12, trigger=triggers.RECOVERY),
+             T(4, 'gone', 'h', 1, trigger=triggers.UNREACHABLE),
+             T(5, 'lost', 'h', 2, trigger=triggers.TRUST_LOSS)]
+    assert [t.vm for t in planner.ordered(tasks)] == [
+        'lost', 'gone', 'recovery', 'policy', 'mt']
+
+
+def test_tenant_caused_moves_never_take_the_last_free_slot():
+    mt = [T(i, 'mt%d' % i, 'hw%d' % i, trigger=triggers.MOVING_TARGET)
+          for i in range(1, 6)]
+    # Alone, they leave one of four slots free for an evacuation to come.
+    assert len(planner.select(mt, [], 4, 2, now=0)) == 3
+    in_flight = [T(9, 'mt9', 'hw9', trigger=triggers.POLICY_CHANGE)] * 3
+    assert planner.select(mt, in_flight, 4, 2, now=0) == []
+    evacuation = T(7, 'victim', 'hw7')
+    assert planner.select(mt + [evacuation], in_flight, 4, 2, now=0) == [
+        evacuation]
+    # An evacuation waiting out a backoff keeps the last free slot too.
+    waiting = T(8, 'waits', 'hw8', not_before=5.0)
+    assert [t.vm for t in planner.select(mt + [waiting], [T(10, 'e', 'x')] * 2,
+                                         4, 2, now=0)] == ['mt1']
+    # One slot in all: taken only while no other task waits.
+    assert [t.vm for t in planner.select(mt, [], 1, 1, now=0)] == ['mt1']
+    assert planner.select(mt + [waiting], [], 1, 1, now=0) == []
+
+
+def test_a_projects_tenant_caused_moves_stop_at_its_allowance():
+    pending = [T(1, 'a1', 'h1', trigger=triggers.MOVING_TARGET),
+               T(2, 'a2', 'h2', trigger=triggers.POLICY_CHANGE),
+               T(3, 'b1', 'h3', trigger=triggers.MOVING_TARGET),
+               T(4, 'a3', 'h4', trigger=triggers.TRUST_LOSS)]
+    project_of = {'a1': 'A', 'a2': 'A', 'b1': 'B', 'a3': 'A'}
+    chosen = planner.select(pending, [], 10, 10, now=0,
+                            project_of=project_of,
+                            allowance={'A': 1, 'B': 0})
+    # An evacuation is never bounded by its project's allowance.
+    assert [t.vm for t in chosen] == ['a3', 'a1']
+
+
+def test_project_moves_count_the_last_window_only():
+    moves = planner.ProjectMoves(window=3600.0)
+    for at in (0.0, 10.0, 20.0):
+        moves.record('A', at)
+    moves.record(None, 20.0)            # a VM of unknown project
+    assert moves.allowance({'A', 'B', None}, 3, now=30.0) == {'A': 0, 'B': 3}
+    assert moves.allowance({'A'}, 3, now=3605.0) == {'A': 1}
+    assert moves.allowance({'A'}, 3, now=3620.0) == {'A': 3}
+    assert moves._started == {}          # nothing kept past the window
 
 
 def test_select_respects_global_and_per_source_bounds():
@@ -161,6 +228,15 @@ def test_jitter_stays_within_bounds_and_varies():
     draws = [planner.jittered(100, 0.2, rng) for _ in range(200)]
     assert all(80 <= d <= 120 for d in draws)
     assert max(draws) - min(draws) > 20
+
+
+def test_jitter_never_draws_a_period_below_the_minimum():
+    rng = random.Random(7)
+    draws = [planner.jittered(300, 0.2, rng, minimum=300) for _ in range(200)]
+    assert all(300 <= d <= 360 for d in draws)
+    assert planner.jittered(1, 0.2, rng, minimum=300) == 300
+    assert moving_target.effective_period(1, 300) == 300
+    assert moving_target.effective_period(600, 300) == 600
 
 
 # audit chain ---------------------------------------------------------------
