@@ -103,9 +103,13 @@ class ContextMiddleware:
         self.enforcer = enforcer
 
     def __call__(self, environ, start_response):
-        ctx = context_mod.RequestContext.from_environ(
-            environ, enforcer=self.enforcer,
-            request_id=environ.get(request_id.ENV_REQUEST_ID))
+        try:
+            ctx = context_mod.RequestContext.from_environ(
+                environ, enforcer=self.enforcer,
+                request_id=environ.get(request_id.ENV_REQUEST_ID))
+        except util.ApiError as exc:
+            return util.error_response(exc.status, exc.detail, exc.code,
+                                       environ)(environ, start_response)
         if ctx.user_id is None and not _is_root(environ):
             LOG.debug('Neither X_USER_ID nor X_USER found in the request')
             return util.error_response(

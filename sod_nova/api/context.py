@@ -1,11 +1,26 @@
 """The request context: who asks, and ``can()`` them do it."""
 
-import json
-
 from oslo_context import context
 
 from sod_nova.api import errors
 from sod_nova.api import util
+
+#: ``X-Service-Catalog`` as :mod:`sod_nova.api.objects.server` reads it:
+#: services with a ``type`` and ``endpoints`` of text (v2 ``publicURL``...,
+#: v3 ``interface``/``url``). keystonemiddleware writes it from the token;
+#: with ``noauth2`` anybody does.
+SERVICE_CATALOG = {
+    'type': 'array',
+    'items': {
+        'type': 'object',
+        'properties': {
+            'type': {'type': 'string'},
+            'endpoints': {'type': 'array', 'items': {
+                'type': 'object',
+                'additionalProperties': {'type': ['string', 'null']}}},
+        },
+    },
+}
 
 
 class RequestContext(context.RequestContext):
@@ -20,11 +35,14 @@ class RequestContext(context.RequestContext):
 
     @classmethod
     def from_environ(cls, environ, **kwargs):
+        """The context of a request; a malformed ``X-Service-Catalog`` is
+        a 400 :class:`~sod_nova.api.util.ApiError`."""
         catalog = environ.get('HTTP_X_SERVICE_CATALOG')
-        try:
-            kwargs['service_catalog'] = json.loads(catalog) if catalog else []
-        except ValueError:
-            kwargs['service_catalog'] = []
+        if catalog:
+            catalog = util.load_json(catalog, 'X-Service-Catalog')
+            util.validate(catalog, SERVICE_CATALOG,
+                          'X-Service-Catalog is not a service catalog')
+        kwargs['service_catalog'] = catalog or []
         return super().from_environ(environ, **kwargs)
 
     def can(self, action, target=None, fatal=True):

@@ -1,11 +1,15 @@
 """Assemble sod-nova-api: the middleware pipeline around the dispatcher.
 
-From the outside in: request id, fault wrapper (an unexpected exception is
-a JSON 500, logged), authentication (keystonemiddleware or noauth2), the
+From the outside in: request id, the body size limit (before anything reads
+a body or authenticates it), fault wrapper (an unexpected exception is a
+JSON 500, logged), authentication (keystonemiddleware or noauth2), the
 request context, the microversion, then the URL map. The catalogue is
 loaded once at start (a bad file stops the service with one line, as every
 sod-nova service does).
 """
+
+import io
+import re
 
 from oslo_log import log as logging
 from oslo_middleware import request_id
@@ -23,6 +27,52 @@ from sod_nova.db import api as db_api
 LOG = logging.getLogger(__name__)
 
 
+class BodySizeLimit:
+    """Refuse a body larger than ``limit`` bytes with a JSON 413.
+
+    oslo.middleware's ``RequestBodySizeLimiter`` approach in the API's error
+    format: a declared ``Content-Length`` is checked before any byte is
+    read; a chunked body (``wsgi.input_terminated``, no length) is read up
+    to ``limit`` and one byte, then handed on from memory. A
+    ``Content-Length`` that is not a number of bytes is a 400 (a negative
+    one would make webob read to the end of the stream).
+    """
+
+    _DIGITS = re.compile(r'[0-9]+')
+
+    def __init__(self, application, limit):
+        self.application = application
+        self.limit = limit
+
+    def _too_large(self, environ, start_response):
+        LOG.info('sod-nova-api: %(method)s %(path)s (%(rid)s): body larger '
+                 'than [sod_api] max_request_body_size (%(limit)d bytes)',
+                 {'method': environ.get('REQUEST_METHOD'),
+                  'path': environ.get('PATH_INFO'), 'limit': self.limit,
+                  'rid': environ.get(request_id.ENV_REQUEST_ID)})
+        return util.error_response(
+            413, 'The request body is larger than %d bytes.' % self.limit,
+            errors.TOO_LARGE, environ)(environ, start_response)
+
+    def __call__(self, environ, start_response):
+        length = (environ.get('CONTENT_LENGTH') or '').strip()
+        if length:
+            if not self._DIGITS.fullmatch(length):
+                return util.error_response(
+                    400, 'Content-Length %r is not a number of bytes'
+                    % length[:40], errors.MALFORMED,
+                    environ)(environ, start_response)
+            if len(length) > len(str(self.limit)) or int(length) > self.limit:
+                return self._too_large(environ, start_response)
+        elif environ.get('wsgi.input_terminated'):
+            body = environ['wsgi.input'].read(self.limit + 1)
+            if len(body) > self.limit:
+                return self._too_large(environ, start_response)
+            environ['wsgi.input'] = io.BytesIO(body)
+            environ['CONTENT_LENGTH'] = str(len(body))
+        return self.application(environ, start_response)
+
+
 class FaultWrapper:
     """Turn an uncaught exception into a JSON 500 (a bug, logged in full)."""
 
@@ -34,9 +84,10 @@ class FaultWrapper:
             return self.application(environ, start_response)
         except Exception as exc:
             LOG.exception('sod-nova-api: unexpected error on %(method)s '
-                          '%(path)s: %(exc)s',
+                          '%(path)s (%(rid)s): %(exc)s',
                           {'method': environ.get('REQUEST_METHOD'),
-                           'path': environ.get('PATH_INFO'), 'exc': exc})
+                           'path': environ.get('PATH_INFO'), 'exc': exc,
+                           'rid': environ.get(request_id.ENV_REQUEST_ID)})
             return util.error_response(
                 500, 'Unexpected error: %s' % type(exc).__name__,
                 errors.INTERNAL, environ)(environ, start_response)
@@ -65,6 +116,8 @@ def deploy(conf, nova_service=None):
     of the service user; by default it is built from ``[nova]`` on first
     use.
     """
+    # Options first: a bad value stops the start before anything is built.
+    body_limit = conf.sod_api.max_request_body_size
     app = Application(conf, nova_service=nova_service)
     pipeline = microversion.MicroversionMiddleware(app)
     pipeline = auth.ContextMiddleware(pipeline, app.enforcer)
@@ -73,6 +126,7 @@ def deploy(conf, nova_service=None):
     else:
         pipeline = auth.keystone(conf)(pipeline)
     pipeline = FaultWrapper(pipeline)
+    pipeline = BodySizeLimit(pipeline, body_limit)
     pipeline = request_id.RequestId(pipeline)
     pipeline.sod_app = app
     return pipeline

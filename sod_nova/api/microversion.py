@@ -30,6 +30,7 @@ Version history:
 
 import microversion_parse
 
+from sod_nova.api import errors
 from sod_nova.api import util
 
 SERVICE_TYPE = 'security-on-demand'
@@ -67,13 +68,13 @@ class MicroversionMiddleware:
             return util.error_response(
                 406, 'Invalid microversion: %s (this service has %s to %s)'
                 % (exc, min_version(), max_version()),
-                'sod.microversion.unsupported',
+                errors.MICROVERSION_UNSUPPORTED, environ,
                 min_version=min_version(), max_version=max_version(),
             )(environ, start_response)
         except TypeError as exc:
             return util.error_response(
                 400, 'Invalid microversion: %s' % exc,
-                'sod.microversion.malformed')(environ, start_response)
+                errors.MICROVERSION_MALFORMED, environ)(environ, start_response)
         environ[ENVIRON] = version
         value = '%s %s' % (SERVICE_TYPE, version)
 

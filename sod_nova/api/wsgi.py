@@ -9,6 +9,7 @@ with wsgiref for development.
 
 import sys
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from sod_nova.api import deploy
@@ -30,5 +31,5 @@ def init_application(argv=None):
     logging.setup(CONF, 'sod-nova-api')
     try:
         return deploy.deploy(CONF)
-    except (CatalogError, db_api.DatabaseConfigError) as exc:
+    except (CatalogError, db_api.DatabaseConfigError, cfg.Error) as exc:
         sys.exit('sod-nova-api: %s' % exc)

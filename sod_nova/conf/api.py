@@ -1,4 +1,4 @@
-"""[sod_api] options: how sod-nova-api authenticates and pages.
+"""[sod_api] options: how sod-nova-api authenticates, pages and bounds input.
 
 The group is ``sod_api``, not ``api``: sod-nova shares oslo.config's global
 object with Nova in the embedded cloud, and Nova owns ``[api]``.
@@ -49,6 +49,25 @@ Largest page of ``GET /audit`` (the ``limit`` query parameter).
 Possible values:
 
 * A positive number of audit entries; a larger ``limit`` is cut to it.
+"""),
+    cfg.IntOpt(
+        'max_request_body_size',
+        default=128 * 1024,
+        min=1024,
+        max=16 * 1024 * 1024,
+        help="""
+Largest request body sod-nova-api reads, in bytes.
+
+A larger body is refused with 413 before authentication and before any of
+it is read (a declared ``Content-Length``), or once this many bytes have
+arrived (a chunked body), so no request makes the service hold more than
+this in memory. The largest body a client needs is a ``POST
+/requests/check`` naming a flavor's extra specs (each key and value at most
+255 characters, as Nova keeps them): a few KiB for real flavors.
+
+Possible values:
+
+* A number of bytes from 1 KiB to 16 MiB (default 128 KiB).
 """),
 ]
 

@@ -8,6 +8,9 @@ tests/functional/test_api_servers.py.
 
 import datetime
 import json
+import socket
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -248,6 +251,11 @@ def test_request_check_explains_an_unsatisfiable_request(app):
     ({'package': 'nonesuch'}, 'sod.security.invalid', 'nonesuch'),
     ({}, 'sod.request.malformed', 'non-empty'),
     ({'colour': 'red'}, 'sod.request.malformed', 'colour'),
+    ({'options': [1], 'moving_target': 0}, 'sod.request.malformed',
+     'moving_target'),
+    ({'options': [1], 'moving_target': 1}, 'sod.security.invalid',
+     'sod:moving_target: 1 is below the minimum moving-target period of '
+     '300 seconds'),
 ])
 def test_request_check_refuses_bad_input_with_a_reason(app, payload, code,
                                                       words):
@@ -255,6 +263,22 @@ def test_request_check_refuses_bad_input_with_a_reason(app, payload, code,
                            body=payload)
     assert (status, error_code(body)) == (400, code)
     assert words in body['errors'][0]['detail']
+
+
+def test_request_check_takes_a_moving_target_at_the_operators_minimum(app):
+    CONF.set_override('moving_target_min', 60, 'sod_relocation')
+    try:
+        ok = call(app, '/requests/check', method='POST',
+                  body={'options': [1], 'moving_target': 60})
+        short = call(app, '/requests/check', method='POST',
+                     body={'options': [1], 'moving_target': 59})
+    finally:
+        CONF.clear_override('moving_target_min', 'sod_relocation')
+    assert ok[0] == 200
+    assert ok[1]['metadata']['sod:moving_target'] == '60'
+    assert (short[0], error_code(short[1])) == (400, 'sod.security.invalid')
+    assert 'minimum moving-target period of 60 seconds' in (
+        short[1]['errors'][0]['detail'])
 
 
 def test_request_check_refuses_malformed_json(app):
@@ -335,3 +359,172 @@ def test_compute_endpoint_from_either_catalog_form():
     assert find(v3, 'internal', 'R1') == 'http://i1'
     assert find(v3, 'admin', None) is None
     assert find([], 'public', None) is None
+
+
+# -- bounded input: whatever is sent, a clear 4xx, never a 500 ---------------
+
+LIMIT = 128 * 1024      # [sod_api] max_request_body_size's default
+
+
+def post_raw(app, data, path='/requests/check', chunked=False, **headers):
+    """POST ``data`` as it is (bytes), declared or chunked."""
+    req = webob.Request.blank(path, method='POST', headers=dict(
+        ADMIN, **{'Content-Type': 'application/json'}, **headers),
+        body=data)
+    if chunked:
+        del req.environ['CONTENT_LENGTH']
+        req.environ['wsgi.input_terminated'] = True
+    resp = req.get_response(app)
+    return resp.status_int, resp.json, resp
+
+
+def padded(size):
+    """A valid check body of exactly ``size`` bytes."""
+    body = b'{"options": [1]}'
+    return body + b' ' * (size - len(body))
+
+
+@pytest.mark.parametrize('chunked', [False, True])
+def test_a_body_over_the_size_limit_is_413(app, chunked):
+    status, body, resp = post_raw(app, padded(LIMIT + 1), chunked=chunked)
+    assert (status, error_code(body)) == (413, 'sod.request.too_large')
+    assert body['errors'][0]['detail'] == (
+        'The request body is larger than %d bytes.' % LIMIT)
+    assert body['errors'][0]['request_id'] == resp.headers[
+        'X-OpenStack-Request-ID']
+    status, body, _ = post_raw(app, padded(LIMIT), chunked=chunked)
+    assert status == 200, body
+
+
+@pytest.mark.parametrize('length', ['-5', 'abc', '1e3'])
+def test_a_content_length_that_is_no_size_is_400(app, length):
+    status, body, _ = post_raw(app, b'{"options": [1]}',
+                               **{'Content-Length': length})
+    assert (status, error_code(body)) == (400, 'sod.request.malformed')
+    assert body['errors'][0]['detail'] == (
+        'Content-Length %r is not a number of bytes' % length)
+
+
+@pytest.mark.parametrize('data, detail', [
+    (b'[' * 30000 + b']' * 30000, 'nested deeper than 10 levels'),
+    (b'{"options": [1], "guest": ' + b'[' * 10 + b']' * 10 + b'}',
+     'nested deeper than 10 levels'),
+    (b'{"options": [1], "options": [2]}', "key 'options' is given twice"),
+    (b'{"options": [NaN]}', 'NaN is not a JSON value'),
+    (b'{"options": [1e400]}', '1e400 is out of range'),
+    (b'{"options": [1], "moving_target": ' + b'9' * 4000 + b'}',
+     'an integer of 4000 digits (at most 20)'),
+    (b'{"package": "\xff\xfe"}', 'not UTF-8 text'),
+])
+def test_hostile_json_is_a_400_naming_the_fault(app, data, detail):
+    status, body, _ = post_raw(app, data)
+    assert (status, error_code(body)) == (400, 'sod.request.malformed')
+    assert body['errors'][0]['detail'] == 'Malformed JSON: %s' % detail
+
+
+def test_a_huge_body_nested_100000_deep_is_refused_unread(app):
+    status, body, _ = post_raw(app, b'[' * 100000 + b']' * 100000)
+    assert (status, error_code(body)) == (413, 'sod.request.too_large')
+
+
+def test_an_error_quotes_a_long_value_only_in_part(app):
+    long = 'x' * 100000
+    status, body, _ = call(app, '/requests/check', method='POST',
+                           body={'options': [1], 'package': long})
+    assert (status, error_code(body)) == (400, 'sod.request.malformed')
+    detail = body['errors'][0]['detail']
+    assert len(detail) <= 400
+    assert detail.startswith("JSON does not validate: 'xxx")
+    assert detail.endswith("xxx' is too long (at package)")
+
+
+@pytest.mark.parametrize('query', ['limit=%ff', '%ff=1', 'marker=1%c3'])
+def test_a_query_string_that_is_not_utf8_is_400(app, query):
+    status, body, _ = call(app, '/audit?' + query)
+    assert (status, error_code(body)) == (400, 'sod.request.malformed')
+    assert body['errors'][0]['detail'] == 'The query string is not UTF-8 text'
+
+
+@pytest.mark.parametrize('catalog, detail', [
+    ('[' * 5000 + ']' * 5000,
+     'Malformed X-Service-Catalog: nested deeper than 10 levels'),
+    ('{"compute": "http://n"}', "X-Service-Catalog is not a service "
+     "catalog: {'compute': 'http://n'} is not of type 'array'"),
+    ('[{"type": "compute", "endpoints": [5]}]', "X-Service-Catalog is not "
+     "a service catalog: 5 is not of type 'object' (at 0/endpoints/0)"),
+])
+def test_a_malformed_service_catalog_header_is_400(app, catalog, detail):
+    status, body, _ = call(app, '/servers/abc/security', headers=ALICE,
+                           **{'X-Service-Catalog': catalog})
+    assert (status, error_code(body)) == (400, 'sod.request.malformed')
+    assert body['errors'][0]['detail'] == detail
+
+
+@pytest.mark.parametrize('version, status, code', [
+    ('security-on-demand 2.0', 406, 'sod.microversion.unsupported'),
+    ('security-on-demand 1.x', 400, 'sod.microversion.malformed'),
+])
+def test_a_microversion_error_has_the_request_id(app, version, status, code):
+    got, body, resp = call(app, '/catalog',
+                           **{'OpenStack-API-Version': version})
+    assert (got, error_code(body)) == (status, code)
+    assert body['errors'][0]['request_id'] == resp.headers[
+        'X-OpenStack-Request-ID']
+
+
+@pytest.fixture
+def unreachable_db(tmp_path):
+    """sod-nova-api over a MySQL server that refuses connections: a port
+    bound here, never listened on."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+        CONF([], project='sod_nova', default_config_files=[],
+             default_config_dirs=[])
+        CONF.set_override('connection', 'mysql+pymysql://sod:s3cret@'
+                          '127.0.0.1:%d/sod' % port, 'sod_database')
+        CONF.set_override('max_retries', 0, 'sod_database')
+        CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
+        try:
+            yield deploy.deploy(CONF), port
+        finally:
+            db_api.dispose()
+            for name, group in (('connection', 'sod_database'),
+                                ('max_retries', 'sod_database'),
+                                ('auth_strategy', 'sod_api')):
+                CONF.clear_override(name, group)
+            CONF.reset()
+
+
+def test_a_database_outage_is_503_without_the_drivers_words(unreachable_db,
+                                                            caplog):
+    app, port = unreachable_db
+    status, body, resp = call(app, '/requests/check', method='POST',
+                              headers=ALICE, body={'options': [1]}, **{
+                                  'OpenStack-API-Version':
+                                  'security-on-demand 1.1'})
+    assert (status, error_code(body)) == (503, 'sod.database.unavailable')
+    rid = resp.headers['X-OpenStack-Request-ID']
+    assert body['errors'][0]['request_id'] == rid
+    assert body['errors'][0]['detail'] == (
+        'The database is unavailable; its cause is in the service log '
+        'under the request id.')
+    # The driver's words (server, port) are for the operator, in one line.
+    [line] = [r.getMessage() for r in caplog.records if rid in r.getMessage()]
+    assert "Can't connect to MySQL server on '127.0.0.1'" in line
+    assert '\n' not in line
+
+
+def test_a_bad_body_size_option_stops_the_service_with_one_line(tmp_path):
+    conf = tmp_path / 'sod_nova.conf'
+    conf.write_text('[sod_api]\nmax_request_body_size = 100\n'
+                    '[sod_database]\nconnection = sqlite:///%s/s.db\n'
+                    % tmp_path)
+    proc = subprocess.run(
+        [sys.executable, '-c', 'from sod_nova.api import wsgi; '
+         'wsgi.init_application(["--config-file", %r])' % str(conf)],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith('sod-nova-api: ')
+    assert 'max_request_body_size' in proc.stderr
+    assert 'Traceback' not in proc.stderr
