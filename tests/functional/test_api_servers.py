@@ -296,6 +296,35 @@ def test_openstack_server_security_show_set_unset(stack, server):
     assert code == 1 and 'HTTP 404' in err
 
 
+def test_openstack_server_security_unset_keeps_what_nova_wrote(stack,
+                                                               server):
+    cloud, _app, project = stack
+    alice = 'alice:%s' % project
+    # Written through Nova (openstack server set --property), not the API.
+    cloud.nova.set_metadata(server, {
+        'sod:options': '2, 1', 'sod:properties': 'c, i',
+        'sod:package': 'basic', 'sod:remediation': 'live'}, replace=True)
+    code, _out, err = openstack(cloud, alice, 'server', 'security', 'unset',
+                                server['id'], '--package', '-f', 'json')
+    assert code == 0, err
+    assert cloud.nova.get_server(server['id'])['metadata'] == {
+        'sod:options': '1,2', 'sod:properties': 'C,I',
+        'sod:remediation': 'live'}
+    # A part sod-nova cannot read may be cleared, never kept.
+    cloud.nova.set_metadata(server, {'sod:moving_target': 'hourly'})
+    code, _out, err = openstack(cloud, alice, 'server', 'security', 'unset',
+                                server['id'], '--options')
+    assert code == 1
+    assert ("cannot keep the server's sod:moving_target: 'hourly' is not a "
+            "number of seconds") in err and 'Traceback' not in err
+    code, _out, err = openstack(cloud, alice, 'server', 'security', 'unset',
+                                server['id'], '--moving-target')
+    assert code == 0, err
+    assert cloud.nova.get_server(server['id'])['metadata'] == {
+        'sod:options': '1,2', 'sod:properties': 'C,I',
+        'sod:remediation': 'live'}
+
+
 def test_openstack_sod_compliance_report(stack, server):
     cloud, _app, project = stack
     code, out, err = openstack(cloud, 'alice:%s' % project, 'sod',

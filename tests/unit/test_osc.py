@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 
+from osc_lib import exceptions
 import pytest
 import yaml
 
@@ -23,6 +24,7 @@ from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
+from sod_nova.osc.v1 import server as server_cmd
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
@@ -219,3 +221,43 @@ def test_audit_list_pages_through_the_whole_chain(api):
     code, out, _ = openstack(api, 'sod', 'audit', 'list', '--marker', '3',
                              '--limit', '1', '-f', 'json')
     assert [r['Seq'] for r in json.loads(out)] == [4]
+
+
+# -- openstack server security unset: what it keeps ---------------------------
+# The command itself runs against real Nova in
+# tests/functional/test_api_servers.py; here, the request it sends back.
+
+def _security(keys):
+    """The part of sod-nova-api's security document ``unset`` reads."""
+    return {'requested': {'metadata': {'keys': keys}}}
+
+
+#: Written through Nova (openstack server set --property), not the API.
+THROUGH_NOVA = {'sod:options': '2, 1', 'sod:properties': 'c, i',
+                'sod:package': ' basic', 'sod:moving_target': ' 3600',
+                'sod:remediation': 'Live'}
+
+
+@pytest.mark.parametrize('dropped, kept', [
+    (['package'], {'options': [1, 2], 'properties': ['C', 'I'],
+                   'moving_target': 3600, 'remediation': ['live']}),
+    (['options'], {'package': 'basic', 'moving_target': 3600,
+                   'remediation': ['live']}),
+    (['moving_target', 'package'], {'options': [1, 2],
+                                    'properties': ['C', 'I'],
+                                    'remediation': ['live']}),
+])
+def test_unset_keeps_the_other_parts_as_sod_nova_reads_them(dropped, kept):
+    assert server_cmd._current(_security(THROUGH_NOVA), dropped) == kept
+
+
+def test_unset_clears_an_unreadable_part_but_never_keeps_it():
+    keys = dict(THROUGH_NOVA, **{'sod:moving_target': 'hourly'})
+    assert 'moving_target' not in server_cmd._current(
+        _security(keys), ['moving_target'])
+    with pytest.raises(exceptions.CommandError) as caught:
+        server_cmd._current(_security(keys), ['package'])
+    assert str(caught.value) == (
+        "cannot keep the server's sod:moving_target: 'hourly' is not a "
+        "number of seconds; clear the whole request (unset with no option) "
+        "or set it again")

@@ -2,7 +2,8 @@
 
 ``set`` and ``unset`` send the whole new request to sod-nova-api, which
 validates it and writes the server's ``sod:`` metadata through Nova with
-the caller's token.
+the caller's token. ``unset`` of some parts sends the others back as
+sod-nova reads them, wherever they were written.
 """
 
 from osc_lib import exceptions
@@ -10,6 +11,8 @@ from osc_lib.command import command
 
 from sod_nova.osc.v1 import common
 from sod_nova.osc.v1 import request
+from sod_nova.policy import PolicyError
+from sod_nova.policy import parse
 
 HEADINGS = ('Server', 'Compliant', 'Reason', 'Effective', 'Requested',
             'Satisfied By', 'Paused', 'Relocation', 'Host')
@@ -44,18 +47,41 @@ class ShowSecurity(command.ShowOne):
             common.client(self).security(parsed_args.server))
 
 
-def _current(security):
-    """The server's metadata request as a request body."""
-    keys = security['requested']['metadata'].get('keys') or {}
+#: How each part of a request is read from ``sod:`` metadata into the API's
+#: body: as sod-nova reads it everywhere (:mod:`sod_nova.policy.parse`), so
+#: values written through Nova (``openstack server set --property
+#: sod:properties='c, i'``) read as those the API writes.
+_READERS = {
+    parse.OPTIONS: lambda v: sorted(e.option for e in parse.parse_options(v)),
+    parse.PROPERTIES: lambda v: sorted(p.name
+                                       for p in parse.parse_properties(v)),
+    parse.PACKAGE: lambda v: str(v).strip(),
+    parse.MOVING_TARGET: parse.parse_moving_target,
+    parse.REMEDIATION: lambda v: list(parse.parse_remediation(v)),
+}
+
+
+def _current(security, dropped=()):
+    """The server's metadata request as a request body, without the parts
+    named in ``dropped`` (``properties`` goes with ``options``).
+
+    A kept part sod-nova cannot read is a :class:`CommandError` naming the
+    key: the request can only be cleared whole, or set again.
+    """
+    keys = parse.policy_items(
+        security['requested']['metadata'].get('keys') or {})
+    if parse.OPTIONS not in keys or parse.OPTIONS in dropped:
+        keys.pop(parse.PROPERTIES, None)
     body = {}
-    if 'sod:options' in keys:
-        body['options'] = [int(o) for o in keys['sod:options'].split(',')]
-    if 'sod:properties' in keys and 'sod:options' in keys:
-        body['properties'] = keys['sod:properties'].split(',')
-    if 'sod:package' in keys:
-        body['package'] = keys['sod:package']
-    if 'sod:moving_target' in keys:
-        body['moving_target'] = int(keys['sod:moving_target'])
+    for name, reader in _READERS.items():
+        if name not in keys or name in dropped:
+            continue
+        try:
+            body[name] = reader(keys[name])
+        except PolicyError as exc:
+            raise exceptions.CommandError(
+                "cannot keep the server's %s; clear the whole request "
+                "(unset with no option) or set it again" % exc) from None
     return body
 
 
@@ -99,10 +125,6 @@ class UnsetSecurity(command.ShowOne):
         parts = [name for name in ('package', 'options', 'moving_target')
                  if getattr(parsed_args, name)]
         if parts:
-            body = _current(client.security(parsed_args.server))
-            for name in parts:
-                body.pop(name, None)
-                if name == 'options':
-                    body.pop('properties', None)
+            body = _current(client.security(parsed_args.server), parts)
         return HEADINGS, _values(client.set_security(parsed_args.server,
                                                      body))
