@@ -566,3 +566,73 @@ def test_openstack_sod_request_check_reads_the_flavor_from_nova(stack,
     code, _out, err = request_check('m1.nonesuch')
     assert code == 1
     assert 'm1.nonesuch' in err and 'Traceback' not in err
+
+
+# -- what a project user reads: built, never scrubbed -----------------------
+# Last in this module: it adds a compute host sod-nova has no row for and
+# a TPM host it leaves attacked until the end.
+
+ROWLESS = 'compute-17.dc1.internal'
+ATTACKED = 'compute-18.dc1.internal'
+OTHER_APPS = {'sod:options': '6', 'sod:properties': 'C,I'}
+
+
+def test_a_project_never_reads_a_host_name_or_the_monitors_detail(stack,
+                                                                   people):
+    cloud, app, _project = stack
+    # A compute host without a trust row, and a TPM host whose evidence
+    # failed verification: the only kind of host that protects Other Apps.
+    cloud.nova.start_compute(ROWLESS)
+    cloud.add_host(ATTACKED, 'TPM')
+    cloud.fleet.backend(ATTACKED).start_attack()
+    servers = []
+    try:
+        cloud.wait_for_state(ATTACKED, ('untrusted',))
+        detail = cloud.host_row(ATTACKED).reason
+        # VM-A asks nothing and so may run where it is put; then its
+        # customer asks for Other Apps, which no trusted server protects.
+        vm_a = cloud.nova.create_server(name='on-rowless', host=ROWLESS)
+        servers.append(vm_a['id'])
+        assert vm_a['status'] == 'ACTIVE'
+        path_a = '/servers/%s/security' % vm_a['id']
+        status, body = call(app, path_a, people['alice'], 'PUT',
+                            {'options': [6]})
+        assert status == 200, body
+        assert ROWLESS not in json.dumps(body)
+        assert cloud.settle()
+        # VM-B asks for Other Apps at boot: no host passes the filter.
+        vm_b = cloud.nova.create_server(name='no-host', metadata=OTHER_APPS)
+        servers.append(vm_b['id'])
+        assert vm_b['status'] == 'ERROR'
+        path_b = '/servers/%s/security' % vm_b['id']
+
+        for path in (path_a, path_b):
+            status, body = call(app, path, people['rita'])
+            assert status == 200, body
+            text = json.dumps(body)
+            for secret in (ROWLESS, ATTACKED, detail):
+                assert secret not in text, (secret, text)
+        _status, body = call(app, path_a, people['rita'])
+        seen = body['security']
+        assert seen['compliant'] is False
+        assert seen['trigger'] == 'unreachable'
+        assert seen['reason'].startswith('its server is unreachable')
+        assert seen['paused']['paused'] is True, seen
+        assert seen['relocation']['trigger'] == 'unreachable'
+        _status, body = call(app, path_b, people['rita'])
+        rejection = body['security']['last_rejection']
+        assert rejection['code'] == 'no-compliant-host'
+        assert rejection['at']
+
+        # The operator reads the detail.
+        _status, body = call(app, path_a, people['admin'])
+        assert ROWLESS in body['security']['reason']
+        assert body['security']['host'] == ROWLESS
+        _status, body = call(app, path_b, people['admin'])
+        reason = body['security']['last_rejection']['reason']
+        assert ATTACKED in reason and detail in reason, reason
+    finally:
+        for server_id in servers:
+            cloud.nova.admin_api.delete_server(server_id)
+        cloud.fleet.backend(ATTACKED).stop_attack()
+        cloud.wait_for_state(ATTACKED, ('trusted',))
