@@ -192,6 +192,44 @@ function cleanup_sod_horizon {
     _sod_horizon_forget_settings "$HORIZON_DIR/openstack_dashboard/local/local_settings.py"
 }
 
+# The monitor group's nonce key (the monitor) and the public half of the
+# challenge key derived from it (the agent: it takes only challenges signed
+# with it, as ``sod-nova trust challenge-key`` prints it). A compute node
+# without the monitor needs SOD_NOVA_CHALLENGE_KEY from the controller.
+function _sod_nova_configure_challenges {
+    local nonce_key=$SOD_NOVA_DATA_DIR/nonce.key
+    local challenge_key=$SOD_NOVA_DATA_DIR/challenge.pub
+    local python
+    python=$(_sod_nova_python)
+    if is_service_enabled sod-monitor; then
+        if [[ ! -s "$nonce_key" ]]; then
+            "$python" -c 'import sys; from sod_nova.trust import nonces; nonces.write_key(sys.argv[1])' "$nonce_key"
+        fi
+        iniset "$SOD_NOVA_CONF" sod_trust nonce_key_file "$nonce_key"
+    fi
+    if ! is_service_enabled sod-agent; then
+        return 0
+    fi
+    if [[ -n "$SOD_NOVA_CHALLENGE_KEY" ]]; then
+        echo "$SOD_NOVA_CHALLENGE_KEY" > "$challenge_key"
+    elif is_service_enabled sod-monitor; then
+        "$python" - "$nonce_key" > "$challenge_key" <<'EOF'
+import sys
+
+from sod_nova.trust import challenges
+from sod_nova.trust import nonces
+
+print(challenges.public_key_text(nonces.load_key(sys.argv[1])))
+EOF
+    else
+        warn $LINENO "sod-agent: set SOD_NOVA_CHALLENGE_KEY to what" \
+            "'sod-nova trust challenge-key' prints on the controller;" \
+            "without it the agent does not start"
+        return 0
+    fi
+    iniset "$SOD_NOVA_CONF" sod_trust challenge_public_key_file "$challenge_key"
+}
+
 # stack post-config: sod_nova.conf
 function configure_sod_nova {
     sudo install -d -o "$STACK_USER" -m 755 "$SOD_NOVA_CONF_DIR"
@@ -212,6 +250,8 @@ function configure_sod_nova {
     iniset "$SOD_NOVA_CONF" oslo_messaging_notifications transport_url "$notification_url"
 
     _sod_nova_configure_shared "$SOD_NOVA_CONF"
+
+    _sod_nova_configure_challenges
 
     if is_service_enabled sod-agent; then
         iniset "$SOD_NOVA_CONF" sod_trust host "$(_sod_nova_agent_host)"

@@ -4,18 +4,26 @@ The simulator and the tests attack the trust protocol as an adversary on
 the host or the network would: the agent goes silent (its evidence goes
 stale), a report signed with a key nobody enrolled arrives (``forge``), a
 report the agent sent before arrives again (``replay``), or any envelope
-at all (``send``). Those hooks exist only here; the production agent
+at all (``send``); and someone on the bus sends the agent challenges the
+monitor group never issued (:class:`ChallengeForger`). Those hooks exist
+only here; the production agent
 (:class:`sod_nova.trust.agent.service.TrustAgent`) has none of them.
 """
 
 import collections
+import time
 
+from sod_nova.trust import challenges
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import keys
+from sod_nova.trust import nonces
+from sod_nova.trust.agent import rpcapi as agent_rpcapi
 from sod_nova.trust.agent import service as agent_service
 
 #: How many sent reports an agent keeps for ``replay``.
 KEPT_REPORTS = 8
+#: How many challenges an agent keeps as someone on the bus records them.
+KEPT_CHALLENGES = 8
 
 
 class SimulatedAgent(agent_service.TrustAgent):
@@ -27,6 +35,18 @@ class SimulatedAgent(agent_service.TrustAgent):
         self._silenced = False
         #: The last reports sent, oldest first.
         self.sent = collections.deque(maxlen=KEPT_REPORTS)
+        #: The last genuine challenges taken (as the bus carried them: what
+        #: someone recording it could replay), oldest first.
+        self.received = collections.deque(maxlen=KEPT_CHALLENGES)
+
+    def challenge(self, nonce, immediate, ack=None, credential=None,
+                  signature=None):
+        dropped = sum(self.dropped_challenges.values())
+        super().challenge(nonce, immediate, ack, credential, signature)
+        if sum(self.dropped_challenges.values()) == dropped:
+            self.received.append({'nonce': nonce, 'immediate': immediate,
+                                  'ack': ack, 'credential': credential,
+                                  'signature': signature})
 
     def _report(self, force=False):
         if not self._silenced:
@@ -78,3 +98,38 @@ class SimulatedAgent(agent_service.TrustAgent):
         if monitor is None:
             raise RuntimeError('the agent of %s is not running' % self.host)
         self._cast(monitor.report_evidence, envelope)
+
+
+class ChallengeForger:
+    """Someone on the message bus who sends a host's agent challenges the
+    monitor group never issued, in turn: a well-formed nonce with no
+    signature, one signed with a key of its own, and a genuine challenge it
+    recorded earlier, replayed. Each would, if the agent took it, make the
+    agent's next report quote a nonce the monitor rejects."""
+
+    KINDS = ('unsigned', 'own_key', 'replayed')
+
+    def __init__(self, transport, topic):
+        self._agents = agent_rpcapi.AgentAPI(transport, topic)
+        self._key = keys.generate_private_key()
+        self._nonce_key = nonces.generate_key()
+        self.sent = collections.Counter()
+
+    def send(self, agent):
+        """Cast the next kind of bogus challenge to ``agent``'s host."""
+        kind = self.KINDS[sum(self.sent.values()) % len(self.KINDS)]
+        host = agent.host
+        recorded = agent.received[-1] if agent.received else None  # held or used
+        if kind == 'replayed' and recorded is None:
+            kind = 'unsigned'
+        if kind == 'replayed':
+            args = dict(recorded)
+        else:
+            nonce = nonces.issue(self._nonce_key, host, time.time())
+            signature = (challenges.sign(self._key, host, nonce, True)
+                         if kind == 'own_key' else None)
+            args = {'nonce': nonce, 'immediate': True, 'ack': None,
+                    'credential': None, 'signature': signature}
+        self._agents.challenge(host, **args)
+        self.sent[kind] += 1
+        return kind

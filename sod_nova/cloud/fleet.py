@@ -14,7 +14,9 @@ from sod_nova import polling
 from sod_nova.cloud import agents as agents_mod
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import backends
+from sod_nova.trust import challenges
 from sod_nova.trust import keys
+from sod_nova.trust import nonces
 from sod_nova.trust import rpc
 from sod_nova.trust.monitor import service as monitor_service
 
@@ -41,6 +43,13 @@ class Fleet:
         self._monitor_kwargs = monitor_kwargs
         self.monitor = monitor_service.TrustMonitor(
             conf, catalog=catalog, transport=self.transport, **monitor_kwargs)
+        # The group's nonce key (its file's, else one of this fleet's), and
+        # the challenge key the agents verify the monitor's challenges with.
+        trust = conf.sod_trust
+        self.monitor.nonce_key = (nonces.load_key(trust.nonce_key_file)
+                                  if trust.nonce_key_file else nonces.generate_key())
+        self.challenge_keys = [
+            challenges.signing_key(self.monitor.nonce_key).public_key()]
         self.running = False
         self.agents = {}
 
@@ -63,7 +72,8 @@ class Fleet:
                                      tpm_ek=ek)
         agent = agents_mod.SimulatedAgent(
             self.conf, host, backend, key, transport=self.transport,
-            monitor_topic=self._monitor_kwargs.get('topic'), platform=platform)
+            monitor_topic=self._monitor_kwargs.get('topic'), platform=platform,
+            challenge_keys=self.challenge_keys)
         self.agents[host] = agent
         if start or (start is None and self.running):
             agent.start()

@@ -25,6 +25,7 @@ def main(argv=None):
     try:
         key = keys.load_or_create_private_key(trust.private_key_file)
         backend = backends.load(trust.backend, trust.architecture)
+        challenge_keys = service.load_challenge_keys(CONF)
         reader = None
         if trust.libvirt_uri:
             reader = platform.LibvirtPlatform(trust.libvirt_uri,
@@ -41,7 +42,7 @@ def main(argv=None):
         print('%s: %s %s' % (trust.host, name, value), flush=True)
     agent = service.TrustAgent(CONF, trust.host, backend, key,
                                enrollment_token=trust.enrollment_token,
-                               platform=reader)
+                               platform=reader, challenge_keys=challenge_keys)
     return common.serve('sod-trust-agent', agent)
 
 

@@ -133,12 +133,25 @@ issue time and a MAC under this key, so every monitor with the same key (and
 remembering nonces, and a restart loses nothing. An unreadable or short key
 stops the monitor at start.
 
+The group's challenge signing key is derived from it: agents verify every
+challenge with its public half (``challenge_public_key_file``), printed by
+``sod-nova trust challenge-key``.
+
 Possible values:
 
-* Empty (default): a random key of this process; fine for a single
-  monitor, but a restart makes the reports in flight unknown (rejected,
-  re-challenged) and replicas cannot share the work.
-* A path: shared by the monitors of one group.
+* A path: shared by the monitors of one group. Required: a monitor without
+  it stops at start.
+"""),
+    cfg.StrOpt(
+        'challenge_public_key_file',
+        help="""
+Agent: file holding the public key(s) of the monitor group's challenge key
+(one base64 line or PEM block each; several while the group's nonce key is
+being rotated), as ``sod-nova trust challenge-key`` prints it on a monitor.
+The agent takes a challenge's nonce only when one of these keys verifies the
+challenge's signature, so that no one else on the message bus can give it a
+nonce the monitor would reject (and so keep the host without fresh evidence).
+Required: an agent without it, or with an unreadable file, stops at start.
 """),
     cfg.StrOpt(
         'reference_values_file',

@@ -15,6 +15,7 @@ import sys
 import sqlalchemy as sa
 
 from sod_nova.cloud import fleet
+from sod_nova.trust import nonces
 
 #: Seconds after which a wait for a process's work is a hang (a bound, not a
 #: speed assertion: every wait polls the work's own result).
@@ -81,6 +82,23 @@ def manage(config_file, *args):
     return subprocess.run(
         [script('sod-nova'), '--config-file', str(config_file), *args],
         check=True, capture_output=True, text=True).stdout
+
+
+def group_keys(tmp_path):
+    """A monitor group's nonce key file, written as the operator does:
+    ``[sod_trust] nonce_key_file`` of the monitors."""
+    path = tmp_path / 'nonce.key'
+    nonces.write_key(str(path))
+    return path
+
+
+def challenge_key_file(config_file, tmp_path):
+    """The group's challenge public key as the operator copies it to every
+    compute host (``sod-nova trust challenge-key``): the agents'
+    ``[sod_trust] challenge_public_key_file``."""
+    path = tmp_path / 'challenge.pub'
+    path.write_text(manage(config_file, 'trust', 'challenge-key'))
+    return path
 
 
 class HostRows:

@@ -26,7 +26,9 @@ from oslo_config import cfg
 import pytest
 import yaml
 
+from sod_nova.trust import challenges
 from sod_nova.trust import keys
+from sod_nova.trust import nonces
 
 HERE = Path(__file__).resolve().parent
 HARNESS = HERE / 'devstack_harness'
@@ -293,13 +295,22 @@ def test_sod_nova_conf(aio):
     assert sod['sod_database'] == {'connection': [SOD_DB_URL]}
     assert sod['sod_trust'] == {
         'host': [socket.gethostname()], 'backend': ['simulated'], 'architecture': ['TPM'],
-        'private_key_file': [str(aio.agent_key)]}
+        'private_key_file': [str(aio.agent_key)],
+        'nonce_key_file': [str(aio.sod_data_dir / 'nonce.key')],
+        'challenge_public_key_file': [str(aio.sod_data_dir / 'challenge.pub')]}
     assert sod['nova'] == {
         'auth_type': ['password'], 'auth_url': ['http://10.0.0.5/identity'],
         'username': ['admin'], 'password': ['adminsecret'], 'project_name': ['admin'],
         'user_domain_name': ['Default'], 'project_domain_name': ['Default'],
         'region_name': ['RegionOne'], 'interface': ['public']}
     assert 'sod_catalog' not in sod        # shipped catalogue by default
+
+
+def test_agent_verifies_challenges_with_the_monitor_groups_key(aio):
+    nonce_key = aio.sod_data_dir / 'nonce.key'
+    assert stat.S_IMODE(nonce_key.stat().st_mode) == 0o600
+    public = (aio.sod_data_dir / 'challenge.pub').read_text().strip()
+    assert public == challenges.public_key_text(nonces.load_key(str(nonce_key)))
 
 
 CONF_OPTIONS = """

@@ -56,7 +56,10 @@ def chain(tmp_path, rabbitmq, mysql_url):
                     'reconcile_interval = 3600\n'
                     '[trust]\nevidence_max_age = %s\nreport_interval = 0.2\n'
                     'stale_check_interval = 0.2\nmonitor_name = tm\n'
-                    % (rabbitmq.url, EVIDENCE_MAX_AGE))
+                    'nonce_key_file = %s\n'
+                    % (rabbitmq.url, EVIDENCE_MAX_AGE,
+                       processes.group_keys(tmp_path)))
+        cloud.challenge_key = processes.challenge_key_file(cloud.config, tmp_path)
         cloud.rows = processes.HostRows(mysql_url)
         try:
             yield cloud
@@ -73,8 +76,10 @@ def agent_config(cloud, host):
                              '--architecture', 'HyperWall').strip()
     path = cloud.tmp_path / ('%s.conf' % host)
     path.write_text('[trust]\nhost = %s\nbackend = hyperwall\n'
-                    'private_key_file = %s\nenrollment_token = %s\n' % (
-                        host, cloud.tmp_path / (host + '.key'), token))
+                    'private_key_file = %s\nenrollment_token = %s\n'
+                    'challenge_public_key_file = %s\n' % (
+                        host, cloud.tmp_path / (host + '.key'), token,
+                        cloud.challenge_key))
     return path
 
 

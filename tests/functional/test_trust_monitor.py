@@ -26,6 +26,7 @@ from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
 from sod_nova.db import migration as db_migration
+from sod_nova.trust import challenges
 from sod_nova.trust import evidence
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
@@ -243,9 +244,12 @@ def test_unknown_host_is_counted_without_state_and_the_monitor_goes_on(
     assert fleet_mod.wait_for(
         lambda: 'ghost: challenge requested by a host with no enrolled key; '
                 'ignored' in caplog.messages, TIMEOUT)
-    # A report it managed to sign anyway (with a nonce it made up).
+    # A report it managed to sign anyway (with a nonce it made up, in a
+    # challenge signed as only the monitor group can: the agent takes no
+    # other).
     ghost = fleet.agent('ghost')
-    ghost.challenge('c' * 64, immediate=True)
+    ghost.challenge('c' * 64, True, signature=challenges.sign(
+        challenges.signing_key(fleet.monitor.nonce_key), 'ghost', 'c' * 64, True))
     rejected(fleet.monitor, 'unknown_host')
     assert row('ghost') is None
     assert 'ghost' not in fleet.monitor._records
@@ -422,7 +426,8 @@ def test_one_time_token_enrollment(conf, fleet):
     backend = fleet_mod.backend_for('HyperWall')
     agent = agent_service.TrustAgent(conf, 'hw1', backend, keys.generate_private_key(),
                                      transport=fleet.transport,
-                                     enrollment_token=token)
+                                     enrollment_token=token,
+                                     challenge_keys=fleet.challenge_keys)
     fleet.agents['hw1'] = agent
     agent.start()
     wait_state('hw1', trust.TRUSTED)
@@ -431,7 +436,8 @@ def test_one_time_token_enrollment(conf, fleet):
     intruder = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
                                         keys.generate_private_key(),
                                         transport=fleet.transport,
-                                        enrollment_token=token)
+                                        enrollment_token=token,
+                                        challenge_keys=fleet.challenge_keys)
     assert db_enrollment.get('hw1', conf=conf).public_key == keys.public_key_text(
         agent.private_key)
     del intruder
@@ -445,7 +451,8 @@ def test_wrong_token_never_enrolls(conf, fleet, caplog):
     agent = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
                                      keys.generate_private_key(),
                                      transport=fleet.transport,
-                                     enrollment_token='wrong')
+                                     enrollment_token='wrong',
+                                     challenge_keys=fleet.challenge_keys)
     fleet.agents['hw1'] = agent
     agent.start()
     assert fleet_mod.wait_for(
@@ -515,7 +522,8 @@ def test_bogus_enroll_on_the_bus_leaves_the_token_to_the_genuine_agent(
     agent = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
                                      keys.generate_private_key(),
                                      transport=fleet.transport,
-                                     enrollment_token=token)
+                                     enrollment_token=token,
+                                     challenge_keys=fleet.challenge_keys)
     fleet.agents['hw1'] = agent
     agent.start()
     wait_state('hw1', trust.TRUSTED)

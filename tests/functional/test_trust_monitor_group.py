@@ -50,6 +50,10 @@ def test_two_monitor_processes_one_killed_misjudge_nothing(rabbitmq, tmp_path):
         'nonce_key_file = %s\n' % (rabbit_url, db, INTERVAL, key_file))
     manage = [processes.script('sod-nova'), '--config-file', str(common)]
     subprocess.run(manage + ['db', 'sync'], check=True, capture_output=True)
+    challenge_key = tmp_path / 'challenge.pub'
+    challenge_key.write_text(subprocess.run(
+        manage + ['trust', 'challenge-key'], check=True, capture_output=True,
+        text=True).stdout)
     hosts = ('hw1', 'hw2', 'hw3')
     agent_cmds = []
     for host in hosts:
@@ -61,8 +65,8 @@ def test_two_monitor_processes_one_killed_misjudge_nothing(rabbitmq, tmp_path):
                        check=True, capture_output=True)
         conf = tmp_path / ('%s.conf' % host)
         conf.write_text('[trust]\nhost = %s\nbackend = hyperwall\n'
-                        'private_key_file = %s\n' % (host, tmp_path / (
-                            '%s.key' % host)))
+                        'private_key_file = %s\nchallenge_public_key_file = %s\n'
+                        % (host, tmp_path / ('%s.key' % host), challenge_key))
         agent_cmds.append([processes.script('sod-trust-agent'), '--config-file',
                            str(common), '--config-file', str(conf)])
     monitor_cmd = [processes.script('sod-trust-monitor'), '--config-file',

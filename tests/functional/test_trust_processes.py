@@ -28,13 +28,15 @@ class TrustFleet:
         self.rows = processes.HostRows(db_url)
         self.procs = processes.Processes(tmp_path)
         self.common = tmp_path / 'sod.conf'
+        nonce_key = processes.group_keys(tmp_path)
         self.common.write_text(
             '[DEFAULT]\ntransport_url = %s\n[sod_database]\nconnection = %s\n'
             'max_retries = -1\nretry_interval = 1\n'
             '[trust]\nreport_interval = 0.2\nevidence_max_age = 1.5\n'
             'stale_check_interval = 0.2\nmonitor_name = tm-proc\n'
-            % (transport_url, db_url))
+            'nonce_key_file = %s\n' % (transport_url, db_url, nonce_key))
         processes.manage(self.common, 'db', 'sync')
+        challenge_key = processes.challenge_key_file(self.common, tmp_path)
         self.agent_confs = {}
         for host in HOSTS:
             token = processes.manage(
@@ -43,7 +45,8 @@ class TrustFleet:
             conf = tmp_path / ('%s.conf' % host)
             conf.write_text(
                 '[trust]\nhost = %s\nbackend = hyperwall\nprivate_key_file = %s\n'
-                'enrollment_token = %s\n' % (host, tmp_path / (host + '.key'), token))
+                'enrollment_token = %s\nchallenge_public_key_file = %s\n'
+                % (host, tmp_path / (host + '.key'), token, challenge_key))
             self.agent_confs[host] = conf
         self.monitor = None
         self.agents = {}

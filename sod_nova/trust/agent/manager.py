@@ -13,5 +13,5 @@ class AgentManager:
         self.service = service
 
     def challenge(self, ctxt, nonce, immediate=False, ack=None,
-                  credential=None):
-        self.service.challenge(nonce, immediate, ack, credential)
+                  credential=None, signature=None):
+        self.service.challenge(nonce, immediate, ack, credential, signature)

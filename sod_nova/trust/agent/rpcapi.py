@@ -6,6 +6,9 @@ API version history:
 
 * 1.0 - Initial version: ``challenge``.
 * 1.1 - ``challenge`` takes ``credential`` (TPM credential activation).
+* 1.2 - ``challenge`` takes ``signature``, the monitor group's signature of
+  the challenge (:mod:`sod_nova.trust.challenges`); an agent drops an
+  unsigned one, so a monitor always sends 1.2.
 """
 
 from sod_nova.trust import rpc
@@ -13,24 +16,22 @@ from sod_nova.trust import rpc
 
 class AgentAPI:
 
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self, transport, topic):
         self.client = rpc.get_client(transport, topic, self.VERSION)
 
-    def challenge(self, host, nonce, immediate, ack=None, credential=None):
+    def challenge(self, host, nonce, immediate, ack=None, credential=None,
+                  signature=None):
         """Give ``host`` the nonce its next report must quote.
 
         ``immediate``: report now (a fresh attestation is wanted, e.g. after
         the agent or the monitor restarted) rather than at the next period.
         ``ack``: ``{'boot_id', 'sequence'}`` of the report just accepted.
         ``credential``: ``{'blob', 'secret'}`` (base64) for the host's TPM to
-        activate (needs 1.1; not sent otherwise).
+        activate.
+        ``signature``: the group's signature over all of the above.
         """
-        kwargs = {'nonce': nonce, 'immediate': immediate, 'ack': ack}
-        version = '1.0'
-        if credential is not None:
-            version = '1.1'
-            kwargs['credential'] = credential
-        self.client.prepare(server=host, version=version).cast(
-            {}, 'challenge', **kwargs)
+        self.client.prepare(server=host, version='1.2').cast(
+            {}, 'challenge', nonce=nonce, immediate=immediate, ack=ack,
+            credential=credential, signature=signature)

@@ -7,7 +7,11 @@ Protocol, from the agent's side:
   not been challenged yet;
 * the monitor sends nonces with ``challenge``: after each report it accepted
   (acknowledging that report's sequence), or *immediate* when it wants a
-  report now (agent or monitor start, enrollment);
+  report now (agent or monitor start, enrollment). Every challenge is signed
+  by the monitor group (:mod:`sod_nova.trust.challenges`); the agent drops,
+  counts and logs one it cannot verify, a nonce it already quoted and one
+  issued before the nonce it holds, so nothing else on the bus can displace
+  the group's nonce (which would make the next report unverifiable);
 * the agent reports every ``report_interval``, when a challenge is immediate,
   and when the backend's evidence changes (a hardware monitor's interrupt):
   evidence quoting its unused nonce, signed with the host key, cast to the
@@ -38,6 +42,7 @@ from oslo_log import log as logging
 from oslo_service import service as oslo_service
 
 from sod_nova import hostname
+from sod_nova.trust import challenges
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import keys
 from sod_nova.trust import rpc
@@ -61,11 +66,13 @@ class TrustAgent(oslo_service.Service):
 
     def __init__(self, conf, host, backend, private_key, transport=None,
                  enrollment_token=None, clock=time.monotonic,
-                 monitor_topic=None, platform=None):
+                 monitor_topic=None, platform=None, challenge_keys=None):
         """``monitor_topic`` overrides ``[sod_trust] monitor_topic`` (the monitor
         this agent reports to); ``platform`` (a
         :class:`sod_nova.trust.platform.LibvirtPlatform`) adds what the
-        hypervisor can enforce and runs to each report."""
+        hypervisor can enforce and runs to each report; ``challenge_keys``
+        (the monitor group's challenge public keys) override ``[sod_trust]
+        challenge_public_key_file``."""
         super().__init__()
         self.conf = conf
         self.monitor_topic = monitor_topic or conf.sod_trust.monitor_topic
@@ -82,7 +89,13 @@ class TrustAgent(oslo_service.Service):
         self._monitor = None
         self._nonce = None
         self._nonce_at = None
+        self._nonce_issued = None
+        self._newest_issued = None
         self._used = collections.deque(maxlen=USED_NONCES)
+        self.challenge_keys = challenge_keys
+        #: Challenges dropped, by reason (:mod:`sod_nova.trust.challenges`).
+        self.dropped_challenges = collections.Counter()
+        self._dropped_logged = None
         self._want = False
         self._acked = 0
         self._last_request = None
@@ -94,7 +107,14 @@ class TrustAgent(oslo_service.Service):
     # -- life cycle --------------------------------------------------------
 
     def start(self):
-        """Listen for challenges, enroll if told to, ask for a first nonce."""
+        """Listen for challenges, enroll if told to, ask for a first nonce.
+
+        Raises :class:`~sod_nova.trust.challenges.ChallengeKeyError` when no
+        challenge key is configured: an agent that took anyone's challenge
+        could be kept from ever reporting verifiable evidence.
+        """
+        if self.challenge_keys is None:
+            self.challenge_keys = load_challenge_keys(self.conf)
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
         with self._lock:
@@ -134,23 +154,61 @@ class TrustAgent(oslo_service.Service):
 
     # -- protocol ----------------------------------------------------------
 
-    def challenge(self, nonce, immediate, ack=None, credential=None):
-        """A nonce from the monitor; ``ack`` names the report it accepted;
-        ``credential`` ``{'blob', 'secret'}`` (base64) is for the TPM."""
-        if credential is not None:
-            self._activate(credential)
+    def challenge(self, nonce, immediate, ack=None, credential=None,
+                  signature=None):
+        """A nonce from the monitor group; ``ack`` names the report it
+        accepted; ``credential`` ``{'blob', 'secret'}`` (base64) is for the
+        TPM; ``signature`` is the group's over all of them. A challenge the
+        group did not sign, or one that would take the agent back in time,
+        changes nothing."""
+        why = challenges.verify(self.challenge_keys or (), self.host, nonce,
+                                immediate, ack, credential, signature)
+        issued = challenges.issued_at(nonce) if why is None else None
         with self._lock:
-            if nonce in self._used:
+            if why is None:
+                why = self._stale(nonce, issued)
+            if why is not None:
+                self._drop(why)
                 return
-            self._nonce = nonce
-            self._nonce_at = self.clock()
             self._challenged = True
-            if (ack and ack.get('boot_id') == self.boot_id
-                    and isinstance(ack.get('sequence'), int)):
+            if ack and ack['boot_id'] == self.boot_id:
                 self._acked = max(self._acked, ack['sequence'])
+            self._newest_issued = max(self._newest_issued or issued, issued)
+            self._nonce, self._nonce_issued = nonce, issued
+            self._nonce_at = self.clock()
             if immediate:
                 self._want = True
+        if credential is not None:
+            self._activate(credential)
         self._report()
+
+    def _stale(self, nonce, issued):
+        """Why a signed challenge is a replay, or None (under the lock): its
+        nonce was quoted or is held already, it was issued before the nonce
+        held (the group's challenges only move forward), or a nonce lifetime
+        before the newest challenge seen."""
+        if nonce in self._used or nonce == self._nonce:
+            return challenges.USED
+        if self._nonce is not None and issued < self._nonce_issued:
+            return challenges.OLDER
+        if (self._newest_issued is not None and issued
+                < self._newest_issued - self.conf.sod_trust.nonce_max_age):
+            return challenges.OLDER
+        return None
+
+    def _drop(self, why):
+        """Count a dropped challenge; log at most once a report interval
+        (a flood must not flood the log too)."""
+        self.dropped_challenges[why] += 1
+        now = self.clock()
+        if (self._dropped_logged is not None and now - self._dropped_logged
+                < self.conf.sod_trust.report_interval):
+            return
+        self._dropped_logged = now
+        LOG.warning('%(host)s: challenge dropped (%(why)s): %(what)s; '
+                    '%(total)d dropped since the agent started',
+                    {'host': self.host, 'why': why, 'what': _DROPPED[why],
+                     'total': sum(self.dropped_challenges.values())})
 
     def _activate(self, credential):
         try:
@@ -240,3 +298,26 @@ class TrustAgent(oslo_service.Service):
             LOG.warning('%(host)s: cannot reach the trust monitor '
                         '(%(what)s): %(exc)s; retrying at the next report',
                         {'host': self.host, 'what': method.__name__, 'exc': exc})
+
+
+#: What each reason to drop a challenge means, for the log.
+_DROPPED = {
+    challenges.MALFORMED: 'not a challenge as the monitor sends them',
+    challenges.SIGNATURE: 'not signed by the monitor group (someone else '
+                          'on the message bus)',
+    challenges.USED: 'a nonce already held or quoted (a replay)',
+    challenges.OLDER: 'issued long before the newest challenge (a replay)',
+}
+
+
+def load_challenge_keys(conf):
+    """The monitor group's challenge public keys from ``[sod_trust]
+    challenge_public_key_file``; raises ChallengeKeyError (one line) when it
+    is not set or cannot be used."""
+    path = conf.sod_trust.challenge_public_key_file
+    if not path:
+        raise challenges.ChallengeKeyError(
+            '[sod_trust] challenge_public_key_file is not set: the agent '
+            'cannot tell the monitor group\'s challenges from anyone\'s '
+            '(print the key with "sod-nova trust challenge-key" on a monitor)')
+    return challenges.load_public_keys(path)

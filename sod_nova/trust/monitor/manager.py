@@ -16,7 +16,7 @@ class MonitorManager:
         self.service.submit(envelope)
 
     def request_challenge(self, ctxt, host, boot_id=None):
-        self.service.request_challenge(host)
+        self.service.request_challenge(host, limited=True)
 
     def enroll(self, ctxt, host, architecture, public_key, proof):
         self.service.enroll(host, architecture, public_key, proof)

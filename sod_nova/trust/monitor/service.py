@@ -23,7 +23,9 @@ re-challenge brings the host's genuine evidence within one report interval;
 and refusing placement on it would hand anyone on the bus a lever to drain
 the cloud's capacity. The operator sees the counts and the notification.
 
-Nonces are the group's (:mod:`sod_nova.trust.nonces`): any monitor with the
+Nonces are the group's (:mod:`sod_nova.trust.nonces`), and so is the key
+that signs every challenge (:mod:`sod_nova.trust.challenges`; agents drop a
+challenge the group did not sign): any monitor with the
 same ``nonce_key_file`` checks them without state, so several monitor
 processes may share one topic and one database (a *group*: same
 ``monitor_name``, topic and key), and a restart forgets nothing. Per-host
@@ -55,6 +57,7 @@ from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
 from sod_nova.db import sqlite_locks
+from sod_nova.trust import challenges
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
 from sod_nova.trust import platform
@@ -118,6 +121,7 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         self._notify_transport = None
         self._verifier = None
         self.nonce_key = None
+        self._challenge_key = None
         self._listeners = []
         self._db_lock = threading.Lock()
         self._work_lock = threading.Lock()
@@ -128,6 +132,7 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         self._records = {}        # enrolled hosts only
         self._written = {}        # host -> (outcome, evidence time)
         self._rechallenged = {}   # enrolled host -> monitor time
+        self._requested = {}      # host -> monitor time (request_challenge)
         self.alerts = alerts.RejectionAlerts()
         #: The last rejected or late reports ``(host, outcome, code,
         #: reason)``, oldest first (the simulator's step reports, tests).
@@ -145,10 +150,11 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         if trust_conf.nonce_key_file:
             self.nonce_key = nonces.load_key(trust_conf.nonce_key_file)
         elif self.nonce_key is None:
-            self.nonce_key = nonces.generate_key()
-            LOG.warning('trust monitor %s: no [sod_trust] nonce_key_file; nonces '
-                        'are this process\'s own (a restart or a replica '
-                        'cannot check them)', self.name)
+            raise nonces.NonceKeyError(
+                '[sod_trust] nonce_key_file is not set: the agents check the '
+                'group\'s challenges with a key derived from it (create one '
+                'with "openssl rand -hex 32", mode 0600)')
+        self._challenge_key = challenges.signing_key(self.nonce_key)
         self._records.clear()
         self._written.clear()
         self._verifier = verify.Verifier(
@@ -312,8 +318,11 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
 
     # -- challenges and enrollment ------------------------------------------
 
-    def request_challenge(self, host):
-        """Issue a nonce to ``host`` and ask for an immediate report."""
+    def request_challenge(self, host, limited=False):
+        """Issue a nonce to ``host`` and ask for an immediate report;
+        ``limited`` (a request from the bus, which anyone can send): at most
+        every ``report_interval``/4 per host, so that a flood of requests
+        cannot make an agent attest without pause."""
         try:
             if not hostname.is_valid(host):
                 LOG.warning('challenge requested for an invalid host name; '
@@ -324,10 +333,26 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
                 LOG.warning('%(host)s: challenge requested by a host with no '
                             'enrolled key; ignored', {'host': host})
                 return
-            if self.serves(host, record.architecture):
-                self._cast_challenge(host, immediate=True)
+            if not self.serves(host, record.architecture):
+                return
+            if limited and not self._not_within(self._requested, host):
+                return
+            self._cast_challenge(host, immediate=True)
         except Exception:
             LOG.exception('%(host)s: challenge failed', {'host': host})
+
+    def _not_within(self, last_times, host):
+        """Whether ``host``'s last time in ``last_times`` is at least
+        ``report_interval``/4 ago; if so, now becomes its last time. One table
+        per cause, so that requests from the bus (anyone's) never hold back a
+        re-challenge after a rejected report."""
+        now = self._now()
+        last = last_times.get(host)
+        if last is not None and 0 <= now - last < (
+                self.conf.sod_trust.report_interval / 4):
+            return False
+        last_times[host] = now
+        return True
 
     def _rechallenge(self, record, ack=None, awaiting=None):
         """Challenge an enrolled host at once after a rejected or late
@@ -338,12 +363,8 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
         agent is opening out of the pending few)."""
         if not self.serves(record.host, record.architecture):
             return
-        now = self._now()
-        last = self._rechallenged.get(record.host)
-        if last is not None and 0 <= now - last < (
-                self.conf.sod_trust.report_interval / 4):
+        if not self._not_within(self._rechallenged, record.host):
             return
-        self._rechallenged[record.host] = now
         credential = (tpm_enrollment.credential(awaiting, record)
                       if awaiting is not None else None)
         self._cast_challenge(record.host, immediate=True, ack=ack,
@@ -358,7 +379,10 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
     def _cast_challenge(self, host, immediate, ack=None, credential=None):
         try:
             nonce = nonces.issue(self.nonce_key, host, self._now())
-            self._agents.challenge(host, nonce, immediate, ack, credential)
+            self._agents.challenge(
+                host, nonce, immediate, ack, credential, challenges.sign(
+                    self._challenge_key, host, nonce, immediate, ack,
+                    credential))
         except Exception as exc:
             LOG.warning('%(host)s: challenge not sent: %(exc)s',
                         {'host': host, 'exc': exc})

@@ -1,0 +1,166 @@
+"""Signed challenges: what an agent takes, and what it drops and why.
+
+The agent is the production one, not started: its ``challenge`` is what the
+RPC endpoint calls for each message; the bus and the monitor are in the
+functional tests (test_trust_processes, test_simulate).
+"""
+
+from cryptography.hazmat.primitives import serialization
+from oslo_config import cfg
+import pytest
+
+from sod_nova.conf import trust as trust_conf
+from sod_nova.trust import backends
+from sod_nova.trust import challenges
+from sod_nova.trust import keys
+from sod_nova.trust import nonces
+from sod_nova.trust.agent import service
+
+GROUP_KEY = nonces.generate_key()
+
+
+@pytest.fixture
+def conf():
+    conf = cfg.ConfigOpts()
+    trust_conf.register_opts(conf)
+    conf([])
+    return conf
+
+
+@pytest.fixture
+def agent(conf):
+    agent = service.TrustAgent(
+        conf, 'hw1', backends.load('hyperwall', 'HyperWall'),
+        keys.generate_private_key(),
+        challenge_keys=[challenges.signing_key(GROUP_KEY).public_key()])
+    agent.boot_id = 'boot'
+    return agent
+
+
+def issue(at, host='hw1', key=GROUP_KEY):
+    return nonces.issue(key, host, at)
+
+
+def genuine(agent, nonce, immediate=False, ack=None, credential=None):
+    agent.challenge(nonce, immediate, ack, credential, challenges.sign(
+        challenges.signing_key(GROUP_KEY), agent.host, nonce, immediate, ack,
+        credential))
+
+
+def test_the_groups_challenge_is_taken(agent):
+    nonce = issue(1000.0)
+    genuine(agent, nonce, ack={'boot_id': 'boot', 'sequence': 3})
+    assert agent._nonce == nonce and agent._acked == 3
+    assert not agent.dropped_challenges
+
+
+@pytest.mark.parametrize('forge, why', [
+    # someone on the bus without the group's key
+    (lambda n: dict(signature=None), challenges.MALFORMED),
+    (lambda n: dict(signature='not base64!'), challenges.MALFORMED),
+    (lambda n: dict(signature=challenges.sign(
+        keys.generate_private_key(), 'hw1', n, True)), challenges.SIGNATURE),
+    # the group's signature, moved to other fields
+    (lambda n: dict(signature=challenges.sign(
+        challenges.signing_key(GROUP_KEY), 'hw2', n, True)), challenges.SIGNATURE),
+    (lambda n: dict(immediate=False, signature=challenges.sign(
+        challenges.signing_key(GROUP_KEY), 'hw1', n, True)), challenges.SIGNATURE),
+    (lambda n: dict(ack={'boot_id': 'boot', 'sequence': 99}, signature=challenges.sign(
+        challenges.signing_key(GROUP_KEY), 'hw1', n, True)), challenges.SIGNATURE),
+    # not what a monitor sends at all
+    (lambda n: dict(nonce='zz' * 32), challenges.MALFORMED),
+    (lambda n: dict(nonce=7), challenges.MALFORMED),
+    (lambda n: dict(immediate='yes'), challenges.MALFORMED),
+    (lambda n: dict(ack={'boot_id': 'boot', 'sequence': 2 ** 70}), challenges.MALFORMED),
+    (lambda n: dict(ack={'boot_id': 'boot', 'sequence': True}), challenges.MALFORMED),
+    (lambda n: dict(ack=['boot', 1]), challenges.MALFORMED),
+    (lambda n: dict(credential={'blob': 'x' * 10 ** 6, 'secret': 'y'}), challenges.MALFORMED),
+    (lambda n: dict(signature='A' * 10 ** 6), challenges.MALFORMED),
+])
+def test_a_challenge_the_group_did_not_sign_changes_nothing(agent, forge, why):
+    held = issue(1000.0)
+    genuine(agent, held, ack={'boot_id': 'boot', 'sequence': 1})
+    bogus = issue(2000.0, key=nonces.generate_key())
+    fields = dict(nonce=bogus, immediate=True, ack=None, credential=None)
+    fields.update(forge(bogus))
+    agent.challenge(**fields)
+    assert agent._nonce == held and agent._acked == 1 and not agent._want
+    assert agent.dropped_challenges == {why: 1}
+
+
+def test_a_replayed_genuine_challenge_is_dropped(agent):
+    first, second = issue(1000.0), issue(1001.0)
+    genuine(agent, first)
+    genuine(agent, second)
+    genuine(agent, first)                    # issued before the nonce held
+    genuine(agent, second)                   # the nonce held
+    assert agent._nonce == second
+    assert agent.dropped_challenges == {challenges.OLDER: 1, challenges.USED: 1}
+    agent._used.append(second)               # quoted in a report
+    agent._nonce = None
+    genuine(agent, second)
+    assert agent._nonce is None
+    # with no nonce held: one issued a nonce lifetime before the newest
+    genuine(agent, issue(1001.0 - agent.conf.sod_trust.nonce_max_age - 1))
+    assert agent._nonce is None
+    assert agent.dropped_challenges == {challenges.OLDER: 2, challenges.USED: 2}
+    genuine(agent, issue(999.0))              # a recent one still counts
+    assert agent._nonce is not None
+
+
+def test_drops_are_logged_at_most_once_a_report_interval(agent, caplog):
+    caplog.set_level('WARNING')
+    for _ in range(50):
+        agent.challenge(issue(1.0), True, signature=None)
+    assert agent.dropped_challenges == {challenges.MALFORMED: 50}
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ['hw1: challenge dropped (malformed): not a challenge as the '
+                     'monitor sends them; 1 dropped since the agent started']
+
+
+def test_an_agent_without_the_groups_key_does_not_start(conf):
+    agent = service.TrustAgent(conf, 'hw1', backends.load('hyperwall', 'HyperWall'),
+                               keys.generate_private_key())
+    with pytest.raises(challenges.ChallengeKeyError,
+                       match=r'challenge_public_key_file is not set'):
+        agent.start()
+
+
+def test_the_key_file_holds_base64_lines_or_pem_blocks(tmp_path):
+    one = challenges.signing_key(GROUP_KEY).public_key()
+    other = keys.generate_private_key().public_key()
+    pem = other.public_bytes(
+        serialization.Encoding.PEM,
+        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    path = tmp_path / 'challenge.pub'
+    path.write_text('# the group key, rotating\n%s\n\n%s' % (
+        challenges.public_key_text(GROUP_KEY), pem))
+    loaded = challenges.load_public_keys(str(path))
+    assert {keys.public_key_text(k) for k in loaded} == {
+        keys.public_key_text(one), keys.public_key_text(other)}
+
+
+@pytest.mark.parametrize('content, message', [
+    (None, 'cannot be read'),
+    (b'', 'holds no public key (print it with "sod-nova trust challenge-key")'),
+    (b'# only a comment\n', 'holds no public key'),
+    (b'\xff\xfe binary', 'is not text'),
+    (b'A' * (challenges.MAX_KEY_FILE_BYTES + 1), 'is larger than 16384 bytes'),
+    (b'bm90IGEga2V5\n', 'an Ed25519 public key has 32 bytes, not 9'),
+])
+def test_an_unusable_key_file_is_one_line_naming_it(tmp_path, content, message):
+    path = tmp_path / 'challenge.pub'
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(challenges.ChallengeKeyError) as exc:
+        challenges.load_public_keys(str(path))
+    text = str(exc.value)
+    assert text.startswith('[sod_trust] challenge_public_key_file %s' % path)
+    assert message in text and '\n' not in text
+
+
+def test_the_key_is_the_groups_and_only_the_groups():
+    assert (challenges.public_key_text(GROUP_KEY)
+            == challenges.public_key_text(bytes(GROUP_KEY)))
+    assert (challenges.public_key_text(GROUP_KEY)
+            != challenges.public_key_text(nonces.generate_key()))
