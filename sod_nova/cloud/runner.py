@@ -13,9 +13,12 @@ through Nova's API. Nothing is written into sod-nova's tables behind the
 monitor's or the manager's back.
 """
 
+import collections
+import threading
 import time
 
 from sod_nova.catalog import guest as guest_mod
+from sod_nova.cloud import agents as agents_mod
 from sod_nova.cloud import embedded
 from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import nova as nova_mod
@@ -232,6 +235,53 @@ class ScenarioRunner:
     def _on_replay(self, event, host):
         return self._bad_evidence(host, lambda agent: agent.replay())
 
+    def _on_forge_challenge(self, event, host):
+        """For ``event.seconds`` of scenario time, someone on the bus sends
+        the host's agent a challenge the monitor group never issued at every
+        report interval (:class:`~sod_nova.cloud.agents.ChallengeForger`).
+
+        The agent drops each one; the host's evidence stays fresh. The step
+        says so: ``challenges: {host, sent, dropped, state_before,
+        state_after}`` (``dropped``: by the agent's reason).
+        """
+        cloud = self.cloud
+        agent = cloud.fleet.agent(host)
+        forger = agents_mod.ChallengeForger(cloud.fleet.transport,
+                                            cloud.conf.sod_trust.agent_topic)
+        dropped_before = collections.Counter(agent.dropped_challenges)
+        state_before = cloud.host_row(host).state
+        stop = threading.Event()
+
+        def flood():
+            while not stop.is_set():
+                forger.send(agent)
+                stop.wait(cloud.conf.sod_trust.report_interval)
+        thread = threading.Thread(target=flood, daemon=True,
+                                  name='forge-challenge-%s' % host)
+        thread.start()
+        try:
+            real = cloud.pass_time(event.seconds)
+        finally:
+            stop.set()
+            thread.join()
+        sent = sum(forger.sent.values())
+
+        def dropped():
+            return collections.Counter(agent.dropped_challenges) - dropped_before
+        within = cloud.verdict_seconds()
+        if not fleet_mod.wait_for(lambda: sum(dropped().values()) >= sent,
+                                  timeout=within):
+            raise embedded.EmbeddedNovaTimeout(
+                '%s: the agent dropped %d of the %d bogus challenges within '
+                '%.1f s (twice the evidence timings allow)' % (
+                    host, sum(dropped().values()), sent, within))
+        return {'challenges': {
+            'host': host, 'sent': dict(forger.sent),
+            'dropped': dict(sorted(dropped().items())),
+            'state_before': state_before,
+            'state_after': cloud.host_row(host).state},
+            'waited': {'scenario_s': event.seconds, 'real_s': round(real, 3)}}
+
     def _on_change_security(self, event, host):
         vm = event.vm
         if vm in self.rejected or vm not in self.ids:
@@ -429,6 +479,7 @@ def check_invariants(result):
        migration, completed or tried: Nova refuses it), and a guest launched
        as a kind of confidential VM (SEV-SNP, TDX) is, in every snapshot,
        only ever on a host that offers that kind;
+    8. bogus challenges change no host's state and move no VM;
     (2 and 5 are about causes: the tests check them against the timeline.)
     """
     problems = []
@@ -460,6 +511,31 @@ def check_invariants(result):
             problems.append('migration of %s to %s: destination not compliant' % (
                 m['vm'], m['to']))
     problems += _confidential_problems(result)
+    problems += _forged_challenge_problems(result)
+    return problems
+
+
+#: Triggers of moves a trust verdict causes.
+EVACUATIONS = (triggers.TRUST_LOSS, triggers.UNREACHABLE)
+
+
+def _forged_challenge_problems(result):
+    """Invariant 8: bogus challenges (``forge_challenge``) change no host's
+    state and move no VM (a moving-target move may fall due meanwhile: only
+    moves a trust verdict causes count)."""
+    problems = []
+    for i, step in enumerate(result['steps']):
+        if next(iter(step['event'])) != 'forge_challenge':
+            continue
+        host = step.get('host')
+        for change in step.get('trust_changes', ()):
+            if change['host'] == host:
+                problems.append('steps[%d]: bogus challenges changed %s to %s (%s)' % (
+                    i, host, change['to'], change['reason']))
+        for m in step.get('migrations', ()):
+            if m.get('trigger') in EVACUATIONS:
+                problems.append('steps[%d]: bogus challenges moved %s (%s)' % (
+                    i, m['vm'], m['trigger']))
     return problems
 
 

@@ -90,7 +90,7 @@ class Event:
     vm: str = None
     security: dict = None
     architecture: str = None  # add_host only
-    seconds: float = None  # wait only: scenario seconds that pass
+    seconds: float = None  # wait, forge_challenge: scenario seconds that pass
     raw: dict = None  # the event as written, echoed in the result
 
     def target_host(self, placement):
@@ -297,12 +297,16 @@ def _event(where, raw, host_names, vm_names, known_architecture):
         vm = _known(where + '.vm', vm_names, body['vm'], 'VM')
         return Event(kind, vm=vm, raw=raw,
                      security=_security(where + '.security', body['security']))
-    # A host event: on the host named, or on the host a VM runs on then.
+    # A host event: on the host named, or on the host a VM runs on then;
+    # forge_challenge lasts ``seconds``.
+    seconds = (_seconds(where + '.seconds', body['seconds'])
+               if 'seconds' in body else None)
     if 'host' in body:
         return Event(kind, host=_known(where + '.host', host_names, body['host'],
-                                       'host'), raw=raw)
+                                       'host'), seconds=seconds, raw=raw)
     return Event(kind, host_of=_known(where + '.host_of', vm_names,
-                                      body['host_of'], 'VM'), raw=raw)
+                                      body['host_of'], 'VM'), seconds=seconds,
+                 raw=raw)
 
 
 def _seconds(where, value):

@@ -26,7 +26,10 @@ def _event_text(step):
         'resume': "%s%s's trust agent reports again",
         'forge': 'someone on the bus sends a forged report (unenrolled key) for %s%s',
         'replay': 'someone on the bus replays an old report of %s%s',
-    }[kind] % (host, of)
+        'forge_challenge': "someone on the bus sends %s%s's agent challenges "
+                           'the monitor never issued, every report interval',
+    }[kind] % (host, of) + (' for %g s' % body['seconds'] if 'seconds' in body
+                            else '')
 
 
 def _launched(vm):
@@ -72,6 +75,12 @@ def render(result):
         for change in step['host_changes']:
             add('      %s: %s -> %s (%s)' % (change['host'], change['from'], change['to'],
                                             change['reason']))
+        forged = step.get('challenges')
+        if forged:
+            add('      agent: %d bogus challenges dropped (%s); %s stays %s' % (
+                sum(forged['dropped'].values()),
+                ', '.join('%s %d' % kv for kv in forged['dropped'].items()),
+                forged['host'], forged['state_after']))
         evidence = step.get('evidence')
         if evidence:
             add('      monitor: report rejected, not attributable to %s (%s); '

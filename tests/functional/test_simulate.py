@@ -107,7 +107,7 @@ def test_policy_changes_and_rejected_requests():
 def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
     result = run('evidence')
     assert runner.check_invariants(result) == []
-    silent, resumed, forged, replayed = result['steps']
+    silent, resumed, forged, replayed, challenged = result['steps']
     assert silent['hosts']['hw1']['state'] == 'unreachable'
     assert moves(result, 'vm-b', step=0) == [('vm-b', 'hw1', 'hw2', 'unreachable')]
     assert resumed['hosts']['hw1']['state'] == 'trusted'
@@ -129,6 +129,21 @@ def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
     assert forged['rejections'] == {'signature': 1}
     assert replayed['rejections'] == {'replay': 1}
     assert silent['rejections'] == resumed['rejections'] == {}
+    # Challenges the monitor group never issued, one every report interval
+    # for 10 scenario seconds: the agent drops each (unsigned, signed with
+    # another key, a recorded genuine one replayed); no report of the host is
+    # rejected, its state and every VM stay (invariant 8).
+    forged_challenges = challenged['challenges']
+    host = challenged['host']
+    assert forged_challenges['host'] == host
+    sent = forged_challenges['sent']
+    assert sum(sent.values()) >= 3 and set(sent) == {'unsigned', 'own_key', 'replayed'}
+    assert forged_challenges['dropped'] == {
+        'malformed': sent['unsigned'], 'signature': sent['own_key'],
+        'used': sent['replayed']}
+    assert forged_challenges['state_before'] == forged_challenges['state_after'] == 'trusted'
+    assert challenged['rejections'] == {}
+    assert challenged['trust_changes'] == [] and challenged['migrations'] == []
 
 
 def test_wait_lets_a_moving_target_period_elapse_in_scenario_time():

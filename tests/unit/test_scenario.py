@@ -32,7 +32,7 @@ def test_builtin_paper_scenario():
     assert vms['plain'] == {}
     kinds = [e.kind for e in s.events]
     for kind in ('attack', 'recover', 'change_security', 'silence', 'resume',
-                 'forge', 'replay'):
+                 'forge', 'replay', 'forge_challenge'):
         assert kind in kinds
 
 
@@ -66,6 +66,31 @@ def test_wait_lets_scenario_time_pass():
     assert [(e.kind, e.seconds) for e in s.events] == [('wait', 90.0), ('wait', 0.5)]
     assert s.events[0].target_host({'a': 'hw1'}) is None   # acts on no host
     assert s.events[0].raw == {'wait': {'seconds': 90}}
+
+
+def test_forge_challenge_names_a_host_and_lasts_scenario_seconds():
+    s = load(HOSTS + 'vms:\n  - {name: a}\nevents:\n'
+             '  - {forge_challenge: {host: hw1, seconds: 30}}\n'
+             '  - {forge_challenge: {host_of: a, seconds: 2.5}}\n')
+    first, second = s.events
+    assert (first.kind, first.host, first.seconds) == ('forge_challenge', 'hw1', 30.0)
+    assert (second.host_of, second.seconds) == ('a', 2.5)
+
+
+@pytest.mark.parametrize('body, message', [
+    ('{host: hw1}', 'events[0].forge_challenge.seconds: missing'),
+    ('{seconds: 3}', 'events[0].forge_challenge: give exactly one of host, host_of, '
+                     'and seconds'),
+    ('{host: hw1, host_of: a, seconds: 3}',
+     'events[0].forge_challenge: give exactly one of host, host_of, and seconds'),
+    ('{host: hw1, seconds: 0}', 'events[0].forge_challenge.seconds: must be more than 0'),
+    ('{host: hw1, seconds: .nan}', 'events[0].forge_challenge.seconds: must be more than 0'),
+    ('{host: nope, seconds: 3}', "events[0].forge_challenge.host: 'nope' is not a host"),
+])
+def test_forge_challenge_errors_say_what_and_where(body, message):
+    with pytest.raises(scenario.ScenarioError) as exc:
+        load(HOSTS + 'vms:\n  - {name: a}\nevents:\n  - {forge_challenge: %s}\n' % body)
+    assert message in str(exc.value)
 
 
 def test_extra_specs_are_the_flavor_the_vm_boots_with():
@@ -195,7 +220,8 @@ def test_refused_option_is_left_for_the_cloud_to_reject():
     ('- just a list\n', 'test.yaml: must be a mapping'),
     (HOSTS + 'colour: red\n', 'test.yaml.colour: unknown key (one of: name, hosts, vms, events)'),
     (HOSTS + 'events:\n  - 5\n', 'events[0]: must be a mapping with exactly one event '
-     '(attack, recover, silence, resume, forge, replay, change_security, add_host, wait)'),
+     '(attack, recover, silence, resume, forge, replay, forge_challenge, change_security, '
+     'add_host, wait)'),
     (HOSTS + 'vms:\n  - {name: a, security: {package: " "}}\n',
      'vms[0].security.package: must be a non-empty string'),
     (HOSTS + 'events:\n  - {attack: {host: hw1, host_of: a}}\n',
