@@ -1,30 +1,76 @@
-"""``sod-nova audit verify``: check the migration manager's hash chain.
+"""``sod-nova audit verify``: check the migration manager's keyed audit chain.
 
 Exit 0 and the head hash when every link holds; exit 1 and the first broken
-link when one does not. Keep the printed head hash elsewhere (a ticket, a
-shipped log): the chain alone cannot show that its newest entries were cut.
+link when one does not; exit 2 (one line) without a usable ``[sod_audit]
+key_file``. Keep the printed head hash elsewhere (a ticket, a shipped log)
+and pass it back with ``--expect-head``: a chain cut below it is broken.
+
+``--anchor`` is for a deployment upgraded from unkeyed links: once they
+verify, it appends the first keyed entry, whose MAC covers the legacy head.
 """
+
+import argparse
+import re
+import time
 
 from cliff import command
 
 from sod_nova.cli import db as db_cli
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
+from sod_nova.relocation import audit_events
+
+_HASH = re.compile('^[0-9a-f]{64}$')
 
 
-def verify_chain(store):
-    """``(first Break or None, entries checked, head hash or None)``."""
+def head_hash(text):
+    """``--expect-head``: 64 lowercase hex digits."""
+    if not _HASH.match(text):
+        raise argparse.ArgumentTypeError(
+            'a head hash is 64 lowercase hex digits (as "audit verify" prints)')
+    return text
+
+
+def verify_chain(store, expect_head=None, anchor=False):
+    """``(first Break or None, entries checked, head hash or None)``.
+
+    With ``anchor``, a chain whose links verify but whose newest one is
+    unkeyed gets its anchoring entry first.
+    """
+    key = store.audit_key()
     rows = store.audit_entries()
-    return audit.verify(rows), len(rows), rows[-1].hash if rows else None
+    if anchor and rows and rows[-1].alg is None and audit.verify(
+            rows, key) is None:
+        store.audit_append({'event': audit_events.ANCHORED,
+                            'at': round(time.time(), 6),
+                            'legacy_head': rows[-1].hash,
+                            'legacy_entries': len(rows)})
+        rows = store.audit_entries()
+    broken = audit.verify_chain(rows, key, store.audit_checkpoints(),
+                                expect_head)
+    return broken, len(rows), rows[-1].hash if rows else None
 
 
 class VerifyAudit(db_cli.ExitsOnDatabaseFailure, command.Command):
     """Verify the audit trail of relocation decisions (exit 1 when broken)."""
 
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--expect-head', type=head_hash, metavar='HASH',
+            help='A head hash printed earlier (kept off this host): the chain '
+                 'is broken unless it still holds that entry')
+        parser.add_argument(
+            '--anchor', action='store_true',
+            help='After an upgrade from unkeyed links: when they verify, '
+                 'append the keyed entry that anchors them')
+        return parser
+
     def take_action(self, parsed_args):
         store = relocation_db.RelocationStore(self.app.conf)
         broken, count, head = db_cli.run_db(
-            self.app, lambda: verify_chain(store))
+            self.app, lambda: verify_chain(store, parsed_args.expect_head,
+                                           parsed_args.anchor))
         if broken is not None:
             self.app.stdout.write('audit chain BROKEN at %s (%d entries '
                                   'stored)\n' % (broken, count))

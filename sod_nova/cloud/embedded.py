@@ -40,6 +40,7 @@ from sod_nova.compliance import rule as compliance_rule
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit as db_audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import trust_states
 from sod_nova.relocation import service as relocation_service
@@ -125,6 +126,11 @@ class EmbeddedCloud(fixtures.Fixture):
         overrides = dict(self.conf_overrides)
         overrides.setdefault(('sod_database', 'connection'),
                              'sqlite:///%s/sod_nova.sqlite' % state)
+        if ('sod_audit', 'key_file') not in overrides:
+            # The audit chain's key, like production's, outside the database.
+            audit_key = '%s/audit.key' % state
+            db_audit.write_key(audit_key)
+            overrides[('sod_audit', 'key_file')] = audit_key
         for (group, name), value in overrides.items():
             self.conf.set_override(name, value, group)
             self.addCleanup(self.conf.clear_override, name, group)

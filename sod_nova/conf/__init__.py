@@ -7,6 +7,7 @@ some of its own options only there.
 from oslo_config import cfg
 
 from sod_nova.conf import api
+from sod_nova.conf import audit
 from sod_nova.conf import catalog
 from sod_nova.conf import database
 from sod_nova.conf import nova_client
@@ -20,7 +21,7 @@ from sod_nova.conf import upgrade_check
 CONF = cfg.CONF
 
 _MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
-            service, upgrade_check, api, placement_client]
+            service, upgrade_check, api, placement_client, audit]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

@@ -149,15 +149,36 @@ class RelocationTask(BASE):
 
 
 class AuditEntry(BASE):
-    """One link of the migration manager's hash-chained audit trail."""
+    """One link of the migration manager's keyed audit chain
+    (:mod:`sod_nova.db.audit`). ``vm``, ``event`` and ``at`` repeat the
+    entry's fields for the compliance reports' query by VM and time."""
 
     __tablename__ = 'relocation_audit'
+    __table_args__ = (
+        Index('ix_relocation_audit_vm_at', 'vm', 'at'),
+        Index('ix_relocation_audit_hash', 'hash'),
+    )
 
     seq = Column(Integer, primary_key=True, autoincrement=False)
     created_at = Column(Double, nullable=False)
     entry = Column(Text, nullable=False)
     prev_hash = Column(String(64), nullable=False)
     hash = Column(String(64), nullable=False)
+    alg = Column(String(16))
+    vm = Column(String(255))
+    event = Column(String(64))
+    at = Column(Double)
+
+
+class AuditCheckpoint(BASE):
+    """A keyed statement that link ``seq`` of the audit chain had ``hash``."""
+
+    __tablename__ = 'relocation_audit_checkpoints'
+
+    seq = Column(Integer, primary_key=True, autoincrement=False)
+    created_at = Column(Double, nullable=False)
+    hash = Column(String(64), nullable=False)
+    mac = Column(String(64), nullable=False)
 
 
 class Lease(BASE):

@@ -6,12 +6,14 @@ starts a second move for a VM that already has one open. The key
 ``(vm, seq)`` is unique: two managers racing to open a task for the same VM
 cannot both succeed.
 
-``relocation_audit`` is append-only; each row carries the hash chain link of
-:mod:`sod_nova.db.audit`. Sequence numbers are the primary key, so
-two writers cannot fork the chain.
+``relocation_audit`` is append-only; each row carries the keyed chain link
+of :mod:`sod_nova.db.audit`, under the key ``[sod_audit] key_file`` names
+(read from the file at the first append, never stored here). Sequence
+numbers are the primary key, so two writers cannot fork the chain.
 
-The schema is created by the alembic migration ``0003_relocation``; the
-models are :class:`sod_nova.db.models.RelocationTask` and ``AuditEntry``.
+The schema is created by the alembic migrations ``0003_relocation`` and
+``0008_audit_key``; the models are :class:`sod_nova.db.models.RelocationTask`,
+``AuditEntry`` and ``AuditCheckpoint``.
 """
 
 import dataclasses
@@ -21,12 +23,15 @@ import time
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
+from oslo_log import log as logging
 import sqlalchemy as sa
 
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import models
 from sod_nova.db import task_states
+
+LOG = logging.getLogger(__name__)
 
 #: Writers of the audit chain one append outlasts (each takes the next
 #: sequence number; all but one are refused and try again).
@@ -90,6 +95,7 @@ class RelocationStore:
 
     def __init__(self, conf=None):
         self._conf = conf
+        self._audit_key = None
 
     def _writer(self):
         db_api.configure(self._conf)
@@ -172,37 +178,101 @@ class RelocationStore:
 
     # Audit -----------------------------------------------------------------
 
+    def audit_key(self):
+        """The audit key ``[sod_audit] key_file`` names, read once; raises
+        :class:`~sod_nova.db.audit.AuditKeyError` without one."""
+        if self._audit_key is None:
+            self._audit_key = audit.key_from_conf(self._options())
+        return self._audit_key
+
+    def _options(self):
+        if self._conf is not None:
+            return self._conf
+        import sod_nova.conf
+        return sod_nova.conf.CONF
+
     def audit_append(self, entry):
         """Append ``entry`` (a dict of JSON values); its sequence number.
 
-        Writers that meet take the same next sequence number; the unique key
-        refuses all but one, and the others retry on the new last entry.
+        The entry must be well typed (:func:`sod_nova.db.audit.validate`;
+        ``ValueError`` otherwise) and the link is keyed: without the audit
+        key nothing is written. Writers that meet take the same next
+        sequence number; the unique key refuses all but one, and the others
+        retry on the new last entry.
         """
+        malformed = audit.validate(entry)
+        if malformed:
+            raise ValueError('audit entry refused: %s' % malformed)
+        key = self.audit_key()
         try:
-            return self._audit_append(audit.canonical(entry))
+            seq, checkpoint = self._audit_append(audit.canonical(entry),
+                                                 audit.index_columns(entry), key)
         except db_exc.DBDuplicateEntry:
             raise RuntimeError('could not append to the audit chain') from None
+        if checkpoint is not None:
+            LOG.info('audit checkpoint: entry %(seq)d head %(hash)s',
+                     {'seq': seq, 'hash': checkpoint})
+        return seq
 
     @oslo_db_api.wrap_db_retry(
         max_retries=AUDIT_ATTEMPTS - 1, retry_interval=0, inc_retry_interval=False,
         exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
-    def _audit_append(self, text):
+    def _audit_append(self, text, columns, key):
+        interval = self._options().sod_audit.checkpoint_interval
         with self._writer() as session:
             last = session.query(models.AuditEntry).order_by(
                 models.AuditEntry.seq.desc()).first()
             prev = last.hash if last is not None else audit.GENESIS
             seq = last.seq + 1 if last is not None else 1
+            created_at = time.time()
+            mac = audit.entry_mac(key, seq, created_at, prev, text)
             session.add(models.AuditEntry(
-                seq=seq, created_at=time.time(), entry=text,
-                prev_hash=prev, hash=audit.link_hash(prev, text)))
-        return seq
+                seq=seq, created_at=created_at, entry=text, prev_hash=prev,
+                hash=mac, alg=audit.HMAC_SHA256, **columns))
+            if seq % interval:
+                return seq, None
+            session.add(models.AuditCheckpoint(
+                seq=seq, created_at=created_at, hash=mac,
+                mac=audit.checkpoint_mac(key, seq, mac, created_at)))
+        return seq, mac
 
     def audit_entries(self):
         """Every audit row, in chain order (detached)."""
         with self._reader() as session:
-            return [AuditRow(r.seq, r.created_at, r.entry, r.prev_hash, r.hash)
+            return [AuditRow.from_model(r)
                     for r in session.query(models.AuditEntry).order_by(
                         models.AuditEntry.seq)]
+
+    def audit_checkpoints(self):
+        """Every stored checkpoint of the chain, oldest first (detached)."""
+        with self._reader() as session:
+            return [Checkpoint(r.seq, r.created_at, r.hash, r.mac)
+                    for r in session.query(models.AuditCheckpoint).order_by(
+                        models.AuditCheckpoint.seq)]
+
+    def audit_for_vm(self, vm, start, resets):
+        """``vm``'s audit rows a report of a window from ``start`` needs.
+
+        Its rows after its last entry before ``start`` whose event is one of
+        ``resets`` (an event after which nothing of the VM is open), in chain
+        order: through the index by VM and time, never the whole chain.
+        """
+        table = models.AuditEntry
+        with self._reader() as session:
+            after = session.scalar(sa.select(sa.func.max(table.seq)).where(
+                table.vm == vm, table.at < start,
+                table.event.in_(tuple(resets)))) or 0
+            return [AuditRow.from_model(r) for r in session.scalars(
+                sa.select(table).where(table.vm == vm, table.seq > after)
+                .order_by(table.seq))]
+
+    def audit_first_keyed(self):
+        """The sequence number of the first keyed link (the anchor of the
+        legacy links before it), or None."""
+        table = models.AuditEntry
+        with self._reader() as session:
+            return session.scalar(sa.select(table.seq).where(
+                table.alg.is_not(None)).order_by(table.seq).limit(1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,7 +284,26 @@ class AuditRow:
     entry: str
     prev_hash: str
     hash: str
+    alg: str | None = None
+    vm: str | None = None
+    event: str | None = None
+    at: float | None = None
+
+    @classmethod
+    def from_model(cls, model):
+        return cls(model.seq, model.created_at, model.entry, model.prev_hash,
+                   model.hash, model.alg, model.vm, model.event, model.at)
 
     @property
     def data(self):
         return json.loads(self.entry)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A detached copy of an :class:`models.AuditCheckpoint` row."""
+
+    seq: int
+    created_at: float
+    hash: str
+    mac: str

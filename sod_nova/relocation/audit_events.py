@@ -36,3 +36,7 @@ SUPERSEDED = 'superseded'
 VM looked at again."""
 NOT_NEEDED = 'not-needed'
 """The VM's host satisfies it again before it was moved."""
+ANCHORED = 'audit-anchored'
+"""The first keyed entry after legacy (unkeyed) ones, written by ``sod-nova
+audit verify --anchor`` once the legacy chain verified: its MAC covers the
+legacy head (``legacy_head``)."""

@@ -3,8 +3,9 @@
 Kept apart from :mod:`.manager` so that the embedded cloud and the tests can
 build a manager from parts (their own Nova connection, their own transport)
 while ``sod-migration-manager`` builds everything from ``[nova]``,
-``[sod_relocation]``, ``[sod_catalog]`` and ``[sod_database]``. Nothing here talks to
-Nova or the database: that starts with :meth:`MigrationManager.start`.
+``[sod_relocation]``, ``[sod_catalog]``, ``[sod_database]`` and ``[sod_audit]``
+(its key is read here: no key, no manager). Nothing here talks to Nova or
+the database: that starts with :meth:`MigrationManager.start`.
 
 :class:`ManagerService` is what ``sod-migration-manager`` runs under
 oslo.service's launcher.
@@ -16,6 +17,7 @@ import time
 from oslo_service import service as oslo_service
 
 from sod_nova.conf import catalog as catalog_conf
+from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import notifications
@@ -26,11 +28,16 @@ def build(conf, compute=None, transport=None, clock=time.time):
     """``(manager, listener)``; ``listener`` is None when notifications are
     off (``[sod_relocation] listen_notifications``). ``clock``: the manager's time
     (the embedded cloud's lets a scenario's ``wait`` pass)."""
+    # The audit key, read first: a manager that could record none of its
+    # decisions must not start (AuditKeyError, one line).
+    store = relocation_db.RelocationStore(conf)
+    store.audit_key()
     if compute is None:
         compute = compute_mod.connect(conf)
     compute.read_image_properties = conf.sod_relocation.read_image_properties
     manager = manager_mod.MigrationManager(
-        compute, catalog_conf.load_catalog(conf), conf, clock=clock)
+        compute, catalog_conf.load_catalog(conf), conf, store=store,
+        clock=clock)
     listener = None
     if conf.sod_relocation.listen_notifications:
         if transport is None:

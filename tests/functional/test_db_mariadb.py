@@ -7,9 +7,12 @@ lease look expired while it ran.
 
 from oslo_config import cfg
 import pytest
+import sqlalchemy as sa
 
+from sod_nova.cli import audit as audit_cli
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import leases
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
@@ -47,3 +50,22 @@ def test_task_times_round_trip(conf):
     store.task_update(task.id, not_before=NOW + 0.5)
     [task] = store.tasks('vm1')
     assert (task.event_at, task.not_before) == (NOW, NOW + 0.5)
+
+
+def test_the_keyed_audit_chain_holds_and_catches_a_redate(conf, tmp_path):
+    audit.write_key(tmp_path / 'audit.key')
+    conf.set_override('key_file', str(tmp_path / 'audit.key'), 'sod_audit')
+    conf.set_override('checkpoint_interval', 2, 'sod_audit')
+    store = relocation_db.RelocationStore(conf)
+    for i in range(3):
+        store.audit_append({'event': 'decided', 'vm': 'vm1', 'at': NOW + i,
+                            'trigger': triggers.TRUST_LOSS})
+    # Every MAC covers created_at: the DOUBLE round trip is exact.
+    assert audit_cli.verify_chain(store)[0] is None
+    assert [e['at'] for e in (r.data for r in store.audit_for_vm(
+        'vm1', NOW + 1.5, ('resumed', 'gone')))] == [NOW, NOW + 1, NOW + 2]
+    with db_api.get_engine(conf).begin() as connection:
+        connection.execute(sa.text('UPDATE relocation_audit SET created_at = '
+                                   'created_at + 1 WHERE seq = 2'))
+    broken = audit_cli.verify_chain(store)[0]
+    assert broken.seq == 2 and 'MAC does not match' in broken.reason

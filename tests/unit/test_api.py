@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ import webob
 from sod_nova.api import deploy
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 
@@ -292,6 +294,9 @@ def test_request_check_refuses_malformed_json(app):
 # -- audit -------------------------------------------------------------------------
 
 def _append(n):
+    key_file = tempfile.NamedTemporaryFile(suffix='.key', delete=False).name
+    audit.write_key(key_file)       # the fixture's CONF.reset() unsets it
+    CONF.set_override('key_file', key_file, 'sod_audit')
     store = relocation_db.RelocationStore(CONF)
     for i in range(n):
         store.audit_append({'event': 'decided', 'vm': 'vm%d' % i, 'at': i})

@@ -241,28 +241,34 @@ def test_jitter_never_draws_a_period_below_the_minimum():
 
 # audit chain ---------------------------------------------------------------
 
+KEY = b'k' * audit.MIN_KEY_BYTES
+
+
 @dataclasses.dataclass
 class A:
     seq: int
     entry: str
     prev_hash: str
     hash: str
+    created_at: float = 0.0
+    alg: str = audit.HMAC_SHA256
 
 
 def chain(n):
     rows, prev = [], audit.GENESIS
     for i in range(1, n + 1):
-        text = audit.canonical({'event': 'moved', 'vm': 'vm%d' % i, 'n': i})
-        rows.append(A(i, text, prev, audit.link_hash(prev, text)))
+        text = audit.canonical({'event': 'moved', 'vm': 'vm%d' % i, 'at': i})
+        rows.append(A(i, text, prev, audit.entry_mac(KEY, i, i, prev, text),
+                      created_at=float(i)))
         prev = rows[-1].hash
     return rows
 
 
 def test_intact_chain_verifies_in_any_order():
     rows = chain(5)
-    assert audit.verify(rows) is None
-    assert audit.verify(list(reversed(rows))) is None
-    assert audit.verify([]) is None
+    assert audit.verify(rows, KEY) is None
+    assert audit.verify(list(reversed(rows)), KEY) is None
+    assert audit.verify([], KEY) is None
 
 
 def test_canonical_json_is_key_order_independent():
@@ -274,22 +280,22 @@ def test_altered_entry_is_the_first_broken_link():
     data = json.loads(rows[2].entry)
     data['vm'] = 'other'
     rows[2].entry = audit.canonical(data)
-    broken = audit.verify(rows)
+    broken = audit.verify(rows, KEY)
     assert broken.seq == 3
     assert 'altered' in str(broken)
 
 
 def test_rehashed_entry_breaks_the_next_link():
     rows = chain(5)
-    rows[1].entry = audit.canonical({'forged': True})
-    rows[1].hash = audit.link_hash(rows[1].prev_hash, rows[1].entry)
-    assert audit.verify(rows).seq == 3
+    rows[1].entry = audit.canonical({'event': 'forged', 'at': 2})
+    rows[1].hash = audit.entry_mac(KEY, 2, 2.0, rows[1].prev_hash, rows[1].entry)
+    assert audit.verify(rows, KEY).seq == 3
 
 
 def test_deleted_entry_is_reported_missing():
     rows = chain(5)
     del rows[2]
-    broken = audit.verify(rows)
+    broken = audit.verify(rows, KEY)
     assert broken.seq == 3
     assert 'missing' in broken.reason
 
@@ -297,16 +303,16 @@ def test_deleted_entry_is_reported_missing():
 def test_non_canonical_or_invalid_entry_is_broken():
     rows = chain(2)
     rows[0].entry = rows[0].entry.replace(',', ', ')
-    assert audit.verify(rows).reason == 'entry is not canonical JSON'
+    assert audit.verify(rows, KEY).reason == 'entry is not canonical JSON'
     rows = chain(2)
     rows[0].entry = 'not json'
-    assert audit.verify(rows).seq == 1
+    assert audit.verify(rows, KEY).seq == 1
 
 
 def test_first_entry_must_chain_from_genesis():
     rows = chain(2)
     rows[0].prev_hash = 'f' * 64
-    assert 'genesis' in audit.verify(rows).reason
+    assert 'genesis' in audit.verify(rows, KEY).reason
 
 
 def test_once_nova_refused_a_live_move_the_ladder_goes_on_to_cold():

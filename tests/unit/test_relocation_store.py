@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from sod_nova.cli import audit as audit_cli
+from sod_nova.conf import audit as audit_conf
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
@@ -26,6 +27,9 @@ def conf(tmp_path):
     conf([])
     conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
                       'sod_database')
+    audit_conf.register_opts(conf)
+    audit.write_key(tmp_path / 'audit.key')
+    conf.set_override('key_file', str(tmp_path / 'audit.key'), 'sod_audit')
     db_migration.sync(conf)
     yield conf
     db_api.dispose()
@@ -87,11 +91,12 @@ def test_task_update_round_trips_and_refuses_keys(store):
 
 def test_audit_chain_appends_and_verifies(store):
     for i in range(4):
-        assert store.audit_append({'event': 'moved', 'vm': 'vm%d' % i}) == i + 1
+        assert store.audit_append({'event': 'moved', 'vm': 'vm%d' % i,
+                                   'at': i}) == i + 1
     rows = store.audit_entries()
     assert rows[0].prev_hash == audit.GENESIS
-    assert rows[2].data == {'event': 'moved', 'vm': 'vm2'}
-    assert audit.verify(rows) is None
+    assert rows[2].data == {'event': 'moved', 'vm': 'vm2', 'at': 2}
+    assert audit.verify(rows, store.audit_key()) is None
 
 
 def tamper(conf, sql):
@@ -102,21 +107,23 @@ def tamper(conf, sql):
 def test_audit_verify_command_reports_the_first_broken_link(conf, store,
                                                             capsys):
     for i in range(3):
-        store.audit_append({'event': 'moved', 'vm': 'vm%d' % i})
+        store.audit_append({'event': 'moved', 'vm': 'vm%d' % i, 'at': i})
     assert audit_cli.verify_chain(store) == (None, 3, store.audit_entries()[-1].hash)
     tamper(conf, "UPDATE relocation_audit SET entry = "
-                 "'{\"event\":\"moved\",\"vm\":\"evil\"}' WHERE seq = 2")
+                 "'{\"at\"\\:1,\"event\":\"moved\",\"vm\":\"evil\"}', "
+                 "vm = 'evil' WHERE seq = 2")
     broken, count, _ = audit_cli.verify_chain(store)
     assert (broken.seq, count) == (2, 3)
     assert json.loads(store.audit_entries()[1].entry)['vm'] == 'evil'
 
 
 def test_audit_verify_cli_exit_codes(conf, store, tmp_path):
-    store.audit_append({'event': 'decided', 'vm': 'vm1'})
-    store.audit_append({'event': 'moved', 'vm': 'vm1'})
+    store.audit_append({'event': 'decided', 'vm': 'vm1', 'at': 1})
+    store.audit_append({'event': 'moved', 'vm': 'vm1', 'at': 2})
     config = tmp_path / 'sod.conf'
-    config.write_text('[sod_database]\nconnection = %s\n'
-                      % conf.sod_database.connection)
+    config.write_text('[sod_database]\nconnection = %s\n[sod_audit]\n'
+                      'key_file = %s\n' % (conf.sod_database.connection,
+                                           conf.sod_audit.key_file))
 
     def run():
         return subprocess.run(
@@ -135,7 +142,7 @@ def test_audit_verify_cli_exit_codes(conf, store, tmp_path):
 
 
 def test_audit_append_retries_a_taken_sequence_number(store, monkeypatch):
-    store.audit_append({'event': 'decided', 'vm': 'vm1'})
+    store.audit_append({'event': 'decided', 'vm': 'vm1', 'at': 1})
     real, attempts = store._writer, []
 
     def writer(taken=2):  # another writer took the next seq, ``taken`` times
@@ -145,11 +152,11 @@ def test_audit_append_retries_a_taken_sequence_number(store, monkeypatch):
         return real()
 
     monkeypatch.setattr(store, '_writer', writer)
-    assert store.audit_append({'event': 'moved', 'vm': 'vm1'}) == 2
+    assert store.audit_append({'event': 'moved', 'vm': 'vm1', 'at': 2}) == 2
     assert len(attempts) == 3
     attempts.clear()
     monkeypatch.setattr(store, '_writer', lambda: writer(taken=99))
     with pytest.raises(RuntimeError, match='could not append to the audit chain'):
-        store.audit_append({'event': 'moved', 'vm': 'vm2'})
+        store.audit_append({'event': 'moved', 'vm': 'vm2', 'at': 3})
     assert len(attempts) == relocation_db.AUDIT_ATTEMPTS
-    assert audit.verify(store.audit_entries()) is None
+    assert audit.verify(store.audit_entries(), store.audit_key()) is None

@@ -16,14 +16,17 @@ def list_audit(req):
     marker = int(params.get('marker', 0))
     limit = min(int(params.get('limit', DEFAULT_LIMIT)),
                 conf.sod_api.max_limit)
-    rows, prev_hash, head = audit_obj.page(conf, marker, limit)
+    page = audit_obj.Page(conf, marker, limit, params.get('expect_head'))
+    rows, head = page.rows, page.head_seq
     body = {
         'entries': [audit_obj.entry_view(r) for r in rows],
-        'verification': audit_obj.verification(rows, prev_hash, marker),
+        'verification': page.verification(audit_obj.key(conf)),
         'head_seq': head,
         'links': [],
     }
     if rows and head is not None and rows[-1].seq < head:
-        body['links'].append({'rel': 'next', 'href': '%s?marker=%d&limit=%d'
-                              % (req.path, rows[-1].seq, limit)})
+        href = '%s?marker=%d&limit=%d' % (req.path, rows[-1].seq, limit)
+        if 'expect_head' in params:
+            href += '&expect_head=' + params['expect_head']
+        body['links'].append({'rel': 'next', 'href': href})
     return util.json_response(body)

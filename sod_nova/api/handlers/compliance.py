@@ -1,7 +1,9 @@
 """``GET /servers/{id}/compliance`` and ``GET /compliance``: SLA reports."""
 
+import datetime
 import time
 
+from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import timeutils
 
@@ -10,21 +12,34 @@ from sod_nova.api import util
 from sod_nova.api.handlers import server as server_handler
 from sod_nova.api.objects import audit as audit_obj
 from sod_nova.api.objects import compliance as compliance_obj
-from sod_nova.api.objects import host as host_obj
-from sod_nova.api.objects import security as security_obj
 from sod_nova.api.policies import compliance as policies
 from sod_nova.api.policies import server as server_policies
 from sod_nova.api.schemas import compliance as schema
+from sod_nova.db import audit
+
+LOG = logging.getLogger(__name__)
+
+
+#: The times a window may name: from the epoch to the last second of
+#: year 9999 (what an ISO 8601 date and an audit entry can hold).
+EARLIEST = 0.0
+LATEST = audit.MAX_TIME
 
 
 def _epoch(value, name):
+    """``value`` (ISO 8601) in epoch seconds; 400 when it is not a time
+    between 1970-01-01 and 9999-12-31T23:59:59Z, whatever its offset."""
     try:
         when = timeutils.parse_isotime(value)
-    except ValueError as exc:
+        epoch = timeutils.normalize_time(when).replace(
+            tzinfo=datetime.UTC).timestamp()
+    except (ValueError, OverflowError) as exc:
         raise util.ApiError(400, '%s is not an ISO 8601 time: %s' % (
-            name, exc), errors.MALFORMED) from None
-    return timeutils.normalize_time(when).replace(
-        tzinfo=timeutils.datetime.timezone.utc).timestamp()
+            name, str(exc).splitlines()[0][:200]), errors.MALFORMED) from None
+    if not EARLIEST <= epoch <= LATEST:
+        raise util.ApiError(400, '%s must be between 1970-01-01T00:00:00Z and '
+                            '9999-12-31T23:59:59Z' % name, errors.MALFORMED)
+    return epoch
 
 
 def window(params):
@@ -40,21 +55,28 @@ def _created(server):
     created = server.get('created')
     if not created:
         return None
-    return _epoch(created, 'created')
+    try:
+        return _epoch(created, 'created')
+    except util.ApiError:
+        return None     # Nova's own field: the window keeps its start
 
 
 def _reports(req, servers, start, end):
     conf = util.app(req).conf
-    ids = {s['id'] for s in servers}
-    entries = {}
-    for entry in audit_obj.entries_for(conf, ids):
-        entries.setdefault(entry['vm'], []).append(entry)
-    reports = [compliance_obj.report(
-        s['id'], entries.get(s['id'], []), start, end,
-        created_at=_created(s), name=s.get('name')) for s in servers]
-    if not util.context(req).can(server_policies.SHOW_HOST, fatal=False):
-        names = host_obj.by_name(conf)
-        reports = [security_obj.redact(r, names, fields=()) for r in reports]
+    reader = compliance_obj.Reader(conf, audit_obj.key(conf))
+    hosts_visible = util.context(req).can(server_policies.SHOW_HOST,
+                                          fatal=False)
+    reports = []
+    for s in servers:
+        try:
+            entries = reader.entries(s['id'], start)
+        except compliance_obj.Unreadable as exc:
+            LOG.warning('compliance of %(vm)s: %(exc)s (see "sod-nova audit '
+                        'verify")', {'vm': s['id'], 'exc': exc})
+            entries = exc
+        reports.append(compliance_obj.report(
+            s['id'], entries, start, end, created_at=_created(s),
+            name=s.get('name'), hosts_visible=hosts_visible))
     return reports
 
 

@@ -1,9 +1,13 @@
 """Pages of the audit trail, each verified against the entry before it.
 
-A page is checked link by link from the stored hash of the entry that
-precedes it, so an altered, inserted or removed entry inside the page (or
-at its first link) is named without reading the whole chain; a client that
-pages through everything has verified everything.
+A page is checked link by link (each keyed link's MAC under ``[sod_audit]
+key_file``) from the stored hash of the entry that precedes it, so an
+altered, re-dated, renumbered, swapped, inserted or removed entry inside
+the page (or at its first link) is named without reading the whole chain;
+a client that pages through everything has verified everything. Each page
+also checks the head against the newest stored checkpoint, and against the
+head the caller kept (``expect_head``): a chain cut short is broken on
+every page.
 """
 
 import json
@@ -21,43 +25,88 @@ def _reader(conf):
     return db_api.context_manager.reader.using(relocation_db._Context())
 
 
-def _row(model):
-    return relocation_db.AuditRow(model.seq, model.created_at, model.entry,
-                                  model.prev_hash, model.hash)
+def key(conf):
+    """The audit key, or None when this service has none (every keyed
+    link is then reported unverified: fail closed)."""
+    try:
+        return audit.key_from_conf(conf)
+    except audit.AuditKeyError:
+        return None
 
 
-def page(conf, marker=0, limit=100):
-    """``(rows, previous hash, head)``: up to ``limit`` entries after
-    sequence number ``marker``, the hash they chain from, the last seq."""
-    table = models.AuditEntry
-    with _reader(conf) as session:
-        rows = [_row(m) for m in session.scalars(
-            sa.select(table).where(table.seq > marker)
-            .order_by(table.seq).limit(limit))]
-        prev = audit.GENESIS
-        if marker > 0:
-            before = session.get(table, marker)
-            prev = before.hash if before is not None else None
-        head = session.scalar(sa.select(sa.func.max(table.seq)))
-    return rows, prev, head
+class Page:
+    """Up to ``limit`` rows after ``marker``, and what verifying them needs:
+    the link before them, the head, the newest checkpoint and, with
+    ``expect_head``, the link holding that hash."""
 
+    def __init__(self, conf, marker=0, limit=100, expect_head=None):
+        table = models.AuditEntry
+        with _reader(conf) as session:
+            self.rows = [relocation_db.AuditRow.from_model(m)
+                         for m in session.scalars(
+                             sa.select(table).where(table.seq > marker)
+                             .order_by(table.seq).limit(limit))]
+            self.before = (session.get(table, marker) if marker > 0
+                           else None)
+            if self.before is not None:
+                self.before = relocation_db.AuditRow.from_model(self.before)
+            head = session.scalars(sa.select(table).order_by(
+                table.seq.desc()).limit(1)).first()
+            self.head = (relocation_db.AuditRow.from_model(head)
+                         if head is not None else None)
+            point = session.scalars(sa.select(models.AuditCheckpoint).order_by(
+                models.AuditCheckpoint.seq.desc()).limit(1)).first()
+            self.checkpoint = (relocation_db.Checkpoint(
+                point.seq, point.created_at, point.hash, point.mac)
+                if point is not None else None)
+            self.checkpoint_row = None
+            if point is not None:
+                row = session.get(table, point.seq)
+                self.checkpoint_row = (relocation_db.AuditRow.from_model(row)
+                                       if row is not None else None)
+            self.expected = None
+            if expect_head is not None:
+                row = session.scalars(sa.select(table).where(
+                    table.hash == expect_head).limit(1)).first()
+                self.expected = (relocation_db.AuditRow.from_model(row)
+                                 if row is not None else None)
+        self.marker = marker
+        self.expect_head = expect_head
 
-def verification(rows, prev_hash, marker):
-    """The page's verdict: ``{intact, break, from_seq, to_seq, head_hash}``."""
-    if prev_hash is None:
-        return {'intact': False,
-                'break': {'seq': marker,
-                          'reason': 'the entry before the page is missing'},
-                'from_seq': marker + 1, 'to_seq': None, 'head_hash': None}
-    broken = audit.verify(rows, prev_hash=prev_hash, first_seq=marker + 1)
-    return {
-        'intact': broken is None,
-        'break': ({'seq': broken.seq, 'reason': broken.reason}
-                  if broken is not None else None),
-        'from_seq': rows[0].seq if rows else None,
-        'to_seq': rows[-1].seq if rows else None,
-        'head_hash': rows[-1].hash if rows else prev_hash,
-    }
+    @property
+    def head_seq(self):
+        return self.head.seq if self.head is not None else None
+
+    def _tail_break(self, key):
+        broken = None
+        if self.checkpoint is not None:
+            broken = audit.checkpoint_break(self.checkpoint,
+                                            self.checkpoint_row, key)
+        return broken or audit.tail_break(self.head, key, self.expect_head,
+                                          self.expected)
+
+    def verification(self, key):
+        """``{intact, break, from_seq, to_seq, head_hash}``."""
+        rows, marker = self.rows, self.marker
+        if marker > 0 and self.before is None:
+            broken = audit.Break(marker, 'the entry before the page is '
+                                         'missing')
+        else:
+            prev = self.before.hash if self.before is not None else audit.GENESIS
+            keyed = self.before is not None and self.before.alg is not None
+            broken = (audit.verify(rows, key, prev_hash=prev,
+                                   first_seq=marker + 1, keyed_before=keyed)
+                      or self._tail_break(key))
+        return {
+            'intact': broken is None,
+            'break': ({'seq': broken.seq, 'reason': broken.reason}
+                      if broken is not None else None),
+            'from_seq': rows[0].seq if rows else None,
+            'to_seq': rows[-1].seq if rows else None,
+            'head_hash': (rows[-1].hash if rows else
+                          self.before.hash if self.before is not None
+                          else audit.GENESIS),
+        }
 
 
 def entry_view(row):
@@ -67,17 +116,3 @@ def entry_view(row):
         data = None
     return {'seq': row.seq, 'created_at': row.created_at, 'entry': data,
             'prev_hash': row.prev_hash, 'hash': row.hash}
-
-
-def entries_for(conf, vms=None):
-    """Every audit entry (of the VMs ``vms``) as dicts, in chain order."""
-    rows = relocation_db.RelocationStore(conf).audit_entries()
-    result = []
-    for row in rows:
-        try:
-            data = json.loads(row.entry)
-        except ValueError:
-            continue
-        if vms is None or data.get('vm') in vms:
-            result.append(data)
-    return result

@@ -16,12 +16,39 @@ and ``gone``. From these a VM's time splits into:
 
 A violation the manager has not decided on yet is not in the trail; the
 per-server view also shows whether the VM is compliant *now*.
+
+A report reads one VM's entries through the index by VM and time
+(:meth:`~sod_nova.db.relocation.RelocationStore.audit_for_vm`: from its
+last ``resumed`` or ``gone`` before the window, after which nothing of it
+is open), never the whole chain, and checks each entry's own MAC and types
+(:func:`sod_nova.db.audit.row_problem`). An entry that fails makes the
+window unprovable: the report shows the whole window as one violation
+caused by ``unreadable-audit``, naming the entry (fail closed, never a
+500). A deleted entry of one VM cannot be seen this way; ``sod-nova audit
+verify`` and the audit pages see it as a gap in the chain.
+
+A project user's report is built from codes (trigger, event, no-host
+action, move kind, migration id), times and the fixed sentences of
+:mod:`.security`; the hosts (``from``, ``to``, the cause
+``trigger@host#n``) and the free-text reasons are never read into it.
 """
 
 import datetime
 
+from sod_nova import exception
+from sod_nova.api.objects import security as security_obj
+from sod_nova.db import audit
+from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import audit_events
 from sod_nova.relocation import triggers
+
+#: Events after which none of a VM's violations or pauses is open: a
+#: window's report reads the VM's entries from its last one before it.
+RESETS = (audit_events.RESUMED, audit_events.GONE)
+
+UNREADABLE = 'unreadable-audit'
+UNREADABLE_WHY = ('the audit trail of this server cannot be verified for '
+                  'this window (entry %d): no compliance can be shown')
 
 #: Decisions that start a violation (a moving-target move is routine, and
 #: a recovery continues a pause).
@@ -111,6 +138,22 @@ class _Timeline:
                 target.append(item)
 
 
+def _intervals(entries, lo, hi):
+    timeline = _Timeline()
+    for entry in entries:
+        timeline.feed(entry)
+    timeline.finish()
+
+    def overlaps(item):
+        item_end = item['end'] if item['end'] is not None else hi
+        return item['start'] <= hi and item_end >= lo
+
+    return ([_interval_view(v, lo, hi)
+             for v in timeline.violations if overlaps(v)],
+            [_interval_view(p, lo, hi)
+             for p in timeline.pauses if overlaps(p)])
+
+
 def _interval_view(item, lo, hi):
     end = item['end']
     view = dict(item)
@@ -122,28 +165,103 @@ def _interval_view(item, lo, hi):
     return view
 
 
-def report(server_id, entries, start, end, created_at=None, name=None):
+class Unreadable(exception.SodNovaException):
+    """An audit entry of the VM failed its check: ``seq`` and ``reason``."""
+
+    def __init__(self, seq, reason):
+        super().__init__('audit entry %d: %s' % (seq, reason))
+        self.seq = seq
+        self.reason = reason
+
+
+class Reader:
+    """One request's reading of the audit trail: the key, and the anchor
+    of the legacy entries (the first keyed one), read once."""
+
+    def __init__(self, conf, key):
+        self.store = relocation_db.RelocationStore(conf)
+        self.key = key
+        self._anchor = False
+
+    def anchor(self):
+        if self._anchor is False:
+            self._anchor = self.store.audit_first_keyed()
+        return self._anchor
+
+    def entries(self, server_id, start):
+        """``server_id``'s entries (dicts, chain order) a window from
+        ``start`` needs; raises :class:`Unreadable` for one that fails."""
+        result = []
+        for row in self.store.audit_for_vm(server_id, start, RESETS):
+            problem = audit.row_problem(row, self.key)
+            if problem is None and row.alg is None and (
+                    self.anchor() is None or row.seq > self.anchor()):
+                problem = 'an unkeyed entry that no keyed entry anchors'
+            if problem is not None:
+                raise Unreadable(row.seq, problem)
+            result.append(row.data)
+        return result
+
+
+def _unreadable(exc, lo, hi):
+    return {'cause': UNREADABLE, 'trigger': None,
+            'reason': UNREADABLE_WHY % exc.seq, 'from': None,
+            'start': _iso(lo), 'end': _iso(hi), 'ended_by': None,
+            'seconds': round(hi - lo, 6), 'ongoing': False}
+
+
+def _project_ended_by(ended_by):
+    if ended_by is None:
+        return None
+    action = ended_by.get('action')
+    view = {k: ended_by.get(k) for k in ended_by
+            if k in ('event', 'migration', 'kind', 'downtime_ms', 'action')}
+    if 'reason' in ended_by:
+        view['reason'] = (security_obj.PARKED.get(action)
+                          if ended_by.get('event') == audit_events.PARKED
+                          else None)
+    if 'to' in ended_by:
+        view['to'] = None
+    return view
+
+
+def project_view(item):
+    """A violation or pause as a project user receives it: codes, times
+    and fixed sentences; the hosts and the detailed reasons are not read."""
+    trigger = item.get('trigger')
+    trigger = trigger if trigger in security_obj.WHY else None
+    view = dict(item)
+    if 'cause' in item:                     # a violation
+        view.update(cause=trigger if item['cause'] != UNREADABLE
+                    else UNREADABLE, trigger=trigger, **{'from': None})
+        if item['cause'] != UNREADABLE:
+            view['reason'] = security_obj.WHY.get(trigger)
+    else:                                   # a pause
+        view.update(reason=security_obj.PARKED.get(item.get('action')),
+                    to=None)
+    view['ended_by'] = _project_ended_by(item.get('ended_by'))
+    return view
+
+
+def report(server_id, entries, start, end, created_at=None, name=None,
+           hosts_visible=True):
     """The compliance record of ``server_id`` over ``[start, end]`` (epoch s).
 
-    ``entries`` are the VM's audit entries (dicts) in chain order;
+    ``entries`` are the VM's audit entries (dicts) in chain order, or an
+    :class:`Unreadable` (the whole window is then one violation);
     ``created_at`` (epoch s) moves the start of the window to the VM's
-    creation when that is later.
+    creation when that is later. Without ``hosts_visible`` the report is
+    a project user's (:func:`project_view`).
     """
     lo = max(start, created_at) if created_at is not None else start
     hi = max(end, lo)
-    timeline = _Timeline()
-    for entry in entries:
-        timeline.feed(entry)
-    timeline.finish()
-
-    def overlaps(item):
-        item_end = item['end'] if item['end'] is not None else hi
-        return item['start'] <= hi and item_end >= lo
-
-    violations = [_interval_view(v, lo, hi)
-                  for v in timeline.violations if overlaps(v)]
-    pauses = [_interval_view(p, lo, hi)
-              for p in timeline.pauses if overlaps(p)]
+    if isinstance(entries, Unreadable):
+        violations, pauses = [_unreadable(entries, lo, hi)], []
+    else:
+        violations, pauses = _intervals(entries, lo, hi)
+    if not hosts_visible:
+        violations = [project_view(v) for v in violations]
+        pauses = [project_view(p) for p in pauses]
     window = hi - lo
     violated = sum(v['seconds'] for v in violations)
     paused = sum(p['seconds'] for p in pauses)
