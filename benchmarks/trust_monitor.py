@@ -56,7 +56,7 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
         conf.set_override('nonce_key_file', key_file, 'sod_trust')
         # Nonces are issued before the clock starts: however busy the
         # machine, none may expire while the reports wait in the queue.
-        conf.set_override('nonce_max_age', 1e6, 'sod_trust')
+        conf.set_override('nonce_max_age', 86400.0, 'sod_trust')
         conf.set_override('connection', connection or 'sqlite:///%s' % os.path.join(
             tmp, 'b.db'), 'sod_database')
         conf.set_override('sqlite_synchronous', False, 'sod_database')
