@@ -230,6 +230,20 @@ EOF
     iniset "$SOD_NOVA_CONF" sod_trust challenge_public_key_file "$challenge_key"
 }
 
+# The audit chain's key (the manager writes with it; sod-nova-api and
+# "sod-nova audit verify" check with it), kept with the services' keys, never
+# in the database. Both run on the controller.
+function _sod_nova_configure_audit_key {
+    if ! is_service_enabled sod-manager sod-api; then
+        return 0
+    fi
+    local audit_key=$SOD_NOVA_DATA_DIR/audit.key
+    if [[ ! -s "$audit_key" ]]; then
+        "$(_sod_nova_python)" -c 'import sys; from sod_nova.db import audit; audit.write_key(sys.argv[1])' "$audit_key"
+    fi
+    iniset "$SOD_NOVA_CONF" sod_audit key_file "$audit_key"
+}
+
 # stack post-config: sod_nova.conf
 function configure_sod_nova {
     sudo install -d -o "$STACK_USER" -m 755 "$SOD_NOVA_CONF_DIR"
@@ -252,6 +266,7 @@ function configure_sod_nova {
     _sod_nova_configure_shared "$SOD_NOVA_CONF"
 
     _sod_nova_configure_challenges
+    _sod_nova_configure_audit_key
 
     if is_service_enabled sod-agent; then
         iniset "$SOD_NOVA_CONF" sod_trust host "$(_sod_nova_agent_host)"
