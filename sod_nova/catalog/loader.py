@@ -7,9 +7,8 @@ ever used: a malformed file fails the whole load (fail closed).
 
 import importlib.resources
 
-import yaml
-
 from sod_nova import exception
+from sod_nova import yamlfile
 from sod_nova.catalog import guest as guest_mod
 from sod_nova.catalog.architecture import Architecture
 from sod_nova.catalog.architecture import Cell
@@ -24,6 +23,8 @@ ARCHITECTURES_FILE = 'architectures.yaml'
 PACKAGES_FILE = 'packages.yaml'
 #: Rows of this kind must carry a rationale for every cell.
 NEEDS_RATIONALE = 'present-day'
+#: Largest catalogue or packages file read (the shipped one is ~16 KB).
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class CatalogError(exception.SodNovaException, ValueError):
@@ -37,21 +38,39 @@ def default_path(filename):
 
 def _read(path, section):
     try:
-        with open(path, encoding='utf-8') as f:
-            doc = yaml.safe_load(f)
-    except OSError as exc:
-        raise CatalogError('%s: cannot read: %s' % (path, exc.strerror)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        where = ' line %d' % (mark.line + 1) if mark else ''
-        raise CatalogError('%s:%s not valid YAML: %s' % (
-            path, where, getattr(exc, 'problem', None) or exc)) from None
+        doc = yamlfile.read(path, MAX_FILE_BYTES)
+    except yamlfile.YAMLFileError as exc:
+        raise CatalogError(str(exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get(section), list):
         raise CatalogError('%s: needs a top-level list %r' % (path, section))
     if doc.get('version', 1) != 1:
-        raise CatalogError('%s: version %r is not supported (1)' % (
-            path, doc.get('version')))
+        raise CatalogError('%s: version %s is not supported (1)' % (
+            path, _shown(repr(doc.get('version')))))
     return doc[section]
+
+
+def _text(where, value):
+    """``value`` stripped if it is a string ('' where absent);
+    anything else is refused before it is ever turned into text."""
+    if value is None:
+        return ''
+    if isinstance(value, str):
+        return value.strip()
+    raise CatalogError('%s: must be a string, not %s' % (
+        where, type(value).__name__))
+
+
+def _shown(text):
+    """``text`` for an error line, cut short."""
+    return text if len(text) <= 40 else text[:40] + '...'
+
+
+def _plain(value):
+    """True for None, a scalar or a list of scalars: what a request value
+    may be before :mod:`sod_nova.policy.parse` turns it into text."""
+    scalar = (str, int)
+    return value is None or isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value))
 
 
 def _cell_value(raw):
@@ -61,9 +80,10 @@ def _cell_value(raw):
     if raw is False:
         return Cell.NO
     try:
-        return Cell(str(raw).strip().lower())
+        return Cell(raw.strip().lower() if isinstance(raw, str) else None)
     except ValueError:
-        raise ValueError('%r is not one of yes, no, n-a, removed' % (raw,)) from None
+        raise ValueError('%s is not one of yes, no, n-a, removed'
+                         % _shown(repr(raw))) from None
 
 
 def _parse_cells(where, raw_cells, needs_why):
@@ -73,7 +93,8 @@ def _parse_cells(where, raw_cells, needs_why):
     unknown = set(raw_cells) - {e.key for e in Entity}
     if unknown:
         raise CatalogError('%s.cells.%s: not an attacker entity (one of: %s)' % (
-            where, sorted(unknown)[0], ', '.join(e.key for e in entities.MATRIX_ORDER)))
+            where, _shown(str(sorted(unknown, key=str)[0])),
+            ', '.join(e.key for e in entities.MATRIX_ORDER)))
     cells, why = {}, {}
     for entity in entities.MATRIX_ORDER:
         field = '%s.cells.%s' % (where, entity.key)
@@ -97,8 +118,10 @@ def _parse_cells(where, raw_cells, needs_why):
                 cells[(entity, prop)] = _cell_value(value[0])
             except ValueError as exc:
                 raise CatalogError('%s: %s' % (cell_field, exc)) from None
-            if len(value) == 2 and str(value[1]).strip():
-                why[(entity, prop)] = str(value[1]).strip()
+            rationale = _text(cell_field + ' rationale',
+                              value[1] if len(value) == 2 else None)
+            if rationale:
+                why[(entity, prop)] = rationale
             elif needs_why:
                 raise CatalogError('%s: a %s row needs a rationale for every cell' % (
                     cell_field, NEEDS_RATIONALE))
@@ -118,13 +141,13 @@ def _parse_guest(where, raw, cells):
     unknown = set(raw) - {'needs', 'source', 'without'}
     if unknown:
         raise CatalogError('%s.%s: unknown key (known: needs, source, '
-                           'without)' % (field, sorted(unknown)[0]))
-    feature = str(raw.get('needs') or '').strip()
+                           'without)' % (field, _shown(str(sorted(unknown, key=str)[0]))))
+    feature = _text(field + '.needs', raw.get('needs'))
     if feature not in guest_mod.FEATURES:
-        raise CatalogError('%s.needs: %r is not a guest feature (one of: %s)'
-                           % (field, feature, ', '.join(sorted(
+        raise CatalogError('%s.needs: %s is not a guest feature (one of: %s)'
+                           % (field, _shown(repr(feature)), ', '.join(sorted(
                                guest_mod.FEATURES))))
-    source = str(raw.get('source') or '').strip()
+    source = _text(field + '.source', raw.get('source'))
     if not source:
         raise CatalogError('%s.source: missing (the vendor document or Nova '
                            'extra spec the requirement comes from)' % field)
@@ -137,6 +160,7 @@ def _parse_guest(where, raw, cells):
     for i, pair in enumerate(without):
         cell_field = '%s.without[%d]' % (field, i)
         if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(part, str) for part in pair)
                 or pair[0] not in by_key or pair[1] not in ('C', 'I')):
             raise CatalogError('%s: must be [entity, C|I]' % cell_field)
         entity = by_key[pair[0]]
@@ -152,7 +176,7 @@ def _row_name(path, section, index, row, seen):
     where = '%s: %s[%d]' % (path, section, index)
     if not isinstance(row, dict):
         raise CatalogError('%s: must be a mapping' % where)
-    name = str(row.get('name') or '').strip()
+    name = _text(where + '.name', row.get('name'))
     if not name:
         raise CatalogError('%s.name: missing' % where)
     where = '%s (%s)' % (where, name)
@@ -168,14 +192,16 @@ def load_architectures(path=None):
     rows, seen = [], set()
     for index, row in enumerate(_read(path, 'architectures')):
         name, where = _row_name(path, 'architectures', index, row, seen)
-        kind = str(row.get('kind', '')).strip()
+        kind = _text(where + '.kind', row.get('kind'))
+        reference = _text(where + '.reference', row.get('reference'))
         cells, why = _parse_cells(where, row.get('cells'), kind == NEEDS_RATIONALE)
-        if kind == NEEDS_RATIONALE and not str(row.get('reference') or '').strip():
+        if kind == NEEDS_RATIONALE and not reference:
             raise CatalogError('%s.reference: a %s row needs a public source' % (
                 where, NEEDS_RATIONALE))
         rows.append(Architecture(
-            name=name, kind=kind, reference=str(row.get('reference') or ''),
-            protected_entity=str(row.get('protected_entity') or ''),
+            name=name, kind=kind, reference=reference,
+            protected_entity=_text(where + '.protected_entity',
+                                   row.get('protected_entity')),
             cells=cells, why=why,
             guest=_parse_guest(where, row.get('guest'), cells)))
     return rows
@@ -187,6 +213,10 @@ def load_packages(path=None):
     packages, seen = {}, set()
     for index, row in enumerate(_read(path, 'packages')):
         name, where = _row_name(path, 'packages', index, row, seen)
+        for key in ('options', 'properties'):
+            if not _plain(row.get(key)):
+                raise CatalogError('%s.%s: must be a value or a list of values'
+                                   % (where, key))
         try:
             options = parse.parse_options(row.get('options'), where + '.options')
             props = parse.parse_properties(
@@ -202,7 +232,10 @@ def load_package_descriptions(path=None):
     (the Dashboard's Launch Instance step); '' where a row has none."""
     path = path or default_path(PACKAGES_FILE)
     seen = set()
-    return {_row_name(path, 'packages', i, row, seen)[0]:
-            str(row.get('description') or '').strip()
-            for i, row in enumerate(_read(path, 'packages'))}
+    descriptions = {}
+    for i, row in enumerate(_read(path, 'packages')):
+        name, where = _row_name(path, 'packages', i, row, seen)
+        descriptions[name] = _text(where + '.description',
+                                   row.get('description'))
+    return descriptions
 

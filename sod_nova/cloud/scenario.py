@@ -39,10 +39,10 @@ import logging
 import os
 
 import jsonschema
-import yaml
 
 from sod_nova import exception
 from sod_nova import hostname
+from sod_nova import yamlfile
 from sod_nova.policy import parse
 
 SCENARIOS = 'sod_nova.cloud.scenarios'
@@ -173,12 +173,23 @@ def _host_name(where, value):
         _fail(where, str(exc))
 
 
+def _plain(value):
+    """True for a scalar, or a list of scalars: what a ``sod:`` value may be
+    before it is ever turned into text."""
+    scalar = (str, int, float)
+    return isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value))
+
+
 def _security(where, value):
     """The ``sod:*`` metadata of a (structurally valid) ``security`` mapping.
 
     Out-of-range options, unknown properties and duplicates are format
     errors here; whether the cloud accepts the request is decided later.
     """
+    for key in (parse.OPTIONS, parse.PROPERTIES, parse.MOVING_TARGET):
+        if key in value and not _plain(value[key]):
+            _fail('%s.%s' % (where, key), 'must be a value or a list of values')
     metadata = {}
     if parse.OPTIONS in value:
         field = '%s.%s' % (where, parse.OPTIONS)
@@ -331,12 +342,9 @@ def load(text, known_architecture, source='<scenario>'):
     architecture name, or None when the catalogue has no such row.
     """
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        where = '%s:%d' % (source, mark.line + 1) if mark else source
-        raise ScenarioError('%s: not valid YAML: %s' % (
-            where, getattr(exc, 'problem', None) or exc)) from None
+        doc = yamlfile.load(text, source)
+    except yamlfile.YAMLFileError as exc:
+        raise ScenarioError(str(exc)) from None
     _check_structure(doc, source)
     raw_vms = doc.get('vms') or []
     raw_events = doc.get('events') or []
@@ -362,6 +370,8 @@ def load(text, known_architecture, source='<scenario>'):
     events = tuple(_event('events[%d]' % i, raw, host_names, vm_names, known_architecture)
                    for i, raw in enumerate(raw_events))
     name = doc.get('name')
+    if name is not None and not isinstance(name, (str, int)):
+        _fail('name', 'must be a string')
     return Scenario(str(name) if name is not None else source, tuple(hosts), tuple(vms),
                     events)
 
@@ -401,7 +411,7 @@ def load_file(path, known_architecture):
         raise ScenarioError('%s: larger than the limit of %d bytes a scenario file may have'
                             % (path, MAX_FILE_BYTES))
     try:
-        text = data.decode('utf-8')
-    except UnicodeDecodeError:
-        raise ScenarioError('%s: not a UTF-8 text file' % path) from None
+        text = yamlfile.decode(data, path)
+    except yamlfile.YAMLFileError as exc:
+        raise ScenarioError(str(exc)) from None
     return load(text, known_architecture, path)

@@ -5,11 +5,13 @@ architecture's reference is the golden log the simulated backends boot; with
 a file, only the architectures it lists can be trusted (fail closed).
 """
 
-import json
+import string
 
-import yaml
-
+from sod_nova import yamlfile
 from sod_nova.trust import measurements
+
+#: Largest reference values file read.
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class References:
@@ -22,20 +24,18 @@ class References:
 
     @classmethod
     def load(cls, path=None):
+        """The table in YAML (or JSON, which reads as YAML) file ``path``;
+        :class:`ValueError` in one line for a file that is not one."""
         if not path:
             return cls()
-        with open(path) as f:
-            text = f.read()
-        try:
-            data = json.loads(text) if path.endswith('.json') else yaml.safe_load(text)
-        except ValueError as exc:
-            raise ValueError('%s: %s' % (path, exc)) from None
+        data = yamlfile.read(path, MAX_FILE_BYTES)
         if not isinstance(data, dict):
             raise ValueError('%s: expected {architecture: {pcr: sha256 hex}}' % path)
         table = {}
         for arch, pcrs in data.items():
             if not isinstance(pcrs, dict) or not all(
-                    str(i).isdigit() and isinstance(v, str) and len(v) == 64
+                    _pcr_index(i) and isinstance(v, str) and len(v) == 64
+                    and set(v) <= set(string.hexdigits)
                     for i, v in pcrs.items()):
                 raise ValueError('%s: %s: expected {pcr index: sha256 hex}'
                                  % (path, arch))
@@ -49,3 +49,13 @@ class References:
                 self._golden[key] = measurements.reference_pcrs(architecture)
             return self._golden[key]
         return self._table.get(architecture.lower())
+
+
+def _pcr_index(value):
+    """True for a PCR index (0-99) as YAML or JSON writes one."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return 0 <= value <= 99
+    return (isinstance(value, str) and value.isascii() and value.isdigit()
+            and len(value) <= 2)
