@@ -197,6 +197,19 @@ def test_an_unknown_server_is_404(stack, people):
     assert status == 404
 
 
+@pytest.mark.parametrize('path', [
+    'detail',                            # Nova's list, not a server
+    '%s%%3Fall_tenants=1',               # a query smuggled into Nova's URL
+    '%s%%23',                            # a fragment cutting the id short
+    '%s%%2Fmetadata',                    # another resource of the server
+])
+def test_a_server_id_is_one_path_segment_at_nova(stack, people, server, path):
+    _cloud, app, _project = stack
+    status, _ = call(app, '/servers/%s/security' % (path % server['id'] if '%s' in path
+                                                    else path), people['admin'])
+    assert status == 404
+
+
 def test_compliance_names_the_violation_and_the_migration_that_ended_it(
         stack, people, server):
     cloud, app, _project = stack

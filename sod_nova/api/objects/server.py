@@ -16,9 +16,12 @@ service catalog (keystonemiddleware's ``X-Service-Catalog``). With
 Nova as identity headers, which only a Nova that trusts them accepts.
 """
 
+import urllib.parse
+
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import token_endpoint
+from oslo_utils import uuidutils
 
 from sod_nova import exception
 from sod_nova.relocation import compute as compute_mod
@@ -128,7 +131,7 @@ class Nova:
 
     def get(self, context, server_id):
         """The server as Nova shows it to the caller (a dict)."""
-        return self._call(context, 'GET', '/servers/%s' % server_id
+        return self._call(context, 'GET', '/servers/%s' % _server_segment(server_id)
                           ).json()['server']
 
     def list(self, context, all_projects=False):
@@ -141,12 +144,12 @@ class Nova:
         """Set ``values`` in one call, then delete the keys ``delete`` in
         that order, all with the caller's token."""
         if values:
-            self._call(context, 'POST', '/servers/%s/metadata' % server_id,
-                       json={'metadata': values})
+            self._call(context, 'POST', '/servers/%s/metadata'
+                       % _server_segment(server_id), json={'metadata': values})
         for key in delete:
             try:
                 self._call(context, 'DELETE', '/servers/%s/metadata/%s'
-                           % (server_id, key))
+                           % (_server_segment(server_id), _segment(key)))
             except ServerNotFound:
                 pass    # already gone: the end state is what was asked
 
@@ -166,3 +169,18 @@ class Nova:
             return self.service().server(server_id)
         except compute_mod.NovaError as exc:
             raise NovaUnavailable(str(exc)) from exc
+
+
+def _server_segment(server_id):
+    """``server_id`` as one path segment of a Nova URL. Nova's server ids are
+    UUIDs; anything else is no server of Nova's (404 here), so that a caller's
+    ``/``, ``?`` or ``#`` never reaches another resource (``detail``) or adds
+    a query to the call Nova gets with the caller's token."""
+    if not uuidutils.is_uuid_like(server_id):
+        raise ServerNotFound('no server with that id')
+    return _segment(server_id)
+
+
+def _segment(value):
+    """``value`` as one path segment of a Nova URL."""
+    return urllib.parse.quote(str(value), safe='')
