@@ -5,6 +5,7 @@ build, seen by ``sod-nova audit verify``, by the API's pages and by the
 compliance reports."""
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -17,11 +18,13 @@ from sod_nova.api import util
 from sod_nova.api.handlers import compliance as compliance_handler
 from sod_nova.api.objects import compliance as compliance_obj
 from sod_nova.cli import audit as audit_cli
+from sod_nova.cloud import api_server
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
 
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
 
 
@@ -347,6 +350,36 @@ def test_the_api_refuses_a_bad_expected_head(app):
     resp = webob.Request.blank('/audit?expect_head=HEAD',
                                headers=ADMIN).get_response(app)
     assert resp.status_int == 400
+
+
+def test_openstack_sod_audit_list_sees_a_cut_tail(store):
+    CONF([], project='sod_nova', default_config_files=[],
+         default_config_dirs=[])
+    CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
+    server = api_server.LoopbackAPI(CONF)
+    server.setUp()
+    try:
+        append(store, 6)
+        head = store.audit_entries()[-1].hash
+
+        def audit_list():
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith('OS_')}
+            return subprocess.run(
+                [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
+                 server.url, '--os-token', 'admin:admin', 'sod', 'audit',
+                 'list', '--limit', '2', '--expect-head', head, '-f', 'value'],
+                capture_output=True, text=True, env=env, timeout=120)
+
+        assert audit_list().returncode == 0
+        truncate()
+        result = audit_list()
+        assert result.returncode == 1
+        assert 'the expected head %s is not in the chain' % head in result.stderr
+    finally:
+        server.cleanUp()
+        CONF.clear_override('auth_strategy', 'sod_api')
+        CONF.reset()
 
 
 # -- compliance reports --------------------------------------------------------------
