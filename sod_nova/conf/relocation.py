@@ -222,6 +222,48 @@ the same sources, and without the image it judges such a guest as an
 ordinary one (which no confidential-computing row protects) and cannot know
 that Nova moves it only cold.
 """),
+    cfg.IntOpt(
+        'moving_target_min',
+        default=300,
+        min=1,
+        max=86400,
+        help="""
+Shortest moving-target period, in seconds, this cloud accepts
+(``sod:moving_target``, paper §III-E).
+
+Each moving-target move takes a migration slot and a compute host's
+resources; a short period lets one tenant keep Nova migrating. A shorter
+period is refused by the flavor extra-spec validator (set this option in
+nova-api's configuration too), by sod-nova-api (``PUT
+/servers/{id}/security``, ``POST /requests/check``), and a VM that asks for
+one anyway (instance metadata written through Nova) is moved at this
+period, never faster, with a WARNING naming the VM. The jitter never draws
+a period below it either.
+
+Related options:
+
+* ``moving_target_jitter``
+* ``project_moves_per_hour``
+"""),
+    cfg.IntOpt(
+        'project_moves_per_hour',
+        default=100,
+        min=1,
+        help="""
+Moves of one project's VMs (Nova's ``project_id``) for a moving-target
+period or a policy change that the manager starts in any hour.
+
+Further such moves of that project wait, pending, until the hour's count
+allows them. Evacuations (a VM's host lost trust or stopped reporting) and
+recoveries of parked VMs are never bounded by it, and are always started
+ahead of moving-target and policy-change moves, which never take the last
+free one of ``max_concurrent``'s slots.
+
+Related options:
+
+* ``max_concurrent``
+* ``moving_target_min``
+"""),
 ])
 
 

@@ -110,8 +110,14 @@ def parse_package(value, packages, field=PREFIX + PACKAGE):
     return by_lower[name.lower()]
 
 
-def parse_moving_target(value, field=PREFIX + MOVING_TARGET):
-    """The moving-target period in whole seconds (> 0)."""
+def parse_moving_target(value, field=PREFIX + MOVING_TARGET, minimum=1):
+    """The moving-target period in whole seconds (> 0).
+
+    ``minimum``: the shortest period the caller accepts (the operator's
+    ``[sod_relocation] moving_target_min`` where a request is written; the
+    security model reads no configuration). A shorter one is refused with
+    the minimum named.
+    """
     try:
         seconds = int(str(value).strip())
     except ValueError:
@@ -119,6 +125,10 @@ def parse_moving_target(value, field=PREFIX + MOVING_TARGET):
             field, '%r is not a number of seconds' % (value,)) from None
     if seconds <= 0:
         raise PolicyError(field, 'must be a positive number of seconds')
+    if seconds < minimum:
+        raise PolicyError(
+            field, '%d is below the minimum moving-target period of %d '
+            'seconds' % (seconds, minimum), refused=True)
     return seconds
 
 

@@ -86,6 +86,12 @@ class MigrationManager:
         self._moving = moving_target.Timers(conf, self.store,
                                             lambda: self.clock(), rng)
         self._sod_seen = {}
+        #: VMs asking for a moving-target period below the operator's
+        #: minimum, with the period asked (logged once per value).
+        self._below_minimum = {}
+        self._project_moves = planner.ProjectMoves()
+        #: Tasks held by their project's allowance (logged once each).
+        self._held = set()
         # Last view of every VM (from listings and reads). A trust event
         # first decides from it, so that the first migrate call needs one
         # fresh read of that VM only; the host's full listing follows in
@@ -233,6 +239,9 @@ class MigrationManager:
             # memory stays as large as the cloud, not its history.
             self._sod_seen = {vm: items for vm, items in self._sod_seen.items()
                               if vm in self._inventory}
+            self._below_minimum = {
+                vm: period for vm, period in self._below_minimum.items()
+                if vm in self._inventory}
             revisit_parked = True
         for event in events:
             if event.kind == 'host':
@@ -315,8 +324,23 @@ class MigrationManager:
             self.conf.sod_relocation.no_host_action]
 
     def _moving_target(self, server, effective, ctx, open_tasks, now):
-        """Open a moving-target task when the VM's period has elapsed."""
+        """Open a moving-target task when the VM's period has elapsed (never
+        sooner than ``[sod_relocation] moving_target_min``)."""
         period = effective.moving_target
+        minimum = self.conf.sod_relocation.moving_target_min
+        reason = 'moving-target period of %ds elapsed' % (period or 0)
+        if period and period < minimum:
+            reason = ('moving-target period of %ds elapsed (the VM asks for '
+                      '%ds, below the minimum of %ds: [sod_relocation] '
+                      'moving_target_min)' % (minimum, period, minimum))
+            if self._below_minimum.get(server.id) != period:
+                self._below_minimum[server.id] = period
+                LOG.warning('%(vm)s asks for a moving-target period of '
+                            '%(period)ds, below the minimum of %(min)ds '
+                            '([sod_relocation] moving_target_min): it is '
+                            'moved every %(min)ds at most',
+                            {'vm': server.id, 'period': period,
+                             'min': minimum})
         if not self._moving.elapsed(server.id, period):
             return
         if ladder.choose(server, effective, self.conf)[0] is None:
@@ -334,8 +358,7 @@ class MigrationManager:
             server.id, triggers.MOVING_TARGET, server.host,
             kind=ladder.choose(server, effective, self.conf)[0] or compute_mod.LIVE,
             priority=planner.priority(effective.request),
-            reason='moving-target period of %ds elapsed' % period,
-            event_at=now)
+            reason=reason, event_at=now)
         open_tasks[server.id] = task
         if created:
             self.mover.record(audit_events.DECIDED, task, reason=task.reason,
@@ -411,13 +434,42 @@ class MigrationManager:
                 thread_name_prefix='sod-migrate-call')
         return self._pool
 
+    def _project_of(self, vm):
+        """``vm``'s Nova project, from the manager's last view of it (None
+        when unknown: such a VM's moves are not bounded per project)."""
+        return getattr(self._inventory.get(vm), 'project_id', None)
+
+    def _allowance(self, pending, now):
+        """``(project_of, allowance)`` of the pending discretionary tasks
+        (``[sod_relocation] project_moves_per_hour``); a task it holds is
+        logged once."""
+        project_of = {t.vm: self._project_of(t.vm) for t in pending
+                      if t.trigger in planner.DISCRETIONARY}
+        limit = self.conf.sod_relocation.project_moves_per_hour
+        allowance = self._project_moves.allowance(
+            set(project_of.values()), limit, now)
+        held = {t.id for t in pending if t.vm in project_of
+                and allowance.get(project_of[t.vm], 1) <= 0}
+        for task in pending:
+            if task.id in held - self._held:
+                LOG.info('%(vm)s: its %(trigger)s move waits: project '
+                         '%(project)s started %(limit)d such moves in the '
+                         'last hour ([sod_relocation] project_moves_per_hour)',
+                         {'vm': task.vm, 'trigger': task.trigger,
+                          'project': project_of[task.vm], 'limit': limit})
+        self._held = held
+        return project_of, allowance
+
     def _start_allowed(self, ctx):
         open_tasks = self.store.tasks_open()
         pending = [t for t in open_tasks if t.state == triggers.PENDING]
         in_flight = [t for t in open_tasks if t.state == triggers.MIGRATING]
+        now = self.clock()
+        project_of, allowance = self._allowance(pending, now)
         chosen = planner.select(
             pending, in_flight, self.conf.sod_relocation.max_concurrent,
-            self.conf.sod_relocation.max_per_source_host, self.clock())
+            self.conf.sod_relocation.max_per_source_host, now,
+            project_of=project_of, allowance=allowance)
         calls = []
         for task in chosen:
             server = ctx.server(task.vm)
@@ -444,6 +496,8 @@ class MigrationManager:
             # Pipelined: each request leaves as soon as its task is written,
             # while the next VM is being looked at; outcomes are recorded on
             # this thread afterwards, in order.
+            if task.trigger in planner.DISCRETIONARY:
+                self._project_moves.record(project_of.get(task.vm), now)
             prepared = self.mover.prepare(task, server, effective, ctx)
             if isinstance(prepared, mover_mod.Call):
                 calls.append((prepared, self._calls().submit(

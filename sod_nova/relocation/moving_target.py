@@ -6,13 +6,21 @@ it has little time. Each period is randomised by ``[sod_relocation]
 moving_target_jitter`` (:func:`sod_nova.relocation.planner.jittered`), so
 an observer cannot predict the next move; the first one counts from the
 VM's last finished move (or from now), so that a restarted manager does not
-move every such VM at once.
+move every such VM at once. No period, jittered or asked for, is shorter
+than ``[sod_relocation] moving_target_min`` (:func:`effective_period`): a VM whose
+metadata asks for less (Nova does not validate metadata) is moved at the
+minimum.
 """
 
 import random
 
 from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
+
+
+def effective_period(asked, minimum):
+    """The period a VM asking for ``asked`` seconds is moved at."""
+    return max(asked, minimum)
 
 
 class Timers:
@@ -43,14 +51,17 @@ class Timers:
         if not period:
             self.forget(vm)
             return False
-        jitter = self.conf.sod_relocation.moving_target_jitter
+        relocation = self.conf.sod_relocation
+        minimum = relocation.moving_target_min
+        period = effective_period(period, minimum)
         if vm not in self._due:
             moves = [t.finished_at for t in self.store.tasks(vm)
                      if t.state == triggers.DONE and t.finished_at]
             base = max(moves) if moves else self.clock()
-            self._due[vm] = base + planner.jittered(period, jitter, self._rng)
+            self._due[vm] = base + planner.jittered(
+                period, relocation.moving_target_jitter, self._rng, minimum)
         if self._due[vm] > self.clock():
             return False
-        self._due[vm] = self.clock() + planner.jittered(period, jitter,
-                                                        self._rng)
+        self._due[vm] = self.clock() + planner.jittered(
+            period, relocation.moving_target_jitter, self._rng, minimum)
         return True
