@@ -15,7 +15,11 @@ cannot be checked here; the scheduler filter refuses such a flavor with that
 reason, fail closed.
 
 ``sod:package`` is checked against the catalogue named by nova-api's
-configuration (``[sod_catalog] packages_file``), read on first use.
+configuration (``[sod_catalog] packages_file``), read on first use, and
+``sod:moving_target`` against its ``[sod_relocation] moving_target_min``,
+read at each check: importing :mod:`sod_nova.conf` registers sod-nova's
+options on oslo.config's global object, which nova-api has parsed from its
+own configuration files, so an operator sets the minimum in nova.conf.
 
 Guest-conditional rows: a request that only rows protecting a guest launched
 for them can satisfy (a catalogue of SEV-SNP and TDX rows, say) protects a
@@ -66,6 +70,14 @@ def _check_package(value):
                           'cannot be checked: the catalogue is unusable '
                           '(%s)' % exc) from None
     return parse.parse_package(value, packages)
+
+
+def _check_moving_target(value):
+    """The period of ``sod:moving_target``, refused below the operator's
+    minimum (``[sod_relocation] moving_target_min``)."""
+    import sod_nova.conf
+    return parse.parse_moving_target(
+        value, minimum=sod_nova.conf.CONF.sod_relocation.moving_target_min)
 
 
 def _check_options(value):
@@ -150,9 +162,10 @@ def register():
             name=parse.PREFIX + parse.MOVING_TARGET,
             description=(
                 'Security on Demand: move the VM to another satisfying host '
-                'every this many seconds (moving target defense).'),
+                'every this many seconds (moving target defense); at least '
+                "the operator's [sod_relocation] moving_target_min."),
             value={'type': int, 'min': 1},
-            check=parse.parse_moving_target),
+            check=_check_moving_target),
         PolicyExtraSpecValidator(
             name=parse.PREFIX + parse.REMEDIATION,
             description=(

@@ -178,6 +178,8 @@ def test_a_member_sets_and_clears_security_through_nova(stack, people,
     ({'options': [4]}, 'sod.security.invalid'),
     ({'options': [1, 2, 3, 5, 6, 7]}, 'sod.security.unsatisfiable'),
     ({'options': 'all'}, 'sod.request.malformed'),
+    # Below [sod_relocation] moving_target_min (default 300 s).
+    ({'options': [1, 2], 'moving_target': 1}, 'sod.security.invalid'),
 ])
 def test_a_bad_request_never_reaches_nova(stack, people, server, body, code):
     cloud, app, _project = stack

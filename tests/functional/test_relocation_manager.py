@@ -9,10 +9,13 @@ notifications through a real oslo.messaging listener.
 """
 
 import contextlib
+import json
+import logging
 import time
 
 from nova import exception
 from nova import rpc as nova_rpc
+from nova.tests.functional.api import client
 from nova.virt.libvirt import driver as libvirt_driver
 import pytest
 
@@ -407,6 +410,90 @@ def test_moving_target_period_moves_the_vm_to_another_compliant_host(
     relocation.settle()                       # next period starts now
     assert len(relocation.store.tasks(vm)) == 1
 
+
+
+def test_a_period_below_the_minimum_is_refused_by_nova_and_not_honoured(
+        relocation, caplog):
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted')})
+    minimum = CONF.sod_relocation.moving_target_min
+    # nova-api's flavor validator reads the same option.
+    flavor = relocation.nova.create_flavor()
+    with pytest.raises(client.OpenStackApiException) as info:
+        relocation.nova.admin_api.post_extra_spec(
+            flavor, {'extra_specs': {'sod:moving_target': '1'}})
+    assert info.value.response.status_code == 400
+    assert ('sod:moving_target: 1 is below the minimum moving-target period '
+            'of %d seconds' % minimum) in json.loads(
+                info.value.response.content)['badRequest']['message']
+    # Instance metadata is not validated by Nova: a customer may write 1 s.
+    vm = relocation.boot('hw1', dict(HYPERWALL, **{'sod:moving_target': '1'}))
+    offset = [0.0]
+    manager = relocation.new_manager()
+    manager.clock = manager.mover.clock = lambda: time.time() + offset[0]
+    with caplog.at_level(logging.WARNING, logger=manager_mod.__name__):
+        relocation.settle()
+        offset[0] = minimum / 2             # 1 s has elapsed many times
+        relocation.settle()
+    assert relocation.migrations(vm) == []
+    assert [r.getMessage() for r in caplog.records
+            if r.name == manager_mod.__name__] == [
+        '%s asks for a moving-target period of 1s, below the minimum of %ds '
+        '([sod_relocation] moving_target_min): it is moved every %ds at most'
+        % (vm, minimum, minimum)]
+    offset[0] = minimum * (1 + CONF.sod_relocation.moving_target_jitter) + 1
+    relocation.settle()
+    assert relocation.host_of(vm) == 'hw2'
+    [task] = relocation.store.tasks(vm)
+    assert task.trigger == triggers.MOVING_TARGET
+    decided = relocation.audit_events(vm)[0]
+    assert (decided['event'], decided['reason']) == ('decided', (
+        'moving-target period of %ds elapsed (the VM asks for 1s, below the '
+        'minimum of %ds: [sod_relocation] moving_target_min)'
+        % (minimum, minimum)))
+
+
+def test_an_evacuation_starts_ahead_of_demanding_moving_target_moves(
+        relocation):
+    """Issue 22: with max_concurrent=4, four moving-target tasks asking for
+    more cells were started ahead of a trust-loss task."""
+    start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
+                             'hw2': ('HyperWall', 'trusted'),
+                             'hw3': ('HyperWall', 'trusted'),
+                             'hw4': ('HyperWall', 'trusted')})
+    relocation.override('max_concurrent', 4)
+    relocation.override('max_per_source_host', 2)
+    period = 600
+    moving = [relocation.boot(host, dict(HYPERWALL, **{
+        'sod:moving_target': str(period)}), name='mt-%d' % i)
+        for i, host in enumerate(('hw2', 'hw2', 'hw3', 'hw3'))]
+    victim = relocation.boot('hw1', {'sod:options': '1',
+                                     'sod:properties': 'C'}, name='victim')
+    offset = [0.0]
+    manager = relocation.new_manager()
+    manager.clock = manager.mover.clock = lambda: time.time() + offset[0]
+    relocation.settle()                 # timers set; nothing moves yet
+    assert relocation.audit_events() == []
+    # One pass decides all five: the host's trust loss and four periods.
+    offset[0] = period * (1 + CONF.sod_relocation.moving_target_jitter) + 1
+    relocation.set_trust('hw1', 'untrusted', '3 memory violations')
+    relocation.settle()
+    decided = [e['vm'] for e in relocation.audit_events()
+               if e['event'] == 'decided']
+    assert sorted(decided) == sorted(moving + [victim])
+    called = [e['vm'] for e in relocation.audit_events()
+              if e['event'] == 'migrate-called']
+    assert called[0] == victim
+    # The last free slot was left to evacuations: the fourth moving-target
+    # move started only once one of the first moves had finished.
+    assert sorted(called[1:4]) == sorted(
+        vm for vm in moving if vm != called[4])
+    assert relocation.host_of(victim) != 'hw1'
+    for vm in moving:
+        [task] = relocation.store.tasks(vm)
+        assert (task.trigger, task.state) == (triggers.MOVING_TARGET,
+                                              triggers.DONE)
+    assert_chain_intact(relocation)
 
 
 def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(

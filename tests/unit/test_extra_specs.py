@@ -54,6 +54,30 @@ def test_bad_values_are_refused_with_a_clear_message(name, value, message):
     assert message in str(info.value)
 
 
+@pytest.fixture
+def moving_target_min():
+    """nova-api's [sod_relocation] moving_target_min, as nova.conf sets it."""
+    from sod_nova.conf import CONF
+    yield lambda value: CONF.set_override(
+        'moving_target_min', value, 'sod_relocation')
+    CONF.clear_override('moving_target_min', 'sod_relocation')
+
+
+def test_a_moving_target_below_the_operators_minimum_is_refused(
+        moving_target_min):
+    for value in ('1', '299'):
+        with pytest.raises(exception.ValidationError) as info:
+            validators.validate('sod:moving_target', value)
+        assert str(info.value) == (
+            'Validation failed; sod:moving_target: %s is below the minimum '
+            'moving-target period of 300 seconds' % value)
+    validators.validate('sod:moving_target', '300')
+    moving_target_min(30)
+    validators.validate('sod:moving_target', '30')
+    with pytest.raises(exception.ValidationError, match='of 30 seconds'):
+        validators.validate('sod:moving_target', '29')
+
+
 def test_other_namespaces_are_left_to_nova():
     validators.validate('hw:cpu_policy', 'shared')
     validators.validate('custom_key', 'anything')

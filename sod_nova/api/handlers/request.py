@@ -10,16 +10,31 @@ from sod_nova.api.policies import request as policies
 from sod_nova.api.schemas import request as schema
 from sod_nova.catalog import guest as guest_mod
 from sod_nova.policy import PolicyError
+from sod_nova.policy import parse
 
 #: The version from which the check takes a guest and names the rows that
 #: protect only a guest launched for them.
 GUEST_VERSION = (1, 2)
 
 
-def parse_body(catalog, body):
+def _refuse_short_moving_target(conf, body):
+    """400 when the body asks for a moving-target period below the
+    operator's ``[sod_relocation] moving_target_min``, naming it."""
+    if body.get('moving_target') is None:
+        return
+    try:
+        parse.parse_moving_target(
+            body['moving_target'],
+            minimum=conf.sod_relocation.moving_target_min)
+    except PolicyError as exc:
+        raise util.ApiError(400, str(exc), errors.INVALID_SECURITY) from None
+
+
+def parse_body(conf, catalog, body):
     """``(metadata, SecurityRequest)`` of a validated security body (the
     customer's choice alone, as ``PUT /servers/{id}/security`` writes it);
     400 if refused."""
+    _refuse_short_moving_target(conf, body)
     metadata = request_obj.to_metadata(body)
     try:
         return metadata, request_obj.check(catalog, metadata).request
@@ -61,6 +76,7 @@ def check_request(req):
             "(this request asked for %s)" % (
                 microversion.SERVICE_TYPE, *GUEST_VERSION, version),
             errors.MALFORMED)
+    _refuse_short_moving_target(util.app(req).conf, body)
     metadata = request_obj.to_metadata(body)
     answer = _check(catalog, body, metadata)
     satisfied = answer.satisfied_by

@@ -85,7 +85,8 @@ def update_security(req):
     catalog = util.app(req).catalog
     wanted, request = {}, None
     if body:
-        wanted, request = request_handler.parse_body(catalog, body)
+        wanted, request = request_handler.parse_body(
+            util.app(req).conf, catalog, body)
         # For the guest the server is launched as (its flavor; Nova shows
         # the extra specs from 2.47): a row that protects only another
         # kind of guest does not count.
