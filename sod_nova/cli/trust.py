@@ -70,14 +70,31 @@ def read_ek(text):
     return base64.b64encode(raw).decode()
 
 
+#: Largest key or EK file read: a PEM certificate is a few KB.
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+
 def _read(path, what):
+    """The text of the ``what`` file at ``path`` ("-": stdin), read at most
+    :data:`MAX_KEY_FILE_BYTES` (so ``/dev/zero`` is refused, not read)."""
     try:
         if path == '-':
-            return sys.stdin.read()
-        with open(path) as f:
-            return f.read()
+            data = sys.stdin.buffer.read(MAX_KEY_FILE_BYTES + 1)
+        else:
+            with open(path, 'rb') as f:
+                data = f.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        raise base.InputError('cannot read the %s: %s' % (what, exc)) from None
+        raise base.InputError('%s: cannot read the %s: %s' % (
+            path, what, exc.strerror or exc)) from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise base.InputError('%s: larger than %d bytes (the %s must be '
+                              'base64 or PEM text)' % (path, MAX_KEY_FILE_BYTES,
+                                                       what))
+    try:
+        return data.decode('ascii')
+    except UnicodeDecodeError as exc:
+        raise base.InputError('%s: byte %d is not text (the %s must be base64 '
+                              'or PEM text)' % (path, exc.start, what)) from None
 
 
 def _architecture(app, parsed_args):
@@ -136,7 +153,7 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
         arch = _architecture(self.app, parsed_args)
         text = _read(parsed_args.public_key, 'public key')
         try:
-            public = keys.public_key_text(keys.load_public_key(text))
+            public = keys.canonical_public_key(text)
         except keys.InvalidKey as exc:
             raise base.InputError('%s: %s' % (parsed_args.public_key, exc)) from None
         ek = _tpm_ek(parsed_args)
@@ -163,7 +180,8 @@ class CreateToken(db_cli.ExitsOnDatabaseFailure, command.Command):
         parser.add_argument('--architecture', required=True,
                             help='the host\'s architecture (catalogue name)')
         parser.add_argument('--ttl', type=int, default=3600, metavar='SECONDS',
-                            help='validity of the token (default 3600)')
+                            help='validity of the token (default 3600, at '
+                                 'most %d)' % db_enrollment.MAX_TOKEN_TTL)
         _add_tpm_ek_arg(parser)
         base.add_catalog_args(parser)
         return parser
@@ -171,8 +189,9 @@ class CreateToken(db_cli.ExitsOnDatabaseFailure, command.Command):
     def take_action(self, parsed_args):
         host = _host(parsed_args)
         arch = _architecture(self.app, parsed_args)
-        if parsed_args.ttl < 1:
-            raise base.InputError('--ttl must be at least 1 second')
+        if not 1 <= parsed_args.ttl <= db_enrollment.MAX_TOKEN_TTL:
+            raise base.InputError('--ttl must be 1 to %d seconds' %
+                                  db_enrollment.MAX_TOKEN_TTL)
         ek = _tpm_ek(parsed_args)
         token = keys.new_token()
         db_cli.run_db(self.app, lambda: db_enrollment.create_token(

@@ -3,10 +3,12 @@
 A row exists once the operator enrolled a host's public key or issued it a
 one-time token. One public key belongs to one host: enrolling a key another
 host holds is refused with that host's name (else one host's key would make
-the other trusted). A wrong enrollment proof is refused and counted, and
-after :data:`FREE_PROOF_ATTEMPTS` of them further attempts wait an
-exponential back-off; the token is not used up by a wrong proof, so a bogus
-``enroll`` on the bus cannot lock the genuine agent out for good.
+the other trusted). Keys are compared as text, so only one spelling of a key
+is ever stored: base64 of its 32 raw bytes, as
+``sod_nova.trust.keys.canonical_public_key`` writes it; any other (PEM, a
+blank around it) is refused here, whoever sends it. A wrong enrollment
+proof is refused without using up the token; see :func:`enroll_with_token`
+for why a correct proof is never kept waiting.
 
 The row also keeps the freshness of the host's reports (last accepted boot
 and sequence, a window of accepted sequences, the issue time of the last
@@ -23,6 +25,8 @@ The table is created by the alembic migrations ``0002_trust_enrollment`` and
 ``0005_trust_freshness``; the TPM columns by ``0006_tpm_enrollment``.
 """
 
+import base64
+import binascii
 import dataclasses
 import datetime
 
@@ -33,10 +37,13 @@ from sod_nova import exception
 from sod_nova.db import api
 from sod_nova.db import models
 
-#: Wrong enrollment proofs accepted before the back-off starts.
+#: Wrong enrollment proofs counted before the back-off starts.
 FREE_PROOF_ATTEMPTS = 3
-#: Longest wait between two enrollment attempts after wrong proofs, seconds.
+#: Longest back-off after wrong proofs, seconds.
 MAX_PROOF_BACKOFF = 300
+#: Longest life of an enrollment token, seconds (a week): it bounds how
+#: long a token can be guessed at (see :func:`enroll_with_token`).
+MAX_TOKEN_TTL = 7 * 24 * 3600
 
 
 class EnrollmentError(exception.SodNovaException, ValueError):
@@ -109,6 +116,7 @@ def enroll_key(host, architecture, public_key, conf=None, tpm_ek=None):
     another host holds is refused (:class:`EnrollmentError` naming that
     host). A new key starts the host's report freshness anew.
     """
+    _check_canonical(public_key)
     api.host_declare(host, architecture, conf=conf)
     with api.context_manager.writer.using(api._Context()) as session:
         api.claim(session, TrustEnrollment,
@@ -127,6 +135,17 @@ def enroll_key(host, architecture, public_key, conf=None, tpm_ek=None):
         model.proof_retry_at = None
         session.flush()
         return _row(model)
+
+
+def _check_canonical(public_key):
+    """Refuse every spelling of a key but the one stored and compared."""
+    try:
+        raw = base64.b64decode(public_key, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raw = b''
+    if len(raw) != 32 or base64.b64encode(raw).decode() != public_key:
+        raise EnrollmentError('the public key is not written as base64 of its '
+                              '32 raw bytes (as sod-trust-agent prints it)')
 
 
 def _check_key_unused(session, host, public_key):
@@ -172,7 +191,11 @@ def create_token(host, architecture, token_key, ttl_seconds, conf=None,
     downtime). ``tpm_ek`` (base64 TPMT_PUBLIC) is the host's TPM
     endorsement key, which the operator vouches for (the agent's enrollment
     only brings its signing key); a different EK forgets the activated AK.
+    ``ttl_seconds`` is 1 to :data:`MAX_TOKEN_TTL`.
     """
+    if not 1 <= ttl_seconds <= MAX_TOKEN_TTL:
+        raise EnrollmentError('a token lives 1 to %d seconds, not %s'
+                              % (MAX_TOKEN_TTL, ttl_seconds))
     api.host_declare(host, architecture, conf=conf)
     expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
     with api.context_manager.writer.using(api._Context()) as session:
@@ -191,11 +214,22 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
 
     ``check_proof(token_key, enrolled_architecture)`` says whether the
     agent's proof matches the stored token hash. The token is used up only
-    by the enrollment it vouches for (or once it expired): a wrong proof is
-    refused and counted, and after :data:`FREE_PROOF_ATTEMPTS` wrong proofs
-    attempts are refused unchecked until an exponentially growing back-off
-    (at most :data:`MAX_PROOF_BACKOFF` s) has passed.
+    by the enrollment it vouches for (or once it expired).
+
+    Every proof is checked, during a back-off too, and a correct one
+    enrolls at once. Nobody on the bus can be told apart before their proof
+    is checked, so a back-off that refused proofs unchecked would refuse the
+    genuine agent's as well: a stranger sending one wrong proof whenever it
+    ended kept the host from ever enrolling. What bounds guessing is the
+    token instead: 256 random bits (``keys.new_token``), usable at most
+    :data:`MAX_TOKEN_TTL` seconds, one guess per message on the
+    authenticated bus. The back-off bounds what wrong proofs cost: after
+    :data:`FREE_PROOF_ATTEMPTS` of them it starts (doubling, at most
+    :data:`MAX_PROOF_BACKOFF` s), and wrong proofs during it are refused
+    without a write (not counted, no longer back-off), which the message
+    says.
     """
+    _check_canonical(public_key)
     now = api._to_db(now) if now is not None else timeutils.utcnow()
     api.configure(conf)
     error = None
@@ -204,11 +238,8 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
         model = _select(session, host)
         if model is None or model.token_key is None:
             raise EnrollmentError('no enrollment token pending for %s' % host)
-        if model.proof_retry_at is not None and now < model.proof_retry_at:
-            raise EnrollmentError(
-                'enrollment of %s refused: %d wrong proofs; next attempt in '
-                '%.0f s' % (host, model.failed_proofs,
-                            (model.proof_retry_at - now).total_seconds()))
+        backoff = (model.proof_retry_at is not None
+                   and now < model.proof_retry_at)
         if (model.token_expires_at is not None
                 and now > model.token_expires_at):
             model.token_key = model.token_expires_at = None
@@ -216,10 +247,8 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
         elif architecture.lower() != model.architecture.lower():
             error = ('architecture %s differs from %s, for which the token '
                      'was issued' % (architecture, model.architecture))
-            _count_wrong_proof(model, now)
         elif not check_proof(model.token_key, model.architecture):
             error = 'enrollment proof of %s does not match its token' % host
-            _count_wrong_proof(model, now)
         else:
             _check_key_unused(session, host, public_key)
             if model.public_key != public_key:
@@ -228,6 +257,13 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
             model.token_key = model.token_expires_at = None
             model.failed_proofs = 0
             model.proof_retry_at = None
+        if error and model.token_key is not None:   # a wrong proof
+            if backoff:
+                error += ' (%d wrong proofs; back-off for %.0f s more)' % (
+                    model.failed_proofs,
+                    (model.proof_retry_at - now).total_seconds())
+            else:
+                _count_wrong_proof(model, now)
         session.flush()
         row = _row(model)
     if error:

@@ -6,7 +6,9 @@ holds a one-time token the operator issued (``sod-nova trust token create``).
 There is no trust on first use.
 
 Public keys travel as base64 of the 32 raw bytes (one line an operator can
-paste); PEM ``PUBLIC KEY`` files are accepted too.
+paste); PEM ``PUBLIC KEY`` files are accepted too. Whatever the spelling,
+:func:`canonical_public_key` is what is stored and compared: one key has one
+text, so the one-key-one-host rule cannot be dodged by re-spelling a key.
 """
 
 import base64
@@ -82,6 +84,12 @@ def load_public_key(text):
     if len(raw) != 32:
         raise InvalidKey('an Ed25519 public key has 32 bytes, not %d' % len(raw))
     return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+
+
+def canonical_public_key(text):
+    """The one text of the Ed25519 public key in ``text`` (base64 or PEM,
+    blanks around it allowed): base64 of its 32 raw bytes."""
+    return public_key_text(load_public_key(text))
 
 
 def verify(public_key, signature, data):

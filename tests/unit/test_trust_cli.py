@@ -65,9 +65,22 @@ def test_enroll_token_list_revoke(config, tmp_path):
     (['trust', 'enroll', 'hw1', '--architecture', 'TPM', '--public-key', '-'],
      'sod-nova: -: public key is neither PEM nor base64'),
     (['trust', 'enroll', 'hw1', '--architecture', 'TPM', '--public-key', '/no/such'],
-     'sod-nova: cannot read the public key'),
+     'sod-nova: /no/such: cannot read the public key: No such file'),
+    (['trust', 'enroll', 'hw1', '--architecture', 'TPM', '--public-key',
+      '/dev/zero'],
+     'sod-nova: /dev/zero: larger than 65536 bytes (the public key must be'),
+    (['trust', 'enroll', 'hw1', '--architecture', 'TPM', '--public-key',
+      '/dev/zero', '--tpm-ek', '/dev/zero'],
+     'sod-nova: /dev/zero: larger than 65536 bytes (the public key must be'),
+    (['trust', 'token', 'create', 'hw1', '--architecture', 'TPM', '--tpm-ek',
+      '/dev/zero'],
+     'sod-nova: /dev/zero: larger than 65536 bytes (the endorsement key must'),
     (['trust', 'token', 'create', 'hw1', '--architecture', 'TPM', '--ttl', '0'],
-     'sod-nova: --ttl must be at least 1 second'),
+     'sod-nova: --ttl must be 1 to 604800 seconds'),
+    (['trust', 'token', 'create', 'hw1', '--architecture', 'TPM', '--ttl',
+      '99999999999999999999'], 'sod-nova: --ttl must be 1 to 604800 seconds'),
+    (['trust', 'token', 'create', 'hw1', '--architecture', 'TPM', '--ttl',
+      '604801'], 'sod-nova: --ttl must be 1 to 604800 seconds'),
     (['trust', 'revoke', 'ghost'], 'sod-nova: ghost is not enrolled'),
     (['trust', 'enroll', 'a/b', '--architecture', 'TPM', '--public-key', '-'],
      "sod-nova: host name 'a/b' has the character '/'"),
@@ -98,6 +111,15 @@ def test_one_public_key_belongs_to_one_host(config, tmp_path):
     assert second.stderr.strip() == (
         'sod-nova: this public key is already enrolled for host dup1; one key '
         'belongs to one host')
+    # The same key spelled otherwise (PEM, blanks around it) is the same key.
+    pem = keys.load_public_key(key_file.read_text()).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for spelling in (pem.decode(), '  %s\n\n' % key_file.read_text()):
+        key_file.write_text(spelling)
+        again = run('trust', 'enroll', 'dup3', '--architecture', 'TPM',
+                    '--public-key', str(key_file), config=config)
+        assert again.returncode == 2
+        assert 'already enrolled for host dup1' in again.stderr
     listed = run('trust', 'list', '-f', 'value', '-c', 'Host', config=config)
     assert 'dup2' not in listed.stdout.split()
 
@@ -204,11 +226,17 @@ def test_token_for_a_tpm_host_carries_its_ek(config, tmp_path):
 @pytest.mark.parametrize('content, message', [
     ('AAAA', 'truncated TPMT_PUBLIC'),
     ('not base64!', 'endorsement key is not base64'),
+    (b'\x30\x82\x01\x0a\x02\x82', 'bad.ek: byte 1 is not text (the '
+     'endorsement key must be base64 or PEM text)'),
+    ('A' * 70000, 'bad.ek: larger than 65536 bytes'),
 ])
 def test_enroll_with_a_bad_tpm_ek_is_one_line_and_exit_2(config, tmp_path,
                                                           content, message):
     ek = tmp_path / 'bad.ek'
-    ek.write_text(content)
+    if isinstance(content, bytes):
+        ek.write_bytes(content)
+    else:
+        ek.write_text(content)
     key_file = tmp_path / 'k.pub'
     key_file.write_text(keys.public_key_text(keys.generate_private_key()))
     result = run('trust', 'enroll', 'tpm3', '--architecture', 'TPM',

@@ -1,13 +1,15 @@
 """Enrollment and report freshness in the database (real SQLite, migrated).
 
-A wrong proof is refused and rate-limited without using up the token; one
-public key belongs to one host; the freshness of a host's reports moves on
+A wrong proof is refused without using up the token, and never keeps a
+correct one waiting; one public key belongs to one host, however it is
+spelled; the freshness of a host's reports moves on
 only from the state a monitor read (two replicas never both accept one
 report); rejected-report counts add up per host and reason.
 """
 
 import datetime
 
+from cryptography.hazmat.primitives import serialization
 import pytest
 
 from sod_nova.db import api
@@ -42,19 +44,71 @@ def test_wrong_proof_keeps_the_token_for_the_genuine_agent(db):
     assert not db_enrollment.get('hw1').token_pending  # used by its enrollment
 
 
-def test_wrong_proofs_are_rate_limited(db):
+def test_wrong_proofs_back_off_but_never_keep_the_right_one_waiting(db):
     db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'), 600,
                                now=NOW)
     for _ in range(db_enrollment.FREE_PROOF_ATTEMPTS):
         with pytest.raises(db_enrollment.EnrollmentError, match='does not match'):
             enroll('hw1', 'right', public(), proof_token='wrong')
-    # The back-off is running: even the right proof waits (unchecked).
+    # The back-off runs: a wrong proof is refused and not counted...
     with pytest.raises(db_enrollment.EnrollmentError,
-                       match=r'refused: 3 wrong proofs; next attempt in 1 s'):
-        enroll('hw1', 'right', public(), now=NOW)
-    later = NOW + datetime.timedelta(seconds=2)
+                       match=r'does not match its token \(3 wrong proofs; '
+                             r'back-off for 1 s more\)'):
+        enroll('hw1', 'right', public(), proof_token='wrong')
+    # ... and the genuine agent's right proof is checked, and enrolls.
     key = public()
+    assert enroll('hw1', 'right', key, now=NOW).public_key == key
+
+
+def test_a_stranger_at_every_back_off_end_cannot_lock_the_agent_out(db):
+    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'),
+                               db_enrollment.MAX_TOKEN_TTL, now=NOW)
+    now = NOW
+    for _ in range(20):     # a wrong proof whenever the back-off ended
+        with pytest.raises(db_enrollment.EnrollmentError, match='does not match'):
+            enroll('hw1', 'right', public(), proof_token='wrong', now=now)
+        now += datetime.timedelta(seconds=db_enrollment.MAX_PROOF_BACKOFF)
+    with pytest.raises(db_enrollment.EnrollmentError, match='does not match'):
+        enroll('hw1', 'right', public(), proof_token='wrong', now=now)
+    # The genuine agent, a second after the stranger, in the back-off.
+    key = public()
+    later = now + datetime.timedelta(seconds=1)
     assert enroll('hw1', 'right', key, now=later).public_key == key
+    assert not db_enrollment.get('hw1').token_pending
+
+
+def test_a_token_lives_at_most_a_week(db):
+    for ttl in (0, db_enrollment.MAX_TOKEN_TTL + 1, 10 ** 20):
+        with pytest.raises(db_enrollment.EnrollmentError,
+                           match='a token lives 1 to 604800 seconds'):
+            db_enrollment.create_token('hw1', 'TPM', keys.token_key('t'), ttl)
+
+
+def _spellings(key_text):
+    """The same public key written otherwise than the stored text."""
+    pem = keys.load_public_key(key_text).public_bytes(
+        serialization.Encoding.PEM,
+        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return [pem, ' ' + key_text, key_text + '\n']
+
+
+def test_one_key_one_host_whatever_its_spelling(db):
+    key = public()
+    db_enrollment.enroll_key('hw1', 'HyperWall', key)
+    db_enrollment.create_token('hw2', 'HyperWall', keys.token_key('t'), 600,
+                               now=NOW)
+    for spelling in _spellings(key):
+        # By a token (the monitor passes the agent's text on) ...
+        with pytest.raises(db_enrollment.EnrollmentError,
+                           match='not written as base64 of its 32 raw bytes'):
+            enroll('hw2', 't', spelling)
+        # ... or by the operator: only the canonical text is stored.
+        with pytest.raises(db_enrollment.EnrollmentError,
+                           match='not written as base64'):
+            db_enrollment.enroll_key('hw3', 'TPM', spelling)
+        assert keys.canonical_public_key(spelling) == key
+    assert db_enrollment.get('hw2').public_key is None
+    assert db_enrollment.get('hw3') is None
 
 
 def test_token_enrollment_of_a_key_another_host_holds_is_refused(db):
