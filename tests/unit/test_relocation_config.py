@@ -28,6 +28,16 @@ def test_relocation_defaults_and_bounds(conf):
         conf.set_override('moving_target_jitter', 1.0, 'sod_relocation')
 
 
+def test_moving_target_minimum_and_project_bound_are_bounded(conf):
+    assert conf.sod_relocation.moving_target_min == 300
+    assert conf.sod_relocation.project_moves_per_hour == 100
+    for name, value in (('moving_target_min', 0),
+                        ('moving_target_min', 86401),
+                        ('project_moves_per_hour', 0)):
+        with pytest.raises(ValueError):
+            conf.set_override(name, value, 'sod_relocation')
+
+
 def test_connect_refuses_missing_credentials(conf):
     with pytest.raises(compute.NovaError, match=r'\[nova\] auth_type'):
         compute.connect(conf)
