@@ -7,7 +7,12 @@ compares times (a ``nan`` nonce age makes every nonce fresh) or does
 arithmetic with them. :class:`FiniteFloatOpt` is a ``FloatOpt`` whose value is
 always a finite number between two finite bounds; any other value is
 oslo.config's ``ConfigFileValueError``, one line naming the option and the
-reason, which the services turn into their exit message at start.
+reason.
+
+oslo.config converts a value only when it is first read, which for some
+options is long after start (a verdict write, a failed migration); a
+service calls :func:`check_values` right after parsing, so that a bad value
+stops it at start instead of failing it later.
 """
 
 import math
@@ -42,3 +47,18 @@ class FiniteFloatOpt(cfg.FloatOpt):
 
     def __init__(self, name, *, min, max, **kwargs):
         cfg.Opt.__init__(self, name, type=FiniteFloat(min, max), **kwargs)
+
+
+def check_values(conf, opts):
+    """Read every option of ``opts`` (``[(group, [opt, ...])]``, as
+    ``sod_nova.conf.opts.list_opts()`` gives them) from ``conf``: the first
+    value that is not valid raises ``cfg.ConfigFileValueError`` (one line).
+    Options ``conf`` does not hold (a keystoneauth plugin's, before the
+    plugin is loaded) are skipped: nothing reads them."""
+    for group, group_opts in opts:
+        name = group if isinstance(group, str) else group.name
+        for opt in group_opts:
+            try:
+                conf[name][opt.dest]
+            except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+                continue

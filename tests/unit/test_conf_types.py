@@ -64,3 +64,10 @@ def test_a_finite_value_within_bounds_still_loads(tmp_path):
 def test_bounds_themselves_must_be_finite():
     with pytest.raises(ValueError, match='finite'):
         types.FiniteFloatOpt('x', min=0.0, max=math.inf)
+
+
+def test_check_values_finds_a_bad_value_no_service_read_yet(tmp_path):
+    conf = _conf_from(tmp_path, '[sod_relocation]\nretry_backoff = nan\n')
+    with pytest.raises(cfg.ConfigFileValueError, match='retry_backoff'):
+        types.check_values(conf, opts.list_opts())
+    types.check_values(_conf_from(tmp_path, ''), opts.list_opts())
