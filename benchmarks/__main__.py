@@ -32,6 +32,7 @@ BENCHMARKS = {
     'trait-prefilter': 'benchmarks.trait_prefilter',
     'reaction-rabbit': 'benchmarks.reaction_rabbit',
     'monitor-mariadb': 'benchmarks.monitor_mariadb',
+    'compliance-report': 'benchmarks.compliance_report',
 }
 
 

@@ -55,11 +55,13 @@ class Cloud:
         self.config.write_text(
             '[sod_database]\nconnection = %s\nmax_retries = -1\nretry_interval = 1\n'
             '[trust]\nevidence_max_age = 3600\n'
+            '[sod_audit]\nkey_file = %s\n'
             '[relocation]\nlisten_notifications = false\nreconcile_interval = 1\n'
             'poll_interval = 0.1\nmax_concurrent = 1\nmax_per_source_host = 1\n'
             'leader_lease = %s\n'
             '[nova]\nauth_type = admin_token\nendpoint = %s\ntoken = sod-tests\n'
-            'endpoint_override = %s\n' % (db_url, LEASE, endpoint, endpoint))
+            'endpoint_override = %s\n' % (db_url, CONF.sod_audit.key_file, LEASE,
+                                           endpoint, endpoint))
 
     def declare(self, host, state='trusted', reason='verified'):
         db_api.host_declare(host, 'HyperWall', CONF)
@@ -103,17 +105,25 @@ class Cloud:
             tasks = self.store.tasks(vm)
             assert [(t.state, t.dest_host) for t in tasks] == [
                 (triggers.DONE, target)], tasks
-        assert audit.verify(self.store.audit_entries()) is None
+        assert audit.verify(self.store.audit_entries(), self.store.audit_key()) is None
         moved = sorted(e.data['vm'] for e in self.store.audit_entries()
                        if e.data.get('event') == 'moved')
         assert moved == sorted(vms)
+
+
+def audit_key(tmp_path):
+    """The audit chain's key file, as an operator writes it."""
+    path = tmp_path / 'audit.key'
+    audit.write_key(path)
+    return str(path)
 
 
 @pytest.fixture
 def cloud(tmp_path, mysql_url):
     overrides = {('sod_database', 'connection'): mysql_url,
                  ('sod_filter', 'host_cache_seconds'): 0.0,
-                 ('sod_trust', 'evidence_max_age'): 3600.0}
+                 ('sod_trust', 'evidence_max_age'): 3600.0,
+                 ('sod_audit', 'key_file'): audit_key(tmp_path)}
     with EmbeddedNova(extra_filters=[SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)

@@ -43,7 +43,8 @@ VMS = 3
 def chain(tmp_path, rabbitmq, mysql_url):
     overrides = {('sod_database', 'connection'): mysql_url,
                  ('sod_filter', 'host_cache_seconds'): 0.0,
-                 ('sod_trust', 'evidence_max_age'): EVIDENCE_MAX_AGE}
+                 ('sod_trust', 'evidence_max_age'): EVIDENCE_MAX_AGE,
+                 ('sod_audit', 'key_file'): managers.audit_key(tmp_path)}
     with EmbeddedNova(extra_filters=[managers.SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)
@@ -155,6 +156,6 @@ def test_a_fault_mid_evacuation_loses_nothing(chain, rabbitmq, mariadb, fault):
                                      key=lambda m: m['id'])
                      if m['status'] == 'completed']
         assert completed == [('hw1', 'hw2'), ('hw2', 'hw1')], (vm, completed)
-    assert audit.verify(cloud.store.audit_entries()) is None
+    assert audit.verify(cloud.store.audit_entries(), cloud.store.audit_key()) is None
     assert manager.poll() is None, cloud.procs.logs()
     assert monitor.poll() is None, cloud.procs.logs()

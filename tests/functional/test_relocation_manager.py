@@ -130,7 +130,10 @@ def relocation(tmp_path):
             ('sod_relocation', 'poll_interval'): 0.05,
             ('sod_relocation', 'retry_backoff'): 0.01,
             ('sod_relocation', 'reconcile_interval'): 3600,
+            # The audit chain's key, outside the database.
+            ('sod_audit', 'key_file'): str(tmp_path / 'audit.key'),
         }
+        audit.write_key(tmp_path / 'audit.key')
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)
         db_migration.sync(CONF)
@@ -152,7 +155,8 @@ def start_hosts(relocation, hosts):
 
 
 def assert_chain_intact(relocation):
-    assert audit.verify(relocation.store.audit_entries()) is None
+    assert audit.verify(relocation.store.audit_entries(),
+                        relocation.store.audit_key()) is None
 
 
 def test_attack_moves_vms_with_a_request_and_leaves_the_others(relocation):

@@ -22,6 +22,7 @@ import yaml
 from sod_nova.cloud import api_server
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 from sod_nova.osc.v1 import server as server_cmd
@@ -206,7 +207,9 @@ def test_request_check_refuses_a_bad_guest(api, args, message):
     assert message in err and 'Traceback' not in err
 
 
-def test_audit_list_pages_through_the_whole_chain(api):
+def test_audit_list_pages_through_the_whole_chain(api, tmp_path):
+    audit.write_key(tmp_path / 'audit.key')
+    CONF.set_override('key_file', str(tmp_path / 'audit.key'), 'sod_audit')
     store = relocation_db.RelocationStore(CONF)
     for i in range(5):
         store.audit_append({'event': 'decided', 'vm': 'vm%d' % i, 'at': i,
