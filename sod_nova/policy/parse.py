@@ -50,6 +50,17 @@ class PolicyError(exception.SodNovaException, ValueError):
         self.refused = refused
 
 
+#: Most characters of a caller's value a message quotes.
+SHOWN = 40
+
+
+def _cut(text):
+    """``text`` as a message quotes it: at most :data:`SHOWN` characters,
+    so that a huge value never makes a huge message."""
+    text = str(text)
+    return text if len(text) <= SHOWN else text[:SHOWN] + '...'
+
+
 def _items(field, value):
     """Split ``'1, 2'`` or ``[1, 2]`` into stripped strings, refusing blanks."""
     if value is None:
@@ -61,11 +72,11 @@ def _items(field, value):
     if not any(items):
         raise PolicyError(field, 'empty value')
     if not all(items):
-        raise PolicyError(field, 'empty item in %r' % (value,))
+        raise PolicyError(field, 'empty item in %s' % _cut(repr(value)))
     seen = set()
     for item in items:
         if item.upper() in seen:
-            raise PolicyError(field, '%s is given twice' % item)
+            raise PolicyError(field, '%s is given twice' % _cut(item))
         seen.add(item.upper())
     return items
 
@@ -79,7 +90,7 @@ def parse_options(value, field=PREFIX + OPTIONS):
         except ValueError:
             number = 0
         if not 1 <= number <= len(Entity):
-            raise PolicyError(field, '%s is not an option (1-7)' % item)
+            raise PolicyError(field, '%s is not an option (1-7)' % _cut(item))
         numbers.append(number)
     for number in numbers:
         if number in REFUSED_OPTIONS:
@@ -93,8 +104,9 @@ def parse_properties(value, field=PREFIX + PROPERTIES):
     for item in _items(field, value):
         try:
             result.append(Property.from_letter(item))
-        except ValueError as exc:
-            raise PolicyError(field, str(exc)) from None
+        except ValueError:
+            raise PolicyError(field, '%s is not a property (C, I)'
+                              % _cut(repr(item))) from None
     return tuple(result)
 
 
@@ -105,13 +117,18 @@ def parse_package(value, packages, field=PREFIX + PACKAGE):
         raise PolicyError(field, 'empty value')
     by_lower = {k.lower(): v for k, v in packages.items()}
     if name.lower() not in by_lower:
-        raise PolicyError(field, '%r is not a security package (known: %s)' % (
-            name, ', '.join(sorted(packages)) or 'none'))
+        raise PolicyError(field, '%s is not a security package (known: %s)' % (
+            _cut(repr(name)), ', '.join(sorted(packages)) or 'none'))
     return by_lower[name.lower()]
 
 
+#: Longest moving-target period, in seconds (a year): longer is no moving
+#: target, and a bound keeps every later time computation finite.
+MAX_MOVING_TARGET = 365 * 24 * 3600
+
+
 def parse_moving_target(value, field=PREFIX + MOVING_TARGET, minimum=1):
-    """The moving-target period in whole seconds (> 0).
+    """The moving-target period in whole seconds (> 0, at most a year).
 
     ``minimum``: the shortest period the caller accepts (the operator's
     ``[sod_relocation] moving_target_min`` where a request is written; the
@@ -122,9 +139,12 @@ def parse_moving_target(value, field=PREFIX + MOVING_TARGET, minimum=1):
         seconds = int(str(value).strip())
     except ValueError:
         raise PolicyError(
-            field, '%r is not a number of seconds' % (value,)) from None
+            field, '%s is not a number of seconds' % _cut(repr(value))) from None
     if seconds <= 0:
         raise PolicyError(field, 'must be a positive number of seconds')
+    if seconds > MAX_MOVING_TARGET:
+        raise PolicyError(field, 'must be at most %d seconds (a year)'
+                          % MAX_MOVING_TARGET)
     if seconds < minimum:
         raise PolicyError(
             field, '%d is below the minimum moving-target period of %d '

@@ -145,6 +145,13 @@ def test_mask_out_of_range_is_refused():
      'sod:moving_target: must be a positive number of seconds'),
     ({'sod:moving_target': 'soon'},
      "sod:moving_target: 'soon' is not a number of seconds"),
+    ({'sod:moving_target': '1' * 20},
+     'sod:moving_target: must be at most 31536000 seconds (a year)'),
+    ({'sod:moving_target': '9' * 5000},
+     "sod:moving_target: '999999999999999999999999999999999999999... is not a "
+     "number of seconds"),
+    ({'sod:options': '8' * 5000},
+     'sod:options: 8888888888888888888888888888888888888888... is not an option'),
 ])
 def test_every_malformed_value_has_its_own_message(mapping, message):
     with pytest.raises(parse.PolicyError) as exc:

@@ -2,6 +2,8 @@
 the customer's choice in the words of the paper; from 1.2 the check also
 takes the guest the VM would be launched as."""
 
+from sod_nova.policy import parse
+
 OPTION = {'type': 'integer', 'minimum': 1, 'maximum': 7}
 
 SECURITY = {
@@ -12,7 +14,8 @@ SECURITY = {
         'properties': {'type': 'array', 'uniqueItems': True, 'minItems': 1,
                        'items': {'type': 'string', 'enum': ['C', 'I']}},
         'package': {'type': 'string', 'minLength': 1, 'maxLength': 255},
-        'moving_target': {'type': 'integer', 'minimum': 1},
+        'moving_target': {'type': 'integer', 'minimum': 1,
+                          'maximum': parse.MAX_MOVING_TARGET},
         # The VM's remediation ladder (sod:remediation): the moves it
         # accepts, in order, before the no-host action.
         'remediation': {'type': 'array', 'uniqueItems': True, 'minItems': 1,
