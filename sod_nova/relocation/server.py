@@ -37,6 +37,8 @@ class ServerView:
     image_id: str | None = None
     image_properties: dict = dataclasses.field(default_factory=dict)
     ram_mb: int = 0
+    #: The Nova project that owns it (per-project move bounds).
+    project_id: str | None = None
 
     @classmethod
     def from_sdk(cls, server, image_properties=None):
@@ -56,7 +58,7 @@ class ServerView:
             flavor_extra_specs=dict(extra_specs),
             image_id=image_id or None,
             image_properties=dict(image_properties or {}),
-            ram_mb=int(ram or 0))
+            ram_mb=int(ram or 0), project_id=server.project_id)
 
     @property
     def busy(self):
