@@ -60,7 +60,7 @@ def security_document(req, server):
     document['name'] = server.get('name')
     document['project_id'] = server.get('tenant_id')
     if not context.can(policies.SHOW_HOST, fatal=False):
-        document = security_obj.redact(document, rows)
+        document = security_obj.project_view(document)
     return document
 
 

@@ -15,7 +15,6 @@ without a trust row nor the monitor's PCR and event details can reach a
 customer through it.
 """
 
-import re
 
 from sod_nova import compliance
 from sod_nova.catalog import guest as guest_mod
@@ -203,33 +202,3 @@ def project_view(document):
                      'at': rejection['at']}
     view['last_rejection'] = rejection
     return view
-
-
-def _scrub(value, pattern):
-    if isinstance(value, str):
-        return pattern.sub('its server', value)
-    if isinstance(value, dict):
-        return {k: _scrub(v, pattern) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, pattern) for v in value]
-    return value
-
-
-def redact(document, host_names, fields=('host', 'host_state')):
-    """``document`` for a caller who may not see host names.
-
-    A server's security document (:func:`assess`) is :func:`project_view`
-    of it, whatever ``host_names``. Any other document (the compliance
-    reports, until they are built the same way) has the ``fields`` that
-    hold host data dropped and every name of ``host_names`` inside the
-    remaining strings replaced by "its server".
-    """
-    if 'effective' in document and 'requested' in document:
-        return project_view(document)
-    names = sorted({n for n in host_names if n}, key=len, reverse=True)
-    document = {k: v for k, v in document.items() if k not in fields}
-    if not names:
-        return document
-    pattern = re.compile(r'(?<![\w.-])(%s)(?![\w.-])'
-                         % '|'.join(re.escape(n) for n in names))
-    return _scrub(document, pattern)
