@@ -7,12 +7,15 @@ import signal
 import sys
 import threading
 
+from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_service import backend
 from oslo_service import service
 
 from sod_nova import version
 import sod_nova.conf
+from sod_nova.conf import opts as conf_opts
+from sod_nova.conf import types as conf_types
 from sod_nova.trust import rpc
 
 CONF = sod_nova.conf.CONF
@@ -20,10 +23,19 @@ LOG = logging.getLogger(__name__)
 
 
 def parse_args(prog, argv=None):
-    """Read the command line and configuration files; set up logging."""
+    """Read the command line and configuration files; set up logging.
+
+    Every sod-nova option's value is checked here, so that a bad one (a
+    ``nan`` period, a value out of range) stops the service at start with
+    one line, not when the option is first read.
+    """
     logging.register_options(CONF)
     CONF(sys.argv[1:] if argv is None else argv, project='sod_nova',
          prog=prog, version=version.version_string())
+    try:
+        conf_types.check_values(CONF, conf_opts.list_opts())
+    except cfg.ConfigFileValueError as exc:
+        sys.exit('%s: %s' % (prog, exc))
     logging.setup(CONF, prog)
 
 

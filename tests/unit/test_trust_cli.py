@@ -272,3 +272,25 @@ def test_agent_with_an_unreachable_tpm_names_the_tcti(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(
         'sod-trust-agent: cannot open the TPM at %s' % tcti)
+
+
+@pytest.mark.parametrize('module, option', [
+    ('sod_nova.cmd.trust_monitor', 'evidence_max_age = nan'),
+    ('sod_nova.cmd.trust_monitor', 'report_interval = inf'),
+    ('sod_nova.cmd.trust_agent', 'report_interval = nan'),
+    ('sod_nova.cmd.migration_manager', 'evidence_max_age = 1e400'),
+])
+def test_a_service_with_a_bad_float_stops_at_start_with_one_line(tmp_path, module,
+                                                                  option):
+    """Checked with every option at start, not when first read (the monitor
+    read evidence_max_age only on its first verdict, and ran until then)."""
+    config = tmp_path / 'sod.conf'
+    config.write_text('[DEFAULT]\ntransport_url = rabbit://nobody@127.0.0.1:1/\n'
+                      '[sod_trust]\n%s\n' % option)
+    result = run(config=config, module=module)
+    prog = module.rsplit('.', 1)[1].replace('_', '-')
+    prog = {'migration-manager': 'sod-migration-manager'}.get(prog, 'sod-' + prog)
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip().splitlines()[-1]    # after library warnings
+    assert line.startswith(prog + ': ') and option.split(' = ')[0] in line, line
+    assert 'Traceback' not in result.stderr
