@@ -80,6 +80,7 @@ than this; the most demanding requests go first.
         'retries',
         default=3,
         min=0,
+        max=100,
         help="""
 How many times a migration that Nova failed is tried again, each time
 naming another compliant server that has not failed this VM yet (Nova's

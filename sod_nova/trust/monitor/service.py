@@ -393,9 +393,11 @@ class TrustMonitor(reports.ReportsMixin, oslo_service.Service):
             LOG.warning('enrollment refused: invalid host name')
             return False
         try:
-            keys.load_public_key(public_key)
+            # Stored in its one spelling (one key, one host); the proof is
+            # over the text the agent sent.
+            canonical = keys.canonical_public_key(public_key)
             self._db(db_enrollment.enroll_with_token, host,
-                     str(architecture), public_key,
+                     str(architecture), canonical,
                      lambda token_key, arch: keys.check_enrollment_proof(
                          token_key, proof, host, arch, public_key))
         except (ValueError, TypeError, AttributeError) as exc:
