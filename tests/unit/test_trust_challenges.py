@@ -100,12 +100,23 @@ def test_a_replayed_genuine_challenge_is_dropped(agent):
     agent._nonce = None
     genuine(agent, second)
     assert agent._nonce is None
-    # with no nonce held: one issued a nonce lifetime before the newest
-    genuine(agent, issue(1001.0 - agent.conf.sod_trust.nonce_max_age - 1))
-    assert agent._nonce is None
-    assert agent.dropped_challenges == {challenges.OLDER: 2, challenges.USED: 2}
-    genuine(agent, issue(999.0))              # a recent one still counts
-    assert agent._nonce is not None
+    assert agent.dropped_challenges == {challenges.OLDER: 1, challenges.USED: 2}
+
+
+def test_a_monitor_clock_ahead_holds_the_others_back_one_report_only(agent):
+    """A challenge issued an hour ahead (a monitor whose clock jumped) is
+    held until the agent's next report; the group's next challenge, issued
+    earlier by that clock, is then taken again: no lock-out."""
+    ahead = issue(1000.0 + 3600)
+    genuine(agent, ahead)
+    genuine(agent, issue(1001.0))            # held back while ``ahead`` is held
+    assert agent._nonce == ahead
+    agent._used.append(ahead)                # the next report quotes it
+    agent._nonce = None
+    now = issue(1002.0)
+    genuine(agent, now)
+    assert agent._nonce == now
+    assert agent.dropped_challenges == {challenges.OLDER: 1}
 
 
 def test_drops_are_logged_at_most_once_a_report_interval(agent, caplog):

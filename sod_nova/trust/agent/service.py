@@ -90,7 +90,6 @@ class TrustAgent(oslo_service.Service):
         self._nonce = None
         self._nonce_at = None
         self._nonce_issued = None
-        self._newest_issued = None
         self._used = collections.deque(maxlen=USED_NONCES)
         self.challenge_keys = challenge_keys
         #: Challenges dropped, by reason (:mod:`sod_nova.trust.challenges`).
@@ -173,7 +172,6 @@ class TrustAgent(oslo_service.Service):
             self._challenged = True
             if ack and ack['boot_id'] == self.boot_id:
                 self._acked = max(self._acked, ack['sequence'])
-            self._newest_issued = max(self._newest_issued or issued, issued)
             self._nonce, self._nonce_issued = nonce, issued
             self._nonce_at = self.clock()
             if immediate:
@@ -184,15 +182,18 @@ class TrustAgent(oslo_service.Service):
 
     def _stale(self, nonce, issued):
         """Why a signed challenge is a replay, or None (under the lock): its
-        nonce was quoted or is held already, it was issued before the nonce
-        held (the group's challenges only move forward), or a nonce lifetime
-        before the newest challenge seen."""
+        nonce was quoted or is held already, or it was issued before the
+        nonce held (the group's challenges only move forward).
+
+        Nothing is remembered beyond the nonce held: a genuine challenge
+        recorded earlier and replayed while none is held is taken, and costs
+        at most one report the monitor rejects (the next genuine challenge
+        replaces it); and a challenge from a monitor whose clock ran ahead
+        holds back the group's others only until the next report, never for
+        good."""
         if nonce in self._used or nonce == self._nonce:
             return challenges.USED
         if self._nonce is not None and issued < self._nonce_issued:
-            return challenges.OLDER
-        if (self._newest_issued is not None and issued
-                < self._newest_issued - self.conf.sod_trust.nonce_max_age):
             return challenges.OLDER
         return None
 
@@ -306,7 +307,7 @@ _DROPPED = {
     challenges.SIGNATURE: 'not signed by the monitor group (someone else '
                           'on the message bus)',
     challenges.USED: 'a nonce already held or quoted (a replay)',
-    challenges.OLDER: 'issued long before the newest challenge (a replay)',
+    challenges.OLDER: 'issued before the nonce held (a replay)',
 }
 
 
