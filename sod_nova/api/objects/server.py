@@ -21,7 +21,6 @@ import urllib.parse
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import token_endpoint
-from oslo_utils import uuidutils
 
 from sod_nova import exception
 from sod_nova.relocation import compute as compute_mod
@@ -131,8 +130,12 @@ class Nova:
 
     def get(self, context, server_id):
         """The server as Nova shows it to the caller (a dict)."""
-        return self._call(context, 'GET', '/servers/%s' % _server_segment(server_id)
-                          ).json()['server']
+        body = self._call(context, 'GET', '/servers/%s' % _segment(server_id)
+                          ).json()
+        if not isinstance(body, dict) or not isinstance(body.get('server'), dict):
+            # Another of Nova's resources (``/servers/detail``): no server.
+            raise ServerNotFound('no server with that id')
+        return body['server']
 
     def list(self, context, all_projects=False):
         """The caller's project's servers (every project's, which Nova
@@ -145,11 +148,11 @@ class Nova:
         that order, all with the caller's token."""
         if values:
             self._call(context, 'POST', '/servers/%s/metadata'
-                       % _server_segment(server_id), json={'metadata': values})
+                       % _segment(server_id), json={'metadata': values})
         for key in delete:
             try:
                 self._call(context, 'DELETE', '/servers/%s/metadata/%s'
-                           % (_server_segment(server_id), _segment(key)))
+                           % (_segment(server_id), _segment(key)))
             except ServerNotFound:
                 pass    # already gone: the end state is what was asked
 
@@ -171,16 +174,8 @@ class Nova:
             raise NovaUnavailable(str(exc)) from exc
 
 
-def _server_segment(server_id):
-    """``server_id`` as one path segment of a Nova URL. Nova's server ids are
-    UUIDs; anything else is no server of Nova's (404 here), so that a caller's
-    ``/``, ``?`` or ``#`` never reaches another resource (``detail``) or adds
-    a query to the call Nova gets with the caller's token."""
-    if not uuidutils.is_uuid_like(server_id):
-        raise ServerNotFound('no server with that id')
-    return _segment(server_id)
-
-
 def _segment(value):
-    """``value`` as one path segment of a Nova URL."""
+    """``value`` as one path segment of a Nova URL: a caller's ``/``, ``?``
+    or ``#`` never reaches another resource or adds a query to the call Nova
+    gets with the caller's token."""
     return urllib.parse.quote(str(value), safe='')
