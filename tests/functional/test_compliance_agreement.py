@@ -24,6 +24,7 @@ from sod_nova.cloud import noauth
 from sod_nova.cloud import nova as nova_mod
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import audit_events
@@ -75,7 +76,9 @@ def cloud(tmp_path_factory):
         ('sod_relocation', 'remediation'): [],
         ('sod_relocation', 'no_host_action'): 'none',
         ('sod_api', 'auth_strategy'): 'noauth2',
+        ('sod_audit', 'key_file'): str(tmp / 'audit.key'),
     }
+    audit.write_key(tmp / 'audit.key')
     with nova_mod.EmbeddedNova(extra_filters=[SOD_FILTER]) as nova:
         for (group, option), value in overrides.items():
             CONF.set_override(option, value, group)

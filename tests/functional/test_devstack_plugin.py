@@ -544,7 +544,9 @@ def test_controller_without_compute_runs_monitor_and_manager(tmp_path):
     node.run('stack')
     assert sorted(node.started()) == ['sod-manager', 'sod-monitor']
     assert node.sod_nova_commands() == ['db sync']
-    assert 'sod_trust' not in read_ini(node.sod_conf)
+    # the monitor's group key only: no agent here
+    assert read_ini(node.sod_conf)['sod_trust'] == {
+        'nonce_key_file': [str(node.sod_data_dir / 'nonce.key')]}
     assert len(node.flavors()) == len(package_names())
 
 

@@ -187,7 +187,7 @@ def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
     # The same host (its key and its TPM), a new agent process's backend.
     fresh = tpm_backend.TpmBackend(tcti=tpm.tcti)
     agent = type(old)(CONF, 'tpm1', fresh, old.private_key,
-                     transport=fleet.transport)
+                     transport=fleet.transport, challenge_keys=fleet.challenge_keys)
     fleet.agents['tpm1'] = agent
     agent.start()
 

@@ -389,6 +389,7 @@ class LiveStack(fixtures.Fixture):
         import sod_nova.conf
         from sod_nova.conf import catalog as catalog_conf
         from sod_nova.db import api as db_api
+        from sod_nova.db import audit as db_audit
         from sod_nova.db import migration as db_migration
         from sod_nova.relocation import compute as compute_mod
         from sod_nova.relocation import service as relocation_service
@@ -398,6 +399,10 @@ class LiveStack(fixtures.Fixture):
         overrides = dict(embedded.OVERRIDES)
         overrides[('sod_database', 'connection')] = 'sqlite:///%s/sod_nova.sqlite' % (
             self.dir)
+        # The audit chain's key, outside the database, as in production.
+        audit_key = '%s/audit.key' % self.dir
+        db_audit.write_key(audit_key)
+        overrides[('sod_audit', 'key_file')] = audit_key
         overrides.update(self.sod_conf_overrides)
         for (group, name), value in overrides.items():
             conf.set_override(name, value, group)

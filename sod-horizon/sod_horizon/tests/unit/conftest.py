@@ -25,12 +25,14 @@ from sod_nova.api import deploy
 from sod_nova.conf import CONF
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit as db_audit
 from sod_nova.db import migration as db_migration
 
 API_HOST = 'sod-api.test'
 API_URL = 'http://%s:80' % API_HOST
 _OVERRIDES = (('connection', 'sod_database'), ('auth_strategy', 'sod_api'),
-              ('evidence_max_age', 'sod_trust'), ('max_limit', 'sod_api'))
+              ('evidence_max_age', 'sod_trust'), ('max_limit', 'sod_api'),
+              ('key_file', 'sod_audit'))
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +45,9 @@ def sod_api(tmp_path, settings):
     CONF.set_override('auth_strategy', 'noauth2', 'sod_api')
     CONF.set_override('evidence_max_age', 60.0, 'sod_trust')
     CONF.set_override('max_limit', 1000, 'sod_api')
+    # The audit chain's key (the manager writes with it, the API verifies).
+    db_audit.write_key(tmp_path / 'audit.key')
+    CONF.set_override('key_file', str(tmp_path / 'audit.key'), 'sod_audit')
     db_migration.sync(CONF)
     app = deploy.deploy(CONF)
     settings.SOD_API_URL = API_URL
