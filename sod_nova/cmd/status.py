@@ -14,8 +14,19 @@ Nova: a flavor whose ``sod:`` request only rows that protect a guest
 launched for them can satisfy (SEV-SNP, TDX…), and that does not launch
 such a guest, gets no host for its VMs. Nova's extra-spec validator cannot
 say so (it sees one key at a time); this check sees each flavor whole.
+
+The key check loads, with the services' own loaders, the keys the services
+of this node's configuration stop at start without: the agent's
+(``[sod_trust] challenge_public_key_file``) where ``[sod_trust]
+private_key_file`` or ``host`` says an agent runs; the monitor's
+(``[sod_trust] nonce_key_file``) and the manager's (``[sod_audit]
+key_file``) where ``[sod_database] connection`` is set, and wherever no
+agent is (the usual run, with the monitor's and the manager's files). Where
+one node holds a monitor's key and an agent's, the agent's must be the
+monitor group's. It names the file and the problem, never a key's bytes.
 """
 
+import collections
 import sys
 
 from oslo_config import cfg
@@ -27,8 +38,12 @@ from sod_nova.compliance import request as compliance_request
 import sod_nova.conf
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.relocation import compute
+from sod_nova.trust import challenges
+from sod_nova.trust import keys
+from sod_nova.trust import nonces
 from sod_nova.trust import rpc
 
 CONF = sod_nova.conf.CONF
@@ -41,6 +56,24 @@ NOVA_NOTIFICATION_FORMAT = 'unversioned'
 NOVA_VERSIONED_TOPICS = ['versioned_notifications']
 #: Drivers that put notifications on the message bus.
 BUS_DRIVERS = ('messagingv2', 'messaging')
+
+#: A key a service stops at start without: its option, the service, what to
+#: run to make it, and the service's own loader (raises ``errors``).
+Key = collections.namedtuple('Key', 'group option service make load errors')
+NONCE_KEY = Key(
+    'sod_trust', 'nonce_key_file', 'sod-trust-monitor',
+    'run "openssl rand -hex 32 > /etc/sod_nova/nonce.key" (mode 0600, the '
+    'same file on every monitor of the group)',
+    nonces.load_key, nonces.NonceKeyError)
+AUDIT_KEY = Key(
+    'sod_audit', 'key_file', 'sod-migration-manager',
+    'run "openssl rand -hex 32 > /etc/sod_nova/audit.key" (mode 0600)',
+    audit.load_key, audit.AuditKeyError)
+CHALLENGE_KEY = Key(
+    'sod_trust', 'challenge_public_key_file', 'sod-trust-agent',
+    'on a monitor run "sod-nova trust challenge-key > '
+    '/etc/sod_nova/challenge.pub", copy the file here',
+    challenges.load_public_keys, challenges.ChallengeKeyError)
 
 _success = upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
@@ -135,6 +168,21 @@ class Checks(upgradecheck.UpgradeCommands):
             raise ValueError('cannot read [sod_upgrade_check] nova_config_files: '
                              '%s' % exc) from None
 
+    def _is_set(self, option, group):
+        """Whether the node's configuration (its files, the command line or
+        the environment) sets ``option``, rather than its default."""
+        where = self.conf.get_location(option, group)
+        return where is not None and where.location.is_user_controlled
+
+    def _keys_needed(self):
+        """The keys of the services this configuration runs (module doc)."""
+        agent = (bool(self.conf.sod_trust.private_key_file)
+                 or self._is_set('host', 'sod_trust'))
+        needed = [CHALLENGE_KEY] if agent else []
+        if not agent or self._is_set('connection', 'sod_database'):
+            needed = [NONCE_KEY, AUDIT_KEY] + needed
+        return needed
+
     def _check_database(self):
         head = db_migration.head()
         try:
@@ -210,6 +258,35 @@ class Checks(upgradecheck.UpgradeCommands):
         problem = rpc.transport_problem(self.conf)
         return _failure(problem) if problem else _success
 
+    def _check_keys(self):
+        problems = []
+        loaded = {}
+        for key in self._keys_needed():
+            path = self.conf[key.group][key.option]
+            if not path:
+                problems.append('[%s] %s is not set: %s stops at start '
+                                'without it; %s and set it' % (
+                                    key.group, key.option, key.service,
+                                    key.make))
+                continue
+            try:
+                loaded[key] = key.load(path)
+            except key.errors as exc:   # one line naming the file
+                problems.append(str(exc))
+        if NONCE_KEY in loaded and CHALLENGE_KEY in loaded:
+            group_key = challenges.public_key_text(loaded[NONCE_KEY])
+            if group_key not in map(keys.public_key_text,
+                                    loaded[CHALLENGE_KEY]):
+                problems.append(
+                    '[sod_trust] challenge_public_key_file %s does not hold '
+                    'the challenge key of nonce_key_file %s: this agent '
+                    'would drop every challenge of this monitor group (run '
+                    '"sod-nova trust challenge-key > %s")' % (
+                        self.conf.sod_trust.challenge_public_key_file,
+                        self.conf.sod_trust.nonce_key_file,
+                        self.conf.sod_trust.challenge_public_key_file))
+        return _failure(' | '.join(problems)) if problems else _success
+
     def _check_flavor_guests(self):
         try:
             catalog = catalog_conf.load_catalog(self.conf)
@@ -254,6 +331,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ('SecurityOnDemandFilter enabled in nova-scheduler', _check_filter),
         ('Nova versioned notifications', _check_notifications),
         ('Message transport', _check_transport),
+        ('Keys the services of this node need', _check_keys),
         ('Flavors launch the guests their sod: requests need',
          _check_flavor_guests),
     )

@@ -2,6 +2,7 @@
 services' refusal of the in-memory ``fake://`` transport."""
 
 import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from sod_nova.cmd import status
 import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
+from sod_nova.trust import challenges
+from sod_nova.trust import nonces
 from sod_nova.trust import rpc
 
 SUCCESS = upgradecheck.Code.SUCCESS
@@ -23,6 +26,7 @@ RABBIT = 'rabbit://sod:secret@controller:5672/'
 #: A compute endpoint nothing listens on (port 1): Nova unreachable.
 NO_NOVA = 'http://127.0.0.1:1/v2.1'
 FLAVOR_CHECK = 'Flavors launch the guests their sod: requests need'
+KEY_CHECK = 'Keys the services of this node need'
 
 NOVA_CONF = """\
 [filter_scheduler]
@@ -61,17 +65,45 @@ NOVA_FAULTS = {
 }
 
 
-def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT, sync=True):
+def write_keys(tmp_path):
+    """``{option: path}`` of the three keys, as an operator makes them:
+    ``openssl rand -hex 32`` twice, and the monitor group's challenge key
+    as ``sod-nova trust challenge-key`` prints it."""
+    paths = {name: tmp_path / name for name in
+             ('nonce.key', 'audit.key', 'challenge.pub')}
+    for name in ('nonce.key', 'audit.key'):
+        paths[name].write_text(secrets.token_hex(32) + '\n')
+    paths['challenge.pub'].write_text(challenges.public_key_text(
+        nonces.load_key(paths['nonce.key'])) + '\n')
+    return {'nonce_key_file': paths['nonce.key'],
+            'key_file': paths['audit.key'],
+            'challenge_public_key_file': paths['challenge.pub']}
+
+
+#: The group of each key's option.
+KEY_GROUPS = {'nonce_key_file': 'sod_trust', 'key_file': 'sod_audit',
+              'challenge_public_key_file': 'sod_trust'}
+
+
+def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT, sync=True,
+              node='', database=True):
+    """The configuration of a controller (its file names the database),
+    its three keys written and set; ``node``: more of its file (an agent's
+    options), ``database=False``: a file without ``[sod_database]``."""
     nova = tmp_path / 'nova.conf'
     nova.write_text(nova_text)
+    sod = tmp_path / 'sod.conf'
+    sod.write_text(('[sod_database]\nconnection = sqlite:///%s/sod.db\n'
+                    % tmp_path if database else '') + node)
     conf = cfg.ConfigOpts()
     for module in sod_nova.conf._MODULES:
         module.register_opts(conf)
     rpc.register_transport_opts(conf)
-    conf([], default_config_files=[])
-    conf.set_override('connection', 'sqlite:///%s/sod.db' % tmp_path,
-                      'sod_database')
+    conf(['--config-file', str(sod)], default_config_files=[])
+    conf.clear_override('connection', 'sod_database')   # another test's
     conf.set_override('nova_config_files', [str(nova)], 'sod_upgrade_check')
+    for option, path in write_keys(tmp_path).items():
+        conf.set_override(option, str(path), KEY_GROUPS[option])
     if transport_url is not None:
         conf.set_override('transport_url', transport_url)
     if sync:
@@ -177,9 +209,9 @@ def test_a_later_nova_file_wins(tmp_path):
     assert 'does not include SecurityOnDemandFilter' in outcome.details
 
 
-def test_notifications_off_is_a_warning(tmp_path):
+def test_notifications_off_is_a_warning(tmp_path, override):
     conf = make_conf(tmp_path, NOVA_CONF.replace('driver = messagingv2', ''))
-    conf.set_override('listen_notifications', False, 'sod_relocation')
+    override(conf, 'listen_notifications', False, 'sod_relocation')
     outcome = result(conf, '_check_notifications')
     assert outcome.code == WARNING
 
@@ -239,6 +271,155 @@ def test_an_unreachable_nova_is_a_warning_not_a_traceback(tmp_path, override):
     assert '127.0.0.1:1' in outcome.details
 
 
+# -- the keys the services of this node stop at start without ------------
+
+#: What the check says of a key the node needs and does not set.
+NOT_SET = {
+    'nonce_key_file':
+        '[sod_trust] nonce_key_file is not set: sod-trust-monitor stops at '
+        'start without it; run "openssl rand -hex 32 > '
+        '/etc/sod_nova/nonce.key" (mode 0600, the same file on every monitor '
+        'of the group) and set it',
+    'key_file':
+        '[sod_audit] key_file is not set: sod-migration-manager stops at '
+        'start without it; run "openssl rand -hex 32 > '
+        '/etc/sod_nova/audit.key" (mode 0600) and set it',
+    'challenge_public_key_file':
+        '[sod_trust] challenge_public_key_file is not set: sod-trust-agent '
+        'stops at start without it; on a monitor run "sod-nova trust '
+        'challenge-key > /etc/sod_nova/challenge.pub", copy the file here '
+        'and set it',
+}
+SECRET = secrets.token_hex(32)
+#: A key file's content and what the check says of it after its path.
+UNUSABLE = {
+    'short': (SECRET[:32], 'holds 16 bytes; at least 32 are needed'),
+    'not hex': ('base64:' + SECRET, 'must hold hex digits'),
+    'binary': (b'\xff' + SECRET.encode(), 'must hold hex digits'),
+}
+#: The same for the agent's challenge key file.
+UNUSABLE_PUBLIC = {
+    'the nonce key copied': (SECRET, 'an Ed25519 public key has 32 bytes'),
+    'not a key': ('key: ' + SECRET, 'public key is neither PEM nor base64'),
+    'binary': (b'\xff' + SECRET.encode(), 'is not text'),
+    'empty': ('# copied later\n', 'holds no public key'),
+}
+
+
+#: A compute node's [sod_trust]: its agent's host name and key.
+AGENT = '[sod_trust]\nhost = compute-1\nprivate_key_file = /etc/sod_nova/host.key\n'
+
+
+def test_an_all_in_one_node_loads_all_three_keys(tmp_path, override):
+    conf = make_conf(tmp_path, node=AGENT)
+    assert result(conf, '_check_keys').code == SUCCESS
+    for option in NOT_SET:
+        override(conf, option, None, KEY_GROUPS[option])
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details == ' | '.join(
+        NOT_SET[o] for o in ('nonce_key_file', 'key_file',
+                             'challenge_public_key_file'))
+
+
+@pytest.mark.parametrize('option', ['nonce_key_file', 'key_file'])
+def test_a_controller_without_its_key_says_what_to_run(tmp_path, override,
+                                                       option):
+    conf = make_conf(tmp_path)
+    override(conf, option, None, KEY_GROUPS[option])
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details == NOT_SET[option]
+
+
+def test_a_controller_needs_no_challenge_key(tmp_path, override):
+    conf = make_conf(tmp_path)
+    override(conf, 'challenge_public_key_file', None, 'sod_trust')
+    assert result(conf, '_check_keys').code == SUCCESS
+
+
+@pytest.mark.parametrize('sets', ['host', 'private_key_file'])
+def test_a_compute_node_needs_only_the_challenge_key(tmp_path, override,
+                                                     sets):
+    conf = make_conf(tmp_path, sync=False, database=False,
+                     node='[sod_trust]\n%s = compute-1\n' % sets)
+    for option in ('nonce_key_file', 'key_file'):
+        override(conf, option, None, KEY_GROUPS[option])
+    assert result(conf, '_check_keys').code == SUCCESS
+    override(conf, 'challenge_public_key_file', None, 'sod_trust')
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details == NOT_SET['challenge_public_key_file']
+
+
+@pytest.mark.parametrize('option', ['nonce_key_file', 'key_file'])
+@pytest.mark.parametrize('case', sorted(UNUSABLE))
+def test_an_unusable_secret_key_is_named_never_shown(tmp_path, override,
+                                                     option, case):
+    content, problem = UNUSABLE[case]
+    conf = make_conf(tmp_path)
+    path = tmp_path / 'bad.key'
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(
+        content)
+    override(conf, option, str(path), KEY_GROUPS[option])
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details.startswith('[%s] %s %s ' % (
+        KEY_GROUPS[option], option, path)), outcome.details
+    assert problem in outcome.details
+    assert SECRET[:16] not in outcome.details
+
+
+@pytest.mark.parametrize('case', sorted(UNUSABLE_PUBLIC))
+def test_an_unusable_challenge_key_is_named(tmp_path, override, case):
+    content, problem = UNUSABLE_PUBLIC[case]
+    conf = make_conf(tmp_path, sync=False, database=False, node=AGENT)
+    path = tmp_path / 'bad.pub'
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(
+        content)
+    override(conf, 'challenge_public_key_file', str(path), 'sod_trust')
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details.startswith(
+        '[sod_trust] challenge_public_key_file %s' % path), outcome.details
+    assert problem in outcome.details
+    assert SECRET[:16] not in outcome.details
+
+
+@pytest.mark.parametrize('option', sorted(NOT_SET))
+@pytest.mark.parametrize('missing', ['no file', 'a directory'])
+def test_a_key_file_that_cannot_be_read_is_named(tmp_path, override, option,
+                                                 missing):
+    conf = make_conf(tmp_path, node=AGENT)
+    path = tmp_path / 'elsewhere'
+    if missing == 'a directory':
+        path.mkdir()
+    override(conf, option, str(path), KEY_GROUPS[option])
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details == '[%s] %s %s cannot be read: %s' % (
+        KEY_GROUPS[option], option, path,
+        'Is a directory' if path.is_dir() else 'No such file or directory')
+
+
+def test_a_challenge_key_of_another_monitor_group_fails(tmp_path, override):
+    # All in one: the agent here would drop every challenge its monitor sends.
+    conf = make_conf(tmp_path, node=AGENT)
+    pub = tmp_path / 'challenge.pub'
+    pub.write_text(challenges.public_key_text(nonces.generate_key()) + '\n')
+    outcome = result(conf, '_check_keys')
+    assert outcome.code == FAILURE
+    assert outcome.details == (
+        '[sod_trust] challenge_public_key_file %s does not hold the challenge '
+        'key of nonce_key_file %s: this agent would drop every challenge of '
+        'this monitor group (run "sod-nova trust challenge-key > %s")' % (
+            pub, tmp_path / 'nonce.key', pub))
+    # While the group's key is rotated the file holds both: that passes.
+    pub.write_text(pub.read_text() + challenges.public_key_text(
+        nonces.load_key(tmp_path / 'nonce.key')) + '\n')
+    assert result(conf, '_check_keys').code == SUCCESS
+
+
 # -- as an operator runs them ---------------------------------------------
 
 def run(module, *args, timeout=120):
@@ -247,12 +428,19 @@ def run(module, *args, timeout=120):
 
 
 def write_config(tmp_path, text=''):
-    """sod-nova's configuration, its [nova] at a port nothing listens on."""
+    """sod-nova's configuration with its keys, its [nova] at a port nothing
+    listens on."""
+    key = write_keys(tmp_path)
     path = tmp_path / 'sod.conf'
     path.write_text('[sod_database]\nconnection = sqlite:///%s/sod.db\n'
                     '[upgrade_check]\nnova_config_files = %s\n'
-                    '[nova]\nauth_type = none\nendpoint_override = %s\n%s' % (
-                        tmp_path, tmp_path / 'nova.conf', NO_NOVA, text))
+                    '[nova]\nauth_type = none\nendpoint_override = %s\n'
+                    '[sod_audit]\nkey_file = %s\n'
+                    '[sod_trust]\nnonce_key_file = %s\n'
+                    'challenge_public_key_file = %s\n%s' % (
+                        tmp_path, tmp_path / 'nova.conf', NO_NOVA,
+                        key['key_file'], key['nonce_key_file'],
+                        key['challenge_public_key_file'], text))
     (tmp_path / 'nova.conf').write_text(NOVA_CONF)
     return path
 
@@ -277,6 +465,33 @@ def test_status_command_json_and_exit_codes(tmp_path):
     assert "cannot read Nova's flavors to check their sod: requests" in \
         after.stdout
     assert 'Traceback' not in after.stdout + after.stderr
+
+
+def test_a_compute_node_gets_its_challenge_key_as_the_check_says(tmp_path):
+    # A compute node's file: an agent, no database. The check names the
+    # missing file; the operator prints the key on a monitor and copies it.
+    key = write_keys(tmp_path)      # the nonce key stays on the monitors
+    pub = tmp_path / 'copied.pub'
+    config = tmp_path / 'compute.conf'
+    config.write_text('[sod_trust]\nhost = compute-1\nprivate_key_file = %s\n'
+                      'challenge_public_key_file = %s\n' % (
+                          tmp_path / 'host.key', pub))
+
+    def key_check():
+        out = run('sod_nova.cmd.status', '--config-file', str(config),
+                  'upgrade', 'check', '--json')
+        assert 'Traceback' not in out.stdout + out.stderr
+        return {c['check']: (c['result'], c['details'])
+                for c in json.loads(out.stdout)['checks']}[KEY_CHECK]
+
+    assert key_check() == (FAILURE, '[sod_trust] challenge_public_key_file '
+                           '%s cannot be read: No such file or directory'
+                           % pub)
+    shown = run('sod_nova.cmd.manage', 'trust', 'challenge-key',
+                '--nonce-key-file', str(key['nonce_key_file']))
+    assert shown.returncode == 0, shown.stderr
+    pub.write_text(shown.stdout)
+    assert key_check() == (SUCCESS, None)
 
 
 @pytest.mark.parametrize('module, prog, extra', [
