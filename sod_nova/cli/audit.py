@@ -6,19 +6,18 @@ key_file``. Keep the printed head hash elsewhere (a ticket, a shipped log)
 and pass it back with ``--expect-head``: a chain cut below it is broken.
 
 ``--anchor`` is for a deployment upgraded from unkeyed links: once they
-verify, it appends the first keyed entry, whose MAC covers the legacy head.
+verify, it appends the first keyed entry, whose MAC covers the legacy head
+and their count (the migration manager's next entry does the same).
 """
 
 import argparse
 import re
-import time
 
 from cliff import command
 
 from sod_nova.cli import db as db_cli
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
-from sod_nova.relocation import audit_events
 
 _HASH = re.compile('^[0-9a-f]{64}$')
 
@@ -34,20 +33,19 @@ def head_hash(text):
 def verify_chain(store, expect_head=None, anchor=False):
     """``(first Break or None, entries checked, head hash or None)``.
 
-    With ``anchor``, a chain whose links verify but whose newest one is
-    unkeyed gets its anchoring entry first.
+    With ``anchor``, a chain whose only fault is an unkeyed head (its links,
+    checkpoints and ``expect_head`` hold) gets its anchoring entry, which
+    counts its legacy links under the key.
     """
     key = store.audit_key()
     rows = store.audit_entries()
-    if anchor and rows and rows[-1].alg is None and audit.verify(
-            rows, key) is None:
-        store.audit_append({'event': audit_events.ANCHORED,
-                            'at': round(time.time(), 6),
-                            'legacy_head': rows[-1].hash,
-                            'legacy_entries': len(rows)})
-        rows = store.audit_entries()
     broken = audit.verify_chain(rows, key, store.audit_checkpoints(),
                                 expect_head)
+    if anchor and broken is not None and broken.reason == audit.NOT_ANCHORED:
+        store.audit_anchor()
+        rows = store.audit_entries()
+        broken = audit.verify_chain(rows, key, store.audit_checkpoints(),
+                                    expect_head)
     return broken, len(rows), rows[-1].hash if rows else None
 
 

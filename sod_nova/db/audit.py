@@ -9,9 +9,14 @@ swapping two breaks a MAC that nobody without the key can recompute;
 :func:`verify` names the first broken link.
 
 Links written before the key (revision ``0008_audit_key``; ``alg`` NULL)
-are ``sha256(prev_hash "\\n" entry)``. They are accepted only before the
-first keyed link, whose MAC covers the last of them: that link anchors the
-legacy chain (``sod-nova audit anchor`` writes one at once).
+are ``sha256(prev_hash "\\n" entry)``. The first keyed link after them is
+an :data:`ANCHORED` entry (the writer adds one before its first keyed entry
+on a legacy head; ``sod-nova audit verify --anchor`` at once) whose MAC
+covers the last legacy hash and how many legacy links there are. That
+keyed count, never the writable ``alg`` column, is where legacy links end
+(:func:`legacy_links`): an unkeyed link above it is a break, and a chain
+that never had legacy links (its first keyed link is no anchor) accepts
+none.
 
 A chain cut short is still a valid chain. Two things catch a cut tail:
 every ``[sod_audit] checkpoint_interval`` links the writer stores a
@@ -43,6 +48,8 @@ MIN_KEY_BYTES = 32
 MAX_KEY_FILE_BYTES = 4096
 _LABEL = 'sod-nova-audit/1'
 _CHECKPOINT_LABEL = 'sod-nova-audit-checkpoint/1'
+#: The event of the keyed entry that anchors the legacy links before it.
+ANCHORED = 'audit-anchored'
 
 #: Latest time an entry may name: 9999-12-31T23:59:59Z.
 MAX_TIME = 253402300799.0
@@ -159,6 +166,9 @@ FIELDS = {
     'migration': _optional(lambda v: _text(v) or (
         isinstance(v, int) and not isinstance(v, bool))),
     'downtime_ms': _optional(_number),
+    'legacy_entries': _optional(lambda v: isinstance(v, int)
+                                and not isinstance(v, bool) and v >= 0),
+    'legacy_head': _optional(lambda v: isinstance(v, str) and len(v) == 64),
 }
 REQUIRED = ('event', 'at')
 
@@ -182,6 +192,9 @@ def index_columns(entry):
 
 
 # Verification ----------------------------------------------------------------
+
+UNANCHORED = ('an unkeyed link after the legacy links (as many as the keyed '
+              'anchor counts)')
 
 @dataclasses.dataclass(frozen=True)
 class Break:
@@ -231,20 +244,55 @@ def row_problem(row, key):
     return None
 
 
-def verify(rows, key, prev_hash=GENESIS, first_seq=1, keyed_before=False):
+def anchor_entry(head, at):
+    """The entry, written at ``at``, that anchors the legacy chain whose
+    newest link is ``head``: its hash and number, under the anchor's MAC."""
+    return {'event': ANCHORED, 'at': round(at, 6), 'legacy_head': head.hash,
+            'legacy_entries': head.seq}
+
+
+def anchored_legacy(first_keyed, key):
+    """How many links, from the first, are legacy (unkeyed) ones: the
+    count the anchor ``first_keyed`` (the first keyed link, or None) holds
+    under its MAC. 0 unless it is a sound :data:`ANCHORED` entry naming
+    the link before it: without the key nobody can make one, so marking
+    keyed links as legacy never moves the boundary.
+    """
+    if first_keyed is None or first_keyed.alg is None or row_problem(
+            first_keyed, key) is not None:
+        return 0
+    data = json.loads(first_keyed.entry)
+    count = first_keyed.seq - 1
+    if (data['event'] == ANCHORED and count > 0
+            and data.get('legacy_entries') == count
+            and data.get('legacy_head') == first_keyed.prev_hash):
+        return count
+    return 0
+
+
+def legacy_links(first_keyed, key, head):
+    """:func:`anchored_legacy` for a verifier that also checks the head
+    (:func:`tail_break`): a chain with no keyed link yet (an upgraded one
+    awaiting its anchor) has its links checked as legacy ones, and its head
+    is reported not anchored."""
+    if first_keyed is None:
+        return head.seq if head is not None else 0
+    return anchored_legacy(first_keyed, key)
+
+
+def verify(rows, key, prev_hash=GENESIS, first_seq=1, legacy=0):
     """None when the links of ``rows`` hold, else the first :class:`Break`.
 
     ``rows`` have ``seq``, ``created_at``, ``entry`` (the stored JSON),
     ``prev_hash``, ``hash`` and ``alg``, in any order; sequence numbers must
     run on from ``first_seq``. A part of the chain (one page of it) is
-    verified from the hash of the link before it (``prev_hash``), and
-    ``keyed_before`` says whether that link is keyed (no legacy link may
-    follow a keyed one). ``key`` is the audit key (None: every keyed link
-    is unverified, a break).
+    verified from the hash of the link before it (``prev_hash``). Links
+    ``1..legacy`` may be unkeyed (:func:`legacy_links`); any other unkeyed
+    link is a break. ``key`` is the audit key (None: every keyed link is
+    unverified, a break).
     """
     prev = prev_hash
     expected_seq = first_seq
-    keyed = keyed_before
     for row in sorted(rows, key=lambda r: r.seq):
         if row.seq != expected_seq:
             return Break(expected_seq, 'missing (next stored entry is %d)'
@@ -253,12 +301,11 @@ def verify(rows, key, prev_hash=GENESIS, first_seq=1, keyed_before=False):
             return Break(row.seq, 'prev_hash does not match the hash of '
                          'entry %d' % (row.seq - 1) if row.seq > 1 else
                          'prev_hash is not the genesis hash')
-        if keyed and row.alg is None:
-            return Break(row.seq, 'an unkeyed link after a keyed one')
+        if row.alg is None and row.seq > legacy:
+            return Break(row.seq, UNANCHORED)
         problem = row_problem(row, key)
         if problem:
             return Break(row.seq, problem)
-        keyed = row.alg is not None
         prev = row.hash
         expected_seq += 1
     return None
@@ -280,32 +327,39 @@ def checkpoint_break(point, row, key):
     return None
 
 
+NOT_ANCHORED = ('not anchored: no keyed entry follows the legacy ones (run '
+                '"sod-nova audit verify --anchor")')
+
+
 def tail_break(head, key, expect_head=None, expected=None):
     """The :class:`Break` the newest link ``head`` shows, or None.
 
-    It must be keyed (legacy links only are not anchored: nothing keyed
-    covers them); and ``expect_head``, a hash the operator kept, must be
-    the sound link ``expected`` (None when no link has it: the chain was
-    cut below it).
+    ``expect_head``, a hash the operator kept, must be the sound link
+    ``expected`` (None when no link has it: the chain was cut below it);
+    and the head must be keyed (legacy links only are not anchored:
+    nothing keyed covers them; :data:`NOT_ANCHORED` is then the reason).
     """
     end = head.seq + 1 if head is not None else 1
+    if expect_head is not None:
+        if expected is None:
+            return Break(end, 'the expected head %s is not in the chain (cut '
+                              'or rewritten)' % expect_head)
+        problem = row_problem(expected, key)
+        if problem:
+            return Break(expected.seq, problem)
     if head is not None and head.alg is None:
-        return Break(end, 'not anchored: no keyed entry follows the legacy '
-                          'ones (run "sod-nova audit verify --anchor")')
-    if expect_head is None:
-        return None
-    if expected is None:
-        return Break(end, 'the expected head %s is not in the chain (cut or '
-                          'rewritten)' % expect_head)
-    problem = row_problem(expected, key)
-    return Break(expected.seq, problem) if problem else None
+        return Break(end, NOT_ANCHORED)
+    return None
 
 
 def verify_chain(rows, key, checkpoints=(), expect_head=None):
-    """The whole chain: :func:`verify`, every checkpoint
-    (:func:`checkpoint_break`) and the head (:func:`tail_break`)."""
+    """The whole chain: :func:`verify` (legacy links as the anchor counts
+    them), every checkpoint (:func:`checkpoint_break`) and the head
+    (:func:`tail_break`)."""
     rows = sorted(rows, key=lambda r: r.seq)
-    broken = verify(rows, key)
+    head = rows[-1] if rows else None
+    first_keyed = next((r for r in rows if r.alg is not None), None)
+    broken = verify(rows, key, legacy=legacy_links(first_keyed, key, head))
     if broken is not None:
         return broken
     by_seq = {r.seq: r for r in rows}
@@ -314,4 +368,4 @@ def verify_chain(rows, key, checkpoints=(), expect_head=None):
         if broken is not None:
             return broken
     expected = next((r for r in rows if r.hash == expect_head), None)
-    return tail_break(rows[-1] if rows else None, key, expect_head, expected)
+    return tail_break(head, key, expect_head, expected)

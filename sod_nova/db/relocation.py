@@ -196,45 +196,66 @@ class RelocationStore:
 
         The entry must be well typed (:func:`sod_nova.db.audit.validate`;
         ``ValueError`` otherwise) and the link is keyed: without the audit
-        key nothing is written. Writers that meet take the same next
-        sequence number; the unique key refuses all but one, and the others
-        retry on the new last entry.
+        key nothing is written. On a legacy (unkeyed) head the anchor
+        (:func:`sod_nova.db.audit.anchor_entry`) is written first, in the
+        same transaction. Writers that meet take the same next sequence
+        number; the unique key refuses all but one, and the others retry on
+        the new last entry.
         """
         malformed = audit.validate(entry)
         if malformed:
             raise ValueError('audit entry refused: %s' % malformed)
+        return self._append_links(entry)
+
+    def audit_anchor(self):
+        """Anchor a legacy head now (``sod-nova audit verify --anchor``):
+        the anchor's sequence number, or None when the head is keyed."""
+        return self._append_links(None)
+
+    def _append_links(self, entry):
         key = self.audit_key()
+        text = audit.canonical(entry) if entry is not None else None
         try:
-            seq, checkpoint = self._audit_append(audit.canonical(entry),
-                                                 audit.index_columns(entry), key)
+            seq, checkpoints = self._audit_append(text, key)
         except db_exc.DBDuplicateEntry:
             raise RuntimeError('could not append to the audit chain') from None
-        if checkpoint is not None:
+        for point, head in checkpoints:
             LOG.info('audit checkpoint: entry %(seq)d head %(hash)s',
-                     {'seq': seq, 'hash': checkpoint})
+                     {'seq': point, 'hash': head})
         return seq
 
     @oslo_db_api.wrap_db_retry(
         max_retries=AUDIT_ATTEMPTS - 1, retry_interval=0, inc_retry_interval=False,
         exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
-    def _audit_append(self, text, columns, key):
+    def _audit_append(self, text, key):
+        """Link the anchor a legacy head needs, then ``text`` (None: only
+        the anchor): the last new sequence number (None when nothing was
+        written) and the ``(seq, hash)`` of each checkpoint stored."""
         interval = self._options().sod_audit.checkpoint_interval
         with self._writer() as session:
             last = session.query(models.AuditEntry).order_by(
                 models.AuditEntry.seq.desc()).first()
-            prev = last.hash if last is not None else audit.GENESIS
-            seq = last.seq + 1 if last is not None else 1
             created_at = time.time()
-            mac = audit.entry_mac(key, seq, created_at, prev, text)
-            session.add(models.AuditEntry(
-                seq=seq, created_at=created_at, entry=text, prev_hash=prev,
-                hash=mac, alg=audit.HMAC_SHA256, **columns))
-            if seq % interval:
-                return seq, None
-            session.add(models.AuditCheckpoint(
-                seq=seq, created_at=created_at, hash=mac,
-                mac=audit.checkpoint_mac(key, seq, mac, created_at)))
-        return seq, mac
+            texts = [] if text is None else [text]
+            if last is not None and last.alg is None:
+                texts.insert(0, audit.canonical(
+                    audit.anchor_entry(last, created_at)))
+            checkpoints, seq = [], None
+            for text in texts:
+                prev = last.hash if last is not None else audit.GENESIS
+                seq = last.seq + 1 if last is not None else 1
+                mac = audit.entry_mac(key, seq, created_at, prev, text)
+                last = models.AuditEntry(
+                    seq=seq, created_at=created_at, entry=text, prev_hash=prev,
+                    hash=mac, alg=audit.HMAC_SHA256,
+                    **audit.index_columns(json.loads(text)))
+                session.add(last)
+                if seq % interval == 0:
+                    session.add(models.AuditCheckpoint(
+                        seq=seq, created_at=created_at, hash=mac,
+                        mac=audit.checkpoint_mac(key, seq, mac, created_at)))
+                    checkpoints.append((seq, mac))
+        return seq, checkpoints
 
     def audit_entries(self):
         """Every audit row, in chain order (detached)."""
@@ -267,12 +288,19 @@ class RelocationStore:
                 .order_by(table.seq))]
 
     def audit_first_keyed(self):
-        """The sequence number of the first keyed link (the anchor of the
-        legacy links before it), or None."""
-        table = models.AuditEntry
+        """The first keyed link (:func:`first_keyed`), detached, or None."""
         with self._reader() as session:
-            return session.scalar(sa.select(table.seq).where(
-                table.alg.is_not(None)).order_by(table.seq).limit(1))
+            return first_keyed(session)
+
+
+def first_keyed(session):
+    """The first link ``alg`` says is keyed, or None: the anchor of the
+    legacy links before it if :func:`sod_nova.db.audit.anchored_legacy`
+    finds it sound (``alg`` alone proves nothing)."""
+    table = models.AuditEntry
+    row = session.scalars(sa.select(table).where(
+        table.alg.is_not(None)).order_by(table.seq).limit(1)).first()
+    return AuditRow.from_model(row) if row is not None else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
+from sod_nova.relocation import audit_events
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
@@ -284,6 +285,7 @@ def test_a_legacy_chain_is_anchored_by_its_first_keyed_link(store):
     anchor = store.audit_entries()[-1]
     assert anchor.prev_hash == legacy_head and anchor.alg == audit.HMAC_SHA256
     assert anchor.data['legacy_head'] == legacy_head
+    assert anchor.data['legacy_entries'] == 3
     # The legacy links are now fixed by the anchor's MAC: a rewritten one,
     # its sha256 recomputed, no longer links to it.
     rows = _rows()
@@ -458,3 +460,117 @@ def test_a_window_at_the_last_second_is_fine():
     start, end = compliance_handler.window({'start': '1970-01-01T00:00:00Z',
                                             'end': '9999-12-31T23:59:59Z'})
     assert (start, end) == (0.0, audit.MAX_TIME)
+
+
+# -- where legacy links end: the anchor's keyed count, not the alg column ------------
+
+def report_of(store, vm='vm1'):
+    """``(seconds violated, causes)`` of ``vm``'s report over [0, 2000]."""
+    reader = compliance_obj.Reader(CONF, store.audit_key())
+    try:
+        entries = reader.entries(vm, 0.0)
+    except compliance_obj.Unreadable as exc:
+        entries = exc
+    report = compliance_obj.report(vm, entries, 0.0, 2000.0)
+    return report['seconds_violated'], [v['cause'] for v in report['violations']]
+
+
+def _trust_loss_of_vm1(store):
+    """vm1 violated from 1000 until moved at 1500, among other VMs'."""
+    store.audit_append({'event': 'decided', 'vm': 'vm2', 'at': 900.0,
+                        'trigger': 'moving-target'})
+    store.audit_append({'event': 'decided', 'vm': 'vm1', 'at': 1000.0,
+                        'trigger': 'trust-loss', 'cause': 'trust-loss@hw1#1',
+                        'from': 'hw1', 'event_at': 1000.0})
+    store.audit_append({'event': 'moved', 'vm': 'vm1', 'at': 1500.0,
+                        'compliant': True, 'to': 'hw2'})
+    store.audit_append({'event': 'gone', 'vm': 'vm3', 'at': 1600.0})
+    store.audit_append({'event': 'decided', 'vm': 'vm2', 'at': 1700.0,
+                        'trigger': 'moving-target'})
+
+
+def mark_legacy(seqs, rewrite_seq=None, **change):
+    """Mark links ``seqs`` unkeyed, each one's sha256 recomputed over its
+    own prev_hash (what a writer without the key can do), the entry at
+    ``rewrite_seq`` changed first."""
+    with db_api.get_engine(CONF).begin() as conn:
+        for row in _rows():
+            if row['seq'] not in seqs:
+                continue
+            text = row['entry']
+            if row['seq'] == rewrite_seq:
+                text = audit.canonical(dict(audit.json.loads(text), **change))
+            conn.execute(sa.text(
+                'UPDATE relocation_audit SET alg = NULL, entry = :e, hash = :h '
+                'WHERE seq = :s'), {'e': text, 's': row['seq'],
+                                    'h': audit.link_hash(row['prev_hash'], text)})
+
+
+def test_keyed_links_marked_legacy_are_no_legacy_links(app, store):
+    """A fresh install has no legacy links: marking keyed ones unkeyed
+    (their sha256 recomputed) and turning vm1's trust loss into a
+    moving-target move leaves its report unreadable, never empty, and every
+    reader names the first of them."""
+    _trust_loss_of_vm1(store)
+    assert report_of(store) == (500.0, ['trust-loss@hw1#1'])
+    mark_legacy({1, 2, 3}, rewrite_seq=2, trigger='moving-target')
+    assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
+    broken = audit_cli.verify_chain(store)[0]
+    assert (broken.seq, broken.reason) == (1, audit.UNANCHORED)
+    check = page(app)['verification']
+    assert check['break'] == {'seq': 1, 'reason': audit.UNANCHORED}
+
+
+def test_an_api_page_of_links_rewritten_as_legacy_is_broken(app, store):
+    """The reviewer's page: links 1..4 rewritten as one sha256 chain (entry
+    3 changed); the page after marker 2 holds entry 3."""
+    append(store, 8)
+    prev = audit.GENESIS
+    with db_api.get_engine(CONF).begin() as conn:
+        for row in _rows()[:4]:
+            text = row['entry']
+            if row['seq'] == 3:
+                text = audit.canonical(dict(audit.json.loads(text),
+                                            trigger='moving-target'))
+            digest = audit.link_hash(prev, text)
+            conn.execute(sa.text(
+                'UPDATE relocation_audit SET alg = NULL, entry = :e, '
+                'prev_hash = :p, hash = :h WHERE seq = :s'),
+                {'e': text, 'p': prev, 'h': digest, 's': row['seq']})
+            prev = digest
+    resp = webob.Request.blank('/audit?marker=2&limit=2',
+                               headers=ADMIN).get_response(app)
+    check = resp.json['verification']
+    assert check['intact'] is False
+    assert check['break'] == {'seq': 3, 'reason': audit.UNANCHORED}
+
+
+def test_after_an_upgrade_only_the_links_the_anchor_counts_are_legacy(app,
+                                                                      store):
+    _legacy(3)
+    # The manager's next entry anchors the legacy head first, by itself.
+    _trust_loss_of_vm1(store)
+    rows = store.audit_entries()
+    assert [r.alg for r in rows] == [None] * 3 + [audit.HMAC_SHA256] * 6
+    assert rows[3].data == {'event': audit.ANCHORED, 'at': rows[3].data['at'],
+                            'legacy_head': rows[2].hash, 'legacy_entries': 3}
+    assert audit_events.ANCHORED == audit.ANCHORED
+    assert audit_cli.verify_chain(store)[0] is None
+    assert page(app, '&marker=2')['verification']['intact'] is True
+    # The legacy entries stand (vm1's decisions at 1..3 open no violation).
+    assert report_of(store) == (500.0, ['trust-loss@hw1#1'])
+    mark_legacy({5, 6}, rewrite_seq=6, trigger='moving-target')
+    assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
+    assert audit_cli.verify_chain(store)[0] == audit.Break(5, audit.UNANCHORED)
+    assert page(app, '&marker=4')['verification']['break'] == {
+        'seq': 5, 'reason': audit.UNANCHORED}
+
+
+def test_an_anchor_marked_legacy_anchors_nothing(store):
+    _legacy(3)
+    _trust_loss_of_vm1(store)
+    mark_legacy({4, 5, 6, 7})
+    # The first keyed link is now an ordinary entry: no link is legacy.
+    assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
+    assert audit_cli.verify_chain(store)[0] == audit.Break(1, audit.UNANCHORED)
+

@@ -4,10 +4,12 @@ A page is checked link by link (each keyed link's MAC under ``[sod_audit]
 key_file``) from the stored hash of the entry that precedes it, so an
 altered, re-dated, renumbered, swapped, inserted or removed entry inside
 the page (or at its first link) is named without reading the whole chain;
-a client that pages through everything has verified everything. Each page
-also checks the head against the newest stored checkpoint, and against the
-head the caller kept (``expect_head``): a chain cut short is broken on
-every page.
+a client that pages through everything has verified everything. An
+unkeyed link stands only among the legacy links the keyed anchor counts
+(:func:`sod_nova.db.audit.legacy_links`), whatever the ``alg`` column of
+the links around it says. Each page also checks the head against the
+newest stored checkpoint, and against the head the caller kept
+(``expect_head``): a chain cut short is broken on every page.
 """
 
 import json
@@ -36,7 +38,8 @@ def key(conf):
 
 class Page:
     """Up to ``limit`` rows after ``marker``, and what verifying them needs:
-    the link before them, the head, the newest checkpoint and, with
+    the link before them, the head, the anchor (the first keyed link), the
+    newest checkpoint and, with
     ``expect_head``, the link holding that hash."""
 
     def __init__(self, conf, marker=0, limit=100, expect_head=None):
@@ -54,6 +57,7 @@ class Page:
                 table.seq.desc()).limit(1)).first()
             self.head = (relocation_db.AuditRow.from_model(head)
                          if head is not None else None)
+            self.first_keyed = relocation_db.first_keyed(session)
             point = session.scalars(sa.select(models.AuditCheckpoint).order_by(
                 models.AuditCheckpoint.seq.desc()).limit(1)).first()
             self.checkpoint = (relocation_db.Checkpoint(
@@ -93,9 +97,9 @@ class Page:
                                          'missing')
         else:
             prev = self.before.hash if self.before is not None else audit.GENESIS
-            keyed = self.before is not None and self.before.alg is not None
+            legacy = audit.legacy_links(self.first_keyed, key, self.head)
             broken = (audit.verify(rows, key, prev_hash=prev,
-                                   first_seq=marker + 1, keyed_before=keyed)
+                                   first_seq=marker + 1, legacy=legacy)
                       or self._tail_break(key))
         return {
             'intact': broken is None,

@@ -21,8 +21,10 @@ A report reads one VM's entries through the index by VM and time
 (:meth:`~sod_nova.db.relocation.RelocationStore.audit_for_vm`: from its
 last ``resumed`` or ``gone`` before the window, after which nothing of it
 is open), never the whole chain, and checks each entry's own MAC and types
-(:func:`sod_nova.db.audit.row_problem`). An entry that fails makes the
-window unprovable: the report shows the whole window as one violation
+(:func:`sod_nova.db.audit.row_problem`); an
+unkeyed entry stands only among the legacy entries the keyed anchor counts
+(:func:`sod_nova.db.audit.anchored_legacy`). An entry that fails makes
+the window unprovable: the report shows the whole window as one violation
 caused by ``unreadable-audit``, naming the entry (fail closed, never a
 500). A deleted entry of one VM cannot be seen this way; ``sod-nova audit
 verify`` and the audit pages see it as a gap in the chain.
@@ -175,18 +177,20 @@ class Unreadable(exception.SodNovaException):
 
 
 class Reader:
-    """One request's reading of the audit trail: the key, and the anchor
-    of the legacy entries (the first keyed one), read once."""
+    """One request's reading of the audit trail: the key, and how many
+    legacy (unkeyed) entries the anchor counts under its MAC
+    (:func:`sod_nova.db.audit.anchored_legacy`), read once."""
 
     def __init__(self, conf, key):
         self.store = relocation_db.RelocationStore(conf)
         self.key = key
-        self._anchor = False
+        self._legacy = None
 
-    def anchor(self):
-        if self._anchor is False:
-            self._anchor = self.store.audit_first_keyed()
-        return self._anchor
+    def legacy(self):
+        if self._legacy is None:
+            self._legacy = audit.anchored_legacy(
+                self.store.audit_first_keyed(), self.key)
+        return self._legacy
 
     def entries(self, server_id, start):
         """``server_id``'s entries (dicts, chain order) a window from
@@ -194,9 +198,9 @@ class Reader:
         result = []
         for row in self.store.audit_for_vm(server_id, start, RESETS):
             problem = audit.row_problem(row, self.key)
-            if problem is None and row.alg is None and (
-                    self.anchor() is None or row.seq > self.anchor()):
-                problem = 'an unkeyed entry that no keyed entry anchors'
+            if (problem is None and row.alg is None
+                    and row.seq > self.legacy()):
+                problem = audit.UNANCHORED
             if problem is not None:
                 raise Unreadable(row.seq, problem)
             result.append(row.data)
