@@ -274,17 +274,20 @@ class RelocationStore:
     def audit_for_vm(self, vm, start, resets):
         """``vm``'s audit rows a report of a window from ``start`` needs.
 
-        Its rows after its last entry before ``start`` whose event is one of
+        Its rows from its last entry before ``start`` whose event is one of
         ``resets`` (an event after which nothing of the VM is open), in chain
-        order: through the index by VM and time, never the whole chain.
+        order: through the index by VM and time, never the whole chain. That
+        entry is found by its indexed copies (vm, event, at), which anyone
+        with the database can write, so it is among the rows returned: the
+        reader checks it as it checks the others.
         """
         table = models.AuditEntry
         with self._reader() as session:
-            after = session.scalar(sa.select(sa.func.max(table.seq)).where(
+            since = session.scalar(sa.select(sa.func.max(table.seq)).where(
                 table.vm == vm, table.at < start,
                 table.event.in_(tuple(resets)))) or 0
             return [AuditRow.from_model(r) for r in session.scalars(
-                sa.select(table).where(table.vm == vm, table.seq > after)
+                sa.select(table).where(table.vm == vm, table.seq >= since)
                 .order_by(table.seq))]
 
     def audit_first_keyed(self):

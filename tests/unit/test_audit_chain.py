@@ -413,8 +413,9 @@ def test_a_report_reads_from_the_last_reset_before_its_window(store):
         store.audit_append({'event': event, 'vm': 'vm1', 'at': at,
                             'trigger': 'trust-loss'})
     reader = compliance_obj.Reader(CONF, store.audit_key())
-    assert [e['at'] for e in reader.entries('vm1', 45.0)] == [50.0]
-    assert [e['at'] for e in reader.entries('vm1', 35.0)] == [30.0, 40.0, 50.0]
+    assert [e['at'] for e in reader.entries('vm1', 45.0)] == [40.0, 50.0]
+    assert [e['at'] for e in reader.entries('vm1', 35.0)] == [
+        20.0, 30.0, 40.0, 50.0]
     assert len(reader.entries('vm1', 0.0)) == 5
 
 
@@ -574,3 +575,17 @@ def test_an_anchor_marked_legacy_anchors_nothing(store):
     assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
     assert audit_cli.verify_chain(store)[0] == audit.Break(1, audit.UNANCHORED)
 
+
+def test_a_reset_chosen_by_its_index_columns_is_checked(store):
+    """Another VM's ``gone``, its indexed copies made vm1's before the
+    window, would hide vm1's trust loss; it is read and fails its check."""
+    _trust_loss_of_vm1(store)
+    assert report_of(store) == (500.0, ['trust-loss@hw1#1'])
+    with db_api.get_engine(CONF).begin() as conn:
+        conn.execute(sa.text("UPDATE relocation_audit SET vm = 'vm1', at = -1 "
+                             "WHERE seq = 4"))
+    assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
+    with pytest.raises(compliance_obj.Unreadable) as info:
+        compliance_obj.Reader(CONF, store.audit_key()).entries('vm1', 0.0)
+    assert (info.value.seq, info.value.reason) == (
+        4, 'its indexed columns (vm, event, at) disagree with the entry')

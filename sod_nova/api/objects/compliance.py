@@ -21,7 +21,7 @@ A report reads one VM's entries through the index by VM and time
 (:meth:`~sod_nova.db.relocation.RelocationStore.audit_for_vm`: from its
 last ``resumed`` or ``gone`` before the window, after which nothing of it
 is open), never the whole chain, and checks each entry's own MAC and types
-(:func:`sod_nova.db.audit.row_problem`); an
+(:func:`sod_nova.db.audit.row_problem`), that reset entry's too; an
 unkeyed entry stands only among the legacy entries the keyed anchor counts
 (:func:`sod_nova.db.audit.anchored_legacy`). An entry that fails makes
 the window unprovable: the report shows the whole window as one violation
@@ -194,7 +194,9 @@ class Reader:
 
     def entries(self, server_id, start):
         """``server_id``'s entries (dicts, chain order) a window from
-        ``start`` needs; raises :class:`Unreadable` for one that fails."""
+        ``start`` needs, from the reset it starts after (checked too: its
+        indexed columns chose it); raises :class:`Unreadable` for one that
+        fails."""
         result = []
         for row in self.store.audit_for_vm(server_id, start, RESETS):
             problem = audit.row_problem(row, self.key)
