@@ -4,11 +4,16 @@ oslo.db's ``ModelsMigrationsSync`` upgrades an empty database to head with
 ``sod-nova db sync``'s code path and compares the result with
 ``sod_nova.db.models.BASE.metadata`` (tables, columns, types, indexes,
 unique constraints): on SQLite, the single-controller default, and on
-MariaDB, the production database (the ``mariadb`` fixture).
+MariaDB, the production database (the ``mariadb`` fixture). A migration
+that rewrites data is tested from the revision before it, on both.
 """
 
+import base64
+import logging
 import unittest
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from oslo_config import cfg
 from oslo_db.sqlalchemy import test_migrations
 import pytest
@@ -16,6 +21,7 @@ import sqlalchemy as sa
 
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
+from sod_nova.db import enrollment
 from sod_nova.db import migration as db_migration
 from sod_nova.db import models
 
@@ -63,3 +69,64 @@ class TestSQLite(_ModelsMigrationsSync, unittest.TestCase):
 
 class TestMariaDB(_ModelsMigrationsSync, unittest.TestCase):
     database = 'mysql_url'
+
+
+# -- data migrations ---------------------------------------------------------------
+
+def _key_spellings():
+    """One Ed25519 public key: its canonical text, and as PEM."""
+    public = ed25519.Ed25519PrivateKey.generate().public_key()
+    raw = public.public_bytes(serialization.Encoding.Raw,
+                              serialization.PublicFormat.Raw)
+    pem = public.public_bytes(serialization.Encoding.PEM,
+                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(raw).decode(), pem.decode()
+
+
+@pytest.fixture(params=['sqlite', 'mariadb'])
+def conf_at_0008(request, tmp_path):
+    """A configuration whose database is at ``0008_audit_key``."""
+    url = ('sqlite:///%s/sod.db' % tmp_path if request.param == 'sqlite'
+           else request.getfixturevalue('mysql_url'))
+    conf = cfg.ConfigOpts()
+    database.register_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override('connection', url, 'sod_database')
+    db_migration.sync(conf, revision='0008_audit_key')
+    yield conf
+    db_api.dispose()
+
+
+def test_0009_stores_every_enrolled_key_in_one_spelling(conf_at_0008, caplog):
+    """Keys enrolled before the spelling was fixed (as sent: PEM, blanks)
+    are rewritten, so the one-key-one-host rule sees them; a value that is
+    no key is kept and logged, and so are two hosts holding one key."""
+    caplog.set_level(logging.WARNING)
+    engine = db_api.get_engine(conf_at_0008)
+    pem_key, pem = _key_spellings()
+    padded_key, _ = _key_spellings()
+    shared_key, _ = _key_spellings()
+    # sod_trust_enrollments.public_key is VARCHAR(64): MariaDB holds no PEM.
+    sqlite = engine.dialect.name == 'sqlite'
+    rows = {'hw1': pem if sqlite else '%s\n' % pem_key,
+            'hw2': ' %s ' % padded_key, 'hw4': 'not a key',
+            'hw5': shared_key, 'hw6': '\t%s' % shared_key, 'hw7': None}
+    with engine.begin() as conn:
+        for host, text in rows.items():
+            conn.execute(sa.text(
+                'INSERT INTO sod_trust_enrollments (host, architecture, '
+                "public_key) VALUES (:h, 'HyperWall', :k)"),
+                {'h': host, 'k': text})
+    db_migration.sync(conf_at_0008)
+    with engine.begin() as conn:
+        stored = dict(conn.execute(sa.text(
+            'SELECT host, public_key FROM sod_trust_enrollments')).all())
+    assert stored == {'hw1': pem_key, 'hw2': padded_key, 'hw4': 'not a key',
+                      'hw5': shared_key, 'hw6': shared_key, 'hw7': None}
+    assert ('the public key of host hw4 is left as stored: neither PEM nor '
+            'base64' in caplog.text)
+    assert 'hosts hw5, hw6 hold one public key' in caplog.text
+    # The reviewer's probe: hw1's key, sent in its one spelling, for hw3.
+    with pytest.raises(enrollment.EnrollmentError,
+                       match='already enrolled for host hw1'):
+        enrollment.enroll_key('hw3', 'HyperWall', pem_key, conf=conf_at_0008)
