@@ -289,6 +289,10 @@ class MigrationManager:
             if task.state == triggers.PARKED and not reconcile:
                 open_tasks[server.id] = self._revisit_parked(
                     task, ctx, server, event_at)
+            elif (planner.escalable(task)
+                    and task.source_host == server.host):
+                open_tasks[server.id] = self._escalate(task, server, ctx,
+                                                       event_at)
             return
         effective = server_mod.effective_request(self.catalog, server)
         if effective.errors:
@@ -316,6 +320,30 @@ class MigrationManager:
                               malformed=list(effective.errors) or None,
                               ladder=self._ladder(effective),
                               event_at=task.event_at)
+
+    def _escalate(self, task, server, ctx, event_at):
+        """``task`` as an evacuation if it is a pending policy-change or
+        moving-target move and its VM's host lost trust or stopped reporting
+        (:func:`.planner.escalated`); the task, updated or not."""
+        effective = server_mod.effective_request(self.catalog, server)
+        verdict = self.rule.check(effective, server.host,
+                                  ctx.by_host.get(server.host), ctx.now)
+        trigger = planner.escalated(task, verdict.trigger)
+        if trigger is None:
+            return task
+        was = task.trigger
+        task = self.store.task_update(
+            task.id, trigger=trigger, reason=verdict.reason,
+            priority=planner.priority(effective.request), event_at=event_at)
+        LOG.info('%(vm)s on %(host)s must move (%(trigger)s, was waiting '
+                 'for a %(was)s move): %(why)s',
+                 {'vm': server.id, 'host': server.host, 'trigger': trigger,
+                  'was': was, 'why': verdict.reason})
+        self.mover.record(audit_events.DECIDED, task, reason=verdict.reason,
+                          was=was, request=str(effective.request),
+                          ladder=self._ladder(effective),
+                          event_at=task.event_at)
+        return task
 
     def _ladder(self, effective):
         """The VM's remediation ladder as the audit trail keeps it: its

@@ -21,7 +21,10 @@ evacuation discipline is tested without a cloud:
   no other task waits;
 * a project's discretionary moves stop at its allowance for the window
   (``[sod_relocation] project_moves_per_hour``; counted by the manager);
-* a task waiting out a retry backoff does not start before ``not_before``.
+* a task waiting out a retry backoff does not start before ``not_before``;
+* a discretionary move not started yet whose VM's host then lost trust or
+  stopped reporting is that evacuation from then on (:func:`escalated`;
+  ``state`` is read there).
 """
 
 import collections
@@ -48,6 +51,25 @@ def urgency(trigger):
     if trigger in EVACUATIONS:
         return 0
     return 2 if trigger in DISCRETIONARY else 1
+
+
+def escalable(task):
+    """Whether ``task`` is a tenant-caused move not started yet, which
+    becomes an evacuation if its VM's host stops protecting it."""
+    return task.state == triggers.PENDING and task.trigger in DISCRETIONARY
+
+
+def escalated(task, trigger):
+    """The trigger ``task`` is moved for now that a compliance verdict says
+    its VM must move for ``trigger``, or None when it stays as it is.
+
+    A VM has one open task. A policy-change or moving-target move still
+    pending (waiting for a slot, a backoff or its project's allowance) whose
+    VM's host then lost trust or stopped reporting is an evacuation from
+    then on: first in line and never bounded per project, not held behind
+    the tenant's own moves.
+    """
+    return trigger if escalable(task) and trigger in EVACUATIONS else None
 
 
 def ordered(tasks):

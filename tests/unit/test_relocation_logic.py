@@ -113,6 +113,7 @@ class T:
     priority: int = 2
     not_before: float | None = None
     trigger: str = triggers.TRUST_LOSS
+    state: str = triggers.PENDING
 
 
 def test_most_demanding_first_then_oldest():
@@ -172,6 +173,35 @@ def test_a_projects_tenant_caused_moves_stop_at_its_allowance():
                             allowance={'A': 1, 'B': 0})
     # An evacuation is never bounded by its project's allowance.
     assert [t.vm for t in chosen] == ['a3', 'a1']
+
+
+def test_a_held_tenant_move_becomes_the_evacuation_of_its_vm():
+    """Issue 22: a policy-change move held by its project's allowance (or
+    waiting for a slot) kept its trigger when the VM's host then lost
+    trust, so the evacuation waited out the tenant's hour."""
+    for cause in planner.DISCRETIONARY:
+        held = T(1, 'a1', 'tpm1', trigger=cause, state=triggers.PENDING)
+        for evacuation in planner.EVACUATIONS:
+            assert planner.escalated(held, evacuation) == evacuation
+        # Still the tenant's own move: nothing changes.
+        for other in (triggers.POLICY_CHANGE, None):
+            assert planner.escalated(held, other) is None
+        # Started already: Nova is moving it, never re-classed mid-flight.
+        started = dataclasses.replace(held, state=triggers.MIGRATING)
+        assert planner.escalated(started, triggers.TRUST_LOSS) is None
+    # An evacuation or a recovery is never re-classed.
+    for cause in planner.EVACUATIONS + (triggers.RECOVERY,):
+        task = T(1, 'a1', 'tpm1', trigger=cause, state=triggers.PENDING)
+        assert planner.escalated(task, triggers.UNREACHABLE) is None
+    # Re-classed, the allowance no longer holds it.
+    held = T(1, 'a1', 'tpm1', trigger=triggers.POLICY_CHANGE,
+             state=triggers.PENDING)
+    evacuation = dataclasses.replace(
+        held, trigger=planner.escalated(held, triggers.TRUST_LOSS))
+    for task, chosen in ((held, []), (evacuation, [evacuation])):
+        assert planner.select([task], [], 4, 2, now=0,
+                              project_of={'a1': 'A'},
+                              allowance={'A': 0}) == chosen
 
 
 def test_project_moves_count_the_last_window_only():
