@@ -500,6 +500,123 @@ def test_an_evacuation_starts_ahead_of_demanding_moving_target_moves(
     assert_chain_intact(relocation)
 
 
+def project_api(relocation, project_id):
+    """An admin of ``project_id`` on the embedded Nova API (Nova's stubbed
+    Keystone takes the project from the request's headers)."""
+    api = client.TestOpenStackClient(
+        'admin', relocation.nova.api_fixture.base_url, project_id=project_id,
+        roles=['reader', 'member', 'admin'])
+    api.microversion = 'latest'
+    return api
+
+
+def boot_as(relocation, api, host, metadata, name):
+    """Boot a server on ``host`` in ``api``'s project."""
+    server = api.post_server({'server': {
+        'name': name, 'imageRef': nova_mod._servers.DEFAULT_IMAGE,
+        'flavorRef': nova_mod._servers.DEFAULT_FLAVOR, 'networks': 'none',
+        'host': host, 'metadata': dict(metadata)}})
+    server = relocation.nova.wait_for_server(server, ('ACTIVE', 'ERROR'))
+    assert server['status'] == 'ACTIVE', server
+    assert (relocation.host_of(server), server['tenant_id']) == (
+        host, api.project_id)
+    return server['id']
+
+
+def held_by_allowance(caplog):
+    """``{vm: message}`` of the manager's "its move waits" log lines."""
+    return {r.args['vm']: r.getMessage() for r in caplog.records
+            if r.name == manager_mod.__name__
+            and 'project_moves_per_hour' in r.getMessage()}
+
+
+def settle_but_held(relocation, caplog):
+    """Run the manager's passes until no move is in flight and every open
+    task is a pending one the manager logged as held by its project's
+    allowance (:func:`settle` waits for those too, for an hour). Fails when
+    no task advanced for as long as settle allows."""
+    manager = relocation.manager
+    stall_after = settle_mod.stall_limit(CONF)
+    last, since = None, time.monotonic()
+    while True:
+        manager.process_pending()
+        tasks = relocation.store.tasks_open()
+        if all(t.state == triggers.PENDING for t in tasks) and (
+                {t.vm for t in tasks} <= set(held_by_allowance(caplog))):
+            return
+        mark = frozenset((t.id, t.state, t.attempts) for t in tasks)
+        if mark != last:
+            last, since = mark, time.monotonic()
+        assert time.monotonic() - since <= stall_after, (
+            'the manager stopped advancing: %s' % sorted(mark))
+        time.sleep(CONF.sod_relocation.poll_interval)
+
+
+def test_a_projects_policy_moves_stop_at_its_allowance_evacuations_do_not(
+        relocation, caplog):
+    """Issue 22: a tenant's own moves are bounded per project
+    ([sod_relocation] project_moves_per_hour), through Nova's project of
+    each VM; another project's moves and the project's evacuations are not
+    held by that allowance."""
+    start_hosts(relocation, {'tpm1': ('TPM', 'trusted'),
+                             'hw1': ('HyperWall', 'trusted')})
+    relocation.override('project_moves_per_hour', 2)
+    tenant = relocation.nova.admin_api
+    other = project_api(relocation, 'b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5')
+    vms = [boot_as(relocation, tenant, 'tpm1', TPM_ONLY, 'a-%d' % i)
+           for i in range(3)]
+    neighbour = boot_as(relocation, other, 'tpm1', TPM_ONLY, 'b-0')
+    relocation.new_manager()
+    relocation.settle()
+    with listening(relocation), caplog.at_level(
+            logging.INFO, logger=manager_mod.__name__):
+        # Each customer raises its request through Nova: four policy
+        # changes, three of them the first project's.
+        for vm in vms:
+            tenant.api_post('/servers/%s/metadata' % vm,
+                            {'metadata': HYPERWALL})
+        other.api_post('/servers/%s/metadata' % neighbour,
+                       {'metadata': HYPERWALL})
+        relocation.nova.flush_notifications()
+        settle_but_held(relocation, caplog)
+
+        moved = [vm for vm in vms if relocation.host_of(vm) == 'hw1']
+        assert len(moved) == 2, 'the project moved %d VMs' % len(moved)
+        [held] = [vm for vm in vms if vm not in moved]
+        assert relocation.host_of(held) == 'tpm1'
+        assert relocation.migrations(held) == []
+        [task] = relocation.store.tasks(held)
+        assert (task.trigger, task.state) == (triggers.POLICY_CHANGE,
+                                              triggers.PENDING)
+        assert held_by_allowance(caplog) == {held: (
+            '%s: its policy-change move waits: project %s started 2 such '
+            'moves in the last hour ([sod_relocation] project_moves_per_hour)'
+            % (held, tenant.project_id))}
+        # The other project's move was not held by the first one's bound.
+        assert relocation.host_of(neighbour) == 'hw1'
+        [task] = relocation.store.tasks(neighbour)
+        assert (task.trigger, task.state) == (triggers.POLICY_CHANGE,
+                                              triggers.DONE)
+
+        # The held VM's host is attacked: its evacuation starts although
+        # its project has no move left this hour.
+        relocation.set_trust('tpm1', 'untrusted', '3 memory violations')
+        settle_but_held(relocation, caplog)
+    assert relocation.host_of(held) == 'hw1'
+    assert relocation.status(held) == 'ACTIVE'
+    [migration] = relocation.migrations(held)
+    assert (migration['status'], migration['source_compute']) == (
+        'completed', 'tpm1')
+    [task] = relocation.store.tasks(held)
+    assert (task.trigger, task.state) == (triggers.TRUST_LOSS, triggers.DONE)
+    # One task, re-classed: the audit says why it moved in the end.
+    assert [(e['trigger'], e.get('was')) for e in relocation.audit_events(held)
+            if e['event'] == 'decided'] == [
+        (triggers.POLICY_CHANGE, None),
+        (triggers.TRUST_LOSS, triggers.POLICY_CHANGE)]
+    assert_chain_intact(relocation)
+
+
 def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(
         relocation):
     start_hosts(relocation, {'hw1': ('HyperWall', 'trusted'),
