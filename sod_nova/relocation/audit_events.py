@@ -6,6 +6,8 @@ runner and its timeline read them back. One definition here, so a reader
 never waits for a name no writer uses.
 """
 
+from sod_nova.db import audit
+
 DECIDED = 'decided'
 """A VM must move (or no longer must): the trigger and the reason."""
 MIGRATE_CALLED = 'migrate-called'
@@ -36,7 +38,9 @@ SUPERSEDED = 'superseded'
 VM looked at again."""
 NOT_NEEDED = 'not-needed'
 """The VM's host satisfies it again before it was moved."""
-ANCHORED = 'audit-anchored'
-"""The first keyed entry after legacy (unkeyed) ones, written by ``sod-nova
-audit verify --anchor`` once the legacy chain verified: its MAC covers the
-legacy head (``legacy_head``)."""
+ANCHORED = audit.ANCHORED
+"""The first keyed entry after legacy (unkeyed) ones, written by the
+manager's writer before its first keyed entry, or by ``sod-nova audit verify
+--anchor``, once the legacy chain verified: its MAC covers the legacy head
+(``legacy_head``) and how many legacy entries there are
+(``legacy_entries``)."""

@@ -188,13 +188,16 @@ class MigrationManager:
             wake.append(now + self.conf.sod_relocation.poll_interval)
         if self._moving.next_due() is not None:
             wake.append(self._moving.next_due())
+        if self._held and self._project_moves.next_free() is not None:
+            wake.append(self._project_moves.next_free())
         wake.extend(self._parked_revisits)
         return max(min(wake) - now, 0.0)
 
     # One pass --------------------------------------------------------------
 
     def process_pending(self):
-        """One pass; True while work remains (queued, pending or migrating)."""
+        """One pass; True while work remains (queued, pending or migrating;
+        not a move its project's allowance holds)."""
         with self._lock:
             ctx = snapshot.Snapshot(self.compute, list(self._host_rows()), db_api.now(),
                         self._inventory)
@@ -215,8 +218,11 @@ class MigrationManager:
             self._parked_revisits = [t.not_before for t in remaining
                                      if t.state == triggers.PARKED
                                      and t.not_before is not None]
+            # A move its project's allowance holds is not work to poll for:
+            # the manager looks again when the allowance grows.
             return bool(self._events) or any(
-                t.state in triggers.BUSY_STATES for t in remaining)
+                t.state in triggers.BUSY_STATES and t.id not in self._held
+                for t in remaining)
 
     def _take_triggers(self, ctx, open_tasks):
         """Act on the queued events, the reconcile and due timers; whether

@@ -151,6 +151,12 @@ class ProjectMoves:
         return {p: max(limit - len(self._started.get(p, ())), 0)
                 for p in projects if p is not None}
 
+    def next_free(self):
+        """When the first project's oldest counted move leaves the window
+        (its allowance grows again), or None when none is counted."""
+        oldest = [started[0] for started in self._started.values() if started]
+        return min(oldest) + self.window if oldest else None
+
 
 def backoff(base, attempts):
     """Seconds to wait before retry number ``attempts`` (1, 2, ...)."""

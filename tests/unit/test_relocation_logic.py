@@ -353,3 +353,14 @@ def test_once_nova_refused_a_live_move_the_ladder_goes_on_to_cold():
         'vm', metadata={'sod:remediation': 'live'}))
     kind, why = ladder.choose(server, live_only, Conf, not_live=True)
     assert kind is None and 'Nova refused to live-migrate this guest' in why
+
+
+def test_project_moves_say_when_an_allowance_grows_again():
+    moves = planner.ProjectMoves(window=3600.0)
+    assert moves.next_free() is None
+    moves.record('a', 100.0)
+    moves.record('b', 50.0)
+    moves.record('a', 200.0)
+    assert moves.next_free() == 3650.0          # b's move leaves the window
+    assert moves.allowance({'a', 'b'}, 2, 3651.0) == {'a': 0, 'b': 2}
+    assert moves.next_free() == 3700.0
