@@ -13,12 +13,14 @@ evacuation discipline is tested without a cloud:
 * at most ``max_concurrent`` moves in flight overall and at most
   ``max_per_source_host`` out of one source host (a server under attack is
   evacuated in waves rather than swamping its NIC and Nova's conductor);
-* discretionary moves never take the last free slot: in flight and
-  starting, they hold at most ``max_concurrent - 1`` slots, so that an
-  evacuation decided while they run starts at once (a move in flight is
-  never aborted for it: a cold one cannot be, and an aborted live one would
-  only be started again); with ``max_concurrent`` 1 one starts only while
-  no other task waits;
+* only evacuations take the last free slot: discretionary moves and
+  recoveries, in flight and starting, hold at most ``max_concurrent - 1``
+  slots, so that an evacuation decided while they run starts at once (a
+  move in flight is never aborted for it: a cold one cannot be, and an
+  aborted live one would only be started again); with ``max_concurrent`` 1
+  one starts only while no other task waits. Recoveries too, because a
+  tenant can park its own VM (a request no host meets) and then make it a
+  recovery (a request a host meets);
 * a project's discretionary moves stop at its allowance for the window
   (``[sod_relocation] project_moves_per_hour``; counted by the manager);
 * a task waiting out a retry backoff does not start before ``not_before``;
@@ -91,7 +93,7 @@ def select(pending, in_flight, max_concurrent, max_per_source_host, now,
     left = dict(allowance or {})
     per_source = collections.Counter(t.source_host for t in in_flight)
     free = max_concurrent - len(in_flight)
-    discretionary = sum(1 for t in in_flight if t.trigger in DISCRETIONARY)
+    yielding = sum(1 for t in in_flight if t.trigger not in EVACUATIONS)
     cap = max(max_concurrent - 1, 1)
     chosen, waiting = [], False
     busy_vms = {t.vm for t in in_flight}
@@ -102,13 +104,16 @@ def select(pending, in_flight, max_concurrent, max_per_source_host, now,
             continue
         ready = ((task.not_before is None or task.not_before <= now)
                  and per_source[task.source_host] < max_per_source_host)
-        if task.trigger in DISCRETIONARY:
-            project = project_of.get(task.vm)
-            if (not ready or discretionary >= cap
+        if task.trigger not in EVACUATIONS:
+            project = (project_of.get(task.vm)
+                       if task.trigger in DISCRETIONARY else None)
+            if (not ready or yielding >= cap
                     or (waiting and free <= 1)
                     or left.get(project, 1) <= 0):
+                if not ready and task.trigger not in DISCRETIONARY:
+                    waiting = True
                 continue
-            discretionary += 1
+            yielding += 1
             if project in left:
                 left[project] -= 1
         elif not ready:

@@ -162,6 +162,23 @@ def test_tenant_caused_moves_never_take_the_last_free_slot():
     assert planner.select(mt + [waiting], [], 1, 1, now=0) == []
 
 
+def test_recoveries_never_take_the_last_free_slot_either():
+    """A tenant can park its own VM (a request no host meets) and then make
+    it a recovery (a request a host meets): four such recoveries still leave
+    a slot for an evacuation decided while they run (found in review)."""
+    recoveries = [T(i, 'r%d' % i, 'hw%d' % i, trigger=triggers.RECOVERY)
+                  for i in range(1, 5)]
+    started = planner.select(recoveries, [], 4, 2, now=0)
+    assert [t.vm for t in started] == ['r1', 'r2', 'r3']
+    evacuation = T(7, 'victim', 'hw7')
+    assert planner.select(recoveries[3:] + [evacuation], started, 4, 2,
+                          now=0) == [evacuation]
+    # Recoveries still go ahead of tenant-caused moves.
+    mt = T(8, 'mt', 'hw8', trigger=triggers.MOVING_TARGET)
+    assert [t.vm for t in planner.select([mt, recoveries[0]], [], 4, 2,
+                                         now=0)] == ['r1', 'mt']
+
+
 def test_a_projects_tenant_caused_moves_stop_at_its_allowance():
     pending = [T(1, 'a1', 'h1', trigger=triggers.MOVING_TARGET),
                T(2, 'a2', 'h2', trigger=triggers.POLICY_CHANGE),
