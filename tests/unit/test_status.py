@@ -115,6 +115,15 @@ def make_conf(tmp_path, nova_text=NOVA_CONF, transport_url=RABBIT, sync=True,
 def _dispose():
     yield
     db_api.dispose()
+    # make_conf's ConfigOpts share their groups' options with every other
+    # (oslo.config copies a registered OptGroup shallowly): what it set
+    # would reach the next test's configuration, even a new ConfigOpts.
+    conf = cfg.ConfigOpts()
+    for module in sod_nova.conf._MODULES:
+        module.register_opts(conf)
+    for option, group in KEY_GROUPS.items():
+        conf.clear_override(option, group)
+    conf.clear_override('nova_config_files', 'sod_upgrade_check')
 
 
 @pytest.fixture

@@ -132,9 +132,12 @@ def test_drops_are_logged_at_most_once_a_report_interval(agent, caplog):
 def test_an_agent_without_the_groups_key_does_not_start(conf):
     agent = service.TrustAgent(conf, 'hw1', backends.load('hyperwall', 'HyperWall'),
                                keys.generate_private_key())
-    with pytest.raises(challenges.ChallengeKeyError,
-                       match=r'challenge_public_key_file is not set'):
-        agent.start()
+    try:
+        with pytest.raises(challenges.ChallengeKeyError,
+                           match=r'challenge_public_key_file is not set'):
+            agent.start()
+    finally:
+        agent.stop()        # had it started, its threads would outlive the run
 
 
 def test_the_key_file_holds_base64_lines_or_pem_blocks(tmp_path):
