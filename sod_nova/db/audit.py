@@ -37,6 +37,7 @@ import math
 import os
 import secrets
 
+from sod_nova import keyfile
 from sod_nova.conf import audit as audit_conf
 from sod_nova.db import api as db_api
 
@@ -45,7 +46,6 @@ GENESIS = '0' * 64
 HMAC_SHA256 = 'hmac-sha256'
 MIN_KEY_BYTES = 32
 #: A key file is a line of hex; anything longer is not one.
-MAX_KEY_FILE_BYTES = 4096
 _LABEL = 'sod-nova-audit/1'
 _CHECKPOINT_LABEL = 'sod-nova-audit-checkpoint/1'
 #: The event of the keyed entry that anchors the legacy links before it.
@@ -64,24 +64,8 @@ def load_key(path):
 
     Raises :class:`AuditKeyError` naming the file and the problem.
     """
-    try:
-        with open(path, 'rb') as f:
-            text = f.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise AuditKeyError('[sod_audit] key_file %s cannot be read: %s'
-                            % (path, exc.strerror or exc)) from None
-    if len(text) > MAX_KEY_FILE_BYTES:
-        raise AuditKeyError('[sod_audit] key_file %s is larger than %d bytes: '
-                            'not a key' % (path, MAX_KEY_FILE_BYTES))
-    try:
-        key = bytes.fromhex(text.decode('ascii').strip())
-    except (UnicodeDecodeError, ValueError):
-        raise AuditKeyError('[sod_audit] key_file %s must hold hex digits '
-                            '(e.g. "openssl rand -hex 32")' % path) from None
-    if len(key) < MIN_KEY_BYTES:
-        raise AuditKeyError('[sod_audit] key_file %s holds %d bytes; at least '
-                            '%d are needed' % (path, len(key), MIN_KEY_BYTES))
-    return key
+    return keyfile.read_secret(path, '[sod_audit] key_file', AuditKeyError,
+                               MIN_KEY_BYTES)
 
 
 def write_key(path):

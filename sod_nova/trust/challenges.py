@@ -30,12 +30,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.kdf import hkdf
 
 from sod_nova import exception
+from sod_nova import keyfile
 from sod_nova.trust import keys
 
 _LABEL = b'sod-nova-challenge-v1\n'
 _HKDF_INFO = b'sod-nova challenge signing key v1'
-#: Largest public key file read, in bytes (a few keys while rotating).
-MAX_KEY_FILE_BYTES = 16384
 #: Bounds of what a challenge may carry (a TPM credential is a few hundred
 #: bytes of base64; anything larger is not the monitor's).
 MAX_FIELD_CHARS = 4096
@@ -72,20 +71,9 @@ def load_public_keys(path):
 
     Raises :class:`ChallengeKeyError` naming the file and the problem.
     """
-    where = '[sod_trust] challenge_public_key_file %s' % path
-    try:
-        with open(path, 'rb') as f:
-            data = f.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ChallengeKeyError('%s cannot be read: %s'
-                                % (where, exc.strerror or exc)) from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise ChallengeKeyError('%s is larger than %d bytes'
-                                % (where, MAX_KEY_FILE_BYTES))
-    try:
-        text = data.decode('ascii')
-    except UnicodeDecodeError:
-        raise ChallengeKeyError('%s is not text' % where) from None
+    option = '[sod_trust] challenge_public_key_file'
+    where = '%s %s' % (option, path)
+    text = keyfile.read_text(path, option, ChallengeKeyError)
     blocks = _PEM.findall(text)
     rest = _PEM.sub('', text)
     lines = [line.strip() for line in rest.splitlines()

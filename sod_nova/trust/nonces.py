@@ -24,6 +24,7 @@ import struct
 
 from sod_nova import exception
 from sod_nova import hostname
+from sod_nova import keyfile
 
 _LABEL = b'sod-nova-nonce-v1\n'
 #: Shortest group key accepted, in bytes.
@@ -43,22 +44,8 @@ def load_key(path):
 
     Raises :class:`NonceKeyError` naming the file and the problem.
     """
-    try:
-        with open(path, 'rb') as f:
-            text = f.read(4096)
-    except OSError as exc:
-        raise NonceKeyError('[sod_trust] nonce_key_file %s cannot be read: %s'
-                            % (path, exc.strerror or exc)) from None
-    try:
-        key = bytes.fromhex(text.decode('ascii').strip())
-    except (UnicodeDecodeError, ValueError):
-        raise NonceKeyError('[sod_trust] nonce_key_file %s must hold hex digits '
-                            '(e.g. "openssl rand -hex 32")' % path) from None
-    if len(key) < MIN_KEY_BYTES:
-        raise NonceKeyError('[sod_trust] nonce_key_file %s holds %d bytes; at '
-                            'least %d are needed' % (path, len(key),
-                                                     MIN_KEY_BYTES))
-    return key
+    return keyfile.read_secret(path, '[sod_trust] nonce_key_file',
+                               NonceKeyError, MIN_KEY_BYTES)
 
 
 def write_key(path, key=None):

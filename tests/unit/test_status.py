@@ -406,9 +406,10 @@ def test_a_key_file_that_cannot_be_read_is_named(tmp_path, override, option,
     override(conf, option, str(path), KEY_GROUPS[option])
     outcome = result(conf, '_check_keys')
     assert outcome.code == FAILURE
-    assert outcome.details == '[%s] %s %s cannot be read: %s' % (
+    assert outcome.details == '[%s] %s %s %s' % (
         KEY_GROUPS[option], option, path,
-        'Is a directory' if path.is_dir() else 'No such file or directory')
+        'is not a regular file' if path.is_dir()
+        else 'cannot be read: No such file or directory')
 
 
 def test_a_challenge_key_of_another_monitor_group_fails(tmp_path, override):

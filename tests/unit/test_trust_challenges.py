@@ -5,10 +5,13 @@ RPC endpoint calls for each message; the bus and the monitor are in the
 functional tests (test_trust_processes, test_simulate).
 """
 
+import os
+
 from cryptography.hazmat.primitives import serialization
 from oslo_config import cfg
 import pytest
 
+from sod_nova import keyfile
 from sod_nova.conf import trust as trust_conf
 from sod_nova.trust import backends
 from sod_nova.trust import challenges
@@ -156,16 +159,19 @@ def test_the_key_file_holds_base64_lines_or_pem_blocks(tmp_path):
 
 @pytest.mark.parametrize('content, message', [
     (None, 'cannot be read'),
+    (None, 'is not a regular file'),
     (b'', 'holds no public key (print it with "sod-nova trust challenge-key")'),
     (b'# only a comment\n', 'holds no public key'),
     (b'\xff\xfe binary', 'is not text'),
-    (b'A' * (challenges.MAX_KEY_FILE_BYTES + 1), 'is larger than 16384 bytes'),
+    (b'A' * (keyfile.MAX_BYTES + 1), 'is larger than 16384 bytes'),
     (b'bm90IGEga2V5\n', 'an Ed25519 public key has 32 bytes, not 9'),
 ])
 def test_an_unusable_key_file_is_one_line_naming_it(tmp_path, content, message):
     path = tmp_path / 'challenge.pub'
     if content is not None:
         path.write_bytes(content)
+    elif message == 'is not a regular file':
+        os.mkfifo(path)                 # would block a plain open()
     with pytest.raises(challenges.ChallengeKeyError) as exc:
         challenges.load_public_keys(str(path))
     text = str(exc.value)
