@@ -121,3 +121,28 @@ def test_a_request_some_row_satisfies_for_any_guest_is_not_logged(caplog):
         validators.validate('sod:options', '1,2')
         validators.validate('sod:package', 'basic')
     assert [r for r in caplog.records if r.name == extra_specs.__name__] == []
+
+
+@pytest.mark.parametrize('content', [
+    b'a: &x [1, 2]\nb: *x\n',                  # an alias (the bomb's brick)
+    b'\xff\xfe not UTF-8\n',
+    b'[' * 100 + b']' * 100 + b'\n',           # nested deeper than allowed
+])
+def test_an_unusable_catalogue_is_nova_apis_400_not_500(tmp_path, monkeypatch,
+                                                          content):
+    """Before, a non-UTF-8 or deeply nested catalogue reached nova-api's
+    ``flavor set`` as an unhandled error (a 500); every bad file is now the
+    loader's one error, which the validator turns into Nova's 400."""
+    from sod_nova.conf import CONF
+    bad = tmp_path / 'packages.yaml'
+    bad.write_bytes(content)
+    monkeypatch.delitem(extra_specs._CATALOG, 'catalog', raising=False)
+    CONF.set_override('packages_file', str(bad), 'sod_catalog')
+    try:
+        with pytest.raises(exception.ValidationError) as info:
+            validators.validate('sod:package', 'basic')
+    finally:
+        CONF.clear_override('packages_file', 'sod_catalog')
+        extra_specs._CATALOG.pop('catalog', None)
+    assert 'cannot be checked: the catalogue is unusable' in str(info.value)
+    assert str(bad) in str(info.value)
