@@ -1,12 +1,24 @@
 """Fixtures the unit tests share."""
 
+from oslo_config import cfg
 import pytest
 import yaml
 
 from sod_nova.catalog import loader
 from sod_nova.conf import CONF
+from sod_nova.conf import trust as trust_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
+
+
+@pytest.fixture
+def trust_options():
+    """A configuration of its own with the [sod_trust] options at their
+    defaults (no file, no override of another test's)."""
+    conf = cfg.ConfigOpts()
+    trust_conf.register_opts(conf)
+    conf([])
+    return conf
 
 
 @pytest.fixture

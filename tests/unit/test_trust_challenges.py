@@ -8,11 +8,9 @@ functional tests (test_trust_processes, test_simulate).
 import os
 
 from cryptography.hazmat.primitives import serialization
-from oslo_config import cfg
 import pytest
 
 from sod_nova import keyfile
-from sod_nova.conf import trust as trust_conf
 from sod_nova.trust import backends
 from sod_nova.trust import challenges
 from sod_nova.trust import keys
@@ -23,11 +21,8 @@ GROUP_KEY = nonces.generate_key()
 
 
 @pytest.fixture
-def conf():
-    conf = cfg.ConfigOpts()
-    trust_conf.register_opts(conf)
-    conf([])
-    return conf
+def conf(trust_options):
+    return trust_options
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
-from sod_nova.conf import trust as trust_conf
 from sod_nova.trust import nonces
 from sod_nova.trust import rpc
 from sod_nova.trust.monitor import alerts
@@ -17,11 +16,8 @@ from sod_nova.trust.monitor import service
 
 
 @pytest.fixture
-def conf():
-    conf = cfg.ConfigOpts()
-    trust_conf.register_opts(conf)
-    conf([])
-    return conf
+def conf(trust_options):
+    return trust_options
 
 
 def test_scope_by_host_and_architecture(conf):
