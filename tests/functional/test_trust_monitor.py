@@ -585,6 +585,8 @@ def test_resume_after_a_long_silence_never_quotes_an_expired_nonce(fleet, conf):
     time.sleep(0.5)   # the agent's last nonce ages past nonce_max_age
     fleet.agent('hw1').resume()
     wait_state('hw1', trust.TRUSTED)
+    # Listeners run after the row is written: wait for the third call.
+    assert fleet_mod.wait_for(lambda: len(changes) >= 3, TIMEOUT), changes
     assert [c['new_state'] for c in changes] == [
         trust.TRUSTED, trust.UNREACHABLE, trust.TRUSTED]
 
