@@ -23,7 +23,6 @@ Modules, one job each:
   ``stop()``.
 * :mod:`.notifications` – oslo.messaging endpoints feeding the manager.
 * :mod:`.service` – assembles a manager and its listener from the config.
-* :mod:`.migration_model` – the pre-copy model predicting evacuation times.
 
 The hash-chained audit trail and the tasks table are the database layer's
 (:mod:`sod_nova.db.audit`, :mod:`sod_nova.db.relocation`); waiting until the

@@ -1,11 +1,11 @@
-"""The live-migration model reproduces the paper's Table V and behaves physically."""
+"""The benchmarks' live-migration model reproduces the paper's Table V and behaves physically."""
 
 import dataclasses
 
 import pytest
 
-from sod_nova.relocation import migration_calibration as calibration
-from sod_nova.relocation import migration_model as mm
+from benchmarks.migration_model import calibration
+from benchmarks.migration_model import model as mm
 
 WORKLOADS = {w.name: w for w in calibration.PAPER_WORKLOADS}
 APP = WORKLOADS["App Server"]

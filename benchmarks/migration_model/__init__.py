@@ -5,10 +5,8 @@ downtime, data sent); the paper's ±10 % is the baseline.  The detail also
 reports which strategy cuts the App Server's 4050 ms pause at least 5x.
 """
 
-import json
-
-from sod_nova.relocation import migration_calibration as calibration
-from sod_nova.relocation import migration_model as mm
+from benchmarks.migration_model import calibration
+from benchmarks.migration_model import model as mm
 
 BASELINE = 0.10
 METRICS = ("total_time_s", "downtime_ms", "data_sent_mb")
@@ -63,6 +61,3 @@ def run() -> dict:
         },
     }
 
-
-if __name__ == "__main__":
-    print(json.dumps(run(), indent=2, ensure_ascii=False))

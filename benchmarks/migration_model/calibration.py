@@ -1,17 +1,16 @@
-"""The paper's Table V and the workloads calibrated on it.
+"""The paper's Table V and the workloads the migration model is calibrated on.
 
-:mod:`.migration_model` models a live migration; this module holds what it
-was calibrated against (Table V's measured migrations) and the calibrated
-workload of each row, with :func:`relative_errors` to check that every cell
-stays close (the model's docstring says how the parameters were found).
-Data and their check, kept apart from the model so that each reads alone.
+:mod:`.model` models a live migration; this module holds what it was
+calibrated against (Table V's measured migrations), the calibrated workload
+of each row, and :func:`relative_errors` to check that every cell stays
+close (how the parameters were found: ``doc/source/contributor/migration-model.rst``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sod_nova.relocation import migration_model as mm
+from benchmarks.migration_model import model as mm
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,8 @@ PAPER_WORKLOADS = (
              "the dirty set fits the 30 ms target at once"),
 )
 """Calibrated parameters, one per Table V row: estimated by hand from the
-row's data/time/pause, refined by a small search, then rounded (see the
-module doc).  Constants, so the calibration is reviewable data."""
+row's data/time/pause, refined by a small search, then rounded (see
+migration-model.rst).  Constants, so the calibration is reviewable data."""
 
 
 def relative_errors(

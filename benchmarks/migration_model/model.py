@@ -1,53 +1,11 @@
 """Round-by-round model of KVM live migration, calibrated on the paper's Table V.
 
-Security on Demand answers an attack or a policy change by live-migrating
-VMs (paper section VI).  The migration manager must know, before it acts, how
-long a migration takes, how long the VM is paused and how much it loads the
-network, so this module models the pre-copy algorithm of Clark et al.
-("Live migration of virtual machines", NSDI 2005) plus the two remedies for
-VMs that pre-copy cannot move with a short pause (post-copy and QEMU
-auto-converge).
-
-Model (sizes in MiB, called MB as in the paper; link rates in Mbit/s):
-
-* ``R``  = link line rate x efficiency: what the migration stream gets while
-  the guest is paused.  ``Rw`` = ``R`` minus the guest's own traffic on the
-  same NIC: what pre-copy gets while the guest runs.
-* Round 1 sends every non-zero page, ``M (1 - z)``; KVM sends zero pages as
-  a few-byte marker, which is why an idle 1 GB VM moves only ~212 MB.
-* Dirtying follows Clark's writable working set (WWS): writes land in a hot
-  set of ``W`` MB at ``d`` MB/s.  The number of distinct pages dirtied during
-  a round of ``t`` seconds saturates at the WWS::
-
-      dirtied(t) = W (1 - exp(-d t / W))
-
-  A short round therefore re-dirties little, a long one at most ``W``.
-* Round ``i`` sends ``S_i`` in ``S_i / Rw`` seconds; ``S_{i+1} = dirtied``.
-  Stop conditions, checked in this order after each round:
-  converged (``S_{i+1} / measured rate <= downtime limit``), ``max_rounds``,
-  total data would exceed ``max_data_factor x RAM`` (Xen's 3x), or no progress
-  (``S_{i+1} > no_progress_ratio x S_i``: the dirtying rate is eating the link,
-  Clark's "dirty rate exceeds transfer rate" with QEMU's 50 % margin).
-* Stop-and-copy: downtime = ``resume + (S_last + cpu_state) / R``;
-  total time = ``orchestration + setup + sum(S_i / Rw) + downtime``.
-  (Page headers and zero-page markers, ~0.3 % of the data, are ignored.)
-
-Calibration: Table V's pauses (200-650 ms, App 4 s) are far above qemu-kvm's
-30 ms target, so only the idle VM converges; the others stop on no progress
-once a round re-dirties their WWS, and the pause is ``resume`` plus copying
-what the last round dirtied.  The fixed costs (setup 0.38 s, resume 190 ms)
-and the link (105 MB/s) are shared by all rows; per row, the zero fraction
-sets the data, the WWS the pause, and guest traffic the extra time of the
-network-bound servers.  Every cell is within ~1 %
-(:func:`~sod_nova.relocation.migration_calibration.relative_errors`, with
-Table V and the calibrated workloads).
-
-Variants (``strategy``): ``"postcopy"`` switches after the first round, so the
-pause carries only CPU/device state and the dirtied pages follow once each
-while the guest runs at the destination (it then runs degraded, faulting on
-remote pages).  ``"auto-converge"`` does not give up on no progress: it
-throttles the vCPU (20 %, then +10 % per non-converging round, up to 99 %),
-which scales the dirty rate by ``1 - throttle`` until the dirty set fits.
+A research model for the ``migration-model`` benchmark: it predicts a live
+migration's total time, pause and data sent (pre-copy after Clark et al.,
+NSDI 2005; post-copy; QEMU auto-converge) and a host's evacuation time. The
+migration manager does not use it: Nova and libvirt carry out the moves. The
+model, its stop conditions and its calibration are described in
+``doc/source/contributor/migration-model.rst``.
 """
 
 from __future__ import annotations
@@ -214,7 +172,7 @@ def simulate(
     settings: Settings | None = None,
     strategy: str = "precopy",
 ) -> Result:
-    """Simulate one live migration alone on ``link`` (see the module doc)."""
+    """Simulate one live migration alone on ``link`` (see migration-model.rst)."""
     full = link.throughput_mb_s
     running = full - _guest_mb_s(workload)
     if running <= 0:
