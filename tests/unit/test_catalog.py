@@ -3,12 +3,14 @@
 import textwrap
 
 import pytest
+import yaml
 
 from sod_nova.catalog import Catalog
 from sod_nova.catalog import CatalogError
 from sod_nova.catalog import Cell
 from sod_nova.catalog import loader
 from sod_nova.catalog import request_for
+from sod_nova.catalog import schema
 from sod_nova.policy import entities
 from sod_nova.policy.entities import Entity
 from sod_nova.policy.entities import Property
@@ -195,6 +197,24 @@ def test_operator_file_overrides(tmp_path):
     ('  - name: A\n    cells:' + GOOD_CELLS + '  - name: a\n    cells:' + GOOD_CELLS,
      'architectures[1] (a).name: duplicate of an earlier row'),
     ('  - just a string\n', 'architectures[0]: must be a mapping'),
+    ('  - name: A\n', 'architectures[0] (A).cells: missing'),
+    ('  - name: A\n    cells:' + GOOD_CELLS.replace('[no, no]', '{C: [no, why], I: [no, 3]}', 1),
+     'architectures[0] (A).cells.same_app.I rationale: must be a string, not int'),
+    ('  - name: A\n    cells:' + GOOD_CELLS.replace('[no, no]', '{C: no}', 1),
+     'architectures[0] (A).cells.same_app.I: missing'),
+    ('  - name: A\n    cells:' + GOOD_CELLS.replace('[no, no]', '{C: [no, a, b], I: no}', 1),
+     'architectures[0] (A).cells.same_app.C: must be a value or [value, why]'),
+    ('  - name: A\n    guest: {needs: vtpm}\n    cells:' + GOOD_CELLS,
+     'architectures[0] (A).guest.source: missing (the vendor document'),
+    ('  - name: A\n    guest: {needs: tpm, source: x}\n    cells:' + GOOD_CELLS,
+     "architectures[0] (A).guest.needs: 'tpm' is not a guest feature"),
+    ('  - name: A\n    guest: {needs: vtpm, source: x, by: y}\n    cells:' + GOOD_CELLS,
+     'architectures[0] (A).guest.by: unknown key (known: needs, source, without)'),
+    ('  - name: A\n    guest: {needs: vtpm, source: x, without: [[hypervisor, X]]}\n'
+     '    cells:' + GOOD_CELLS, 'architectures[0] (A).guest.without[0]: must be [entity, C|I]'),
+    ('  - name: A\n    guest: {needs: vtpm, source: x, without: [[same_os, C]]}\n'
+     '    cells:' + GOOD_CELLS,
+     'architectures[0] (A).guest.without[0]: the row does not protect C Same OS at all'),
 ])
 def test_malformed_catalogue_names_file_row_and_field(tmp_path, row, message):
     path = _arch_file(tmp_path, row)
@@ -207,6 +227,8 @@ def test_malformed_catalogue_names_file_row_and_field(tmp_path, row, message):
     ('architectures: [', 'not valid YAML'),
     ('rows: []', "needs a top-level list 'architectures'"),
     ('version: 2\narchitectures: []', 'version 2 is not supported'),
+    ('architectures: {}', "needs a top-level list 'architectures'"),
+    ('- AEGIS', "needs a top-level list 'architectures'"),
 ])
 def test_malformed_catalogue_documents(tmp_path, text, message):
     path = _write(tmp_path, text)
@@ -239,3 +261,26 @@ def test_package_with_its_own_properties(tmp_path):
                             '    properties: [C]\n', 'packages.yaml')
     assert loader.load_packages(path)['c-only'] == SecurityRequest.from_options(
         [1], [Property.C])
+
+
+@pytest.mark.parametrize('filename', [loader.ARCHITECTURES_FILE, loader.PACKAGES_FILE])
+def test_the_shipped_files_follow_their_schemas(filename):
+    doc = yaml.safe_load(open(loader.default_path(filename), encoding='utf-8'))
+    section = filename.split('.')[0]
+    assert schema.first_error(section + '.schema.json', doc, str) is None
+    doc[section][0]['name'] = ['not', 'a', 'string']
+    assert schema.first_error(section + '.schema.json', doc, str) == (
+        "['%s', 0, 'name']: must be a string, not list" % section)
+
+
+def test_the_schema_names_the_entities_and_properties_of_the_policy():
+    """The attacker entities are spelled out in the schema (Table I as data);
+    they must be the policy's, in the matrix order."""
+    defs = schema.validator('architectures.schema.json').schema['$defs']
+    keys = [e.key for e in entities.MATRIX_ORDER]
+    assert list(defs['cells']['properties']) == keys
+    assert defs['cells']['required'] == keys
+    pair = defs['guest']['properties']['without']['items']['anyOf'][0]['prefixItems']
+    assert pair == [{'enum': keys}, {'enum': [p.name for p in entities.PROPERTY_ORDER]}]
+    assert list(defs['pair']['else']['properties']) == [
+        p.name for p in entities.PROPERTY_ORDER]
