@@ -12,19 +12,25 @@ tests/functional/test_api_servers.py.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
+from keystoneauth1 import adapter
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
 from osc_lib import exceptions
 import pytest
 import yaml
 
+from sod_nova.api import microversion
 from sod_nova.cloud import api_server
 from sod_nova.conf import CONF
 from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
+from sod_nova.osc import client
 from sod_nova.osc.v1 import server as server_cmd
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
@@ -51,14 +57,69 @@ def api(tmp_path):
     CONF.reset()
 
 
-def openstack(api, *argv, token='admin:admin'):
-    """``openstack ARGV``: ``(exit code, stdout, stderr)``."""
+def openstack(api, *argv, token='admin:admin', options=()):
+    """``openstack [OPTIONS] ARGV``: ``(exit code, stdout, stderr)``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
     proc = subprocess.run(
         [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
-         api.url, '--os-token', token] + list(argv),
+         api.url, '--os-token', token, *options] + list(argv),
         capture_output=True, text=True, env=env, check=False)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def sent_versions(debug_log):
+    """The ``OpenStack-API-Version`` of every request in ``--debug`` output."""
+    return set(re.findall(r'OpenStack-API-Version: security-on-demand ([0-9.]+)',
+                          debug_log))
+
+
+def in_process_client(api, version=None):
+    """The plugin's client over a keystoneauth session, as make_client
+    builds it (``admin_token``: the endpoint is the API's)."""
+    session = ks_session.Session(auth=token_endpoint.Token(api.url, 'admin:admin'))
+    return client.Client(adapter.Adapter(
+        session=session, service_type=client.SERVICE_TYPE), version)
+
+
+def test_the_client_negotiates_the_newest_version_the_api_serves(api):
+    sod = in_process_client(api)
+    assert sod.api_version == microversion.max_version() == client.MAX_VERSION
+    assert sod.adapter.default_microversion == client.MAX_VERSION
+    assert 'HyperWall' in {r['name'] for r in sod.catalog()['architectures']}
+    code, out, err = openstack(api, 'sod', 'catalog', 'list', options=['--debug'])
+    assert code == 0, err
+    assert sent_versions(err) == {microversion.max_version()}
+
+
+def test_an_older_api_is_spoken_to_at_its_newest(api, monkeypatch):
+    monkeypatch.setattr(microversion, 'VERSIONS', ['1.0', '1.1'])
+    assert in_process_client(api).api_version == '1.1'
+    with pytest.raises(exceptions.CommandError) as caught:
+        in_process_client(api, '1.2').catalog()
+    assert str(caught.value) == (
+        'sod-nova API version 1.2 is not served by %s/ (it serves 1.0 to '
+        '1.1; this client reads 1.0 to 1.2)' % api.url)
+
+
+def test_a_named_version_is_the_one_sent(api):
+    code, out, err = openstack(api, 'sod', 'request', 'check', '--option', '2',
+                               '-f', 'json', token='alice:project-a',
+                               options=['--debug', '--os-sod-api-version', '1.0'])
+    assert code == 0, err
+    assert sent_versions(err) == {'1.0'}
+    result = json.loads(out)    # 1.0 has no guest in its answer
+    assert 'HyperWall' in result['Satisfied By'] and result['Guest'] is None
+
+
+@pytest.mark.parametrize('version, message', [
+    ('1.7', 'sod-nova API version 1.7 is not one this client reads (1.0 to 1.2)'),
+    ('2.0', 'sod-nova API version 2.0 is not one this client reads (1.0 to 1.2)'),
+    ('one', "--os-sod-api-version 'one': not a version (give MAJOR.MINOR, e.g. 1.2)"),
+])
+def test_a_version_the_client_does_not_read_is_one_line(api, version, message):
+    code, out, err = openstack(api, 'sod', 'catalog', 'list',
+                               options=['--os-sod-api-version', version])
+    assert (code, out, err) == (1, '', message + '\n')
 
 
 def test_the_commands_are_registered_with_openstackclient(api):

@@ -111,7 +111,7 @@ class CheckRequest(command.ShowOne):
         return (('Request', 'Guest', 'Satisfied By', 'Guest Conditions',
                  'Explanation'),
                 (common.MatrixColumn(result['request']['matrix']),
-                 (result['guest'] or {}).get('description'),
+                 (result.get('guest') or {}).get('description'),   # 1.2
                  common.ListColumn(result['satisfied_by']),
-                 ConditionsColumn(result['guest_conditions']),
+                 ConditionsColumn(result.get('guest_conditions')),
                  result['explanation']))
