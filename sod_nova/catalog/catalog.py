@@ -1,13 +1,8 @@
 """Match a Security Request (Table II row) against the catalogue (Table III).
 
-The Policy Validation module asks two questions of the catalogue: which
-architectures satisfy a request, and, when none does, why not. The answer to
-the second names the cells that were not met and the closest architectures
-(fewest unmet cells), so a customer or operator can act on it. Both take the
-guest's launch features where known (``guest``, see
-:mod:`sod_nova.catalog.guest`): a row that protects only a guest launched for
-it does not satisfy a request for another guest. ``guest=None`` asks about a
-guest launched for each row (what a customer could get by choosing a flavor).
+Which architectures satisfy a request, for the guest a VM is launched as
+where known, and when none does, why not: the unmet cells and the closest
+rows. Design: doc/source/contributor/catalogue-and-client.rst.
 """
 
 from sod_nova.catalog import guest as guest_mod

@@ -1,13 +1,9 @@
-"""Guest launch features: what a VM is launched as, read as Nova reads it.
+"""Guest launch features: what a VM is launched as, read as Nova 34 reads it.
 
-Present-day hardware protects only a guest launched for it: SEV-SNP and TDX a
-guest launched as their kind of confidential VM, a vTPM row a guest given a
-vTPM, SGX code inside enclaves, Arm CCA a Realm. A catalogue row names the one
-feature its protection needs (``guest: {needs: ...}``); this module says which
-features a VM has, from its flavor extra specs and image properties, by the
-rules of Nova 34 (``nova/virt/hardware.py``: ``get_mem_encryption_constraint``
-and ``get_vtpm_constraint``), so that sod-nova never calls a guest confidential
-where Nova would not launch it so. It imports nothing from OpenStack.
+Present-day rows protect only a guest launched for them; this module says
+which features (SEV-SNP, TDX, vTPM, SGX, CCA) a VM has from its flavor extra
+specs and image properties, so that sod-nova never calls a guest
+confidential where Nova would not launch it so. Imports nothing from OpenStack.
 """
 
 import dataclasses

@@ -1,19 +1,9 @@
 """Which rows satisfy a request for the guest a VM is launched as, said plainly.
 
-A row with a guest requirement (``Architecture.guest``) protects only a guest
-launched for it: "AMD-SEV-SNP protects C, I against Hypervisor only for a
-guest launched with hw:mem_encryption=true, hw:mem_encryption_model=
-amd-sev-snp; flavor m1.small does not ask for it". ``sod-nova request
-check``, ``POST /requests/check``, the flavor extra-spec validator,
-``sod-nova-status upgrade check`` and the Dashboard all say it with
-:func:`fit`, so they say it alike.
-
-:func:`read_guest` reads the launch keys of a flavor's extra specs and an
-image's properties as Nova 34 validates them (``nova/api/validation/
-extra_specs/hw.py`` and ``nova/virt/hardware.py``): a value Nova would refuse,
-or a flavor and image that contradict each other, is a :class:`GuestError`
-naming the key, never a guess. The features themselves come from
-:func:`sod_nova.catalog.guest.features`. Imports nothing from OpenStack.
+Every surface (CLI, API, extra-spec validator, status check, Dashboard) says
+it with :func:`fit`, so they say it alike; :func:`read_guest` reads a
+flavor's and an image's launch keys as Nova 34 validates them, refusing what
+Nova refuses. Imports nothing from OpenStack.
 """
 
 import dataclasses
