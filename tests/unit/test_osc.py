@@ -111,6 +111,22 @@ def test_a_named_version_is_the_one_sent(api):
     assert 'HyperWall' in result['Satisfied By'] and result['Guest'] is None
 
 
+def test_the_endpoint_may_be_named_instead_of_found(api):
+    # The auth plugin's endpoint is nothing that listens: the override wins.
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    argv = [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
+            'http://127.0.0.1:9', '--os-token', 'admin:admin']
+    tail = ['sod', 'catalog', 'list', '-f', 'value', '-c', 'Name']
+    named = subprocess.run(argv + ['--os-security-on-demand-url', api.url] + tail,
+                           capture_output=True, text=True, env=env, check=False)
+    assert named.returncode == 0, named.stderr
+    assert 'HyperWall' in named.stdout.split()
+    lost = subprocess.run(argv + tail, capture_output=True, text=True, env=env,
+                          check=False)
+    assert lost.returncode == 1 and lost.stderr.count('\n') == 1
+    assert lost.stderr.startswith('sod-nova API: ') and 'http://127.0.0.1:9' in lost.stderr
+
+
 @pytest.mark.parametrize('version, message', [
     ('1.7', 'sod-nova API version 1.7 is not one this client reads (1.0 to 1.2)'),
     ('2.0', 'sod-nova API version 2.0 is not one this client reads (1.0 to 1.2)'),
