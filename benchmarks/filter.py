@@ -217,9 +217,9 @@ def run() -> dict:
             valid_until = db_api.evidence_valid_until(evidence_at, 3600.0)
             setup = time.perf_counter()
             for name in names:
-                db_api.host_set_trust(name, db_api.TRUSTED, 'benchmark', mask,
+                db_api.host_set_trust(db_api.Context(), name, db_api.TRUSTED, 'benchmark', mask,
                                       evidence_at, architecture=ARCH,
-                                      monitor='bench', conf=conf,
+                                      monitor='bench',
                                       valid_until=valid_until)
             setup = time.perf_counter() - setup
             sod_spec = _spec(FLAVOR_SOD, HINTS)

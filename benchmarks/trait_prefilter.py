@@ -167,12 +167,13 @@ def run() -> dict:
             for i, name in enumerate(names):
                 trusted = i % TRUSTED_EVERY == 0
                 db_api.host_set_trust(
-                    name, db_api.TRUSTED if trusted else db_api.UNTRUSTED,
+                    db_api.Context(), name,
+                    db_api.TRUSTED if trusted else db_api.UNTRUSTED,
                     'benchmark', mask if trusted else 0, now,
                     architecture=filter_bench.ARCH, monitor='bench',
-                    conf=conf, valid_until=db_api.evidence_valid_until(
+                    valid_until=db_api.evidence_valid_until(
                         now, conf.sod_trust.evidence_max_age))
-                row = db_api.host_get(name, conf) if trusted else None
+                row = db_api.host_get(db_api.Context(), name) if trusted else None
                 traits_of[name] = traits_mod.traits_for(
                     rule, row, now - datetime.timedelta(seconds=3600))
             effective = compliance_request.effective(

@@ -1,6 +1,7 @@
 """The request context: who asks, and ``can()`` them do it."""
 
 from oslo_context import context
+from oslo_db.sqlalchemy import enginefacade
 
 from sod_nova.api import errors
 from sod_nova.api import util
@@ -23,10 +24,13 @@ SERVICE_CATALOG = {
 }
 
 
+@enginefacade.transaction_context_provider
 class RequestContext(context.RequestContext):
     """oslo.context's context plus the policy enforcer and the caller's
     service catalog (keystonemiddleware's ``X-Service-Catalog``), through
-    which sod-nova-api finds Nova for calls made with the caller's token."""
+    which sod-nova-api finds Nova for calls made with the caller's token.
+    A transaction context too (as Placement's is): the objects' database
+    calls take it."""
 
     def __init__(self, *args, enforcer=None, service_catalog=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,8 +14,11 @@ DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError)
 
 
 def run_db(app, call):
-    """Run ``call()``; a configuration error is bad input (exit 2)."""
+    """Run ``call()`` on the database of ``app.conf`` (configured at the
+    command's first use of it); a configuration error is bad input (exit 2).
+    """
     try:
+        db_api.configure(app.conf)
         return call()
     except db_api.DatabaseConfigError as exc:
         raise base.InputError(str(exc)) from None

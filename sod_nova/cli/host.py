@@ -55,7 +55,7 @@ class DeclareHost(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
                 parsed_args.architecture, ', '.join(catalog.names())))
         host = base.host_name(parsed_args.host)
         row = db_cli.run_db(self.app, lambda: db_api.host_declare(
-            host, arch.name, conf=self.app.conf))
+            db_api.Context(), host, arch.name))
         return COLUMNS, _values(row)
 
 
@@ -63,10 +63,10 @@ class ListHosts(db_cli.ExitsOnDatabaseFailure, lister.Lister):
     """List every host's architecture, trust state and verified capabilities."""
 
     def take_action(self, parsed_args):
-        conf = self.app.conf
-        rows = db_cli.run_db(self.app, lambda: db_api.host_get_all(conf))
+        context = db_api.Context()
+        rows = db_cli.run_db(self.app, lambda: db_api.host_get_all(context))
         counts = db_cli.run_db(self.app,
-                               lambda: evidence_rejections.by_host(conf))
+                               lambda: evidence_rejections.by_host(context))
         values = [_values(row, counts.get(row.host, ())) for row in rows]
         for host in sorted(set(counts) - {row.host for row in rows}):
             values.append((host, None, None, 'reports for hosts nobody '

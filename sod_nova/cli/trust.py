@@ -159,7 +159,7 @@ class Enroll(db_cli.ExitsOnDatabaseFailure, show.ShowOne):
         ek = _tpm_ek(parsed_args)
         try:
             row = db_cli.run_db(self.app, lambda: db_enrollment.enroll_key(
-                host, arch, public, conf=self.app.conf, tpm_ek=ek))
+                db_api.Context(), host, arch, public, tpm_ek=ek))
         except db_enrollment.EnrollmentError as exc:
             raise base.InputError(str(exc)) from None
         return COLUMNS, _values(row)
@@ -195,8 +195,8 @@ class CreateToken(db_cli.ExitsOnDatabaseFailure, command.Command):
         ek = _tpm_ek(parsed_args)
         token = keys.new_token()
         db_cli.run_db(self.app, lambda: db_enrollment.create_token(
-            host, arch, keys.token_key(token), parsed_args.ttl,
-            conf=self.app.conf, tpm_ek=ek))
+            db_api.Context(), host, arch, keys.token_key(token),
+            parsed_args.ttl, tpm_ek=ek))
         self.app.stdout.write(token + '\n')
         return 0
 
@@ -211,17 +211,17 @@ class Revoke(db_cli.ExitsOnDatabaseFailure, command.Command):
 
     def take_action(self, parsed_args):
         host = _host(parsed_args)
-        conf = self.app.conf
 
-        def revoke():
-            if not db_enrollment.revoke(host, conf=conf):
+        @db_api.context_manager.writer
+        def revoke(context):
+            if not db_enrollment.revoke(context, host):
                 return False
-            if db_api.host_get(host, conf=conf) is not None:
-                db_api.host_set_trust(host, trust.UNTRUSTED,
-                                      'enrollment revoked', 0, conf=conf)
+            if db_api.host_get(context, host) is not None:
+                db_api.host_set_trust(context, host, trust.UNTRUSTED,
+                                      'enrollment revoked', 0)
             return True
 
-        if not db_cli.run_db(self.app, revoke):
+        if not db_cli.run_db(self.app, lambda: revoke(db_api.Context())):
             raise base.InputError('%s is not enrolled' % host)
         self.app.stdout.write('%s: enrollment revoked\n' % host)
         return 0
@@ -232,5 +232,5 @@ class ListEnrollments(db_cli.ExitsOnDatabaseFailure, lister.Lister):
 
     def take_action(self, parsed_args):
         rows = db_cli.run_db(self.app,
-                             lambda: db_enrollment.get_all(conf=self.app.conf))
+                             lambda: db_enrollment.get_all(db_api.Context()))
         return COLUMNS, [_values(row) for row in rows]

@@ -191,10 +191,10 @@ class EmbeddedCloud(fixtures.Fixture):
                                   vtpm=needs == guest_mod.VTPM)
 
     def host_row(self, name):
-        return db_api.host_get(name, self.conf)
+        return db_api.host_get(db_api.Context(), name)
 
     def host_rows(self):
-        return db_api.host_get_all(self.conf)
+        return db_api.host_get_all(db_api.Context())
 
     def verdict_seconds(self):
         """How long a host's trust verdict may take to show after its cause.

@@ -152,7 +152,8 @@ class Checks(upgradecheck.UpgradeCommands):
         """The architectures of this cloud's declared hosts, or None (no
         host declared, or the database unreadable: judge by every row)."""
         try:
-            rows = db_api.host_get_all(self.conf)
+            db_api.configure(self.conf)
+            rows = db_api.host_get_all(db_api.Context())
         except Exception:   # the database check reports it
             return None
         return sorted({row.architecture for row in rows}) or None

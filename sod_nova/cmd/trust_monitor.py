@@ -7,6 +7,7 @@ from oslo_service import service as oslo_service
 from sod_nova.cmd import common
 import sod_nova.conf
 from sod_nova.conf import catalog as catalog_conf
+from sod_nova.db import api as db_api
 from sod_nova.relocation import compute
 from sod_nova.trust import traits
 from sod_nova.trust.monitor import service
@@ -52,8 +53,9 @@ def main(argv=None):
     common.parse_args('sod-trust-monitor', argv)
     common.require_transport('sod-trust-monitor')
     try:
+        db_api.configure(CONF)
         nova_domains = _nova_domains()
-    except compute.NovaError as exc:
+    except (db_api.DatabaseConfigError, compute.NovaError) as exc:
         sys.exit('sod-trust-monitor: %s' % exc)
     if not CONF.sod_placement.publish_traits:
         return common.serve('sod-trust-monitor', service.TrustMonitor(

@@ -2,14 +2,15 @@
 
 Every caller goes through these functions (the trust monitor writes host
 rows, the scheduler filter reads them, the ``sod-nova`` command does both);
-none of them sees a session or a model. Rows come back as frozen values
-detached from the session, so they can be cached and shared between threads.
+none of them sees a session or a model. Each takes a context first and states
+its transaction in a decorator (``@context_manager.reader``/``.writer``), as
+Placement's objects do: calls made inside a caller's
+``context_manager.writer.using(context)`` join that one transaction. Rows
+come back as frozen values detached from the session, so they can be cached
+and shared between threads.
 
-All functions take an optional ``conf`` (default: sod-nova's global
-``CONF``) whose ``[sod_database]`` group names the database. The engine
-facade is configured lazily on first use, and again whenever the settings
-change (tests and the embedded cloud run one database after another in one
-process); nothing touches the database at import.
+:func:`configure` points the engine facade at ``[sod_database]`` once, at
+service start; nothing touches the database at import.
 
 Datetimes are stored as naive UTC (as oslo.db does) and returned as aware
 UTC; naive datetimes given to this API are taken to be UTC.
@@ -47,7 +48,7 @@ NO_EVIDENCE_YET = 'no verified evidence yet'
 context_manager = enginefacade.transaction_context()
 
 _lock = threading.Lock()
-_active = {'settings': None, 'manager': None}
+_active = {'settings': None, 'factory': None}
 
 
 class DatabaseConfigError(exception.SodNovaException, ValueError):
@@ -55,8 +56,9 @@ class DatabaseConfigError(exception.SodNovaException, ValueError):
 
 
 @enginefacade.transaction_context_provider
-class _Context:
-    """A bare context for the engine facade (sod-nova has no request context)."""
+class Context:
+    """A context for callers with no request behind them (services,
+    commands, tests): what the engine facade keeps its session on."""
 
 
 def _settings(conf):
@@ -95,41 +97,48 @@ def _check_sqlite_directory(url):
 
 
 def configure(conf=None):
-    """Point :data:`context_manager` at ``conf``'s database (idempotent).
+    """Point :data:`context_manager` at ``conf``'s ``[sod_database]``, once.
 
-    Cheap when nothing changed; when the settings changed, a new engine
-    facade is patched in and the old engine's pool is disposed.
+    Called at service start (and by the test fixtures); again with the same
+    settings it does nothing. Another database is refused until
+    :func:`dispose` (the end of a test or of the embedded cloud).
+    ``conf`` defaults to sod-nova's global ``CONF``.
     """
     if conf is None:
         import sod_nova.conf
         conf = sod_nova.conf.CONF
     settings = _settings(conf)
-    if _active['settings'] == settings:
-        return
     with _lock:
         if _active['settings'] == settings:
             return
+        if _active['settings'] is not None:
+            raise DatabaseConfigError(
+                '[sod_database] differs from the settings the database was '
+                'configured with; dispose() the old one first')
         values = dict(settings)
         _check_sqlite_directory(values['connection'])
-        fresh = enginefacade.transaction_context()
-        fresh.configure(sqlite_fk=True,
-                        **{k: v for k, v in values.items() if v is not None})
-        old = _active['manager']
-        context_manager.patch_factory(fresh)
-        _active.update(settings=settings, manager=fresh)
-        if old is not None:
-            old.dispose_pool()
+        factory = enginefacade.transaction_context()
+        factory.configure(sqlite_fk=True,
+                          **{k: v for k, v in values.items() if v is not None})
+        context_manager.patch_factory(factory)
+        _active.update(settings=settings, factory=factory)
 
 
 def dispose():
-    """Close pooled connections (end of a test or of the embedded cloud)."""
+    """Close pooled connections and forget the settings (the end of a test
+    or of the embedded cloud); :func:`configure` may then name another
+    database."""
     with _lock:
-        if _active['manager'] is not None:
-            _active['manager'].dispose_pool()
+        if _active['factory'] is not None:
+            _active['factory'].dispose_pool()
+        _active.update(settings=None, factory=None)
 
 
 def get_engine(conf=None):
-    configure(conf)
+    """The engine (for migrations and tests); with ``conf``, configured
+    from it first (:func:`configure`)."""
+    if conf is not None:
+        configure(conf)
     return context_manager.writer.get_engine()
 
 
@@ -244,7 +253,8 @@ def _check_host(host):
         raise ValueError(str(exc)) from None
 
 
-def claim(session, model, *where):
+@context_manager.writer
+def claim(context, model, *where):
     """Open a write transaction with a write that changes nothing.
 
     Call it first in a writer transaction that reads before it writes. Such
@@ -257,11 +267,8 @@ def claim(session, model, *where):
     table = model.__table__
     column = (table.c.updated_at if 'updated_at' in table.c
               else next(iter(table.primary_key.columns)))
-    session.execute(sa.update(table).where(*where).values(
+    context.session.execute(sa.update(table).where(*where).values(
         {column.name: column}))
-
-
-_claim = claim
 
 
 _retry_on_duplicate = oslo_db_api.wrap_db_retry(
@@ -271,38 +278,37 @@ _retry_on_duplicate = oslo_db_api.wrap_db_retry(
 
 # -- hosts ------------------------------------------------------------------
 
-def host_get_all(conf=None):
+@context_manager.reader
+def host_get_all(context):
     """Every host row, ordered by host name, in one query.
 
     Plain columns, no ORM objects: the scheduler filter reads every row of
     a large cloud with this.
     """
-    configure(conf)
     table = models.Host.__table__
     query = sa.select(
         table.c.host, table.c.architecture, table.c.state, table.c.reason,
         table.c.capability_mask, table.c.last_evidence_at, table.c.monitor,
         table.c.created_at, table.c.updated_at, table.c.valid_until,
     ).order_by(table.c.host)
-    with context_manager.reader.using(_Context()) as session:
-        return [HostRow(host, arch, state, reason, mask, _from_db(evidence),
-                        monitor, _from_db(created),
-                        _from_db(updated or created), _from_db(until))
-                for (host, arch, state, reason, mask, evidence, monitor,
-                     created, updated, until) in session.execute(query)]
+    return [HostRow(host, arch, state, reason, mask, _from_db(evidence),
+                    monitor, _from_db(created),
+                    _from_db(updated or created), _from_db(until))
+            for (host, arch, state, reason, mask, evidence, monitor,
+                 created, updated, until) in context.session.execute(query)]
 
 
-def host_get(host, conf=None):
+@context_manager.reader
+def host_get(context, host):
     """The row of ``host``, or None."""
-    configure(conf)
-    with context_manager.reader.using(_Context()) as session:
-        model = session.scalars(
-            sa.select(models.Host).filter_by(host=host)).first()
-        return _host_row(model) if model is not None else None
+    model = context.session.scalars(
+        sa.select(models.Host).filter_by(host=host)).first()
+    return _host_row(model) if model is not None else None
 
 
 @_retry_on_duplicate
-def host_declare(host, architecture, conf=None):
+@context_manager.writer
+def host_declare(context, host, architecture):
     """The operator declares ``host``'s architecture (a catalogue name).
 
     A new row is ``unreachable`` ("no verified evidence yet"): declaring never
@@ -312,34 +318,32 @@ def host_declare(host, architecture, conf=None):
     """
     _check_host(host)
     _check_name('architecture', architecture)
-    configure(conf)
-    with context_manager.writer.using(_Context()) as session:
-        _claim(session, models.Host, models.Host.host == host)
-        model = session.scalars(
-            sa.select(models.Host).filter_by(host=host)).first()
-        if model is None:
-            model = models.Host(
-                host=host, architecture=architecture, state=UNREACHABLE,
-                reason=NO_EVIDENCE_YET, capability_mask=0)
-            session.add(model)
-        elif model.architecture != architecture:
-            LOG.info('%(host)s: architecture changed from %(old)s to %(new)s; '
-                     'its verified capabilities are cleared',
-                     {'host': host, 'old': model.architecture,
-                      'new': architecture})
-            model.architecture = architecture
-            model.state = UNREACHABLE
-            model.reason = 'architecture changed to %s; %s' % (
-                architecture, NO_EVIDENCE_YET)
-            model.capability_mask = 0
-        session.flush()
-        return _host_row(model)
+    session = context.session
+    claim(context, models.Host, models.Host.host == host)
+    model = session.scalars(
+        sa.select(models.Host).filter_by(host=host)).first()
+    if model is None:
+        model = models.Host(
+            host=host, architecture=architecture, state=UNREACHABLE,
+            reason=NO_EVIDENCE_YET, capability_mask=0)
+        session.add(model)
+    elif model.architecture != architecture:
+        LOG.info('%(host)s: architecture changed from %(old)s to %(new)s; '
+                 'its verified capabilities are cleared',
+                 {'host': host, 'old': model.architecture,
+                  'new': architecture})
+        model.architecture = architecture
+        model.state = UNREACHABLE
+        model.reason = 'architecture changed to %s; %s' % (
+            architecture, NO_EVIDENCE_YET)
+        model.capability_mask = 0
+    session.flush()
+    return _host_row(model)
 
 
-@_retry_on_duplicate
-def host_set_trust(host, state, reason, capability_mask,
+def host_set_trust(context, host, state, reason, capability_mask,
                    last_evidence_at=None, architecture=None, monitor=None,
-                   conf=None, valid_until=None):
+                   valid_until=None):
     """Record the monitor's verdict on ``host``; returns ``(old, new)`` states.
 
     Upsert in one transaction: a new host needs ``architecture``. ``None`` for
@@ -347,30 +351,38 @@ def host_set_trust(host, state, reason, capability_mask,
     value (so an ``unreachable`` verdict keeps the time of the last evidence).
     ``valid_until`` (see :func:`evidence_valid_until`) is written with every
     verdict: a ``trusted`` one without it satisfies no request, and any
-    other state clears it. ``old`` is None for a new row.
+    other state clears it. ``old`` is None for a new row. The transition is
+    logged once the transaction ends.
     """
     _check_host(host)
     _check_state(state)
     _check_mask(capability_mask)
     if architecture is not None:
         _check_name('architecture', architecture)
-    configure(conf)
-    with context_manager.writer.using(_Context()) as session:
-        _claim(session, models.Host, models.Host.host == host)
-        old_state = set_trust_in(session, host, state, reason, capability_mask,
-                                 last_evidence_at, architecture, monitor,
-                                 valid_until)
+    old_state = _claim_and_set_trust(
+        context, host, state, reason, capability_mask, last_evidence_at,
+        architecture, monitor, valid_until)
     log_transition(host, old_state, state, reason)
     return old_state, state
 
 
-def set_trust_in(session, host, state, reason, capability_mask,
+@_retry_on_duplicate
+@context_manager.writer
+def _claim_and_set_trust(context, host, *args):
+    claim(context, models.Host, models.Host.host == host)
+    return set_trust_in(context, host, *args)
+
+
+@context_manager.writer
+def set_trust_in(context, host, state, reason, capability_mask,
                  last_evidence_at=None, architecture=None, monitor=None,
                  valid_until=None):
-    """:func:`host_set_trust` inside the caller's writer transaction (which
-    claimed the row first); returns the old state as readers saw it (a
-    trusted row whose evidence expired reads as unreachable). For the trust monitor,
-    which records a verdict in the transaction that consumes the report."""
+    """:func:`host_set_trust` without its checks, claim or log, in the
+    caller's writer transaction (which claimed the row first); returns the
+    old state as readers saw it (a trusted row whose evidence expired reads
+    as unreachable). For the trust monitor, which records a verdict in the
+    transaction that consumes the report."""
+    session = context.session
     model = session.scalars(
         sa.select(models.Host).filter_by(host=host)).first()
     old_state = None
@@ -409,34 +421,38 @@ def log_transition(host, old_state, state, reason):
                   'reason': reason})
 
 
-def hosts_mark_stale(now=None, monitor=None, conf=None):
+def hosts_mark_stale(context, now=None, monitor=None):
     """Make ``trusted`` hosts whose evidence is no longer valid at ``now``
     ``unreachable`` (the row's ``valid_until`` has passed, or it has none).
 
     Only ``trusted`` rows change: an ``untrusted`` host keeps the reason of its
     failed evidence. ``monitor`` limits the sweep to that monitor's hosts.
-    Returns the names of the hosts that changed, sorted.
+    Returns the names of the hosts that changed, sorted (each logged once
+    the transaction ends).
     """
-    now = _now(now)
-    configure(conf)
+    changed = _mark_stale(context, _now(now), monitor)
+    for host in changed:
+        LOG.info('%(host)s: trusted -> unreachable (evidence no longer '
+                 'valid)', {'host': host})
+    return changed
+
+
+@context_manager.writer
+def _mark_stale(context, now, monitor):
     changed = []
     where = [models.Host.state == TRUSTED,
              sa.or_(models.Host.valid_until.is_(None),
                     models.Host.valid_until < now)]
     if monitor is not None:
         where.append(models.Host.monitor == monitor)
-    with context_manager.writer.using(_Context()) as session:
-        _claim(session, models.Host, *where)
-        query = sa.select(models.Host).where(*where).order_by(models.Host.host)
-        for model in session.scalars(query):
-            model.state = UNREACHABLE
-            model.reason = stale_reason(model.last_evidence_at,
-                                        model.valid_until, now)
-            model.valid_until = None
-            changed.append(model.host)
-    for host in changed:
-        LOG.info('%(host)s: trusted -> unreachable (evidence no longer '
-                 'valid)', {'host': host})
+    claim(context, models.Host, *where)
+    query = sa.select(models.Host).where(*where).order_by(models.Host.host)
+    for model in context.session.scalars(query):
+        model.state = UNREACHABLE
+        model.reason = stale_reason(model.last_evidence_at,
+                                    model.valid_until, now)
+        model.valid_until = None
+        changed.append(model.host)
     return changed
 
 

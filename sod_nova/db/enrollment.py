@@ -91,22 +91,21 @@ def _select(session, host):
         sa.select(TrustEnrollment).filter_by(host=host)).first()
 
 
-def get(host, conf=None):
+@api.context_manager.reader
+def get(context, host):
     """The enrollment of ``host`` or None."""
-    api.configure(conf)
-    with api.context_manager.reader.using(api._Context()) as session:
-        model = _select(session, host)
-        return _row(model) if model is not None else None
+    model = _select(context.session, host)
+    return _row(model) if model is not None else None
 
 
-def get_all(conf=None):
-    api.configure(conf)
-    with api.context_manager.reader.using(api._Context()) as session:
-        query = sa.select(TrustEnrollment).order_by(TrustEnrollment.host)
-        return [_row(m) for m in session.scalars(query)]
+@api.context_manager.reader
+def get_all(context):
+    query = sa.select(TrustEnrollment).order_by(TrustEnrollment.host)
+    return [_row(m) for m in context.session.scalars(query)]
 
 
-def enroll_key(host, architecture, public_key, conf=None, tpm_ek=None):
+@api.context_manager.writer
+def enroll_key(context, host, architecture, public_key, tpm_ek=None):
     """The operator vouches for ``public_key`` as ``host``'s key, and for
     ``tpm_ek`` (base64 TPMT_PUBLIC) as its TPM's endorsement key.
 
@@ -114,27 +113,27 @@ def enroll_key(host, architecture, public_key, conf=None, tpm_ek=None):
     declares the host row (``unreachable`` until evidence verifies). The
     caller has checked that ``public_key`` and ``tpm_ek`` parse. A key
     another host holds is refused (:class:`EnrollmentError` naming that
-    host). A new key starts the host's report freshness anew.
+    host). A new key starts the host's report freshness anew. One
+    transaction: a refused key declares nothing either.
     """
     _check_canonical(public_key)
-    api.host_declare(host, architecture, conf=conf)
-    with api.context_manager.writer.using(api._Context()) as session:
-        api.claim(session, TrustEnrollment,
-                  TrustEnrollment.public_key == public_key)
-        _check_key_unused(session, host, public_key)
-        model = _claim_row(session, host)
-        if model.public_key != public_key:
-            _reset_freshness(model)
-        model.architecture = architecture
-        model.public_key = public_key
-        model.tpm_ek = tpm_ek
-        model.tpm_ak = None
-        model.token_key = None
-        model.token_expires_at = None
-        model.failed_proofs = 0
-        model.proof_retry_at = None
-        session.flush()
-        return _row(model)
+    api.host_declare(context, host, architecture)
+    api.claim(context, TrustEnrollment,
+              TrustEnrollment.public_key == public_key)
+    _check_key_unused(context.session, host, public_key)
+    model = _claim_row(context, host)
+    if model.public_key != public_key:
+        _reset_freshness(model)
+    model.architecture = architecture
+    model.public_key = public_key
+    model.tpm_ek = tpm_ek
+    model.tpm_ak = None
+    model.token_key = None
+    model.token_expires_at = None
+    model.failed_proofs = 0
+    model.proof_retry_at = None
+    context.session.flush()
+    return _row(model)
 
 
 def _check_canonical(public_key):
@@ -160,30 +159,32 @@ def _check_key_unused(session, host, public_key):
 def _reset_freshness(model):
     model.boot_id = None
     model.last_sequence = model.seen = model.nonce_ms = 0
-def activate_ak(host, public_key, tpm_ak, conf=None):
+
+
+@api.context_manager.writer
+def activate_ak(context, host, public_key, tpm_ak):
     """Store ``tpm_ak`` as the attestation key of ``host``, whose TPM
     activated a credential for it; only while ``public_key`` is still the
     enrolled host key (a re-enrollment meanwhile wins). True if stored."""
-    api.configure(conf)
-    with api.context_manager.writer.using(api._Context()) as session:
-        model = _select(session, host)
-        if model is None or model.public_key != public_key or not model.tpm_ek:
-            return False
-        model.tpm_ak = tpm_ak
-        return True
+    model = _select(context.session, host)
+    if model is None or model.public_key != public_key or not model.tpm_ek:
+        return False
+    model.tpm_ak = tpm_ak
+    return True
 
 
-def _claim_row(session, host):
+def _claim_row(context, host):
     """``host``'s enrollment row, locked for writing (created if missing)."""
-    api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
-    model = _select(session, host)
+    api.claim(context, TrustEnrollment, TrustEnrollment.host == host)
+    model = _select(context.session, host)
     if model is None:
         model = TrustEnrollment(host=host)
-        session.add(model)
+        context.session.add(model)
     return model
 
 
-def create_token(host, architecture, token_key, ttl_seconds, conf=None,
+@api.context_manager.writer
+def create_token(context, host, architecture, token_key, ttl_seconds,
                  now=None, tpm_ek=None):
     """Store a one-time token (its hash ``token_key``) for ``host``.
 
@@ -196,19 +197,18 @@ def create_token(host, architecture, token_key, ttl_seconds, conf=None,
     if not 1 <= ttl_seconds <= MAX_TOKEN_TTL:
         raise EnrollmentError('a token lives 1 to %d seconds, not %s'
                               % (MAX_TOKEN_TTL, ttl_seconds))
-    api.host_declare(host, architecture, conf=conf)
+    api.host_declare(context, host, architecture)
     expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
-    with api.context_manager.writer.using(api._Context()) as session:
-        model = _claim_row(session, host)
-        model.architecture = architecture
-        model.token_key = token_key
-        model.token_expires_at = expires
-        if tpm_ek is not None and tpm_ek != model.tpm_ek:
-            model.tpm_ek = tpm_ek
-            model.tpm_ak = None
+    model = _claim_row(context, host)
+    model.architecture = architecture
+    model.token_key = token_key
+    model.token_expires_at = expires
+    if tpm_ek is not None and tpm_ek != model.tpm_ek:
+        model.tpm_ek = tpm_ek
+        model.tpm_ak = None
 
 
-def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
+def enroll_with_token(context, host, architecture, public_key, check_proof,
                       now=None):
     """Enroll ``public_key`` if the host's pending token vouches for it.
 
@@ -227,48 +227,56 @@ def enroll_with_token(host, architecture, public_key, check_proof, conf=None,
     :data:`FREE_PROOF_ATTEMPTS` of them it starts (doubling, at most
     :data:`MAX_PROOF_BACKOFF` s), and wrong proofs during it are refused
     without a write (not counted, no longer back-off), which the message
-    says.
+    says. A refusal is raised once the transaction that counted the wrong
+    proof (or dropped the expired token) ended.
     """
     _check_canonical(public_key)
     now = api._to_db(now) if now is not None else timeutils.utcnow()
-    api.configure(conf)
-    error = None
-    with api.context_manager.writer.using(api._Context()) as session:
-        api.claim(session, TrustEnrollment, TrustEnrollment.host == host)
-        model = _select(session, host)
-        if model is None or model.token_key is None:
-            raise EnrollmentError('no enrollment token pending for %s' % host)
-        backoff = (model.proof_retry_at is not None
-                   and now < model.proof_retry_at)
-        if (model.token_expires_at is not None
-                and now > model.token_expires_at):
-            model.token_key = model.token_expires_at = None
-            error = 'the enrollment token of %s expired' % host
-        elif architecture.lower() != model.architecture.lower():
-            error = ('architecture %s differs from %s, for which the token '
-                     'was issued' % (architecture, model.architecture))
-        elif not check_proof(model.token_key, model.architecture):
-            error = 'enrollment proof of %s does not match its token' % host
-        else:
-            _check_key_unused(session, host, public_key)
-            if model.public_key != public_key:
-                _reset_freshness(model)
-            model.public_key = public_key
-            model.token_key = model.token_expires_at = None
-            model.failed_proofs = 0
-            model.proof_retry_at = None
-        if error and model.token_key is not None:   # a wrong proof
-            if backoff:
-                error += ' (%d wrong proofs; back-off for %.0f s more)' % (
-                    model.failed_proofs,
-                    (model.proof_retry_at - now).total_seconds())
-            else:
-                _count_wrong_proof(model, now)
-        session.flush()
-        row = _row(model)
+    row, error = _use_token(context, host, architecture, public_key,
+                            check_proof, now)
     if error:
         raise EnrollmentError(error)
     return row
+
+
+@api.context_manager.writer
+def _use_token(context, host, architecture, public_key, check_proof, now):
+    """``(row, None)`` if the proof enrolled ``public_key``, else
+    ``(row, why)``; see :func:`enroll_with_token`."""
+    session = context.session
+    error = None
+    api.claim(context, TrustEnrollment, TrustEnrollment.host == host)
+    model = _select(session, host)
+    if model is None or model.token_key is None:
+        raise EnrollmentError('no enrollment token pending for %s' % host)
+    backoff = (model.proof_retry_at is not None
+               and now < model.proof_retry_at)
+    if (model.token_expires_at is not None
+            and now > model.token_expires_at):
+        model.token_key = model.token_expires_at = None
+        error = 'the enrollment token of %s expired' % host
+    elif architecture.lower() != model.architecture.lower():
+        error = ('architecture %s differs from %s, for which the token '
+                 'was issued' % (architecture, model.architecture))
+    elif not check_proof(model.token_key, model.architecture):
+        error = 'enrollment proof of %s does not match its token' % host
+    else:
+        _check_key_unused(session, host, public_key)
+        if model.public_key != public_key:
+            _reset_freshness(model)
+        model.public_key = public_key
+        model.token_key = model.token_expires_at = None
+        model.failed_proofs = 0
+        model.proof_retry_at = None
+    if error and model.token_key is not None:   # a wrong proof
+        if backoff:
+            error += ' (%d wrong proofs; back-off for %.0f s more)' % (
+                model.failed_proofs,
+                (model.proof_retry_at - now).total_seconds())
+        else:
+            _count_wrong_proof(model, now)
+    session.flush()
+    return _row(model), error
 
 
 def _count_wrong_proof(model, now):
@@ -279,7 +287,8 @@ def _count_wrong_proof(model, now):
             seconds=min(2 ** min(over, 16), MAX_PROOF_BACKOFF))
 
 
-def advance_many(updates, conf=None):
+@api.context_manager.writer
+def advance_many(context, updates):
     """Consume reports and record their verdicts, in one transaction.
 
     ``updates`` is a list of :class:`FreshnessUpdate`. Each one moves the
@@ -292,28 +301,26 @@ def advance_many(updates, conf=None):
     the result says ``foreign``). Returns one result per update: None
     (conflict: read the row again), ``'foreign'``, or the host's old state.
     """
-    api.configure(conf)
     if not updates:
         return []
     results = []
-    with api.context_manager.writer.using(api._Context()) as session:
-        moved = _advance(session, updates)
-        for u, ok in zip(updates, moved, strict=True):
-            if not ok:
-                results.append(None)
-                continue
-            if u.trust is None:
-                results.append(True)
-                continue
-            owner = _foreign_owner(session, u.host, u.trust)
-            if owner is not None:
-                results.append('foreign')
-                continue
-            results.append(api.set_trust_in(session, u.host, **u.trust))
+    moved = _advance(context, updates)
+    for u, ok in zip(updates, moved, strict=True):
+        if not ok:
+            results.append(None)
+            continue
+        if u.trust is None:
+            results.append(True)
+            continue
+        owner = _foreign_owner(context.session, u.host, u.trust)
+        if owner is not None:
+            results.append('foreign')
+            continue
+        results.append(api.set_trust_in(context, u.host, **u.trust))
     return results
 
 
-def _advance(session, updates):
+def _advance(context, updates):
     """Which of ``updates`` move their host's freshness; moves them.
 
     The hosts' rows are claimed first (locked for writing), read, and the
@@ -321,12 +328,13 @@ def _advance(session, updates):
     chain several reports of one host) are written with one
     ``executemany``: a handful of statements per batch, not one per report.
     """
+    session = context.session
     table = TrustEnrollment.__table__
     hosts = sorted({u.host for u in updates})
     current = {}
     for chunk in range(0, len(hosts), 500):
         some = hosts[chunk:chunk + 500]
-        api.claim(session, TrustEnrollment, table.c.host.in_(some))
+        api.claim(context, TrustEnrollment, table.c.host.in_(some))
         for row in session.execute(sa.select(
                 table.c.host, table.c.public_key, table.c.boot_id,
                 table.c.last_sequence, table.c.seen, table.c.nonce_ms).where(
@@ -392,10 +400,9 @@ def _foreign_owner(session, host, trust):
     return None
 
 
-def revoke(host, conf=None):
+@api.context_manager.writer
+def revoke(context, host):
     """Delete ``host``'s enrollment; True if there was one."""
-    api.configure(conf)
-    with api.context_manager.writer.using(api._Context()) as session:
-        result = session.execute(
-            sa.delete(TrustEnrollment).where(TrustEnrollment.host == host))
-        return result.rowcount > 0
+    result = context.session.execute(
+        sa.delete(TrustEnrollment).where(TrustEnrollment.host == host))
+    return result.rowcount > 0

@@ -38,41 +38,41 @@ class RejectionCount:
 
 
 @api._retry_on_duplicate
-def add(counts, now=None, conf=None):
+@api.context_manager.writer
+def add(context, counts, now=None):
     """Add ``{(host, code): (count, last reason)}`` to the stored counts."""
     if not counts:
         return
     now = api._to_db(now) if now is not None else timeutils.utcnow()
-    api.configure(conf)
     table = EvidenceRejection.__table__
-    with api.context_manager.writer.using(api._Context()) as session:
-        for (host, code), (count, reason) in sorted(counts.items()):
-            done = session.execute(sa.update(table).where(
-                table.c.host == host, table.c.code == code).values(
-                count=table.c.count + count, last_reason=reason[:1000],
-                last_at=now, updated_at=now)).rowcount
-            if not done:
-                session.add(EvidenceRejection(
-                    host=host, code=code, count=count,
-                    last_reason=reason[:1000], last_at=now))
-                session.flush()
+    session = context.session
+    for (host, code), (count, reason) in sorted(counts.items()):
+        done = session.execute(sa.update(table).where(
+            table.c.host == host, table.c.code == code).values(
+            count=table.c.count + count, last_reason=reason[:1000],
+            last_at=now, updated_at=now)).rowcount
+        if not done:
+            session.add(EvidenceRejection(
+                host=host, code=code, count=count,
+                last_reason=reason[:1000], last_at=now))
+            session.flush()
 
 
-def get_all(conf=None):
+@api.context_manager.reader
+def get_all(context):
     """Every count, ordered by host and code."""
-    api.configure(conf)
     table = EvidenceRejection.__table__
     query = sa.select(table.c.host, table.c.code, table.c.count,
                       table.c.last_reason, table.c.last_at).order_by(
         table.c.host, table.c.code)
-    with api.context_manager.reader.using(api._Context()) as session:
-        return [RejectionCount(h, c, n, r, api._from_db(at))
-                for h, c, n, r, at in session.execute(query)]
+    return [RejectionCount(h, c, n, r, api._from_db(at))
+            for h, c, n, r, at in context.session.execute(query)]
 
 
-def by_host(conf=None):
+@api.context_manager.reader
+def by_host(context):
     """``{host: [RejectionCount, ...]}``."""
     result = {}
-    for row in get_all(conf):
+    for row in get_all(context):
         result.setdefault(row.host, []).append(row)
     return result

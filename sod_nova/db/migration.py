@@ -23,8 +23,10 @@ def _alembic_config(connection):
 
 
 def sync(conf=None, revision='head'):
-    """Create or upgrade sod-nova's schema (``sod-nova db sync``)."""
-    engine = api.get_engine(conf)
+    """Create or upgrade sod-nova's schema (``sod-nova db sync``); configures
+    the database from ``conf`` (default: ``CONF``) as a service start does."""
+    api.configure(conf)
+    engine = api.get_engine()
     with engine.begin() as connection:
         alembic_command.upgrade(_alembic_config(connection), revision)
 
@@ -37,7 +39,8 @@ def head():
 
 def version(conf=None):
     """The schema revision of the database, or None before the first sync."""
-    engine = api.get_engine(conf)
+    api.configure(conf)
+    engine = api.get_engine()
     with engine.connect() as connection:
         context = alembic_migration.MigrationContext.configure(
             connection, opts={'version_table': models.VERSION_TABLE})

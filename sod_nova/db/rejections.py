@@ -30,39 +30,37 @@ def _row(model):
 
 
 @api._retry_on_duplicate
-def record(instance_uuid, reason, conf=None):
+@api.context_manager.writer
+def record(context, instance_uuid, reason):
     """Keep why the filter passed no host for ``instance_uuid`` (the latest)."""
     api._check_name('instance_uuid', instance_uuid)
-    api.configure(conf)
-    with api.context_manager.writer.using(api._Context()) as session:
-        api.claim(session, models.Rejection,
-               models.Rejection.instance_uuid == instance_uuid)
-        model = session.scalars(sa.select(models.Rejection).filter_by(
-            instance_uuid=instance_uuid)).first()
-        if model is None:
-            session.add(models.Rejection(instance_uuid=instance_uuid,
-                                         reason=reason))
-        else:
-            model.reason = reason
-            # Same reason twice would leave updated_at alone: say it's new.
-            model.updated_at = timeutils.utcnow()
+    session = context.session
+    api.claim(context, models.Rejection,
+              models.Rejection.instance_uuid == instance_uuid)
+    model = session.scalars(sa.select(models.Rejection).filter_by(
+        instance_uuid=instance_uuid)).first()
+    if model is None:
+        session.add(models.Rejection(instance_uuid=instance_uuid,
+                                     reason=reason))
+    else:
+        model.reason = reason
+        # Same reason twice would leave updated_at alone: say it's new.
+        model.updated_at = timeutils.utcnow()
 
 
-def get(instance_uuid, conf=None):
+@api.context_manager.reader
+def get(context, instance_uuid):
     """The latest :class:`RejectionRow` of ``instance_uuid``, or None."""
-    api.configure(conf)
-    with api.context_manager.reader.using(api._Context()) as session:
-        model = session.scalars(sa.select(models.Rejection).filter_by(
-            instance_uuid=instance_uuid)).first()
-        return _row(model) if model is not None else None
+    model = context.session.scalars(sa.select(models.Rejection).filter_by(
+        instance_uuid=instance_uuid)).first()
+    return _row(model) if model is not None else None
 
 
-def get_all(conf=None):
+@api.context_manager.reader
+def get_all(context):
     """Every kept rejection, oldest first."""
-    api.configure(conf)
-    with api.context_manager.reader.using(api._Context()) as session:
-        query = sa.select(models.Rejection).order_by(
-            sa.func.coalesce(models.Rejection.updated_at,
-                             models.Rejection.created_at),
-            models.Rejection.id)
-        return [_row(m) for m in session.scalars(query)]
+    query = sa.select(models.Rejection).order_by(
+        sa.func.coalesce(models.Rejection.updated_at,
+                         models.Rejection.created_at),
+        models.Rejection.id)
+    return [_row(m) for m in context.session.scalars(query)]

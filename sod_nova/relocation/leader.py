@@ -23,6 +23,7 @@ import time
 
 from oslo_log import log as logging
 
+from sod_nova.db import api as db_api
 from sod_nova.db import leases
 
 LOG = logging.getLogger(__name__)
@@ -54,8 +55,8 @@ class Leadership:
         """Take or renew the lease once; :attr:`held` afterwards."""
         started = self._monotonic()
         try:
-            won = leases.acquire(self.role, self.holder, self.lease,
-                                 now=self._clock(), conf=self.conf)
+            won = leases.acquire(db_api.Context(), self.role, self.holder,
+                                 self.lease, now=self._clock())
         except Exception as exc:   # any database error: keep the margin
             LOG.warning('%(holder)s: cannot renew the %(role)s lease: %(exc)s',
                         {'holder': self.holder, 'role': self.role,
@@ -70,7 +71,7 @@ class Leadership:
     def release(self):
         self._valid_until = None
         try:
-            leases.release(self.role, self.holder, conf=self.conf)
+            leases.release(db_api.Context(), self.role, self.holder)
         except Exception as exc:
             LOG.warning('%(holder)s: could not release the %(role)s lease '
                         '(it expires by itself): %(exc)s',

@@ -56,6 +56,14 @@ _DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError,
               db_api.DatabaseConfigError)
 
 
+def _context():
+    """A database context for one request. The filter runs inside
+    nova-scheduler, which has no start of sod-nova's own: the database is
+    configured (once; after that a no-op) from ``[sod_database]`` here."""
+    db_api.configure(CONF)
+    return db_api.Context()
+
+
 def _image_properties(spec_obj, system_metadata):
     """The image's properties: its ``sod:`` keys from the instance's system
     metadata (Nova's ``ImageMetaProps`` drops unknown keys), its launch
@@ -142,7 +150,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         if not effective.request:
             return _Decision(spec_obj.instance_uuid, effective, {}, None)
         try:
-            rows = self._rows.get(CONF)
+            rows = self._rows.get(_context(), CONF)
         except _DB_ERRORS as exc:
             raise _Refused('cannot read the host capability rows: %s'
                            % exc) from None
@@ -200,7 +208,7 @@ class SecurityOnDemandFilter(filters.BaseHostFilter):
         if not instance_uuid or not CONF.sod_filter.record_rejections:
             return
         try:
-            db_rejections.record(instance_uuid, reason, conf=CONF)
+            db_rejections.record(_context(), instance_uuid, reason)
         except _DB_ERRORS as exc:
             LOG.warning('Instance %(uuid)s: could not keep the rejection '
                         'reason: %(exc)s', {'uuid': instance_uuid, 'exc': exc})

@@ -23,7 +23,9 @@ class HostRowCache:
         return (snapshot is not None and ttl > 0
                 and self._clock() - snapshot[1] < ttl)
 
-    def get(self, conf):
+    def get(self, context, conf):
+        """``{host: HostRow}``, read with ``context`` when the snapshot is
+        older than ``conf``'s ``[sod_filter] host_cache_seconds``."""
         ttl = conf.sod_filter.host_cache_seconds
         snapshot = self._snapshot
         if self._fresh(snapshot, ttl):
@@ -32,7 +34,7 @@ class HostRowCache:
             snapshot = self._snapshot
             if self._fresh(snapshot, ttl):
                 return snapshot[0]
-            rows = {row.host: row for row in db_api.host_get_all(conf)}
+            rows = {row.host: row for row in db_api.host_get_all(context)}
             self._snapshot = (rows, self._clock())
             return rows
 

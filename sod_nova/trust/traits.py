@@ -287,7 +287,7 @@ class TraitPublisher:
             return None
 
         def target_of(current):
-            wanted = traits_for(self.rule, db_api.host_get(host, self.conf),
+            wanted = traits_for(self.rule, db_api.host_get(db_api.Context(), host),
                                 db_api.now())
             return {t for t in current if not is_ours(t)} | wanted
 
@@ -347,7 +347,7 @@ class TraitPublisher:
             self._legacy_done = True
             return []
         taken = []
-        for row in db_api.host_get_all(self.conf):
+        for row in db_api.host_get_all(db_api.Context()):
             uuid = self.placement.provider(row.host)
             if uuid is None:
                 continue
@@ -371,5 +371,5 @@ class TraitPublisher:
         stale without a new verdict)."""
         if not self._legacy_done:
             self._queue.put(_REMOVE_LEGACY)
-        for row in db_api.host_get_all(self.conf):
+        for row in db_api.host_get_all(db_api.Context()):
             self._queue.put(row.host)

@@ -31,6 +31,8 @@ from sod_nova.relocation import audit_events
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.scheduler import filters
 
+CTX = db_api.Context()
+
 CONF = sod_nova.conf.CONF
 CATALOG = Catalog.load()
 SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
@@ -93,10 +95,10 @@ def cloud(tmp_path_factory):
             now = db_api.now()
             for host, (arch, hardware) in hosts.items():
                 nova.start_compute(host, hardware=hardware)
-                db_api.host_declare(host, arch, CONF)
+                db_api.host_declare(CTX, host, arch)
                 db_api.host_set_trust(
-                    host, 'trusted', 'verified', CATALOG.capability_mask(arch),
-                    conf=CONF, last_evidence_at=now,
+                    CTX, host, 'trusted', 'verified',
+                    CATALOG.capability_mask(arch), last_evidence_at=now,
                     valid_until=db_api.evidence_valid_until(now, 3600.0))
             vms = {}
             for case, host, specs, boot_md, later_md, _ok, _words in CASES:
@@ -199,7 +201,7 @@ def test_filter_manager_api_and_request_check_agree(cloud, caplog):
         status, answer = api_call(app, 'POST', '/requests/check',
                                   check_body(specs, metadata), '1.2')
         assert status == 200, (case, answer)
-        arch = CATALOG.get(db_api.host_get(host, CONF).architecture).name
+        arch = CATALOG.get(db_api.host_get(CTX, host).architecture).name
         assert (arch in answer['satisfied_by']) == compliant, (case, answer)
         if not compliant and 'AMD-SEV-SNP' in words:
             [condition] = [c for c in answer['guest_conditions']

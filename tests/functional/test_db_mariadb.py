@@ -18,6 +18,8 @@ from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import triggers
 
+CTX = db_api.Context()
+
 NOW = 1764600000.25
 
 
@@ -34,12 +36,12 @@ def conf(mysql_url):
 
 
 def test_lease_holds_to_the_fraction_of_a_second(conf):
-    assert leases.acquire('role', 'a', 3.0, now=NOW, conf=conf)
-    assert leases.get('role', conf).expires_at == NOW + 3.0
-    assert not leases.acquire('role', 'b', 3.0, now=NOW + 2.9, conf=conf)
-    assert leases.acquire('role', 'a', 3.0, now=NOW + 1.0, conf=conf)
-    assert not leases.acquire('role', 'b', 3.0, now=NOW + 3.5, conf=conf)
-    assert leases.acquire('role', 'b', 3.0, now=NOW + 4.1, conf=conf)
+    assert leases.acquire(CTX, 'role', 'a', 3.0, now=NOW)
+    assert leases.get(CTX, 'role').expires_at == NOW + 3.0
+    assert not leases.acquire(CTX, 'role', 'b', 3.0, now=NOW + 2.9)
+    assert leases.acquire(CTX, 'role', 'a', 3.0, now=NOW + 1.0)
+    assert not leases.acquire(CTX, 'role', 'b', 3.0, now=NOW + 3.5)
+    assert leases.acquire(CTX, 'role', 'b', 3.0, now=NOW + 4.1)
 
 
 def test_task_times_round_trip(conf):

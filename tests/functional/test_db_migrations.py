@@ -25,6 +25,8 @@ from sod_nova.db import enrollment
 from sod_nova.db import migration as db_migration
 from sod_nova.db import models
 
+CTX = db_api.Context()
+
 
 class _ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
     """The project's half of oslo.db's helper: how to migrate, what to compare."""
@@ -129,4 +131,4 @@ def test_0009_stores_every_enrolled_key_in_one_spelling(conf_at_0008, caplog):
     # The reviewer's probe: hw1's key, sent in its one spelling, for hw3.
     with pytest.raises(enrollment.EnrollmentError,
                        match='already enrolled for host hw1'):
-        enrollment.enroll_key('hw3', 'HyperWall', pem_key, conf=conf_at_0008)
+        enrollment.enroll_key(CTX, 'hw3', 'HyperWall', pem_key)

@@ -21,6 +21,8 @@ from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
 from sod_nova.db import rejections as db_rejections
 
+CTX = db_api.Context()
+
 FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 WEIGHER = '%s.PreferenceWeigher' % __name__
 
@@ -53,12 +55,13 @@ class PreferenceWeigher(weights.BaseHostWeigher):
 def set_row(host, state=None, age=0):
     """Write a host row as the monitor does (declare, then its verdict)."""
     architecture = HOSTS[host][0]
-    db_api.host_declare(host, architecture)
+    db_api.host_declare(CTX, host, architecture)
     if state is not None:
         evidence = (datetime.datetime.now(datetime.UTC)
                     - datetime.timedelta(seconds=age))
         db_api.host_set_trust(
-            host, state, 'set by the test', CATALOG.capability_mask(architecture),
+            CTX, host, state, 'set by the test',
+            CATALOG.capability_mask(architecture),
             last_evidence_at=evidence, architecture=architecture,
             monitor='test-monitor', valid_until=db_api.evidence_valid_until(
                 evidence, CONF.sod_trust.evidence_max_age))
@@ -95,7 +98,7 @@ def assert_rejected(cloud, server):
     cloud._wait(lambda: 'fault' in cloud.get_server(server), 10,
                 'the fault of server %s' % server['id'])
     assert 'No valid host was found' in cloud.get_server(server)['fault']['message']
-    rejection = db_rejections.get(server['id'])
+    rejection = db_rejections.get(CTX, server['id'])
     assert rejection is not None
     return rejection.reason
 
@@ -103,7 +106,7 @@ def assert_rejected(cloud, server):
 def test_no_request_lands_where_the_weigher_prefers(cloud):
     server, host = boot(cloud)
     assert host == 'tpm'
-    assert db_rejections.get(server['id']) is None
+    assert db_rejections.get(CTX, server['id']) is None
 
 
 def test_flavor_extra_spec(cloud):
@@ -206,7 +209,7 @@ def test_live_migration_refused_when_no_other_host_satisfies(cloud):
     assert migration['status'] == 'error'
     after = cloud.get_server(server)
     assert (after['status'], after['OS-EXT-SRV-ATTR:host']) == ('ACTIVE', 'ds')
-    reason = db_rejections.get(server['id']).reason
+    reason = db_rejections.get(CTX, server['id']).reason
     assert 'closest' in reason
 
 

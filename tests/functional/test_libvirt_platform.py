@@ -26,6 +26,8 @@ from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
 from sod_nova.trust import platform
 
+CTX = db_api.Context()
+
 CONF = sod_nova.conf.CONF
 URI = 'qemu:///system'
 #: Bounds a daemon start or a domain start that will never succeed; each
@@ -136,11 +138,10 @@ def conf(tmp_path):
 
 def wait_state(host, state):
     def reached():
-        r = db_api.host_get(host, conf=CONF)
+        r = db_api.host_get(CTX, host)
         return r is not None and r.state == state
-    assert fleet_mod.wait_for(reached, 100 * REPORT_INTERVAL), db_api.host_get(
-        host, conf=CONF)
-    return db_api.host_get(host, conf=CONF)
+    assert fleet_mod.wait_for(reached, 100 * REPORT_INTERVAL), db_api.host_get(CTX, host)
+    return db_api.host_get(CTX, host)
 
 
 def test_round_trip_sev_snp_claim_on_a_host_without_it(conf, reader, domain):

@@ -16,8 +16,11 @@ import pytest
 
 from sod_nova.cloud import embedded
 from sod_nova.cloud import nova as nova_mod
+from sod_nova.db import api as db_api
 from sod_nova.db import rejections
 from sod_nova.relocation import audit_events
+
+CTX = db_api.Context()
 
 HOSTS = (('hw1', 'HyperWall'), ('snp1', 'AMD-SEV-SNP'), ('snp2', 'AMD-SEV-SNP'),
          ('tdx1', 'Intel-TDX'))
@@ -210,7 +213,7 @@ def test_an_ordinary_guest_asking_for_options_1_2_never_runs_on_snp_or_tdx(cloud
             booted.append(refused)
             assert refused['status'] == 'ERROR'
             assert 'No valid host' in refused['fault']['message']
-            reason = rejections.get(refused['id'], cloud.conf).reason
+            reason = rejections.get(CTX, refused['id']).reason
             assert note in reason, reason
             assert 'this VM is an ordinary guest' in reason
         with attacked(cloud, 'hw1'):
@@ -255,7 +258,7 @@ def test_a_flavor_asking_for_snp_lands_only_on_snp_hosts_with_fresh_trust(cloud)
                 refused = boot_snp('cvm-d2')
                 assert refused['status'] == 'ERROR'
                 assert 'No valid host' in refused['fault']['message']
-                reason = rejections.get(refused['id'], cloud.conf).reason
+                reason = rejections.get(CTX, refused['id']).reason
                 assert 'snp1 (unreachable' in reason and 'snp2 (untrusted' in reason, reason
         finally:
             agent.resume()

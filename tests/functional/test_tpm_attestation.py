@@ -34,6 +34,8 @@ from sod_nova.trust import tpm2
 from sod_nova.trust import verify
 from sod_nova.trust.backends import tpm as tpm_backend
 
+CTX = db_api.Context()
+
 CONF = sod_nova.conf.CONF
 REPORT_INTERVAL = 0.1
 #: Waits end when the state is reached; this bound (a hundred report
@@ -104,7 +106,7 @@ def fleet(conf, tpms):
 
 
 def row(host):
-    return db_api.host_get(host, conf=CONF)
+    return db_api.host_get(CTX, host)
 
 
 def wait_state(host, state, reason=None):
@@ -128,7 +130,7 @@ def test_clean_host_is_trusted_once_its_ak_is_activated(fleet, tpms):
     fleet.start()
     r = wait_state('tpm1', trust.TRUSTED)
     assert r.reason == 'evidence verified'
-    enrolled = db_enrollment.get('tpm1', conf=CONF)
+    enrolled = db_enrollment.get(CTX, 'tpm1')
     assert enrolled.tpm_ak == base64.b64encode(backend.ak_public).decode()
     assert enrolled.tpm_ek == backend.identity()['tpm_ek']
 
@@ -160,7 +162,7 @@ def test_quote_from_another_tpm_never_activates(fleet, tpms):
         TIMEOUT), monitor.counters
     assert row('tpm1') is None or row('tpm1').state != trust.TRUSTED
     assert monitor.counters['trusted'] == 0
-    assert db_enrollment.get('tpm1', conf=CONF).tpm_ak is None
+    assert db_enrollment.get(CTX, 'tpm1').tpm_ak is None
     assert agent.sequence >= 4
     # A replay of such a report is refused before its signature (it would
     # otherwise be one more report awaiting activation, and mint a
@@ -180,7 +182,7 @@ def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
     fleet.monitor.add_listener(changes.append)
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
-    first_ak = db_enrollment.get('tpm1', conf=CONF).tpm_ak
+    first_ak = db_enrollment.get(CTX, 'tpm1').tpm_ak
     old = fleet.agent('tpm1')
     old.stop()
     backend.close()
@@ -192,10 +194,10 @@ def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
     agent.start()
 
     def new_ak_enrolled():
-        enrolled = db_enrollment.get('tpm1', conf=CONF).tpm_ak
+        enrolled = db_enrollment.get(CTX, 'tpm1').tpm_ak
         return enrolled not in (None, first_ak)
     assert fleet_mod.wait_for(new_ak_enrolled, TIMEOUT)
-    assert db_enrollment.get('tpm1', conf=CONF).tpm_ak == base64.b64encode(
+    assert db_enrollment.get(CTX, 'tpm1').tpm_ak == base64.b64encode(
         fresh.ak_public).decode()
     seq = agent.sequence
     assert fleet_mod.wait_for(lambda: agent.sequence >= seq + 2, TIMEOUT)

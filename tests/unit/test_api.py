@@ -24,6 +24,8 @@ from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
 
+CTX = db_api.Context()
+
 ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
 ALICE = {'X-Auth-Token': 'alice:project-a', 'X-Roles': 'member,reader'}
 NOBODY = {'X-Auth-Token': 'carol:project-c', 'X-Roles': ''}
@@ -103,9 +105,9 @@ def test_unknown_path_404_and_wrong_method_405_are_json(app):
 # -- hosts ------------------------------------------------------------------------
 
 def _declare_and_trust(conf, host, arch, mask, at):
-    db_api.host_declare(host, arch, conf=conf)
-    db_api.host_set_trust(host, 'trusted', 'verified', mask,
-                          last_evidence_at=at, monitor='m1', conf=conf,
+    db_api.host_declare(CTX, host, arch)
+    db_api.host_set_trust(CTX, host, 'trusted', 'verified', mask,
+                          last_evidence_at=at, monitor='m1',
                           valid_until=db_api.evidence_valid_until(at, 60))
 
 
@@ -114,7 +116,7 @@ def test_hosts_show_state_reason_freshness_and_capabilities(app):
     _declare_and_trust(CONF, 'hw1', 'HyperWall', 3, now)
     _declare_and_trust(CONF, 'hw2', 'HyperWall', 3,
                        now - datetime.timedelta(hours=2))
-    db_api.host_declare('new1', 'Intel-TDX', conf=CONF)
+    db_api.host_declare(CTX, 'new1', 'Intel-TDX')
     status, body, _ = call(app, '/hosts')
     assert status == 200
     hosts = {h['name']: h for h in body['hosts']}
@@ -139,7 +141,7 @@ def test_unknown_host_is_404_with_its_code(app):
 @pytest.mark.parametrize('path', ['/hosts', '/hosts/hw1', '/audit'])
 @pytest.mark.parametrize('who', [ALICE, NOBODY])
 def test_operator_resources_are_403_for_everybody_else(app, path, who):
-    db_api.host_declare('hw1', 'HyperWall', conf=CONF)
+    db_api.host_declare(CTX, 'hw1', 'HyperWall')
     status, body, _ = call(app, path, headers=who)
     assert (status, error_code(body)) == (403, 'sod.policy.forbidden')
 

@@ -13,6 +13,8 @@ from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
 
+CTX = db_api.Context()
+
 ALICE = {'X-Auth-Token': 'alice:project-a', 'X-Roles': 'member,reader'}
 SNP_SPECS = {'hw:mem_encryption': 'true',
              'hw:mem_encryption_model': 'amd-sev-snp'}
@@ -134,9 +136,9 @@ def test_an_ordinary_flavor_on_present_day_rows(present_day_app):
 def test_an_snp_guest_is_counted_on_this_clouds_snp_hosts(present_day_app):
     now = datetime.datetime.now(datetime.UTC)
     mask = catalog_conf.load_catalog(CONF).capability_mask('AMD-SEV-SNP')
-    db_api.host_declare('snp1', 'AMD-SEV-SNP', conf=CONF)
-    db_api.host_set_trust('snp1', 'trusted', 'verified', mask,
-                          last_evidence_at=now, monitor='m1', conf=CONF,
+    db_api.host_declare(CTX, 'snp1', 'AMD-SEV-SNP')
+    db_api.host_set_trust(CTX, 'snp1', 'trusted', 'verified', mask,
+                          last_evidence_at=now, monitor='m1',
                           valid_until=db_api.evidence_valid_until(now, 600))
     status, body = check(present_day_app, {'options': [2], 'guest': {
         'extra_specs': SNP_SPECS}})

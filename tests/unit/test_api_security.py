@@ -24,6 +24,8 @@ from sod_nova.policy import parse
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers
 
+CTX = db_api.Context()
+
 #: A host without a trust row (never declared to sod-nova).
 ROWLESS = 'compute-17.dc1.internal'
 #: A host with a row, whose untrusted reason is the monitor's detail.
@@ -49,14 +51,13 @@ def catalog():
 @pytest.fixture
 def rows(db, catalog):
     now = db_api.now()
-    db_api.host_set_trust(
-        TRUSTED, 'trusted', 'evidence verified',
+    db_api.host_set_trust(CTX, TRUSTED, 'trusted', 'evidence verified',
         catalog.capability_mask('HyperWall'), last_evidence_at=now,
-        architecture='HyperWall', conf=db,
+        architecture='HyperWall',
         valid_until=now + datetime.timedelta(hours=1))
-    db_api.host_set_trust(ATTACKED, 'untrusted', MONITOR_DETAIL, 0,
-                          architecture='TPM', conf=db)
-    return {row.host: row for row in db_api.host_get_all(db)}
+    db_api.host_set_trust(CTX, ATTACKED, 'untrusted', MONITOR_DETAIL, 0,
+                          architecture='TPM')
+    return {row.host: row for row in db_api.host_get_all(CTX)}
 
 
 def server(host, options, vm='3f0c1b7e-0000-4000-8000-000000000001'):
@@ -69,7 +70,7 @@ def server(host, options, vm='3f0c1b7e-0000-4000-8000-000000000001'):
 def both(db, catalog, rows, view):
     """The operator's document and what a project user receives, the
     latter as the handler builds it (:func:`security.project_view`)."""
-    document = security.assess(db, catalog, view, rows, db_api.now())
+    document = security.assess(CTX, db, catalog, view, rows, db_api.now())
     return document, security.project_view(document)
 
 
@@ -117,7 +118,7 @@ def test_an_unmet_request_names_the_cells_and_the_architecture(db, catalog,
 def test_the_last_rejection_is_its_class_and_time_to_a_project(db, catalog,
                                                                rows):
     view = server(None, '6')
-    db_rejections.record(view.id, FILTER_REASON, conf=db)
+    db_rejections.record(CTX, view.id, FILTER_REASON)
     document, seen = both(db, catalog, rows, view)
     assert_no_secret(seen)
     assert document['last_rejection']['reason'] == FILTER_REASON

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import types
 
 from oslo_config import cfg
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from sod_nova.cli import db as db_cli
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
+
+CTX = db_api.Context()
 
 
 @pytest.fixture
@@ -79,6 +82,7 @@ def test_a_missing_table_is_told_by_its_class(conf_file):
         with pytest.raises(db_cli.DatabaseFailure,
                            match=r'^database error \(run "sod-nova db sync" '
                                  r'first\): .*no such table'):
-            db_cli.run_db(None, lambda: db_api.host_get_all(conf))
+            db_cli.run_db(types.SimpleNamespace(conf=conf),
+                          lambda: db_api.host_get_all(CTX))
     finally:
         db_api.dispose()

@@ -23,6 +23,8 @@ from sod_nova.scheduler import filters
 from sod_nova.scheduler import host_rows
 from sod_nova.scheduler import instance_sources
 
+CTX = db_api.Context()
+
 objects.register_all()
 
 UTC = datetime.UTC
@@ -50,8 +52,7 @@ def db(db):
 def trust(host, arch, state='trusted', age=0.0):
     """A verdict as a monitor with ``evidence_max_age`` 10 writes it."""
     evidence_at = datetime.datetime.now(UTC) - datetime.timedelta(seconds=age)
-    db_api.host_set_trust(
-        host, state, 'test', CATALOG.capability_mask(arch), evidence_at,
+    db_api.host_set_trust(CTX, host, state, 'test', CATALOG.capability_mask(arch), evidence_at,
         architecture=arch, monitor='test',
         valid_until=db_api.evidence_valid_until(evidence_at, 10))
 
@@ -96,7 +97,7 @@ def test_filter_keeps_only_trusted_fresh_satisfying_hosts(db, sources):
     trust('tpm', 'TPM')
     trust('bad', 'Intel-SGX', state='untrusted')
     trust('old', 'Intel-SGX', age=3600)
-    db_api.host_declare('new', 'Intel-SGX')
+    db_api.host_declare(CTX, 'new', 'Intel-SGX')
     sources[U1] = ({'sod:options': '1,2'}, {})
     hosts = host_states('hw', 'sev', 'tpm', 'bad', 'old', 'new', 'unknown')
     flt = filters.SecurityOnDemandFilter()
@@ -126,10 +127,10 @@ def test_filter_fails_closed_and_keeps_the_reason(db, sources, caplog):
     assert ('Instance %s: no host satisfies ' % U1) in caplog.text
     assert ('malformed security request (instance metadata sod:options: '
             'option 4') in caplog.text
-    assert 'held to the strictest request' in db_rejections.get(U1).reason
+    assert 'held to the strictest request' in db_rejections.get(CTX, U1).reason
     # Metadata that cannot be read fails closed too.
     assert flt.filter_all(host_states('hw'), spec(U2)) == []
-    assert 'cannot read the instance metadata' in db_rejections.get(U2).reason
+    assert 'cannot read the instance metadata' in db_rejections.get(CTX, U2).reason
 
 
 def test_filter_fails_closed_when_the_database_is_unusable(db, sources):
@@ -156,7 +157,7 @@ def test_zero_hosts_logs_one_info_line_with_cells_and_closest(db, sources, caplo
                                'Same OS; C, I against Other VMs' % U1)
     assert 'closest: HyperWall (lacks C, I against Same OS)' in lines[0]
     assert '2 of 3 hosts trusted with fresh evidence (HyperWall, TPM)' in lines[0]
-    assert db_rejections.get(U1).reason in lines[0]
+    assert db_rejections.get(CTX, U1).reason in lines[0]
 
 
 def test_per_request_state_does_not_outlive_filter_all(db, sources):
@@ -191,15 +192,15 @@ def test_cache_rereads_after_its_lifetime(db):
     cache = host_rows.HostRowCache(clock=lambda: clock[0])
     CONF.set_override('host_cache_seconds', 1.0, 'sod_filter')
     trust('a', 'TPM')
-    assert set(cache.get(CONF)) == {'a'}
+    assert set(cache.get(CTX, CONF)) == {'a'}
     trust('b', 'TPM')
     clock[0] += 0.5
-    assert set(cache.get(CONF)) == {'a'}
+    assert set(cache.get(CTX, CONF)) == {'a'}
     clock[0] += 0.6
-    assert set(cache.get(CONF)) == {'a', 'b'}
+    assert set(cache.get(CTX, CONF)) == {'a', 'b'}
     CONF.set_override('host_cache_seconds', 0, 'sod_filter')
     trust('c', 'TPM')
-    assert set(cache.get(CONF)) == {'a', 'b', 'c'}
+    assert set(cache.get(CTX, CONF)) == {'a', 'b', 'c'}
 
 
 def test_rebuild_is_not_filtered(db, sources):

@@ -12,6 +12,8 @@ from sod_nova.db import migration as db_migration
 from sod_nova.relocation import leader
 from sod_nova.relocation import service
 
+CTX = db_api.Context()
+
 
 @pytest.fixture
 def conf(tmp_path):
@@ -28,21 +30,21 @@ def conf(tmp_path):
 
 
 def test_one_holder_until_the_lease_expires(conf):
-    assert leases.acquire('role', 'a', 10, now=100.0, conf=conf)
-    assert not leases.acquire('role', 'b', 10, now=105.0, conf=conf)
-    assert leases.acquire('role', 'a', 10, now=105.0, conf=conf)    # renewed
-    assert leases.get('role', conf) == leases.LeaseRow('role', 'a', 115.0)
-    assert not leases.acquire('role', 'b', 10, now=114.9, conf=conf)
-    assert leases.acquire('role', 'b', 10, now=115.1, conf=conf)    # expired
-    assert not leases.acquire('role', 'a', 10, now=116.0, conf=conf)
+    assert leases.acquire(CTX, 'role', 'a', 10, now=100.0)
+    assert not leases.acquire(CTX, 'role', 'b', 10, now=105.0)
+    assert leases.acquire(CTX, 'role', 'a', 10, now=105.0)    # renewed
+    assert leases.get(CTX, 'role') == leases.LeaseRow('role', 'a', 115.0)
+    assert not leases.acquire(CTX, 'role', 'b', 10, now=114.9)
+    assert leases.acquire(CTX, 'role', 'b', 10, now=115.1)    # expired
+    assert not leases.acquire(CTX, 'role', 'a', 10, now=116.0)
 
 
 def test_release_frees_the_lease_for_the_next_holder_only_if_held(conf):
-    assert leases.acquire('role', 'a', 10, now=100.0, conf=conf)
-    leases.release('role', 'b', conf=conf)                  # not b's: kept
-    assert not leases.acquire('role', 'b', 10, now=101.0, conf=conf)
-    leases.release('role', 'a', conf=conf)
-    assert leases.acquire('role', 'b', 10, now=101.0, conf=conf)
+    assert leases.acquire(CTX, 'role', 'a', 10, now=100.0)
+    leases.release(CTX, 'role', 'b')                  # not b's: kept
+    assert not leases.acquire(CTX, 'role', 'b', 10, now=101.0)
+    leases.release(CTX, 'role', 'a')
+    assert leases.acquire(CTX, 'role', 'b', 10, now=101.0)
 
 
 class Clocks:
@@ -58,7 +60,14 @@ class Clocks:
         return self.now
 
 
-def test_leader_stops_acting_before_a_standby_can_take_over(conf):
+def _point_at(conf, url):
+    """Reconfigure the process's database (as a restart would)."""
+    db_api.dispose()
+    conf.set_override('connection', url, 'sod_database')
+    db_api.configure(conf)
+
+
+def test_leader_stops_acting_before_a_standby_can_take_over(conf, tmp_path):
     clocks = Clocks()
     a = leader.Leadership(conf, holder='a', clock=clocks.wall,
                           monotonic=clocks.mono)
@@ -68,13 +77,13 @@ def test_leader_stops_acting_before_a_standby_can_take_over(conf):
     assert not b.try_acquire()
     # a cannot renew (its database is gone); it keeps acting for 2/3 lease.
     url = conf.sod_database.connection
-    conf.set_override('connection', 'sqlite:////nonexistent/dir/sod.db',
-                      'sod_database')
+    (tmp_path / 'broken.db').write_bytes(b'not a database, ' * 64)
+    _point_at(conf, 'sqlite:///%s/broken.db' % tmp_path)
     clocks.now += 1.9
     assert a.try_acquire()
     clocks.now += 0.2                      # 2.1 s > 2/3 of the 3 s lease
     assert not a.try_acquire() and not a.held
-    conf.set_override('connection', url, 'sod_database')
+    _point_at(conf, url)
     assert not b.try_acquire()             # a's lease still runs (3 s)
     clocks.now += 1.0
     assert b.try_acquire() and b.held      # expired: b takes over
@@ -97,11 +106,11 @@ def test_run_acts_only_while_leader(conf):
         assert not started.wait(second.interval)
     first.release()                        # a clean stop hands over at once
     assert started.wait(second.lease)
-    assert leases.get(leader.ROLE, conf).holder == 'second'
+    assert leases.get(CTX, leader.ROLE).holder == 'second'
     done.set()
     thread.join()
     assert result['status'] == 0 and stopped.is_set()
-    assert leases.get(leader.ROLE, conf) is None         # released
+    assert leases.get(CTX, leader.ROLE) is None         # released
 
 
 class _Manager:

@@ -131,10 +131,13 @@ def test_host_list_shows_rejected_reports(config):
     url = config.read_text().split('connection = ')[1].strip()
     CONF.set_override('connection', url, 'sod_database')
     try:
-        api.host_declare('rej1', 'TPM')
-        evidence_rejections.add({('rej1', 'signature'): (3, 'bad signature'),
-                                 ('rej1', 'replay'): (1, 'replayed'),
-                                 ('(unknown)', 'unknown_host'): (2, 'who')})
+        api.configure(CONF)
+        context = api.Context()
+        api.host_declare(context, 'rej1', 'TPM')
+        evidence_rejections.add(context, {
+            ('rej1', 'signature'): (3, 'bad signature'),
+            ('rej1', 'replay'): (1, 'replayed'),
+            ('(unknown)', 'unknown_host'): (2, 'who')})
     finally:
         api.dispose()
         CONF.clear_override('connection', 'sod_database')

@@ -17,6 +17,8 @@ from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
 from sod_nova.trust import keys
 
+CTX = api.Context()
+
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -28,24 +30,24 @@ def public():
 def enroll(host, token, key, proof_token=None, arch='HyperWall', now=NOW):
     proof = keys.enrollment_proof(proof_token or token, host, arch, key)
     return db_enrollment.enroll_with_token(
-        host, arch, key, lambda token_key, a: keys.check_enrollment_proof(
+        CTX, host, arch, key, lambda token_key, a: keys.check_enrollment_proof(
             token_key, proof, host, a, key), now=now)
 
 
 def test_wrong_proof_keeps_the_token_for_the_genuine_agent(db):
-    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'), 600,
+    db_enrollment.create_token(CTX, 'hw1', 'HyperWall', keys.token_key('right'), 600,
                                now=NOW)
     with pytest.raises(db_enrollment.EnrollmentError,
                        match='enrollment proof of hw1 does not match its token'):
         enroll('hw1', 'right', public(), proof_token='wrong')
-    assert db_enrollment.get('hw1').token_pending      # not used up
+    assert db_enrollment.get(CTX, 'hw1').token_pending      # not used up
     genuine = public()
     assert enroll('hw1', 'right', genuine).public_key == genuine
-    assert not db_enrollment.get('hw1').token_pending  # used by its enrollment
+    assert not db_enrollment.get(CTX, 'hw1').token_pending  # used by its enrollment
 
 
 def test_wrong_proofs_back_off_but_never_keep_the_right_one_waiting(db):
-    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'), 600,
+    db_enrollment.create_token(CTX, 'hw1', 'HyperWall', keys.token_key('right'), 600,
                                now=NOW)
     for _ in range(db_enrollment.FREE_PROOF_ATTEMPTS):
         with pytest.raises(db_enrollment.EnrollmentError, match='does not match'):
@@ -61,7 +63,7 @@ def test_wrong_proofs_back_off_but_never_keep_the_right_one_waiting(db):
 
 
 def test_a_stranger_at_every_back_off_end_cannot_lock_the_agent_out(db):
-    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'),
+    db_enrollment.create_token(CTX, 'hw1', 'HyperWall', keys.token_key('right'),
                                db_enrollment.MAX_TOKEN_TTL, now=NOW)
     now = NOW
     for _ in range(20):     # a wrong proof whenever the back-off ended
@@ -74,14 +76,14 @@ def test_a_stranger_at_every_back_off_end_cannot_lock_the_agent_out(db):
     key = public()
     later = now + datetime.timedelta(seconds=1)
     assert enroll('hw1', 'right', key, now=later).public_key == key
-    assert not db_enrollment.get('hw1').token_pending
+    assert not db_enrollment.get(CTX, 'hw1').token_pending
 
 
 def test_a_token_lives_at_most_a_week(db):
     for ttl in (0, db_enrollment.MAX_TOKEN_TTL + 1, 10 ** 20):
         with pytest.raises(db_enrollment.EnrollmentError,
                            match='a token lives 1 to 604800 seconds'):
-            db_enrollment.create_token('hw1', 'TPM', keys.token_key('t'), ttl)
+            db_enrollment.create_token(CTX, 'hw1', 'TPM', keys.token_key('t'), ttl)
 
 
 def _spellings(key_text):
@@ -94,8 +96,8 @@ def _spellings(key_text):
 
 def test_one_key_one_host_whatever_its_spelling(db):
     key = public()
-    db_enrollment.enroll_key('hw1', 'HyperWall', key)
-    db_enrollment.create_token('hw2', 'HyperWall', keys.token_key('t'), 600,
+    db_enrollment.enroll_key(CTX, 'hw1', 'HyperWall', key)
+    db_enrollment.create_token(CTX, 'hw2', 'HyperWall', keys.token_key('t'), 600,
                                now=NOW)
     for spelling in _spellings(key):
         # By a token (the monitor passes the agent's text on) ...
@@ -105,33 +107,33 @@ def test_one_key_one_host_whatever_its_spelling(db):
         # ... or by the operator: only the canonical text is stored.
         with pytest.raises(db_enrollment.EnrollmentError,
                            match='not written as base64'):
-            db_enrollment.enroll_key('hw3', 'TPM', spelling)
+            db_enrollment.enroll_key(CTX, 'hw3', 'TPM', spelling)
         assert keys.canonical_public_key(spelling) == key
-    assert db_enrollment.get('hw2').public_key is None
-    assert db_enrollment.get('hw3') is None
+    assert db_enrollment.get(CTX, 'hw2').public_key is None
+    assert db_enrollment.get(CTX, 'hw3') is None
 
 
 def test_token_enrollment_of_a_key_another_host_holds_is_refused(db):
     key = public()
-    db_enrollment.enroll_key('hw1', 'HyperWall', key)
-    db_enrollment.create_token('hw2', 'HyperWall', keys.token_key('t'), 600,
+    db_enrollment.enroll_key(CTX, 'hw1', 'HyperWall', key)
+    db_enrollment.create_token(CTX, 'hw2', 'HyperWall', keys.token_key('t'), 600,
                                now=NOW)
     with pytest.raises(db_enrollment.EnrollmentError,
                        match='already enrolled for host hw1; one key belongs '
                              'to one host'):
         enroll('hw2', 't', key)
-    assert db_enrollment.get('hw2').public_key is None
+    assert db_enrollment.get(CTX, 'hw2').public_key is None
     with pytest.raises(db_enrollment.EnrollmentError, match='host hw1'):
-        db_enrollment.enroll_key('hw3', 'TPM', key)
-    assert db_enrollment.get('hw3') is None
-    db_enrollment.enroll_key('hw1', 'HyperWall', key)   # its own key again: fine
+        db_enrollment.enroll_key(CTX, 'hw3', 'TPM', key)
+    assert db_enrollment.get(CTX, 'hw3') is None
+    db_enrollment.enroll_key(CTX, 'hw1', 'HyperWall', key)   # its own key again: fine
 
 
 def test_host_names_follow_the_one_rule(db):
     for bad in ('a/b', 'h\u00e9', 'x' * 256, 'a\nb', ''):
         with pytest.raises(ValueError, match='host'):
-            api.host_declare(bad, 'TPM')
-    assert api.host_get_all() == []
+            api.host_declare(CTX, bad, 'TPM')
+    assert api.host_get_all(CTX) == []
 
 
 def _update(host, key, expect, new, trust=None):
@@ -140,39 +142,37 @@ def _update(host, key, expect, new, trust=None):
 
 def test_freshness_moves_only_from_the_state_read(db):
     key = public()
-    db_enrollment.enroll_key('hw1', 'HyperWall', key)
-    start = db_enrollment.get('hw1').freshness
+    db_enrollment.enroll_key(CTX, 'hw1', 'HyperWall', key)
+    start = db_enrollment.get(CTX, 'hw1').freshness
     assert start == (None, 0, 0, 0)
     first = ('boot', 1, 0, 1000)
     trusted = {'state': 'trusted', 'reason': 'evidence verified',
                'capability_mask': 1, 'last_evidence_at': NOW,
                'architecture': 'HyperWall', 'monitor': 'tm'}
     # Two replicas read the same state and accept the same report: one wins.
-    assert db_enrollment.advance_many(
-        [_update('hw1', key, start, first, trusted)]) == ['unreachable']
-    assert db_enrollment.advance_many(
-        [_update('hw1', key, start, first, trusted)]) == [None]
-    assert db_enrollment.get('hw1').freshness == first
-    assert api.host_get('hw1').state == 'trusted'
+    update = _update('hw1', key, start, first, trusted)
+    assert db_enrollment.advance_many(CTX, [update]) == ['unreachable']
+    assert db_enrollment.advance_many(CTX, [update]) == [None]
+    assert db_enrollment.get(CTX, 'hw1').freshness == first
+    assert api.host_get(CTX, 'hw1').state == 'trusted'
     # Within one batch, a chain of reports of one host.
     second, third = ('boot', 2, 1, 2000), ('boot', 3, 3, 3000)
-    assert db_enrollment.advance_many([
+    assert db_enrollment.advance_many(CTX, [
         _update('hw1', key, first, second), _update('hw1', key, second, third),
     ]) == [True, True]
     # A re-enrolled key: reports signed with the old one change nothing.
     new_key = public()
-    db_enrollment.enroll_key('hw1', 'HyperWall', new_key)
-    assert db_enrollment.get('hw1').freshness == (None, 0, 0, 0)
-    assert db_enrollment.advance_many(
-        [_update('hw1', key, (None, 0, 0, 0), first)]) == [None]
+    db_enrollment.enroll_key(CTX, 'hw1', 'HyperWall', new_key)
+    assert db_enrollment.get(CTX, 'hw1').freshness == (None, 0, 0, 0)
+    assert db_enrollment.advance_many(CTX, [_update('hw1', key, (None, 0, 0, 0), first)]) == [None]
 
 
 def test_rejection_counts_add_up_per_host_and_code(db):
-    evidence_rejections.add({('hw1', 'signature'): (3, 'bad'),
+    evidence_rejections.add(CTX, {('hw1', 'signature'): (3, 'bad'),
                              ('(unknown)', 'unknown_host'): (1, 'who')}, now=NOW)
-    evidence_rejections.add({('hw1', 'signature'): (2, 'bad again'),
+    evidence_rejections.add(CTX, {('hw1', 'signature'): (2, 'bad again'),
                              ('hw1', 'replay'): (1, 'old')}, now=NOW)
-    counts = evidence_rejections.by_host()
+    counts = evidence_rejections.by_host(CTX)
     assert [(c.code, c.count, c.last_reason) for c in counts['hw1']] == [
         ('replay', 1, 'old'), ('signature', 5, 'bad again')]
     assert [c.count for c in counts['(unknown)']] == [1]

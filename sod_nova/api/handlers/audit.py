@@ -16,7 +16,7 @@ def list_audit(req):
     marker = int(params.get('marker', 0))
     limit = min(int(params.get('limit', DEFAULT_LIMIT)),
                 conf.sod_api.max_limit)
-    page = audit_obj.Page(conf, marker, limit, params.get('expect_head'))
+    page = audit_obj.Page(util.context(req), marker, limit, params.get('expect_head'))
     rows, head = page.rows, page.head_seq
     body = {
         'entries': [audit_obj.entry_view(r) for r in rows],

@@ -13,19 +13,19 @@ from sod_nova.relocation import plan as plan_mod
 
 @util.handler
 def list_hosts(req):
-    util.context(req).can(policies.LIST)
-    conf = util.app(req).conf
+    context = util.context(req)
+    context.can(policies.LIST)
     now = db_api.now()
     return util.json_response({'hosts': [
-        host_obj.view(row, now) for row in host_obj.get_all(conf)]})
+        host_obj.view(row, now) for row in host_obj.get_all(context)]})
 
 
 @util.handler
 def get_host(req):
-    util.context(req).can(policies.SHOW)
-    conf = util.app(req).conf
+    context = util.context(req)
+    context.can(policies.SHOW)
     name = util.path_item(req, 'name')
-    row = host_obj.get(conf, name)
+    row = host_obj.get(context, name)
     if row is None:
         raise util.ApiError(404, 'No host named %s has a capability row.'
                             % name, errors.HOST_NOT_FOUND)
@@ -38,10 +38,11 @@ def get_host(req):
 def evacuation_plan(req):
     """Before anything moves: each VM of the host, whether it would move,
     how (live or cold, as Nova allows for the guest), where, or pause."""
-    util.context(req).can(policies.EVACUATION_PLAN)
+    context = util.context(req)
+    context.can(policies.EVACUATION_PLAN)
     app = util.app(req)
     name = util.path_item(req, 'name')
-    rows = host_obj.get_all(app.conf)
+    rows = host_obj.get_all(context)
     if not any(row.host == name for row in rows):
         raise util.ApiError(404, 'No host named %s has a capability row.'
                             % name, errors.HOST_NOT_FOUND)

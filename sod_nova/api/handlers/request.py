@@ -90,7 +90,7 @@ def check_request(req):
     }
     if version >= (1, 1):
         result['server_types'] = host_obj.server_types(
-            util.app(req).conf, catalog, satisfied, answer.request,
+            util.context(req), catalog, satisfied, answer.request,
             answer.guest)
     if with_guest:
         result['guest'] = _guest_view(answer, body)

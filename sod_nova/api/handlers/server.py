@@ -54,8 +54,8 @@ def security_document(req, server):
     view = app.nova.located(server['id'])
     if view is None:
         raise server_obj.ServerNotFound(server['id'])
-    rows = host_obj.by_name(app.conf)
-    document = security_obj.assess(app.conf, app.catalog, view, rows,
+    rows = host_obj.by_name(context)
+    document = security_obj.assess(context, app.conf, app.catalog, view, rows,
                                    db_api.now())
     document['name'] = server.get('name')
     document['project_id'] = server.get('tenant_id')

@@ -22,11 +22,6 @@ from sod_nova.db import models
 from sod_nova.db import relocation as relocation_db
 
 
-def _reader(conf):
-    db_api.configure(conf)
-    return db_api.context_manager.reader.using(relocation_db._Context())
-
-
 def key(conf):
     """The audit key, or None when this service has none (every keyed
     link is then reported unverified: fail closed)."""
@@ -42,9 +37,9 @@ class Page:
     newest checkpoint and, with
     ``expect_head``, the link holding that hash."""
 
-    def __init__(self, conf, marker=0, limit=100, expect_head=None):
+    def __init__(self, context, marker=0, limit=100, expect_head=None):
         table = models.AuditEntry
-        with _reader(conf) as session:
+        with db_api.context_manager.reader.using(context) as session:
             self.rows = [relocation_db.AuditRow.from_model(m)
                          for m in session.scalars(
                              sa.select(table).where(table.seq > marker)

@@ -40,19 +40,19 @@ def view(row, now):
     }
 
 
-def get_all(conf):
-    return db_api.host_get_all(conf)
+def get_all(context):
+    return db_api.host_get_all(context)
 
 
-def get(conf, name):
-    return db_api.host_get(name, conf)
+def get(context, name):
+    return db_api.host_get(context, name)
 
 
-def by_name(conf):
-    return {row.host: row for row in get_all(conf)}
+def by_name(context):
+    return {row.host: row for row in get_all(context)}
 
 
-def server_types(conf, catalog, names, request, guest=None):
+def server_types(context, catalog, names, request, guest=None):
     """``[{name, hosts, usable_hosts}]`` for the architectures ``names``:
     this cloud's hosts of each type, and those that can take ``request`` now
     for a guest with launch features ``guest`` (None: a guest launched for
@@ -60,7 +60,7 @@ def server_types(conf, catalog, names, request, guest=None):
     rule = compliance.Rule(catalog)
     now = db_api.now()
     declared, usable = {}, {}
-    for row in get_all(conf):
+    for row in get_all(context):
         arch = catalog.get(row.architecture)
         name = arch.name if arch is not None else row.architecture
         declared[name] = declared.get(name, 0) + 1

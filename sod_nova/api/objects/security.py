@@ -108,7 +108,7 @@ def open_task(conf, server_id):
     return relocation_db.RelocationStore(conf).task_get_open(server_id)
 
 
-def assess(conf, catalog, view, rows, now):
+def assess(context, conf, catalog, view, rows, now):
     """The security document of ``view`` for an operator: hosts named, and
     the verdict's, the task's and the scheduler's reasons in full (a
     project user gets :func:`project_view` of it)."""
@@ -129,7 +129,7 @@ def assess(conf, catalog, view, rows, now):
     task = open_task(conf, view.id)
     paused = task is not None and task.state in (triggers.PARKING,
                                                  triggers.PARKED)
-    rejection = db_rejections.get(view.id, conf)
+    rejection = db_rejections.get(context, view.id)
     return {
         'server_id': view.id,
         'status': view.status,

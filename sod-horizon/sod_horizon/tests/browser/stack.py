@@ -417,7 +417,7 @@ class LiveStack(fixtures.Fixture):
             self.fleet.add_host(host, architecture)
         deadline = time.monotonic() + 30
         for host in self.sod_hosts:
-            while getattr(db_api.host_get(host, conf), 'state', None) != 'trusted':
+            while getattr(db_api.host_get(db_api.Context(), host), 'state', None) != 'trusted':
                 if time.monotonic() > deadline:
                     raise StackError('host %s did not become trusted' % host)
                 time.sleep(0.05)

@@ -28,6 +28,8 @@ from sod_nova.db import api as db_api
 from sod_nova.db import audit as db_audit
 from sod_nova.db import migration as db_migration
 
+CTX = db_api.Context()
+
 API_HOST = 'sod-api.test'
 API_URL = 'http://%s:80' % API_HOST
 _OVERRIDES = (('connection', 'sod_database'), ('auth_strategy', 'sod_api'),
@@ -87,7 +89,7 @@ def add_host(conf, host, architecture, state=db_api.TRUSTED, age=1.0,
     catalog = catalog_conf.load_catalog(conf)
     evidence_at = now() - datetime.timedelta(seconds=age)
     db_api.host_set_trust(
-        host, state, reason, catalog.capability_mask(architecture),
+        CTX, host, state, reason, catalog.capability_mask(architecture),
         last_evidence_at=evidence_at, architecture=architecture,
-        monitor=monitor, conf=conf, valid_until=db_api.evidence_valid_until(
+        monitor=monitor, valid_until=db_api.evidence_valid_until(
             evidence_at, conf.sod_trust.evidence_max_age))
