@@ -151,11 +151,11 @@ def test_the_commands_are_registered_with_openstackclient(api):
 
 
 def test_host_list_and_show_as_json_yaml_and_table(api):
-    db_api.host_declare('hw1', 'HyperWall', conf=CONF)
+    ctx = db_api.Context()
+    db_api.host_declare(ctx, 'hw1', 'HyperWall')
     now = db_api.now()
-    db_api.host_set_trust('hw1', 'trusted', 'verified', 3, last_evidence_at=now,
-                          valid_until=db_api.evidence_valid_until(now, 3600),
-                          conf=CONF)
+    db_api.host_set_trust(ctx, 'hw1', 'trusted', 'verified', 3, last_evidence_at=now,
+                          valid_until=db_api.evidence_valid_until(now, 3600))
     code, out, err = openstack(api, 'sod', 'host', 'list', '-f', 'json')
     assert code == 0, err
     [row] = json.loads(out)
