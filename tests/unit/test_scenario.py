@@ -234,8 +234,45 @@ def test_format_errors_say_what_and_where(text, message):
     assert str(exc.value).startswith(message)
 
 
-def test_the_structure_is_a_valid_json_schema():
-    jsonschema.Draft202012Validator.check_schema(scenario.validator().schema)
+#: Keywords that annotate (validators ignore them), the schema's own, and
+#: those jsonschema applies within another's (``if``'s ``then``/``else``).
+ANNOTATIONS = {'$schema', '$defs', 'title', 'description', 'x-messages',
+               'then', 'else'}
+SCHEMA_MAPS = ('properties', '$defs', 'patternProperties', 'dependentSchemas')
+SCHEMA_LISTS = ('allOf', 'anyOf', 'oneOf', 'prefixItems')
+SCHEMA_ONE = ('items', 'contains', 'additionalProperties', 'propertyNames',
+              'if', 'then', 'else', 'not')
+
+
+def _subschemas(schema, where='#'):
+    yield where, schema
+    for keyword, value in schema.items():
+        if keyword in SCHEMA_MAPS:
+            for name, sub in value.items():
+                yield from _subschemas(sub, '%s/%s/%s' % (where, keyword, name))
+        elif keyword in SCHEMA_LISTS:
+            for i, sub in enumerate(value):
+                yield from _subschemas(sub, '%s/%s/%d' % (where, keyword, i))
+        elif keyword in SCHEMA_ONE and isinstance(value, dict):
+            yield from _subschemas(value, '%s/%s' % (where, keyword))
+
+
+def test_the_structure_is_a_json_schema_whose_every_keyword_counts():
+    """A misspelt keyword (``requried``, ``additionalProperty``) is valid
+    JSON Schema that checks nothing: every keyword must be one the validator
+    applies, each message must belong to a keyword of its schema, each
+    ``$ref`` must resolve."""
+    checker = scenario.validator()
+    jsonschema.Draft202012Validator.check_schema(checker.schema)
+    known = set(type(checker).VALIDATORS) | ANNOTATIONS
+    for where, schema in _subschemas(checker.schema):
+        assert set(schema) <= known, (where, set(schema) - known)
+        assert set(schema.get('x-messages', ())) <= set(schema), where
+        if '$ref' in schema:
+            target = checker.schema
+            for part in schema['$ref'].removeprefix('#/').split('/'):
+                target = target.get(part, {})
+            assert target, (where, schema['$ref'])
 
 
 def test_unreadable_file(tmp_path):
