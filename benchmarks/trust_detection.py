@@ -59,8 +59,8 @@ def run() -> dict:
         fleet.start()
         try:
             assert fleet_mod.wait_for(lambda: all(
-                (db_api.host_get(h, conf=conf) or 0) and
-                db_api.host_get(h, conf=conf).state == 'trusted' for h in hosts), 30)
+                (db_api.host_get(db_api.Context(), h) or 0) and
+                db_api.host_get(db_api.Context(), h).state == 'trusted' for h in hosts), 30)
             for trial in range(TRIALS):
                 host = hosts[trial % HOSTS]
                 time.sleep(0.05 + (trial % 7) * 0.29)   # vary the phase
@@ -68,7 +68,7 @@ def run() -> dict:
                     seen.pop(host, None)
                 start = time.perf_counter()
                 fleet.backend(host).start_attack(3)
-                while db_api.host_get(host, conf=conf).state != 'untrusted':
+                while db_api.host_get(db_api.Context(), host).state != 'untrusted':
                     time.sleep(0.001)
                 row_s.append(time.perf_counter() - start)
                 with cond:
@@ -76,7 +76,7 @@ def run() -> dict:
                 listener_s.append(seen[host] - start)
                 fleet.backend(host).stop_attack()
                 assert fleet_mod.wait_for(
-                    lambda h=host: db_api.host_get(h, conf=conf).state == 'trusted', 10)
+                    lambda h=host: db_api.host_get(db_api.Context(), h).state == 'trusted', 10)
         finally:
             fleet.cleanup()
             db_api.dispose()

@@ -8,9 +8,10 @@ strongest forger: it reads the bus). Meanwhile hw1's genuine agent reports
 every ``INTERVAL`` s, and halfway through the flood its HyperWall backend
 starts reporting a memory violation. A bystander host hw2 reports as usual.
 
-The flood enters at the monitor's RPC endpoint (``TrustMonitor.submit``, the
-call the oslo.messaging server makes per cast): a flood this size cannot be
-cast from the same Python process, and the broker's cost is the broker's.
+The flood enters where the monitor's RPC endpoint puts a report (its
+batcher's ``submit``, the call the oslo.messaging server makes per cast): a
+flood this size cannot be cast from the same Python process, and the
+broker's cost is the broker's.
 The monitor runs with SQLite (a file, default settings) on its own.
 
 Value: seconds from the attack's start until the monitor made hw1
@@ -96,7 +97,7 @@ def measure(rate=RATE, seconds=SECONDS):
                 n = 0
                 while not stop.is_set():
                     for _ in range(per_tick):
-                        monitor.submit(flood[n % len(flood)])
+                        monitor.batcher.submit(flood[n % len(flood)])
                         n += 1
                     sent[0] = n
                     ahead = start + n / rate - time.monotonic()

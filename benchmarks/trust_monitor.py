@@ -62,10 +62,10 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
         conf.set_override('sqlite_synchronous', False, 'sod_database')
         db_migration.sync(conf)
         for name in names:
-            db_enrollment.enroll_key(name, 'HyperWall',
-                                     keys.public_key_text(host_keys[name]),
-                                     conf=conf)
+            db_enrollment.enroll_key(db_api.Context(), name, 'HyperWall',
+                                     keys.public_key_text(host_keys[name]))
         conf.clear_override('sqlite_synchronous', 'sod_database')
+        db_api.dispose()        # the enrollments' settings: not the bench's
         db_api.configure(conf)
         monitor = service.TrustMonitor(conf, name='bench',
                                        topic='bench-%s' % os.getpid())
@@ -83,7 +83,7 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
             bare = _bare_verifies_per_s(reports[:2000], host_keys)
             start = time.perf_counter()
             for envelope in reports:
-                monitor.submit(envelope)
+                monitor.batcher.submit(envelope)
             total = len(reports)
             while (monitor.counters['trusted'] + monitor.counters['rejected']
                    + monitor.counters['late'] + monitor.counters['errors']

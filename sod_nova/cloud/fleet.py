@@ -4,21 +4,23 @@ For the embedded cloud, the tests and the benchmarks (like placement's
 ``direct.py``): ``add_host`` generates the host's key, enrolls it in the
 database as an operator would and picks the backend of its architecture;
 ``start`` runs the monitor and every agent. The database must be synced.
-The agents are :class:`~sod_nova.cloud.agents.SimulatedAgent`: production
-agents with the simulator's attack hooks.
+The agents are :class:`~sod_nova.cloud.agents.SimulatedAgent` and the
+monitor a :class:`~sod_nova.cloud.monitors.SimulatedMonitor`: the production
+services with the simulator's hooks.
 """
 
 import threading
 
 from sod_nova import polling
 from sod_nova.cloud import agents as agents_mod
+from sod_nova.cloud import monitors
+from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import backends
 from sod_nova.trust import challenges
 from sod_nova.trust import keys
 from sod_nova.trust import nonces
 from sod_nova.trust import rpc
-from sod_nova.trust.monitor import service as monitor_service
 
 #: Architectures with a dedicated backend; the others use ``simulated``.
 BACKEND_FOR = {'hyperwall': 'hyperwall', 'datasafe': 'datasafe',
@@ -36,12 +38,13 @@ class Fleet:
 
     def __init__(self, conf, catalog=None, transport=None, **monitor_kwargs):
         self.conf = conf
+        db_api.configure(conf)
         # Getting a transport does not connect (oslo.messaging connects on
         # first use), so this is no blocking work.
         self._own_transport = transport is None
         self.transport = transport or rpc.get_transport(conf)
         self._monitor_kwargs = monitor_kwargs
-        self.monitor = monitor_service.TrustMonitor(
+        self.monitor = monitors.SimulatedMonitor(
             conf, catalog=catalog, transport=self.transport, **monitor_kwargs)
         # The group's nonce key (its file's, else one of this fleet's), and
         # the challenge key the agents verify the monitor's challenges with.
@@ -67,9 +70,9 @@ class Fleet:
         key = keys.generate_private_key()
         if enroll:
             ek = tpm_ek or backend.identity().get('tpm_ek')
-            db_enrollment.enroll_key(host, backend.architecture_type,
-                                     keys.public_key_text(key), conf=self.conf,
-                                     tpm_ek=ek)
+            db_enrollment.enroll_key(db_api.Context(), host,
+                                     backend.architecture_type,
+                                     keys.public_key_text(key), tpm_ek=ek)
         agent = agents_mod.SimulatedAgent(
             self.conf, host, backend, key, transport=self.transport,
             monitor_topic=self._monitor_kwargs.get('topic'), platform=platform,

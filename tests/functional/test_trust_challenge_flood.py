@@ -96,7 +96,7 @@ class Flood:
 
 
 def evidence_at(host):
-    return db_api.host_get(host, conf=CONF).last_evidence_at
+    return db_api.host_get(db_api.Context(), host).last_evidence_at
 
 
 def test_a_flood_of_bogus_challenges_changes_nothing_and_an_attack_is_seen(fleet, conf):
@@ -116,14 +116,14 @@ def test_a_flood_of_bogus_challenges_changes_nothing_and_an_attack_is_seen(fleet
             # least every evidence_max_age/4); waited for, not timed.
             before = evidence_at('hw1')
             assert fleet_mod.wait_for(lambda b=before: evidence_at('hw1') != b,
-                                      processes.HANG), db_api.host_get('hw1', conf=conf)
+                                      processes.HANG), db_api.host_get(db_api.Context(), 'hw1')
         assert changes == []
         # A genuine violation during the flood is still detected.
         fleet.backend('hw1').start_attack(2)
         assert fleet_mod.wait_for(
-            lambda: db_api.host_get('hw1', conf=conf).state == 'untrusted',
-            processes.HANG), db_api.host_get('hw1', conf=conf)
-        assert db_api.host_get('hw1', conf=conf).reason == '2 memory violations'
+            lambda: db_api.host_get(db_api.Context(), 'hw1').state == 'untrusted',
+            processes.HANG), db_api.host_get(db_api.Context(), 'hw1')
+        assert db_api.host_get(db_api.Context(), 'hw1').reason == '2 memory violations'
         assert flood.sent >= 3
     # Every bogus challenge reached the agent and was dropped, by its kind.
     sent = flood.forger.sent

@@ -67,7 +67,7 @@ def fleet(conf):
 
 
 def row(host):
-    return db_api.host_get(host, conf=CONF)
+    return db_api.host_get(db_api.Context(), host)
 
 
 def wait_state(host, state, reason=None):
@@ -207,7 +207,7 @@ def test_forged_report_changes_nothing_is_counted_and_rechallenged(
     assert [c['new_state'] for c in changes] == [trust.TRUSTED]
     assert ('tpm1: evidence rejected (signature): signature does not verify '
             'with the enrolled key; host state unchanged' in caplog.messages)
-    counts = evidence_rejections.by_host(conf)['tpm1']
+    counts = evidence_rejections.by_host(db_api.Context())['tpm1']
     assert [(c.code, c.count) for c in counts] == [('signature', 1)]
 
 
@@ -252,9 +252,9 @@ def test_unknown_host_is_counted_without_state_and_the_monitor_goes_on(
         challenges.signing_key(fleet.monitor.nonce_key), 'ghost', 'c' * 64, True))
     rejected(fleet.monitor, 'unknown_host')
     assert row('ghost') is None
-    assert 'ghost' not in fleet.monitor._records
+    assert fleet.monitor.enrollments.cached('ghost') is None
     fleet.monitor.flush_alerts()
-    counts = evidence_rejections.by_host(conf)
+    counts = evidence_rejections.by_host(db_api.Context())
     assert 'ghost' not in counts
     assert [c.code for c in counts[evidence_rejections.UNKNOWN]] == [
         'unknown_host']
@@ -356,8 +356,8 @@ def test_tpm_runtime_measurement_off_reference_then_reboot(fleet):
 
 def test_architecture_claim_differs_from_enrollment(fleet, conf):
     agent = fleet.add_host('hw1', 'HyperWall', enroll=False)
-    db_enrollment.enroll_key('hw1', 'DataSafe', keys.public_key_text(agent.private_key),
-                             conf=conf)
+    db_enrollment.enroll_key(db_api.Context(), 'hw1', 'DataSafe',
+                             keys.public_key_text(agent.private_key))
     fleet.start()
     r = wait_state('hw1', trust.UNTRUSTED)
     assert r.reason == 'architecture claim HyperWall differs from enrolled DataSafe'
@@ -420,8 +420,8 @@ def test_a_new_monitor_run_accepts_the_nonces_of_the_last(fleet, conf):
 
 def test_one_time_token_enrollment(conf, fleet):
     token = keys.new_token()
-    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key(token), 600,
-                               conf=conf)
+    db_enrollment.create_token(
+        db_api.Context(), 'hw1', 'HyperWall', keys.token_key(token), 600)
     fleet.start(agents=False)
     backend = fleet_mod.backend_for('HyperWall')
     agent = agent_service.TrustAgent(conf, 'hw1', backend, keys.generate_private_key(),
@@ -431,22 +431,22 @@ def test_one_time_token_enrollment(conf, fleet):
     fleet.agents['hw1'] = agent
     agent.start()
     wait_state('hw1', trust.TRUSTED)
-    assert not db_enrollment.get('hw1', conf=conf).token_pending
+    assert not db_enrollment.get(db_api.Context(), 'hw1').token_pending
     # The token is used up: a second host key cannot enroll with it.
     intruder = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
                                         keys.generate_private_key(),
                                         transport=fleet.transport,
                                         enrollment_token=token,
                                         challenge_keys=fleet.challenge_keys)
-    assert db_enrollment.get('hw1', conf=conf).public_key == keys.public_key_text(
+    assert db_enrollment.get(db_api.Context(), 'hw1').public_key == keys.public_key_text(
         agent.private_key)
     del intruder
 
 
 def test_wrong_token_never_enrolls(conf, fleet, caplog):
     caplog.set_level(logging.WARNING, logger='sod_nova.trust')
-    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key('right'), 600,
-                               conf=conf)
+    db_enrollment.create_token(
+        db_api.Context(), 'hw1', 'HyperWall', keys.token_key('right'), 600)
     fleet.start(agents=False)
     agent = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
                                      keys.generate_private_key(),
@@ -458,7 +458,7 @@ def test_wrong_token_never_enrolls(conf, fleet, caplog):
     assert fleet_mod.wait_for(
         lambda: 'hw1: enrollment refused: enrollment proof of hw1 does not match '
                 'its token' in caplog.messages, TIMEOUT)
-    assert db_enrollment.get('hw1', conf=conf).public_key is None
+    assert db_enrollment.get(db_api.Context(), 'hw1').public_key is None
     assert row('hw1').state == trust.UNREACHABLE
 
 
@@ -489,7 +489,7 @@ def test_internal_error_fails_closed_for_that_host_and_is_counted(fleet):
     fleet.start()
     wait_state('hw1', trust.TRUSTED)
     wait_state('tpm1', trust.TRUSTED)
-    verifier = fleet.monitor._verifier
+    verifier = fleet.monitor.recorder.verifier
     identity = verifier._identity_problem
 
     def broken(enrollment, evidence):
@@ -511,14 +511,14 @@ def test_bogus_enroll_on_the_bus_leaves_the_token_to_the_genuine_agent(
         conf, fleet, caplog):
     caplog.set_level(logging.WARNING, logger='sod_nova.trust')
     token = keys.new_token()
-    db_enrollment.create_token('hw1', 'HyperWall', keys.token_key(token), 600,
-                               conf=conf)
+    db_enrollment.create_token(
+        db_api.Context(), 'hw1', 'HyperWall', keys.token_key(token), 600)
     fleet.start(agents=False)
     bogus = keys.public_key_text(keys.generate_private_key())
     assert not fleet.monitor.enroll('hw1', 'HyperWall', bogus, 'f' * 64)
     assert ('hw1: enrollment refused: enrollment proof of hw1 does not match '
             'its token' in caplog.messages)
-    assert db_enrollment.get('hw1', conf=conf).token_pending
+    assert db_enrollment.get(db_api.Context(), 'hw1').token_pending
     agent = agent_service.TrustAgent(conf, 'hw1', fleet_mod.backend_for('HyperWall'),
                                      keys.generate_private_key(),
                                      transport=fleet.transport,
@@ -527,7 +527,7 @@ def test_bogus_enroll_on_the_bus_leaves_the_token_to_the_genuine_agent(
     fleet.agents['hw1'] = agent
     agent.start()
     wait_state('hw1', trust.TRUSTED)
-    assert db_enrollment.get('hw1', conf=conf).public_key == keys.public_key_text(
+    assert db_enrollment.get(db_api.Context(), 'hw1').public_key == keys.public_key_text(
         agent.private_key)
 
 
@@ -535,8 +535,8 @@ def test_enroll_with_another_hosts_key_is_refused_naming_it(conf, fleet, caplog)
     caplog.set_level(logging.WARNING, logger='sod_nova.trust')
     agent = fleet.add_host('hw1', 'HyperWall')
     token = keys.new_token()
-    db_enrollment.create_token('hw2', 'HyperWall', keys.token_key(token), 600,
-                               conf=conf)
+    db_enrollment.create_token(
+        db_api.Context(), 'hw2', 'HyperWall', keys.token_key(token), 600)
     fleet.start()
     wait_state('hw1', trust.TRUSTED)
     public = keys.public_key_text(agent.private_key)
@@ -544,7 +544,7 @@ def test_enroll_with_another_hosts_key_is_refused_naming_it(conf, fleet, caplog)
     assert not fleet.monitor.enroll('hw2', 'HyperWall', public, proof)
     assert ('hw2: enrollment refused: this public key is already enrolled for '
             'host hw1; one key belongs to one host' in caplog.messages)
-    assert db_enrollment.get('hw2', conf=conf).public_key is None
+    assert db_enrollment.get(db_api.Context(), 'hw2').public_key is None
 
 
 def test_two_monitors_share_one_database_without_conflict(conf):

@@ -14,7 +14,6 @@ import os
 
 from oslo_log import log as logging
 
-from sod_nova.db import enrollment as db_enrollment
 from sod_nova.trust import attestation
 from sod_nova.trust import tpm2
 
@@ -43,19 +42,22 @@ def same(record, row):
             and (row.tpm_ak or None) == record.tpm_ak_text)
 
 
-def apply(monitor, verdict, record):
-    """Enroll the AK whose activation a fresh, accepted verdict proved."""
+def to_activate(verdict, record):
+    """The AK (base64, as reported) whose activation a fresh verdict
+    proved, to store in the host's enrollment row; or None."""
     result = verdict.tpm
     if (result is None or result.activated is None or not verdict.fresh
             or record is None):
-        return
-    ak_text = verdict.evidence.tpm['ak']
-    if monitor._db(db_enrollment.activate_ak, record.host,
-                   record.key_text, ak_text):
-        record.tpm_ak, record.tpm_ak_text = result.activated, ak_text
-        record.tpm_pending = None
-        LOG.info('%(host)s: attestation key activated under the enrolled '
-                 'endorsement key', {'host': record.host})
+        return None
+    return verdict.evidence.tpm['ak']
+
+
+def activated(record, verdict, ak_text):
+    """The AK ``ak_text`` is stored: its quotes count from now on."""
+    record.tpm_ak, record.tpm_ak_text = verdict.tpm.activated, ak_text
+    record.tpm_pending = None
+    LOG.info('%(host)s: attestation key activated under the enrolled '
+             'endorsement key', {'host': record.host})
 
 
 def credential(verdict, record):

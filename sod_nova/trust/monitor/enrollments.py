@@ -1,0 +1,73 @@
+"""The monitor's per-host state: enrollments, and what it last wrote.
+
+Only enrolled hosts have state (a name nobody enrolled leaves none behind).
+A record carries what the verifier needs besides the key: the freshness of
+the host's reports, the signatures of its last accepted reports, and its
+TPM's keys and pending credentials.
+"""
+
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import keys
+from sod_nova.trust import verify
+from sod_nova.trust.monitor import tpm_enrollment
+
+
+def freshness(row):
+    """The verifier's freshness of an enrollment row."""
+    boot, seq, seen, nonce_ms = row.freshness
+    return verify.Freshness(boot, seq, seen, nonce_ms / 1000.0)
+
+
+def db_tuple(fresh):
+    """The enrollment row's freshness tuple of a verifier's freshness."""
+    return (fresh.boot_id, fresh.sequence, fresh.seen,
+            int(round(fresh.nonce_at * 1000)))
+
+
+class EnrollmentCache:
+    """Enrollment records by host, read through ``database``."""
+
+    def __init__(self, database):
+        self._database = database
+        #: Enrolled hosts only: host -> :class:`~sod_nova.trust.verify.Enrollment`.
+        self.records = {}
+        #: host -> (outcome, monitor time) of the host row last written.
+        self.written = {}
+
+    def get(self, host, now):
+        """``host``'s record (cached, else read), or None if not enrolled."""
+        record = self.records.get(host)
+        if record is not None:
+            return record
+        return self.reload(host, now)
+
+    def cached(self, host):
+        return self.records.get(host)
+
+    def forget(self, host):
+        self.records.pop(host, None)
+        self.written.pop(host, None)
+
+    def clear(self):
+        self.records.clear()
+        self.written.clear()
+
+    def reload(self, host, now):
+        """Read ``host``'s enrollment again; keeps what the cached record
+        learnt from reports while the key (and the TPM's keys) stayed."""
+        row = self._database.call(db_enrollment.get, host)
+        if row is None or row.public_key is None:
+            self.forget(host)
+            return None
+        record = verify.Enrollment(
+            host=row.host, architecture=row.architecture,
+            public_key=keys.load_public_key(row.public_key),
+            key_text=row.public_key, freshness=freshness(row), reloaded=now)
+        tpm_enrollment.load(record, row)
+        cached = self.records.get(host)
+        if cached is not None and cached.key_text == row.public_key:
+            record.accepted = cached.accepted
+            if tpm_enrollment.same(cached, row):   # same EK and AK: keep their state
+                record.tpm_pending, record.tpm_clock = cached.tpm_pending, cached.tpm_clock
+        self.records[host] = record
+        return record
