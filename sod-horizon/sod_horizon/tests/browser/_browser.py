@@ -23,16 +23,21 @@ CHROME_FLAGS = ('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
 SCREENSHOT_DIR = os.environ.get('SOD_SCREENSHOT_DIR') or os.path.join(
     stack_mod._PLUGIN_ROOT, 'screenshots')
 
-HAVE_BROWSER = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
-NO_BROWSER = 'needs %s and %s (Debian packages chromium, chromium-driver)' % (
-    CHROMIUM, CHROMEDRIVER)
+NO_BROWSER = ('needs %s and %s (Debian packages chromium, chromium-driver): '
+              'run tools/ensure-browser as root (tox -e horizon does)' % (
+                  CHROMIUM, CHROMEDRIVER))
+
+
+def require_browser():
+    """Fail (never skip) with the reason when chromium cannot run here."""
+    if not all(os.access(path, os.X_OK) for path in (CHROMIUM, CHROMEDRIVER)):
+        pytest.fail(NO_BROWSER)
 
 
 @contextlib.contextmanager
 def chromium():
     """A headless Debian chromium with its own empty profile (a person)."""
-    if not HAVE_BROWSER:
-        pytest.fail(NO_BROWSER + ' (SOD_REQUIRE_BROWSER is set)')
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
