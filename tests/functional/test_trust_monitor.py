@@ -10,6 +10,7 @@ state, is counted, alerted and re-challenged; genuine but late is ignored.
 """
 
 import datetime
+import json
 import logging
 import time
 import uuid
@@ -152,7 +153,11 @@ def test_silent_agent_becomes_unreachable_then_resumes(fleet, conf):
     fleet.agent('hw1').silence()
     r = wait_state('hw1', trust.UNREACHABLE)
     assert r.reason.startswith('no verified evidence for ')
-    assert row('hw2').state == trust.TRUSTED   # the other host keeps reporting
+    # The other host keeps reporting: its evidence outlives hw1's.
+    assert fleet_mod.wait_for(
+        lambda: row('hw2').state == trust.TRUSTED
+        and row('hw2').last_evidence_at > r.last_evidence_at, TIMEOUT), (
+        row('hw2'), r)
     fleet.agent('hw1').resume()
     wait_state('hw1', trust.TRUSTED)
 
@@ -217,7 +222,7 @@ def test_replayed_report_changes_nothing_also_after_a_restart(fleet, conf):
     fleet.monitor.add_listener(changes.append)
     fleet.start()
     agent = fleet.agent('tpm1')
-    fleet_mod.wait_for(lambda: len(agent.sent) >= 2, TIMEOUT)
+    assert fleet_mod.wait_for(lambda: len(agent.sent) >= 2, TIMEOUT)
     wait_state('tpm1', trust.TRUSTED)
     agent.replay()
     rejected(fleet.monitor, 'replay')
@@ -552,9 +557,13 @@ def test_two_monitors_share_one_database_without_conflict(conf):
                             architectures=['HyperWall'])
     other = fleet_mod.Fleet(conf, name='tm-tpm', topic='tm-tpm-%s' % uuid.uuid4().hex,
                             architectures=['TPM'])
+    changed = {'tm-hyperwall': set(), 'tm-tpm': set()}
     try:
         hyper.add_host('hw1', 'HyperWall')
         other.add_host('tpm1', 'TPM')
+        for one in (hyper, other):
+            one.monitor.add_listener(
+                lambda c, name=one.monitor.name: changed[name].add(c['host']))
         hyper.start()
         other.start()
         assert wait_state('hw1', trust.TRUSTED).monitor == 'tm-hyperwall'
@@ -562,11 +571,15 @@ def test_two_monitors_share_one_database_without_conflict(conf):
         conf.set_override('evidence_max_age', 0.5, 'sod_trust')
         other.agent('tpm1').silence()
         wait_state('tpm1', trust.UNREACHABLE)
-        # tm-tpm's sweep and tm-hyperwall's reports never touch each other's hosts.
-        assert row('hw1').state == trust.TRUSTED
-        assert hyper.monitor.check_stale(
-            now=datetime.datetime.now().timestamp() + 60) == ['hw1']
-        assert other.monitor.check_stale() == []
+        # tm-tpm's sweep and tm-hyperwall's reports never touch each other's
+        # hosts (whatever a stall of this machine did to hw1's freshness).
+        later = datetime.datetime.now().timestamp() + 60
+        assert other.monitor.check_stale(now=later) == []
+        wait_state('hw1', trust.TRUSTED)
+        assert hyper.monitor.check_stale(now=later) in (['hw1'], [])
+        assert changed == {'tm-hyperwall': {'hw1'}, 'tm-tpm': {'tpm1'}}
+        assert (row('hw1').monitor, row('tpm1').monitor) == (
+            'tm-hyperwall', 'tm-tpm')
     finally:
         hyper.cleanup()
         other.cleanup()
@@ -580,15 +593,31 @@ def test_resume_after_a_long_silence_never_quotes_an_expired_nonce(fleet, conf):
     fleet.monitor.add_listener(changes.append)
     fleet.start()
     wait_state('hw1', trust.TRUSTED)
-    fleet.agent('hw1').silence()
+    agent = fleet.agent('hw1')
+    agent.silence()
     wait_state('hw1', trust.UNREACHABLE)
-    time.sleep(0.5)   # the agent's last nonce ages past nonce_max_age
-    fleet.agent('hw1').resume()
+    held = agent._nonce
+    if held is not None:    # it ages past nonce_max_age before the resume
+        issued = nonces.issued_at(fleet.monitor.nonce_key, 'hw1', held)
+        assert fleet_mod.wait_for(
+            lambda: time.time() - issued > conf.sod_trust.nonce_max_age,
+            TIMEOUT)
+    before = list(agent.sent)
+    agent.resume()
     wait_state('hw1', trust.TRUSTED)
-    # Listeners run after the row is written: wait for the third call.
-    assert fleet_mod.wait_for(lambda: len(changes) >= 3, TIMEOUT), changes
-    assert [c['new_state'] for c in changes] == [
-        trust.TRUSTED, trust.UNREACHABLE, trust.TRUSTED]
+    # Listeners run after the row is written: wait for the trusted call.
+    assert fleet_mod.wait_for(
+        lambda: changes and changes[-1]['new_state'] == trust.TRUSTED,
+        TIMEOUT), changes
+    # Whatever stalls of this machine did to the 0.3 s freshness window:
+    # each change starts where the last ended, the host went unreachable
+    # while silent, and no report after the resume quoted the aged nonce.
+    assert [c['old_state'] for c in changes] == [trust.UNREACHABLE] + [
+        c['new_state'] for c in changes[:-1]]
+    assert trust.UNREACHABLE in [c['new_state'] for c in changes]
+    resumed = [e for e in agent.sent if all(e is not b for b in before)]
+    assert resumed and held not in [
+        json.loads(e['evidence'])['nonce'] for e in resumed]
 
 
 def test_overlapping_monitor_leaves_a_fresh_foreign_row_alone(fleet, conf):
