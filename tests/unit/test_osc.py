@@ -57,12 +57,13 @@ def api(tmp_path):
     CONF.reset()
 
 
-def openstack(api, *argv, token='admin:admin', options=()):
-    """``openstack [OPTIONS] ARGV``: ``(exit code, stdout, stderr)``."""
+def openstack(api, *argv, token='admin:admin', options=(), endpoint=None):
+    """``openstack [OPTIONS] ARGV``: ``(exit code, stdout, stderr)``; the
+    auth plugin's endpoint is the API's unless ``endpoint`` is given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
     proc = subprocess.run(
         [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
-         api.url, '--os-token', token, *options] + list(argv),
+         endpoint or api.url, '--os-token', token, *options] + list(argv),
         capture_output=True, text=True, env=env, check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -113,18 +114,14 @@ def test_a_named_version_is_the_one_sent(api):
 
 def test_the_endpoint_may_be_named_instead_of_found(api):
     # The auth plugin's endpoint is nothing that listens: the override wins.
-    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    argv = [OPENSTACK, '--os-auth-type', 'admin_token', '--os-endpoint',
-            'http://127.0.0.1:9', '--os-token', 'admin:admin']
-    tail = ['sod', 'catalog', 'list', '-f', 'value', '-c', 'Name']
-    named = subprocess.run(argv + ['--os-security-on-demand-url', api.url] + tail,
-                           capture_output=True, text=True, env=env, check=False)
-    assert named.returncode == 0, named.stderr
-    assert 'HyperWall' in named.stdout.split()
-    lost = subprocess.run(argv + tail, capture_output=True, text=True, env=env,
-                          check=False)
-    assert lost.returncode == 1 and lost.stderr.count('\n') == 1
-    assert lost.stderr.startswith('sod-nova API: ') and 'http://127.0.0.1:9' in lost.stderr
+    listing = ('sod', 'catalog', 'list', '-f', 'value', '-c', 'Name')
+    code, out, err = openstack(api, *listing, endpoint='http://127.0.0.1:9',
+                               options=['--os-security-on-demand-url', api.url])
+    assert code == 0, err
+    assert 'HyperWall' in out.split()
+    code, out, err = openstack(api, *listing, endpoint='http://127.0.0.1:9')
+    assert code == 1 and err.count('\n') == 1
+    assert err.startswith('sod-nova API: ') and 'http://127.0.0.1:9' in err
 
 
 @pytest.mark.parametrize('version, message', [
