@@ -58,7 +58,6 @@ from nova.tests import fixtures as nova_fixtures  # noqa: E402
 from nova.tests.functional import fixtures as func_fixtures  # noqa: E402
 from nova.tests.functional.api import client as api_client  # noqa: E402
 from oslo_config import cfg  # noqa: E402
-from oslo_messaging import opts as messaging_opts  # noqa: E402
 from oslo_versionedobjects import fixture as ovo_fixture  # noqa: E402
 
 from sod_nova.cloud import _bus  # noqa: E402
@@ -73,6 +72,7 @@ from sod_nova.cloud._libvirt import Hardware  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._libvirt import platform_of  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._servers import EmbeddedNovaTimeout  # noqa: E402,F401 (re-export)
 from sod_nova.cloud._servers import guest_image_properties  # noqa: E402,F401 (re-export)
+from sod_nova.trust import rpc  # noqa: E402
 
 CONF = nova_conf.CONF
 #: What the API clients (``api``, ``admin_api``) raise for an error response.
@@ -197,9 +197,7 @@ class EmbeddedNova(_servers.ServerActions, _notifications.NotificationAccess,
         self.useFixture(_bus.MemoryBus(CONF))
         # oslo.messaging registers its [DEFAULT] server options only when a
         # server starts: register them now, to set them before any does.
-        for group, opts in messaging_opts.list_opts():
-            if group in (None, 'DEFAULT'):
-                CONF.register_opts(opts)
+        rpc.register_messaging_opts(CONF)
         self._apply(late_options)
         self.useFixture(_process.ObjectRegistry())
         self._setup_databases()

@@ -21,18 +21,27 @@ NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
 IN_MEMORY_DRIVERS = ('fake', 'sod-memory')
 
 
-def register_transport_opts(conf):
-    """Register oslo.messaging's [DEFAULT] transport options, ``fake://`` default.
+def register_messaging_opts(conf):
+    """Register oslo.messaging's [DEFAULT] and notification options.
 
-    oslo.messaging registers them itself only inside ``get_transport``; doing
-    it first lets a configuration file's ``transport_url`` be read and gives
-    it sod-nova's default.
+    oslo.messaging registers them itself only inside ``get_transport`` and its
+    servers; registering first lets a configuration file set them. These are
+    the library's own option objects (as its ``ConfFixture`` registers them),
+    never the deep copies ``list_opts()`` returns: once anyone changes an
+    original's default (Nova's config sets ``control_exchange`` to ``nova``
+    with ``set_transport_defaults``), a copy clashes with it
+    (``DuplicateOptError``) whenever the library registers its own.
     """
-    for group, opts in messaging_opts.list_opts():
-        if group in (None, 'DEFAULT'):
+    for group, opts in messaging_opts._opts:  # what list_opts() deep-copies
+        if group is None:
             conf.register_opts(opts)
         elif group == NOTIFICATIONS_GROUP:
             conf.register_opts(opts, group=group)
+
+
+def register_transport_opts(conf):
+    """Register oslo.messaging's options (above), ``fake://`` the default URL."""
+    register_messaging_opts(conf)
     conf.set_default('transport_url', DEFAULT_TRANSPORT_URL)
 
 
