@@ -16,6 +16,7 @@ import re
 from cliff import command
 
 from sod_nova.cli import db as db_cli
+from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
 
@@ -30,7 +31,7 @@ def head_hash(text):
     return text
 
 
-def verify_chain(store, expect_head=None, anchor=False):
+def verify_chain(context, store, expect_head=None, anchor=False):
     """``(first Break or None, entries checked, head hash or None)``.
 
     With ``anchor``, a chain whose only fault is an unkeyed head (its links,
@@ -38,14 +39,17 @@ def verify_chain(store, expect_head=None, anchor=False):
     counts its legacy links under the key.
     """
     key = store.audit_key()
-    rows = store.audit_entries()
-    broken = audit.verify_chain(rows, key, store.audit_checkpoints(),
-                                expect_head)
+
+    def check():
+        with db_api.context_manager.reader.using(context):
+            rows = store.audit_entries(context)
+            checkpoints = store.audit_checkpoints(context)
+        return rows, audit.verify_chain(rows, key, checkpoints, expect_head)
+
+    rows, broken = check()
     if anchor and broken is not None and broken.reason == audit.NOT_ANCHORED:
-        store.audit_anchor()
-        rows = store.audit_entries()
-        broken = audit.verify_chain(rows, key, store.audit_checkpoints(),
-                                    expect_head)
+        store.audit_anchor(context)
+        rows, broken = check()
     return broken, len(rows), rows[-1].hash if rows else None
 
 
@@ -67,7 +71,8 @@ class VerifyAudit(db_cli.ExitsOnDatabaseFailure, command.Command):
     def take_action(self, parsed_args):
         store = relocation_db.RelocationStore(self.app.conf)
         broken, count, head = db_cli.run_db(
-            self.app, lambda: verify_chain(store, parsed_args.expect_head,
+            self.app, lambda: verify_chain(db_api.Context(), store,
+                                           parsed_args.expect_head,
                                            parsed_args.anchor))
         if broken is not None:
             self.app.stdout.write('audit chain BROKEN at %s (%d entries '

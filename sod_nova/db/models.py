@@ -137,7 +137,7 @@ class RelocationTask(BASE):
     target_host = Column(String(255))
     dest_host = Column(String(255))
     attempts = Column(Integer, nullable=False, default=0)
-    failed_hosts = Column(Text, nullable=False, default='[]')
+    failed_hosts = Column(models.types.JsonEncodedList(), nullable=False, default=list)
     migration_after = Column(Integer)
     action = Column(String(16))
     reason = Column(Text)

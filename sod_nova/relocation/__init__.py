@@ -15,10 +15,12 @@ Modules, one job each:
   it for the guest.
 * :mod:`.planner` – which pending moves start now (order, bounds, backoff).
 * :mod:`.moving_target` – when a compliant VM is due to move anyway.
-* :mod:`.snapshot` – what one pass reads once; which VMs may be moved.
+* :mod:`.pass_state` – what one pass reads once; which VMs may be moved.
 * :mod:`.compute` – the one code path to Nova (openstacksdk).
-* :mod:`.mover` – carries one task out through Nova: migrate, watch,
-  retry, park (pause) and resume.
+* :mod:`.decider` – whether a VM must move, and why: opens its task.
+* :mod:`.mover` – starts a task's move through Nova: migrate, retry, park
+  (pause), resume, finish.
+* :mod:`.watcher` – follows the moves, pauses and resumes Nova carries out.
 * :mod:`.manager` – the service object: triggers in, passes, ``start()``,
   ``stop()``.
 * :mod:`.notifications` – oslo.messaging endpoints feeding the manager.

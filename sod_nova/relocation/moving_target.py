@@ -45,9 +45,11 @@ class Timers:
         """``vm`` moved, was deleted or no longer asks for moving target."""
         self._due.pop(vm, None)
 
-    def elapsed(self, vm, period):
+    def elapsed(self, context, vm, period):
         """Whether ``vm``'s ``period`` has elapsed; if so, the next period
-        starts now. A ``period`` of None or 0 stops the VM's timer."""
+        starts now. A ``period`` of None or 0 stops the VM's timer.
+        ``context``: the database context its first look reads the VM's
+        finished moves with."""
         if not period:
             self.forget(vm)
             return False
@@ -55,7 +57,7 @@ class Timers:
         minimum = relocation.moving_target_min
         period = effective_period(period, minimum)
         if vm not in self._due:
-            moves = [t.finished_at for t in self.store.tasks(vm)
+            moves = [t.finished_at for t in self.store.tasks(context, vm)
                      if t.state == triggers.DONE and t.finished_at]
             base = max(moves) if moves else self.clock()
             self._due[vm] = base + planner.jittered(

@@ -14,8 +14,8 @@ from sod_nova import compliance
 from sod_nova.catalog import guest as guest_mod
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import ladder
+from sod_nova.relocation import pass_state
 from sod_nova.relocation import server as server_mod
-from sod_nova.relocation import snapshot
 
 MOVE = 'move'
 PARK = 'park'
@@ -50,7 +50,7 @@ def evacuation_plan(servers, host, catalog, rows, now, conf, tasks=None):
             entry['reason'] = 'no security request: sod-nova does not move it'
             continue
         task = tasks.get(server.id)
-        if not snapshot.movable(server, task):
+        if not pass_state.movable(server, task):
             entry['reason'] = ('Nova is not asked to move a %s VM'
                                % server.status)
             continue

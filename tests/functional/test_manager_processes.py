@@ -38,6 +38,7 @@ from sod_nova.relocation import leader
 from sod_nova.relocation import triggers
 
 CONF = sod_nova.conf.CONF
+CTX = db_api.Context()
 CATALOG = Catalog.load()
 SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 HYPERWALL = {'sod:options': '1,2'}          # HyperWall satisfies it
@@ -64,13 +65,13 @@ class Cloud:
                                            endpoint, endpoint))
 
     def declare(self, host, state='trusted', reason='verified'):
-        db_api.host_declare(host, 'HyperWall', CONF)
+        db_api.host_declare(CTX, host, 'HyperWall')
         self.set_trust(host, state, reason)
 
     def set_trust(self, host, state, reason):
         mask = CATALOG.capability_mask('HyperWall') if state == 'trusted' else 0
         now = db_api.now()
-        db_api.host_set_trust(host, state, reason, mask, conf=CONF,
+        db_api.host_set_trust(CTX, host, state, reason, mask,
                               last_evidence_at=now,
                               valid_until=db_api.evidence_valid_until(
                                   now, CONF.sod_trust.evidence_max_age))
@@ -88,11 +89,11 @@ class Cloud:
         return self.procs.start('sod-migration-manager', self.config)
 
     def leader_pid(self):
-        row = leases.get(leader.ROLE, CONF)
+        row = leases.get(CTX, leader.ROLE)
         return int(row.holder.rsplit(':', 1)[1]) if row else None
 
     def tasks(self):
-        return self.store.tasks()
+        return self.store.tasks(CTX)
 
     def assert_nothing_lost(self, vms, source, target):
         for vm in vms:
@@ -102,11 +103,11 @@ class Cloud:
                           if m['status'] == 'completed']
             assert [(m['source_compute'], m['dest_compute']) for m in
                     migrations] == [(source, target)], 'moved more than once'
-            tasks = self.store.tasks(vm)
+            tasks = self.store.tasks(CTX, vm)
             assert [(t.state, t.dest_host) for t in tasks] == [
                 (triggers.DONE, target)], tasks
-        assert audit.verify(self.store.audit_entries(), self.store.audit_key()) is None
-        moved = sorted(e.data['vm'] for e in self.store.audit_entries()
+        assert audit.verify(self.store.audit_entries(CTX), self.store.audit_key()) is None
+        moved = sorted(e.data['vm'] for e in self.store.audit_entries(CTX)
                        if e.data.get('event') == 'moved')
         assert moved == sorted(vms)
 

@@ -29,11 +29,13 @@ from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
 from sod_nova.db import relocation as relocation_db
+from sod_nova.relocation import decider as decider_mod
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import notifications
 from sod_nova.relocation import triggers
 
 CONF = sod_nova.conf.CONF
+CTX = db_api.Context()
 CATALOG = Catalog.load()
 SOD_FILTER = 'sod_nova.scheduler.filters.SecurityOnDemandFilter'
 HYPERWALL = {'sod:options': '1,2'}          # HyperWall satisfies it, TPM not
@@ -55,17 +57,17 @@ class Relocation:
         self.overridden.append((option, group))
 
     def declare(self, host, architecture, state='trusted', reason='verified'):
-        db_api.host_declare(host, architecture, CONF)
+        db_api.host_declare(CTX, host, architecture)
         self.set_trust(host, state, reason, announce=False)
 
     def set_trust(self, host, state, reason, announce=True):
         """What the trust monitor does on a verdict: row, then event."""
-        row = db_api.host_get(host, CONF)
+        row = db_api.host_get(CTX, host)
         mask = (CATALOG.capability_mask(row.architecture)
                 if state == 'trusted' else 0)
         now = db_api.now()
         old, new = db_api.host_set_trust(
-            host, state, reason, mask, conf=CONF, last_evidence_at=now,
+            CTX, host, state, reason, mask, last_evidence_at=now,
             valid_until=db_api.evidence_valid_until(
                 now, CONF.sod_trust.evidence_max_age))
         if announce and old != new:
@@ -114,7 +116,7 @@ class Relocation:
         assert settle_mod.settle(self.manager), 'the manager stopped advancing'
 
     def audit_events(self, vm=None):
-        return [row.data for row in self.store.audit_entries()
+        return [row.data for row in self.store.audit_entries(CTX)
                 if vm is None or row.data.get('vm') == vm]
 
 
@@ -155,7 +157,7 @@ def start_hosts(relocation, hosts):
 
 
 def assert_chain_intact(relocation):
-    assert audit.verify(relocation.store.audit_entries(),
+    assert audit.verify(relocation.store.audit_entries(CTX),
                         relocation.store.audit_key()) is None
 
 
@@ -186,14 +188,14 @@ def test_attack_moves_vms_with_a_request_and_leaves_the_others(relocation):
         assert (migration['status'], migration['source_compute'],
                 migration['migration_type']) == (
                     'completed', 'hw1', 'live-migration')
-        [task] = relocation.store.tasks(vm)
+        [task] = relocation.store.tasks(CTX, vm)
         assert (task.trigger, task.state, task.dest_host) == (
             triggers.TRUST_LOSS, triggers.DONE, 'hw2')
         assert [e['event'] for e in relocation.audit_events(vm)] == [
             'decided', 'migrate-called', 'moved']
     assert relocation.host_of(plain) == 'hw1'
     assert relocation.migrations(plain) == []
-    assert relocation.store.tasks(plain) == []
+    assert relocation.store.tasks(CTX, plain) == []
     moved = relocation.audit_events(asking[0])[-1]
     assert moved['to'] == 'hw2' and moved['compliant'] is True
     called = relocation.audit_events(asking[0])[1]
@@ -218,7 +220,7 @@ def test_no_compliant_host_pauses_then_a_recovered_host_takes_the_vm(
     relocation.settle()
     assert relocation.status(vm) == 'PAUSED'
     assert relocation.host_of(vm) == 'hw1'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert (task.state, task.action) == (triggers.PARKED, 'pause')
     assert task.reason.startswith('no compliant host')
     assert relocation.migrations(vm) == []      # never asked Nova in vain
@@ -227,7 +229,7 @@ def test_no_compliant_host_pauses_then_a_recovered_host_takes_the_vm(
     relocation.settle()
     assert relocation.host_of(vm) == 'hw2'
     assert relocation.status(vm) == 'ACTIVE'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert (task.trigger, task.state, task.dest_host) == (
         triggers.RECOVERY, triggers.DONE, 'hw2')
     assert relocation.audit_events(vm)[-1]['resumed'] == 'pause'
@@ -243,13 +245,13 @@ def test_paused_vm_resumes_in_place_when_its_own_host_recovers(relocation):
     relocation.set_trust('hw1', 'unreachable', 'no evidence for 30 s')
     relocation.settle()
     assert relocation.status(vm) == 'PAUSED'
-    assert relocation.store.tasks(vm)[0].trigger == triggers.UNREACHABLE
+    assert relocation.store.tasks(CTX, vm)[0].trigger == triggers.UNREACHABLE
 
     relocation.set_trust('hw1', 'trusted', 'fresh evidence')
     relocation.settle()
     assert relocation.status(vm) == 'ACTIVE'
     assert relocation.host_of(vm) == 'hw1'
-    assert relocation.store.tasks(vm)[0].state == triggers.DONE
+    assert relocation.store.tasks(CTX, vm)[0].state == triggers.DONE
     assert relocation.audit_events(vm)[-1]['event'] == 'resumed'
 
 
@@ -266,7 +268,7 @@ def test_host_recovering_while_the_vm_is_being_paused_resumes_it(relocation):
     states = []
     for _ in range(20):             # a few passes: decide, then pause
         manager.process_pending()
-        states.append(relocation.store.tasks(vm)[0].state)
+        states.append(relocation.store.tasks(CTX, vm)[0].state)
         if states[-1] != triggers.PENDING:
             break
     assert states[-1] == triggers.PARKING, states
@@ -274,7 +276,7 @@ def test_host_recovering_while_the_vm_is_being_paused_resumes_it(relocation):
     relocation.settle()
     assert relocation.status(vm) == 'ACTIVE'
     assert relocation.host_of(vm) == 'hw1'
-    assert relocation.store.tasks(vm)[0].state == triggers.DONE
+    assert relocation.store.tasks(CTX, vm)[0].state == triggers.DONE
     assert_chain_intact(relocation)
 
 
@@ -302,7 +304,7 @@ def test_customer_raises_request_vm_moves_lowers_it_vm_stays(relocation):
         relocation.nova.flush_notifications()
         relocation.settle()
         assert relocation.host_of(vm) == 'hw1'
-        [task] = relocation.store.tasks(vm)
+        [task] = relocation.store.tasks(CTX, vm)
         assert (task.trigger, task.dest_host) == (triggers.POLICY_CHANGE,
                                                   'hw1')
         decided = relocation.audit_events(vm)[0]
@@ -313,7 +315,7 @@ def test_customer_raises_request_vm_moves_lowers_it_vm_stays(relocation):
         relocation.nova.flush_notifications()
         relocation.settle()
     assert relocation.host_of(vm) == 'hw1'
-    assert len(relocation.store.tasks(vm)) == 1
+    assert len(relocation.store.tasks(CTX, vm)) == 1
     assert len(relocation.migrations(vm)) == 1
 
 
@@ -346,7 +348,7 @@ def test_failed_migration_is_retried_on_another_host(relocation, monkeypatch):
     assert second['status'] == 'completed'
     assert relocation.host_of(vm) == second['dest_compute'] != failed_to[0]
     assert relocation.status(vm) == 'ACTIVE'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert task.attempts == 2 and task.failed_hosts == (failed_to[0],)
     events = [e['event'] for e in relocation.audit_events(vm)]
     assert events == ['decided', 'migrate-called', 'retry', 'migrate-called',
@@ -364,7 +366,7 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
     assert settle_mod.settle(first)
     relocation.set_trust('hw1', 'untrusted', 'attack')
     first.process_pending()           # decides all four, starts two; crash
-    open_tasks = relocation.store.tasks_open()
+    open_tasks = relocation.store.tasks_open(CTX)
     assert sorted(t.state for t in open_tasks) == [
         'migrating', 'migrating', 'pending', 'pending']
     # Let Nova finish what the crashed manager started.
@@ -378,7 +380,7 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
     # must ask Nova again, not wait forever.
     pending = next(t for t in open_tasks if t.state == triggers.PENDING)
     relocation.store.task_update(
-        pending.id, state=triggers.MIGRATING, attempts=1,
+        CTX, pending.id, state=triggers.MIGRATING, attempts=1,
         migration_after=None, migrate_called_at=pending.decided_at)
     relocation.override('max_concurrent', 4)
 
@@ -389,7 +391,7 @@ def test_restart_mid_evacuation_moves_no_vm_twice_and_loses_none(relocation):
         assert relocation.status(vm) == 'ACTIVE'
         assert [m['status'] for m in relocation.migrations(vm)] == [
             'completed'], vm
-        [task] = relocation.store.tasks(vm)
+        [task] = relocation.store.tasks(CTX, vm)
         assert task.state == triggers.DONE
     lost = [e for e in relocation.audit_events() if e['event'] == 'call-lost']
     assert [e['vm'] for e in lost] == [pending.vm]
@@ -409,10 +411,10 @@ def test_moving_target_period_moves_the_vm_to_another_compliant_host(
     offset[0] = 600 * (1 + CONF.sod_relocation.moving_target_jitter) + 1
     relocation.settle()
     assert relocation.host_of(vm) == 'hw2'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert (task.trigger, task.dest_host) == (triggers.MOVING_TARGET, 'hw2')
     relocation.settle()                       # next period starts now
-    assert len(relocation.store.tasks(vm)) == 1
+    assert len(relocation.store.tasks(CTX, vm)) == 1
 
 
 
@@ -435,20 +437,20 @@ def test_a_period_below_the_minimum_is_refused_by_nova_and_not_honoured(
     offset = [0.0]
     manager = relocation.new_manager()
     manager.clock = manager.mover.clock = lambda: time.time() + offset[0]
-    with caplog.at_level(logging.WARNING, logger=manager_mod.__name__):
+    with caplog.at_level(logging.WARNING, logger=decider_mod.__name__):
         relocation.settle()
         offset[0] = minimum / 2             # 1 s has elapsed many times
         relocation.settle()
     assert relocation.migrations(vm) == []
     assert [r.getMessage() for r in caplog.records
-            if r.name == manager_mod.__name__] == [
+            if r.name == decider_mod.__name__] == [
         '%s asks for a moving-target period of 1s, below the minimum of %ds '
         '([sod_relocation] moving_target_min): it is moved every %ds at most'
         % (vm, minimum, minimum)]
     offset[0] = minimum * (1 + CONF.sod_relocation.moving_target_jitter) + 1
     relocation.settle()
     assert relocation.host_of(vm) == 'hw2'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert task.trigger == triggers.MOVING_TARGET
     decided = relocation.audit_events(vm)[0]
     assert (decided['event'], decided['reason']) == ('decided', (
@@ -494,7 +496,7 @@ def test_an_evacuation_starts_ahead_of_demanding_moving_target_moves(
         vm for vm in moving if vm != called[4])
     assert relocation.host_of(victim) != 'hw1'
     for vm in moving:
-        [task] = relocation.store.tasks(vm)
+        [task] = relocation.store.tasks(CTX, vm)
         assert (task.trigger, task.state) == (triggers.MOVING_TARGET,
                                               triggers.DONE)
     assert_chain_intact(relocation)
@@ -540,7 +542,7 @@ def settle_but_held(relocation, caplog):
     last, since = None, time.monotonic()
     while True:
         manager.process_pending()
-        tasks = relocation.store.tasks_open()
+        tasks = relocation.store.tasks_open(CTX)
         if all(t.state == triggers.PENDING for t in tasks) and (
                 {t.vm for t in tasks} <= set(held_by_allowance(caplog))):
             return
@@ -585,7 +587,7 @@ def test_a_projects_policy_moves_stop_at_its_allowance_evacuations_do_not(
         [held] = [vm for vm in vms if vm not in moved]
         assert relocation.host_of(held) == 'tpm1'
         assert relocation.migrations(held) == []
-        [task] = relocation.store.tasks(held)
+        [task] = relocation.store.tasks(CTX, held)
         assert (task.trigger, task.state) == (triggers.POLICY_CHANGE,
                                               triggers.PENDING)
         assert held_by_allowance(caplog) == {held: (
@@ -594,7 +596,7 @@ def test_a_projects_policy_moves_stop_at_its_allowance_evacuations_do_not(
             % (held, tenant.project_id))}
         # The other project's move was not held by the first one's bound.
         assert relocation.host_of(neighbour) == 'hw1'
-        [task] = relocation.store.tasks(neighbour)
+        [task] = relocation.store.tasks(CTX, neighbour)
         assert (task.trigger, task.state) == (triggers.POLICY_CHANGE,
                                               triggers.DONE)
 
@@ -607,7 +609,7 @@ def test_a_projects_policy_moves_stop_at_its_allowance_evacuations_do_not(
     [migration] = relocation.migrations(held)
     assert (migration['status'], migration['source_compute']) == (
         'completed', 'tpm1')
-    [task] = relocation.store.tasks(held)
+    [task] = relocation.store.tasks(CTX, held)
     assert (task.trigger, task.state) == (triggers.TRUST_LOSS, triggers.DONE)
     # One task, re-classed: the audit says why it moved in the end.
     assert [(e['trigger'], e.get('was')) for e in relocation.audit_events(held)
@@ -630,7 +632,7 @@ def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(
     relocation.set_trust('hw1', 'untrusted', 'attack')
     relocation.settle()
     assert relocation.status(vm) == 'PAUSED'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert task.state == triggers.PARKED
     assert 'Nova found no valid host' in task.reason
     assert task.not_before > time.time() + 3000   # a look is scheduled
@@ -640,7 +642,7 @@ def test_nova_finding_no_valid_host_pauses_until_a_reconcile_finds_one(
     relocation.settle()
     assert relocation.host_of(vm) == 'hw2'
     assert relocation.status(vm) == 'ACTIVE'
-    [task] = relocation.store.tasks(vm)
+    [task] = relocation.store.tasks(CTX, vm)
     assert (task.state, task.trigger) == (triggers.DONE, triggers.RECOVERY)
 
 
@@ -694,7 +696,7 @@ def test_a_confidential_guest_moves_cold_or_pauses_never_live(relocation):
     relocation.settle()
     assert relocation.status(vm) == 'PAUSED'
     assert relocation.host_of(vm) == 'snp2'
-    task = relocation.store.tasks(vm)[-1]
+    task = relocation.store.tasks(CTX, vm)[-1]
     assert task.state == triggers.PARKED and task.action == 'pause'
     assert 'no other trusted host can run a guest launched with' in task.reason
     assert len(relocation.migrations(vm)) == 1     # Nova was not asked in vain
@@ -703,7 +705,7 @@ def test_a_confidential_guest_moves_cold_or_pauses_never_live(relocation):
     relocation.settle()
     assert relocation.host_of(vm) == 'snp1'
     assert relocation.status(vm) == 'ACTIVE'
-    task = relocation.store.tasks(vm)[-1]
+    task = relocation.store.tasks(CTX, vm)[-1]
     assert (task.trigger, task.state, task.kind) == (
         triggers.RECOVERY, triggers.DONE, 'cold')
     assert [m['migration_type'] for m in relocation.migrations(vm)] == [

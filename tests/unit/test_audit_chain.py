@@ -26,6 +26,7 @@ from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import audit_events
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+CTX = db_api.Context()
 ADMIN = {'X-Auth-Token': 'admin:admin', 'X-Roles': 'admin,member,reader'}
 
 
@@ -40,7 +41,7 @@ def store(db, tmp_path):
 
 def append(store, n, vm='vm1', start=0):
     for i in range(start, start + n):
-        store.audit_append({'event': 'decided', 'vm': vm, 'at': 1000.0 + i,
+        store.audit_append(CTX, {'event': 'decided', 'vm': vm, 'at': 1000.0 + i,
                             'trigger': 'trust-loss', 'reason': 'entry %d' % i})
 
 
@@ -120,9 +121,9 @@ TAMPERS = [rewrite_middle, delete_and_renumber, swap, redate]
 def test_each_tamper_without_the_key_breaks_the_chain_at_its_entry(store,
                                                                    tamper):
     append(store, 6)
-    assert audit_cli.verify_chain(store)[0] is None
+    assert audit_cli.verify_chain(CTX, store)[0] is None
     tamper()
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert broken is not None and broken.seq == 3, broken
 
 
@@ -132,16 +133,16 @@ def test_a_full_rewrite_without_the_key_is_not_anchored(store):
     rows[0]['entry'] = audit.canonical(dict(audit.json.loads(rows[0]['entry']),
                                             reason='rewritten'))
     rewrite(rows, 1)
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert broken is not None and 'not anchored' in broken.reason
 
 
 def test_a_cut_tail_breaks_against_the_kept_head(store):
     append(store, 6)
-    _, _, head = audit_cli.verify_chain(store)
-    assert audit_cli.verify_chain(store, expect_head=head)[0] is None
+    _, _, head = audit_cli.verify_chain(CTX, store)
+    assert audit_cli.verify_chain(CTX, store, expect_head=head)[0] is None
     truncate()
-    broken = audit_cli.verify_chain(store, expect_head=head)[0]
+    broken = audit_cli.verify_chain(CTX, store, expect_head=head)[0]
     assert broken is not None and broken.seq == 5
     assert 'expected head %s is not in the chain' % head in broken.reason
 
@@ -150,11 +151,11 @@ def test_a_cut_tail_breaks_below_the_newest_checkpoint(store, caplog):
     caplog.set_level(logging.INFO, logger='sod_nova.db.relocation')
     CONF.set_override('checkpoint_interval', 5, 'sod_audit')
     append(store, 6)
-    assert [c.seq for c in store.audit_checkpoints()] == [5]
-    assert 'audit checkpoint: entry 5 head %s' % store.audit_entries()[4].hash \
+    assert [c.seq for c in store.audit_checkpoints(CTX)] == [5]
+    assert 'audit checkpoint: entry 5 head %s' % store.audit_entries(CTX)[4].hash \
         in caplog.text
     truncate()
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert (broken.seq, broken.reason) == (
         5, 'missing: a checkpoint names it, the chain was cut below it')
 
@@ -165,7 +166,7 @@ def test_a_forged_checkpoint_is_refused(store):
     with db_api.get_engine(CONF).begin() as conn:
         conn.execute(sa.text("UPDATE relocation_audit_checkpoints SET mac = "
                              "'%s' WHERE seq = 4" % ('0' * 64)))
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert (broken.seq, broken.reason) == (4, "its checkpoint's MAC does not "
                                               "match")
 
@@ -174,7 +175,7 @@ def test_the_wrong_key_verifies_nothing(store, tmp_path):
     append(store, 2)
     audit.write_key(tmp_path / 'other.key')
     other = audit.load_key(tmp_path / 'other.key')
-    broken = audit.verify(store.audit_entries(), other)
+    broken = audit.verify(store.audit_entries(CTX), other)
     assert broken.seq == 1 and 'MAC does not match' in broken.reason
 
 
@@ -191,28 +192,28 @@ def test_the_wrong_key_verifies_nothing(store, tmp_path):
 ])
 def test_a_malformed_entry_is_refused_by_the_writer(store, entry):
     with pytest.raises(ValueError, match='audit entry refused: entry'):
-        store.audit_append(entry)
-    assert store.audit_entries() == []
+        store.audit_append(CTX, entry)
+    assert store.audit_entries(CTX) == []
 
 
 def test_verify_names_a_malformed_entry_even_with_a_good_mac(store):
     """A writer's bug rather than an attack: the MAC holds, the type not."""
     append(store, 2)
     key, text = store.audit_key(), '{"at":"noon","event":"decided","vm":"vm1"}'
-    [first, second] = store.audit_entries()
+    [first, second] = store.audit_entries(CTX)
     with db_api.get_engine(CONF).begin() as conn:
         conn.execute(sa.text(
             'UPDATE relocation_audit SET entry = :e, at = NULL, hash = :h '
             'WHERE seq = 2'), {'e': text, 'h': audit.entry_mac(
                 key, 2, second.created_at, first.hash, text)})
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert (broken.seq, broken.reason) == (
         2, "entry field 'at' has a wrong type or range")
 
 
 def test_the_cli_exits_1_on_a_cut_tail_and_2_without_a_key(store, tmp_path):
     append(store, 3)
-    head = store.audit_entries()[-1].hash
+    head = store.audit_entries(CTX)[-1].hash
     config = tmp_path / 'sod.conf'
 
     def run(*args, key=True):
@@ -278,11 +279,11 @@ def _legacy(n):
 
 def test_a_legacy_chain_is_anchored_by_its_first_keyed_link(store):
     legacy_head = _legacy(3)
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert 'not anchored' in broken.reason
-    broken, count, head = audit_cli.verify_chain(store, anchor=True)
+    broken, count, head = audit_cli.verify_chain(CTX, store, anchor=True)
     assert (broken, count) == (None, 4)
-    anchor = store.audit_entries()[-1]
+    anchor = store.audit_entries(CTX)[-1]
     assert anchor.prev_hash == legacy_head and anchor.alg == audit.HMAC_SHA256
     assert anchor.data['legacy_head'] == legacy_head
     assert anchor.data['legacy_entries'] == 3
@@ -295,7 +296,7 @@ def test_a_legacy_chain_is_anchored_by_its_first_keyed_link(store):
         conn.execute(sa.text("UPDATE relocation_audit SET entry = :e, hash = :h "
                              "WHERE seq = 3"),
                      {'e': text, 'h': audit.link_hash(rows[2]['prev_hash'], text)})
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert (broken.seq, broken.reason) == (
         4, 'prev_hash does not match the hash of entry 3')
 
@@ -330,7 +331,7 @@ def test_the_api_pages_see_each_tamper(app, store, tamper):
 
 def test_the_api_pages_see_a_cut_tail(app, store):
     append(store, 6)
-    head = store.audit_entries()[-1].hash
+    head = store.audit_entries(CTX)[-1].hash
     assert page(app, '&expect_head=' + head)['verification']['intact'] is True
     truncate()
     body = page(app, '&expect_head=' + head)
@@ -362,7 +363,7 @@ def test_openstack_sod_audit_list_sees_a_cut_tail(store):
     server.setUp()
     try:
         append(store, 6)
-        head = store.audit_entries()[-1].hash
+        head = store.audit_entries(CTX)[-1].hash
 
         def audit_list():
             env = {k: v for k, v in os.environ.items()
@@ -410,7 +411,7 @@ def test_a_report_reads_only_its_vm_and_shows_a_bad_entry_as_unreadable(store):
 def test_a_report_reads_from_the_last_reset_before_its_window(store):
     for event, at in (('decided', 10.0), ('resumed', 20.0), ('decided', 30.0),
                       ('resumed', 40.0), ('decided', 50.0)):
-        store.audit_append({'event': event, 'vm': 'vm1', 'at': at,
+        store.audit_append(CTX, {'event': event, 'vm': 'vm1', 'at': at,
                             'trigger': 'trust-loss'})
     reader = compliance_obj.Reader(CONF, store.audit_key())
     assert [e['at'] for e in reader.entries('vm1', 45.0)] == [40.0, 50.0]
@@ -478,15 +479,15 @@ def report_of(store, vm='vm1'):
 
 def _trust_loss_of_vm1(store):
     """vm1 violated from 1000 until moved at 1500, among other VMs'."""
-    store.audit_append({'event': 'decided', 'vm': 'vm2', 'at': 900.0,
+    store.audit_append(CTX, {'event': 'decided', 'vm': 'vm2', 'at': 900.0,
                         'trigger': 'moving-target'})
-    store.audit_append({'event': 'decided', 'vm': 'vm1', 'at': 1000.0,
+    store.audit_append(CTX, {'event': 'decided', 'vm': 'vm1', 'at': 1000.0,
                         'trigger': 'trust-loss', 'cause': 'trust-loss@hw1#1',
                         'from': 'hw1', 'event_at': 1000.0})
-    store.audit_append({'event': 'moved', 'vm': 'vm1', 'at': 1500.0,
+    store.audit_append(CTX, {'event': 'moved', 'vm': 'vm1', 'at': 1500.0,
                         'compliant': True, 'to': 'hw2'})
-    store.audit_append({'event': 'gone', 'vm': 'vm3', 'at': 1600.0})
-    store.audit_append({'event': 'decided', 'vm': 'vm2', 'at': 1700.0,
+    store.audit_append(CTX, {'event': 'gone', 'vm': 'vm3', 'at': 1600.0})
+    store.audit_append(CTX, {'event': 'decided', 'vm': 'vm2', 'at': 1700.0,
                         'trigger': 'moving-target'})
 
 
@@ -516,7 +517,7 @@ def test_keyed_links_marked_legacy_are_no_legacy_links(app, store):
     assert report_of(store) == (500.0, ['trust-loss@hw1#1'])
     mark_legacy({1, 2, 3}, rewrite_seq=2, trigger='moving-target')
     assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert (broken.seq, broken.reason) == (1, audit.UNANCHORED)
     check = page(app)['verification']
     assert check['break'] == {'seq': 1, 'reason': audit.UNANCHORED}
@@ -551,18 +552,18 @@ def test_after_an_upgrade_only_the_links_the_anchor_counts_are_legacy(app,
     _legacy(3)
     # The manager's next entry anchors the legacy head first, by itself.
     _trust_loss_of_vm1(store)
-    rows = store.audit_entries()
+    rows = store.audit_entries(CTX)
     assert [r.alg for r in rows] == [None] * 3 + [audit.HMAC_SHA256] * 6
     assert rows[3].data == {'event': audit.ANCHORED, 'at': rows[3].data['at'],
                             'legacy_head': rows[2].hash, 'legacy_entries': 3}
     assert audit_events.ANCHORED == audit.ANCHORED
-    assert audit_cli.verify_chain(store)[0] is None
+    assert audit_cli.verify_chain(CTX, store)[0] is None
     assert page(app, '&marker=2')['verification']['intact'] is True
     # The legacy entries stand (vm1's decisions at 1..3 open no violation).
     assert report_of(store) == (500.0, ['trust-loss@hw1#1'])
     mark_legacy({5, 6}, rewrite_seq=6, trigger='moving-target')
     assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
-    assert audit_cli.verify_chain(store)[0] == audit.Break(5, audit.UNANCHORED)
+    assert audit_cli.verify_chain(CTX, store)[0] == audit.Break(5, audit.UNANCHORED)
     assert page(app, '&marker=4')['verification']['break'] == {
         'seq': 5, 'reason': audit.UNANCHORED}
 
@@ -573,7 +574,7 @@ def test_an_anchor_marked_legacy_anchors_nothing(store):
     mark_legacy({4, 5, 6, 7})
     # The first keyed link is now an ordinary entry: no link is legacy.
     assert report_of(store) == (2000.0, [compliance_obj.UNREADABLE])
-    assert audit_cli.verify_chain(store)[0] == audit.Break(1, audit.UNANCHORED)
+    assert audit_cli.verify_chain(CTX, store)[0] == audit.Break(1, audit.UNANCHORED)
 
 
 def test_a_reset_chosen_by_its_index_columns_is_checked(store):

@@ -6,9 +6,11 @@ import random
 
 from sod_nova.catalog import Catalog
 from sod_nova.db import audit
+from sod_nova.db import relocation as relocation_db
 from sod_nova.policy import SecurityRequest
 from sod_nova.relocation import ladder
 from sod_nova.relocation import moving_target
+from sod_nova.relocation import pass_state
 from sod_nova.relocation import planner
 from sod_nova.relocation import server as server_mod
 from sod_nova.relocation import triggers
@@ -381,3 +383,53 @@ def test_project_moves_say_when_an_allowance_grows_again():
     assert moves.next_free() == 3650.0          # b's move leaves the window
     assert moves.allowance({'a', 'b'}, 2, 3651.0) == {'a': 0, 'b': 2}
     assert moves.next_free() == 3700.0
+
+
+# pass state ----------------------------------------------------------------
+
+def _task(id, vm, state=triggers.PENDING):
+    return relocation_db.Task(
+        id=id, vm=vm, seq=0, trigger=triggers.TRUST_LOSS, state=state,
+        kind='live', priority=0, source_host='hw1', target_host=None,
+        dest_host=None, attempts=0, failed_hosts=(), migration_after=None,
+        action=None, reason=None, not_before=None, event_at=None,
+        decided_at=None, migrate_called_at=None, finished_at=None)
+
+
+def test_a_pass_parses_each_view_of_a_vm_once(monkeypatch):
+    parsed = []
+    real = server_mod.effective_request
+    monkeypatch.setattr(server_mod, 'effective_request',
+                        lambda catalog, server: parsed.append(server.id)
+                        or real(catalog, server))
+    state = pass_state.PassState(None, None, CATALOG, [], 0, [], {})
+    view = server_mod.ServerView('vm', host='hw1',
+                                 metadata={'sod:options': '1,2'})
+    first = state.effective(view)
+    assert state.effective(view) is first
+    assert state.effective(dataclasses.replace(view)) is first  # same view
+    assert first.request == OPT_1_2
+    changed = dataclasses.replace(view, metadata={'sod:options': '1'})
+    assert state.effective(changed).request == SecurityRequest.from_options([1])
+    assert parsed == ['vm', 'vm']
+
+
+def test_a_pass_decides_on_one_view_of_a_vm_once():
+    state = pass_state.PassState(None, None, CATALOG, [], 0, [], {})
+    view = server_mod.ServerView('vm', host='hw1')
+    assert state.first_look(view)
+    assert not state.first_look(dataclasses.replace(view))
+    assert state.first_look(dataclasses.replace(view, status='PAUSED'))
+
+
+def test_a_pass_follows_the_tasks_it_writes():
+    state = pass_state.PassState(None, None, CATALOG, [], 0,
+                                 [_task(2, 'b'), _task(1, 'a')], {})
+    assert [t.id for t in state.open_tasks()] == [1, 2]
+    state.track(_task(3, 'c', triggers.MIGRATING))
+    state.track(_task(1, 'a', triggers.DONE))
+    assert [t.id for t in state.open_tasks()] == [2, 3]
+    assert [t.vm for t in state.open_tasks(triggers.MIGRATING)] == ['c']
+    # A closed task of a VM never removes that VM's newer open one.
+    state.track(_task(0, 'b', triggers.DONE))
+    assert [t.id for t in state.open_tasks()] == [2, 3]
