@@ -21,6 +21,7 @@ import threading
 import time
 
 from sod_nova.cloud import embedded
+from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
 
 ROUNDS = 50
@@ -36,7 +37,9 @@ def _percentile(values, p):
 
 def _calls(cloud, vm):
     """The manager's audit entries of its calls to Nova to move ``vm``."""
-    return [e.data for e in relocation_db.RelocationStore(cloud.conf).audit_entries()
+    entries = relocation_db.RelocationStore(cloud.conf).audit_entries(
+        db_api.Context())
+    return [e.data for e in entries
             if e.data.get('vm') == vm and e.data.get('event') == 'migrate-called']
 
 
@@ -47,8 +50,8 @@ def _watch_calls(manager):
     called = threading.Event()
     record = manager.mover.record
 
-    def recording(event, task, **fields):
-        result = record(event, task, **fields)
+    def recording(state, event, task, **fields):
+        result = record(state, event, task, **fields)
         if event == 'migrate-called':
             called.set()
         return result

@@ -16,17 +16,19 @@ Baseline: the paper's measured OpenStack triggering delay, 2.33 s.
 Goal: p99 of the first call under 115 ms.
 """
 
+import pathlib
 import tempfile
 import time
 
 from sod_nova.catalog import Catalog
 import sod_nova.cloud  # noqa: F401  (Nova's concurrency mode)
 from sod_nova.cloud import noauth
-from sod_nova.cloud import settle as settle_mod
 from sod_nova.cloud.nova import EmbeddedNova
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.db import audit
 from sod_nova.db import migration as db_migration
+from sod_nova.relocation import audit_events
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import planner
 from sod_nova.relocation import triggers
@@ -37,25 +39,39 @@ VMS = 2
 HOSTS = ('hw1', 'hw2')
 BASELINE_MS = 2330.0
 GOAL_MS = 115.0
+OVERRIDES = (('connection', 'sod_database'),
+             ('host_cache_seconds', 'sod_filter'),
+             ('evidence_max_age', 'sod_trust'),
+             ('poll_interval', 'sod_relocation'),
+             ('reconcile_interval', 'sod_relocation'),
+             ('key_file', 'sod_audit'))
 
 
-def _set_trust(catalog, host, state, reason):
-    row = db_api.host_get(host, CONF)
+def _set_trust(context, catalog, host, state, reason):
+    row = db_api.host_get(context, host)
     mask = catalog.capability_mask(row.architecture) if state == 'trusted' else 0
     now = db_api.now()
     old, new = db_api.host_set_trust(
-        host, state, reason, mask, conf=CONF, last_evidence_at=now,
+        context, host, state, reason, mask, last_evidence_at=now,
         valid_until=db_api.evidence_valid_until(now, CONF.sod_trust.evidence_max_age))
     return {'host': host, 'old_state': old, 'new_state': new,
             'reason': reason, 'architecture': row.architecture}
 
 
-def _wait_settled(manager, calls, deadline):
+def _calls(context, manager):
+    """Seconds from each decision's event to its migrate call, in order
+    (the manager's audit entries)."""
+    return [e.data['latency_ms'] / 1000.0
+            for e in manager.store.audit_entries(context)
+            if e.data['event'] == audit_events.MIGRATE_CALLED]
+
+
+def _wait_settled(context, manager, calls, deadline):
     """Until ``calls`` migrate calls were made and no task is busy."""
     while time.monotonic() < deadline:
-        if len(manager.mover.latencies) >= calls and not any(
+        if len(_calls(context, manager)) >= calls and not any(
                 t.state in triggers.BUSY_STATES
-                for t in manager.store.tasks_open()):
+                for t in manager.store.tasks_open(context)):
             return True
         time.sleep(0.01)
     return False
@@ -63,55 +79,52 @@ def _wait_settled(manager, calls, deadline):
 
 def run(rounds=ROUNDS):
     catalog = Catalog.load()
+    context = db_api.Context()
     with tempfile.TemporaryDirectory() as tmp, EmbeddedNova(
             extra_filters=['sod_nova.scheduler.filters.SecurityOnDemandFilter']
     ) as nova:
-        for option, value, group in (
-                ('connection', 'sqlite:///%s/sod.db' % tmp, 'sod_database'),
-                ('host_cache_seconds', 0.0, 'filter'),
-                ('evidence_max_age', 3600.0, 'trust'),
-                ('poll_interval', 0.02, 'relocation'),
-                ('reconcile_interval', 3600, 'relocation')):
+        key_file = pathlib.Path(tmp) / 'audit.key'
+        audit.write_key(key_file)
+        for (option, group), value in zip(OVERRIDES, (
+                'sqlite:///%s/sod.db' % tmp, 0.0, 3600.0, 0.02, 3600,
+                str(key_file)), strict=True):
             CONF.set_override(option, value, group)
         db_migration.sync(CONF)
         for host in HOSTS:
             nova.start_compute(host)
-            db_api.host_declare(host, 'HyperWall', CONF)
-            _set_trust(catalog, host, 'trusted', 'verified')
+            db_api.host_declare(context, host, 'HyperWall')
+            _set_trust(context, catalog, host, 'trusted', 'verified')
         for i in range(VMS):
             nova.create_server(name='vm%d' % i, host=HOSTS[0],
                                metadata={'sod:options': '1,2'})
         manager = manager_mod.MigrationManager(
             noauth.connect(nova.api_fixture.base_url, 'bench'),
             catalog, CONF)
-        settle_mod.settle(manager)
+        while manager.process_pending():
+            time.sleep(CONF.sod_relocation.poll_interval)
         manager.start()
         first, settle_ms = [], []
         try:
             for round_ in range(rounds):
                 source = HOSTS[round_ % 2]
-                _set_trust(catalog, HOSTS[(round_ + 1) % 2], 'trusted',
-                           'verified')
-                before = len(manager.mover.latencies)
-                event = _set_trust(catalog, source, 'untrusted', 'attack')
+                _set_trust(context, catalog, HOSTS[(round_ + 1) % 2],
+                           'trusted', 'verified')
+                before = len(_calls(context, manager))
+                event = _set_trust(context, catalog, source, 'untrusted',
+                                   'attack')
                 start = time.time()
                 manager.trust_changed(event, event_at=start)
-                if not _wait_settled(manager, before + VMS,
+                if not _wait_settled(context, manager, before + VMS,
                                      time.monotonic() + 60):
                     raise RuntimeError('round %d did not settle' % round_)
                 settle_ms.append((time.time() - start) * 1000.0)
-                new = manager.mover.latencies[before:]
-                first.append(min(s for _, _, s in new) * 1000.0)
+                first.append(min(_calls(context, manager)[before:]) * 1000.0)
+            every = [s * 1000.0 for s in _calls(context, manager)]
         finally:
             manager.stop()
-            for option, group in (('connection', 'sod_database'),
-                                  ('host_cache_seconds', 'sod_filter'),
-                                  ('evidence_max_age', 'sod_trust'),
-                                  ('poll_interval', 'sod_relocation'),
-                                  ('reconcile_interval', 'sod_relocation')):
+            for option, group in OVERRIDES:
                 CONF.clear_override(option, group)
             db_api.dispose()
-        every = [s * 1000.0 for _, _, s in manager.mover.latencies]
     p50 = planner.percentile(first, 50)
     p99 = planner.percentile(first, 99)
     return {
