@@ -1,32 +1,12 @@
 """The migration manager's audit chain: keyed links, typed entries, checkpoints.
 
-Each entry (trigger, VM, from, to, reason, outcome, timings) is stored as
-canonical JSON. A keyed link's ``hash`` is HMAC-SHA256 under the audit key
-(``[sod_audit] key_file``, never in the database) over the link's sequence
-number, its ``created_at``, the previous link's ``hash`` and the entry. So
-rewriting an entry, re-dating it, deleting one and renumbering the rest, or
-swapping two breaks a MAC that nobody without the key can recompute;
-:func:`verify` names the first broken link.
-
-Links written before the key (revision ``0008_audit_key``; ``alg`` NULL)
-are ``sha256(prev_hash "\\n" entry)``. The first keyed link after them is
-an :data:`ANCHORED` entry (the writer adds one before its first keyed entry
-on a legacy head; ``sod-nova audit verify --anchor`` at once) whose MAC
-covers the last legacy hash and how many legacy links there are. That
-keyed count, never the writable ``alg`` column, is where legacy links end
-(:func:`legacy_links`): an unkeyed link above it is a break, and a chain
-that never had legacy links (its first keyed link is no anchor) accepts
-none.
-
-A chain cut short is still a valid chain. Two things catch a cut tail:
-every ``[sod_audit] checkpoint_interval`` links the writer stores a
-checkpoint (a MAC over the head's sequence number and hash) and logs it,
-and a chain cut below its newest checkpoint is broken; and the head hash
-the operator keeps off the host (``verify --expect-head``) must still be
-in the chain, which also catches a cut that removed the checkpoints.
-
-Entries are typed (:func:`validate`): a field the readers interpret with
-the wrong JSON type is a broken link, never a reader's crash.
+Each entry is canonical JSON; each link's ``hash`` is an HMAC-SHA256 under
+the audit key (``[sod_audit] key_file``, never in the database) over its
+number, time, the previous hash and the entry, so an edit, a deletion or a
+swap breaks a MAC nobody without the key can recompute. Legacy (unkeyed)
+links end where a keyed anchor counts them; checkpoints and a head kept off
+the host catch a cut tail. :func:`verify_chain` names the first broken link.
+The design: ``doc/source/contributor/migration-manager.rst``.
 """
 
 import dataclasses
