@@ -284,10 +284,10 @@ def test_request_check_refuses_a_bad_guest(api, args, message):
 def test_audit_list_pages_through_the_whole_chain(api, tmp_path):
     audit.write_key(tmp_path / 'audit.key')
     CONF.set_override('key_file', str(tmp_path / 'audit.key'), 'sod_audit')
-    store = relocation_db.RelocationStore(CONF)
+    store, ctx = relocation_db.RelocationStore(CONF), db_api.Context()
     for i in range(5):
-        store.audit_append({'event': 'decided', 'vm': 'vm%d' % i, 'at': i,
-                            'trigger': 'trust-loss', 'from': 'hw1'})
+        store.audit_append(ctx, {'event': 'decided', 'vm': 'vm%d' % i, 'at': i,
+                                 'trigger': 'trust-loss', 'from': 'hw1'})
     CONF.set_override('max_limit', 2, 'sod_api')
     try:
         code, out, err = openstack(api, 'sod', 'audit', 'list', '-f', 'json')
