@@ -1,1 +1,2 @@
-"""Shipped data files: the Table III catalogue and the security packages."""
+"""Shipped data files: the Table III catalogue, the security packages and
+the JSON Schema of each."""
