@@ -1,19 +1,9 @@
-"""The sod-nova database API: the engine, and the host capability rows.
+"""The sod-nova database API: the engine facade, and the host capability rows.
 
-Every caller goes through these functions (the trust monitor writes host
-rows, the scheduler filter reads them, the ``sod-nova`` command does both);
-none of them sees a session or a model. Each takes a context first and states
-its transaction in a decorator (``@context_manager.reader``/``.writer``), as
-Placement's objects do: calls made inside a caller's
-``context_manager.writer.using(context)`` join that one transaction. Rows
-come back as frozen values detached from the session, so they can be cached
-and shared between threads.
-
-:func:`configure` points the engine facade at ``[sod_database]`` once, at
-service start; nothing touches the database at import.
-
-Datetimes are stored as naive UTC (as oslo.db does) and returned as aware
-UTC; naive datetimes given to this API are taken to be UTC.
+Configured once (:func:`configure`); every function takes a context and
+states its transaction in a decorator, as Placement's objects do, and gives
+out frozen rows detached from the session. See
+``doc/source/contributor/database.rst``.
 """
 
 import dataclasses
@@ -21,8 +11,6 @@ import datetime
 import os
 import threading
 
-from oslo_db import api as oslo_db_api
-from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -32,6 +20,7 @@ from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.db import models
 from sod_nova.db import trust_states
+from sod_nova.db import values
 from sod_nova.policy import entities
 
 LOG = logging.getLogger(__name__)
@@ -144,22 +133,6 @@ def get_engine(conf=None):
 
 # -- values -----------------------------------------------------------------
 
-def _to_db(when):
-    if when is None:
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(datetime.UTC).replace(tzinfo=None)
-    return when
-
-
-def _from_db(when):
-    return None if when is None else when.replace(tzinfo=datetime.UTC)
-
-
-def _now(now=None):
-    return _to_db(now) if now is not None else timeutils.utcnow()
-
-
 def now():
     """The one clock every reader of a row's ``valid_until`` compares it
     with: aware UTC wall time (the monitors write it from the same)."""
@@ -222,10 +195,10 @@ def _host_row(model):
     return HostRow(
         host=model.host, architecture=model.architecture, state=model.state,
         reason=model.reason, capability_mask=model.capability_mask,
-        last_evidence_at=_from_db(model.last_evidence_at),
-        monitor=model.monitor, created_at=_from_db(model.created_at),
-        updated_at=_from_db(model.updated_at or model.created_at),
-        valid_until=_from_db(model.valid_until))
+        last_evidence_at=values.from_epoch(model.last_evidence_at),
+        monitor=model.monitor, created_at=values.from_epoch(model.created_at),
+        updated_at=values.from_epoch(model.updated_at or model.created_at),
+        valid_until=values.from_epoch(model.valid_until))
 
 
 def _check_state(state):
@@ -239,11 +212,6 @@ def _check_mask(mask):
             or mask & ~entities.ALL_CELLS_MASK):
         raise ValueError('%r is not a capability mask (0..%d)'
                          % (mask, entities.ALL_CELLS_MASK))
-
-
-def _check_name(what, value):
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError('%s must be a non-empty string, not %r' % (what, value))
 
 
 def _check_host(host):
@@ -271,11 +239,6 @@ def claim(context, model, *where):
         {column.name: column}))
 
 
-_retry_on_duplicate = oslo_db_api.wrap_db_retry(
-    max_retries=3, retry_interval=0.05,
-    exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
-
-
 # -- hosts ------------------------------------------------------------------
 
 @context_manager.reader
@@ -291,9 +254,9 @@ def host_get_all(context):
         table.c.capability_mask, table.c.last_evidence_at, table.c.monitor,
         table.c.created_at, table.c.updated_at, table.c.valid_until,
     ).order_by(table.c.host)
-    return [HostRow(host, arch, state, reason, mask, _from_db(evidence),
-                    monitor, _from_db(created),
-                    _from_db(updated or created), _from_db(until))
+    at = values.from_epoch
+    return [HostRow(host, arch, state, reason, mask, at(evidence), monitor,
+                    at(created), at(updated or created), at(until))
             for (host, arch, state, reason, mask, evidence, monitor,
                  created, updated, until) in context.session.execute(query)]
 
@@ -306,7 +269,7 @@ def host_get(context, host):
     return _host_row(model) if model is not None else None
 
 
-@_retry_on_duplicate
+@values.retry_on_duplicate
 @context_manager.writer
 def host_declare(context, host, architecture):
     """The operator declares ``host``'s architecture (a catalogue name).
@@ -317,7 +280,7 @@ def host_declare(context, host, architecture):
     capabilities were for other hardware). Returns the row.
     """
     _check_host(host)
-    _check_name('architecture', architecture)
+    values.check_name('architecture', architecture)
     session = context.session
     claim(context, models.Host, models.Host.host == host)
     model = session.scalars(
@@ -358,7 +321,7 @@ def host_set_trust(context, host, state, reason, capability_mask,
     _check_state(state)
     _check_mask(capability_mask)
     if architecture is not None:
-        _check_name('architecture', architecture)
+        values.check_name('architecture', architecture)
     old_state = _claim_and_set_trust(
         context, host, state, reason, capability_mask, last_evidence_at,
         architecture, monitor, valid_until)
@@ -366,7 +329,7 @@ def host_set_trust(context, host, state, reason, capability_mask,
     return old_state, state
 
 
-@_retry_on_duplicate
+@values.retry_on_duplicate
 @context_manager.writer
 def _claim_and_set_trust(context, host, *args):
     claim(context, models.Host, models.Host.host == host)
@@ -406,8 +369,9 @@ def set_trust_in(context, host, state, reason, capability_mask,
     model.reason = reason or ''
     model.capability_mask = capability_mask
     if last_evidence_at is not None:
-        model.last_evidence_at = _to_db(last_evidence_at)
-    model.valid_until = _to_db(valid_until) if state == TRUSTED else None
+        model.last_evidence_at = values.to_epoch(last_evidence_at)
+    model.valid_until = (values.to_epoch(valid_until) if state == TRUSTED
+                         else None)
     if monitor is not None:
         model.monitor = monitor
     session.flush()
@@ -430,7 +394,8 @@ def hosts_mark_stale(context, now=None, monitor=None):
     Returns the names of the hosts that changed, sorted (each logged once
     the transaction ends).
     """
-    changed = _mark_stale(context, _now(now), monitor)
+    now = values.to_epoch(now) if now is not None else values.now()
+    changed = _mark_stale(context, now, monitor)
     for host in changed:
         LOG.info('%(host)s: trusted -> unreachable (evidence no longer '
                  'valid)', {'host': host})
@@ -457,9 +422,14 @@ def _mark_stale(context, now, monitor):
 
 
 def stale_reason(last_evidence_at, until, now):
-    """Why a trusted row's evidence no longer counts at ``now``."""
+    """Why a trusted row's evidence no longer counts at ``now`` (times in
+    seconds since the epoch, as stored)."""
     if last_evidence_at is None or until is None:
         return 'no verified evidence'
-    return ('no verified evidence for %.1f s (valid until %sZ; last at %sZ)'
-            % ((_to_db(now) - _to_db(last_evidence_at)).total_seconds(),
-               _to_db(until).isoformat(), _to_db(last_evidence_at).isoformat()))
+    return ('no verified evidence for %.1f s (valid until %s; last at %s)'
+            % (now - last_evidence_at, _utc(until), _utc(last_evidence_at)))
+
+
+def _utc(seconds):
+    """``2026-01-01T12:00:00Z``: ISO 8601 in UTC."""
+    return values.from_epoch(seconds).replace(tzinfo=None).isoformat() + 'Z'

@@ -1,28 +1,9 @@
-"""Trust enrollments: which key speaks for which host.
+"""Trust enrollments: which key speaks for which host, and the freshness of
+its reports.
 
-A row exists once the operator enrolled a host's public key or issued it a
-one-time token. One public key belongs to one host: enrolling a key another
-host holds is refused with that host's name (else one host's key would make
-the other trusted). Keys are compared as text, so only one spelling of a key
-is ever stored: base64 of its 32 raw bytes, as
-``sod_nova.trust.keys.canonical_public_key`` writes it; any other (PEM, a
-blank around it) is refused here, whoever sends it. A wrong enrollment
-proof is refused without using up the token; see :func:`enroll_with_token`
-for why a correct proof is never kept waiting.
-
-The row also keeps the freshness of the host's reports (last accepted boot
-and sequence, a window of accepted sequences, the issue time of the last
-accepted nonce): the monitors of a group advance it with a conditional
-update (:func:`advance_many`), in the transaction that records the verdict,
-so a replay is caught by any replica and after a restart, and two replicas
-never both accept one report.
-
-A TPM host's row also holds the endorsement key (EK) the operator enrolled
-and, once the monitor saw a credential for it activated, the attestation key
-(AK) its quotes are signed with.
-
-The table is created by the alembic migrations ``0002_trust_enrollment`` and
-``0005_trust_freshness``; the TPM columns by ``0006_tpm_enrollment``.
+One public key belongs to one host, stored in one spelling; a wrong
+enrollment proof never uses up the token. See
+``doc/source/contributor/database.rst``.
 """
 
 import base64
@@ -30,12 +11,12 @@ import binascii
 import dataclasses
 import datetime
 
-from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from sod_nova import exception
 from sod_nova.db import api
 from sod_nova.db import models
+from sod_nova.db import values
 
 #: Wrong enrollment proofs counted before the back-off starts.
 FREE_PROOF_ATTEMPTS = 3
@@ -79,8 +60,7 @@ def _row(model):
     return EnrollmentRow(
         host=model.host, architecture=model.architecture,
         public_key=model.public_key, token_pending=model.token_key is not None,
-        token_expires_at=(model.token_expires_at.replace(tzinfo=datetime.UTC)
-                          if model.token_expires_at else None),
+        token_expires_at=values.from_epoch(model.token_expires_at),
         freshness=(model.boot_id, model.last_sequence or 0, model.seen or 0,
                    model.nonce_ms or 0),
         tpm_ek=model.tpm_ek, tpm_ak=model.tpm_ak)
@@ -198,7 +178,8 @@ def create_token(context, host, architecture, token_key, ttl_seconds,
         raise EnrollmentError('a token lives 1 to %d seconds, not %s'
                               % (MAX_TOKEN_TTL, ttl_seconds))
     api.host_declare(context, host, architecture)
-    expires = (now or timeutils.utcnow()) + datetime.timedelta(seconds=ttl_seconds)
+    expires = (values.to_epoch(now) if now is not None
+               else values.now()) + ttl_seconds
     model = _claim_row(context, host)
     model.architecture = architecture
     model.token_key = token_key
@@ -231,7 +212,7 @@ def enroll_with_token(context, host, architecture, public_key, check_proof,
     proof (or dropped the expired token) ended.
     """
     _check_canonical(public_key)
-    now = api._to_db(now) if now is not None else timeutils.utcnow()
+    now = values.to_epoch(now) if now is not None else values.now()
     row, error = _use_token(context, host, architecture, public_key,
                             check_proof, now)
     if error:
@@ -272,7 +253,7 @@ def _use_token(context, host, architecture, public_key, check_proof, now):
         if backoff:
             error += ' (%d wrong proofs; back-off for %.0f s more)' % (
                 model.failed_proofs,
-                (model.proof_retry_at - now).total_seconds())
+                model.proof_retry_at - now)
         else:
             _count_wrong_proof(model, now)
     session.flush()
@@ -283,8 +264,8 @@ def _count_wrong_proof(model, now):
     model.failed_proofs = (model.failed_proofs or 0) + 1
     over = model.failed_proofs - FREE_PROOF_ATTEMPTS
     if over >= 0:
-        model.proof_retry_at = now + datetime.timedelta(
-            seconds=min(2 ** min(over, 16), MAX_PROOF_BACKOFF))
+        model.proof_retry_at = now + min(2 ** min(over, 16),
+                                         MAX_PROOF_BACKOFF)
 
 
 @api.context_manager.writer
@@ -395,7 +376,7 @@ def _foreign_owner(session, host, trust):
         return None
     when = trust.get('last_evidence_at')
     if (when is not None and row.valid_until is not None
-            and api._to_db(when) <= row.valid_until):
+            and values.to_epoch(when) <= row.valid_until):
         return row.monitor
     return None
 

@@ -1,24 +1,18 @@
 """Counts of evidence reports rejected without changing a host's state.
 
-A report that cannot be attributed to its host (bad signature, unknown host,
-malformed, a nonce the monitor group did not issue, a replay) changes no
-state, but an operator must see it: each monitor adds its counts per host
-and reason code here every few seconds (one transaction for all, so a flood
-of forgeries costs the database one write per period, not one per report),
-and ``sod-nova host list`` shows them. Names nobody enrolled are counted
-under :data:`UNKNOWN`, so no row is created for a made-up host name.
-
-The table is created by the alembic migration ``0005_trust_freshness``.
+Each monitor adds its counts per host and reason code in one transaction
+per period; ``sod-nova host list`` shows them. Names nobody enrolled are
+counted under :data:`UNKNOWN`.
 """
 
 import dataclasses
 import datetime
 
-from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from sod_nova.db import api
 from sod_nova.db import models
+from sod_nova.db import values
 
 #: The host of rejected reports whose claimed host is not enrolled (not a
 #: valid host name, so it never collides with one).
@@ -37,13 +31,13 @@ class RejectionCount:
     last_at: datetime.datetime
 
 
-@api._retry_on_duplicate
+@values.retry_on_duplicate
 @api.context_manager.writer
 def add(context, counts, now=None):
     """Add ``{(host, code): (count, last reason)}`` to the stored counts."""
     if not counts:
         return
-    now = api._to_db(now) if now is not None else timeutils.utcnow()
+    now = values.to_epoch(now) if now is not None else values.now()
     table = EvidenceRejection.__table__
     session = context.session
     for (host, code), (count, reason) in sorted(counts.items()):
@@ -65,7 +59,7 @@ def get_all(context):
     query = sa.select(table.c.host, table.c.code, table.c.count,
                       table.c.last_reason, table.c.last_at).order_by(
         table.c.host, table.c.code)
-    return [RejectionCount(h, c, n, r, api._from_db(at))
+    return [RejectionCount(h, c, n, r, values.from_epoch(at))
             for h, c, n, r, at in context.session.execute(query)]
 
 

@@ -1,11 +1,8 @@
 """Leases in sod-nova's database: one holder of a role at a time.
 
-A lease row names a role (``migration-manager``), its holder and when it
-expires (seconds since the epoch, the writer's clock: the hosts keep time
-with NTP, as OpenStack's services assume). Taking and renewing are one
-conditional ``UPDATE`` each, so that two processes racing for an expired
-lease cannot both win; the first claim of a role is an ``INSERT`` that the
-primary key makes unique. Works the same on SQLite and MySQL/MariaDB.
+Taking and renewing are one conditional ``UPDATE`` each; the first claim of
+a role is an ``INSERT`` the primary key makes unique. See
+``doc/source/contributor/database.rst``.
 """
 
 import dataclasses

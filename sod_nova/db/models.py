@@ -1,19 +1,14 @@
 """SQLAlchemy models of every sod-nova table, on one declarative base.
 
-The schema is the alembic migrations' (``migrations/versions``); these models
-mirror it for queries, and ``BASE.metadata`` is what alembic's environment and
-the migrations-versus-models test (oslo.db's ``ModelsMigrationsSync``) compare
-the migrated schema with. Keeping every model here, on one base, is what lets
-them see every table: host rows and rejections (the filter and the monitor),
-trust enrollments (the monitor), relocation tasks and the audit chain (the
-migration manager).
+The alembic migrations (``migrations/versions``) define the schema; these
+models mirror it for queries and for the migrations-versus-models test,
+which sees every table because they share one base.
 """
 
 from oslo_db.sqlalchemy import models
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
-from sqlalchemy import DateTime
 from sqlalchemy import Double
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -23,8 +18,9 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy import orm
 
 from sod_nova.db import trust_states
+from sod_nova.db import values
 
-# Times in seconds since the epoch are Double: MySQL's FLOAT is single
+# Every time is seconds since the epoch, a Double: MySQL's FLOAT is single
 # precision, which rounds today's times to 128 s.
 
 BASE = orm.declarative_base()
@@ -33,8 +29,12 @@ BASE = orm.declarative_base()
 #: share a database server with services that use alembic's default).
 VERSION_TABLE = 'sod_nova_alembic_version'
 
-class _Base(models.TimestampMixin, models.ModelBase):
-    """``created_at``/``updated_at`` in naive UTC, as oslo.db keeps them."""
+class _Base(models.ModelBase):
+    """``created_at``/``updated_at`` as oslo.db's ``TimestampMixin`` keeps
+    them, in seconds since the epoch."""
+
+    created_at = Column(Double, default=values.now)
+    updated_at = Column(Double, onupdate=values.now)
 
 
 class Host(BASE, _Base):
@@ -54,10 +54,10 @@ class Host(BASE, _Base):
     architecture = Column(String(255), nullable=False)
     state = Column(String(16), nullable=False)
     reason = Column(Text, nullable=False)
-    last_evidence_at = Column(DateTime, nullable=True)
+    last_evidence_at = Column(Double, nullable=True)
     #: Until when the evidence counts (the monitor's evidence_max_age
     #: applied once); a trusted row past it satisfies no request.
-    valid_until = Column(DateTime, nullable=True)
+    valid_until = Column(Double, nullable=True)
     capability_mask = Column(Integer, nullable=False)
     monitor = Column(String(255), nullable=True)
 
@@ -89,13 +89,13 @@ class TrustEnrollment(BASE, _Base):
     architecture = Column(String(255), nullable=False)
     public_key = Column(String(64), nullable=True)
     token_key = Column(String(64), nullable=True)
-    token_expires_at = Column(DateTime, nullable=True)
+    token_expires_at = Column(Double, nullable=True)
     boot_id = Column(String(255), nullable=True)
     last_sequence = Column(BigInteger, nullable=False, default=0, server_default='0')
     seen = Column(BigInteger, nullable=False, default=0, server_default='0')
     nonce_ms = Column(BigInteger, nullable=False, default=0, server_default='0')
     failed_proofs = Column(Integer, nullable=False, default=0, server_default='0')
-    proof_retry_at = Column(DateTime, nullable=True)
+    proof_retry_at = Column(Double, nullable=True)
     tpm_ek = Column(Text, nullable=True)
     tpm_ak = Column(Text, nullable=True)
 
@@ -114,7 +114,7 @@ class EvidenceRejection(BASE, _Base):
     code = Column(String(32), nullable=False)
     count = Column(BigInteger, nullable=False)
     last_reason = Column(Text, nullable=False)
-    last_at = Column(DateTime, nullable=False)
+    last_at = Column(Double, nullable=False)
 
 
 class RelocationTask(BASE):

@@ -8,11 +8,11 @@ a customer why a VM did not boot; one row per instance, the latest reason.
 import dataclasses
 import datetime
 
-from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from sod_nova.db import api
 from sod_nova.db import models
+from sod_nova.db import values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,14 +26,14 @@ class RejectionRow:
 
 def _row(model):
     return RejectionRow(model.instance_uuid, model.reason,
-                        api._from_db(model.updated_at or model.created_at))
+                        values.from_epoch(model.updated_at or model.created_at))
 
 
-@api._retry_on_duplicate
+@values.retry_on_duplicate
 @api.context_manager.writer
 def record(context, instance_uuid, reason):
     """Keep why the filter passed no host for ``instance_uuid`` (the latest)."""
-    api._check_name('instance_uuid', instance_uuid)
+    values.check_name('instance_uuid', instance_uuid)
     session = context.session
     api.claim(context, models.Rejection,
               models.Rejection.instance_uuid == instance_uuid)
@@ -45,7 +45,7 @@ def record(context, instance_uuid, reason):
     else:
         model.reason = reason
         # Same reason twice would leave updated_at alone: say it's new.
-        model.updated_at = timeutils.utcnow()
+        model.updated_at = values.now()
 
 
 @api.context_manager.reader

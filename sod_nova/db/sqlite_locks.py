@@ -1,16 +1,10 @@
 """SQLite's lock conflicts, recognised by class and result code.
 
-Two SQLite writers that meet cannot both wait: SQLite refuses one of them at
-once with ``SQLITE_BUSY`` (or ``SQLITE_LOCKED`` inside one shared cache).
-That is the deadlock MySQL and PostgreSQL report as such, and oslo.db
-raises theirs as :class:`oslo_db.exception.DBDeadlock`; SQLite's it re-raises
-as SQLAlchemy's ``OperationalError``, the class of many other failures too.
-The sqlite3 driver names the refusal by its result code
-(``sqlite_errorcode``), so that code, never the message, is what tells it
-apart. Retry both with::
-
-    oslo_db_api.wrap_db_retry(retry_on_deadlock=True,
-                              exception_checker=sqlite_locks.is_lock_conflict)
+SQLite refuses the second of two writers at once (``SQLITE_BUSY``, or
+``SQLITE_LOCKED`` in a shared cache): the deadlock MySQL reports as such.
+oslo.db re-raises it as a plain ``OperationalError``, so its result code,
+never its message, tells it apart; retry it with
+``wrap_db_retry(retry_on_deadlock=True, exception_checker=is_lock_conflict)``.
 """
 
 import sqlite3

@@ -2,8 +2,11 @@
 
 Times of today (about 1.7e9 s since the epoch) must survive a round trip to
 the second and below: MySQL's FLOAT would round them to 128 s, which made a
-lease look expired while it ran.
+lease look expired while it ran (and its DATETIME kept whole seconds of
+a host's evidence times).
 """
+
+import datetime
 
 from oslo_config import cfg
 import pytest
@@ -71,3 +74,15 @@ def test_the_keyed_audit_chain_holds_and_catches_a_redate(conf, tmp_path):
                                    'created_at + 1 WHERE seq = 2'))
     broken = audit_cli.verify_chain(store)[0]
     assert broken.seq == 2 and 'MAC does not match' in broken.reason
+
+
+def test_host_times_keep_their_fraction_of_a_second(conf):
+    at = datetime.datetime.fromtimestamp(NOW, datetime.UTC)
+    until = db_api.evidence_valid_until(at, 0.5)
+    db_api.host_set_trust(CTX, 'hw1', 'trusted', 'ok', 1, at, 'TPM',
+                          valid_until=until)
+    row = db_api.host_get(CTX, 'hw1')
+    assert (row.last_evidence_at, row.valid_until) == (at, until)
+    assert db_api.hosts_mark_stale(CTX, now=until) == []
+    assert db_api.hosts_mark_stale(
+        CTX, now=until + datetime.timedelta(microseconds=1)) == ['hw1']

@@ -9,12 +9,14 @@ that rewrites data is tested from the revision before it, on both.
 """
 
 import base64
+import datetime
 import logging
 import unittest
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import test_migrations
 import pytest
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ import sqlalchemy as sa
 from sod_nova.conf import database
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment
+from sod_nova.db import evidence_rejections
 from sod_nova.db import migration as db_migration
 from sod_nova.db import models
 
@@ -132,3 +135,68 @@ def test_0009_stores_every_enrolled_key_in_one_spelling(conf_at_0008, caplog):
     with pytest.raises(enrollment.EnrollmentError,
                        match='already enrolled for host hw1'):
         enrollment.enroll_key(CTX, 'hw3', 'HyperWall', pem_key)
+
+
+@pytest.fixture(params=['sqlite', 'mariadb'])
+def conf_at_0009(request, tmp_path):
+    """A configuration whose database is at ``0009_canonical_public_keys``."""
+    url = ('sqlite:///%s/sod.db' % tmp_path if request.param == 'sqlite'
+           else request.getfixturevalue('mysql_url'))
+    conf = cfg.ConfigOpts()
+    database.register_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override('connection', url, 'sod_database')
+    db_migration.sync(conf, revision='0009_canonical_public_keys')
+    yield conf
+    db_api.dispose()
+
+
+def test_0010_keeps_every_time_as_the_same_instant(conf_at_0009):
+    """DATETIMEs written before (naive UTC) are seconds since the epoch
+    after, read back by the API as the same aware datetimes; the host
+    state CHECK survives SQLite's table copy. (MariaDB's DATETIME kept
+    whole seconds only.)"""
+    engine = db_api.get_engine(conf_at_0009)
+    sqlite = engine.dialect.name == 'sqlite'
+    evidence = datetime.datetime(2026, 1, 1, 12, 0, 0,
+                                 250000 if sqlite else 0)
+    until = datetime.datetime(2026, 1, 1, 12, 1, 0)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            'INSERT INTO sod_hosts (host, architecture, state, reason, '
+            'capability_mask, last_evidence_at, valid_until, created_at) '
+            "VALUES ('hw1', 'TPM', 'trusted', 'ok', 1, :e, :u, :e)"),
+            {'e': evidence, 'u': until})
+        conn.execute(sa.text(
+            'INSERT INTO sod_hosts (host, architecture, state, reason, '
+            "capability_mask) VALUES ('hw2', 'TPM', 'unreachable', '-', 0)"))
+        conn.execute(sa.text(
+            'INSERT INTO sod_evidence_rejections (host, code, count, '
+            "last_reason, last_at) VALUES ('hw1', 'replay', 2, 'r', :u)"),
+            {'u': until})
+        conn.execute(sa.text(
+            'INSERT INTO sod_trust_enrollments (host, architecture, '
+            "token_key, token_expires_at) VALUES ('hw1', 'TPM', 'k', :u)"),
+            {'u': until})
+    db_migration.sync(conf_at_0009)
+    utc = datetime.UTC
+    with engine.begin() as conn:
+        assert conn.execute(sa.text(
+            "SELECT last_evidence_at, valid_until, created_at, updated_at "
+            "FROM sod_hosts WHERE host = 'hw1'")).one() == (
+            evidence.replace(tzinfo=utc).timestamp(),
+            until.replace(tzinfo=utc).timestamp(),
+            evidence.replace(tzinfo=utc).timestamp(), None)
+        with pytest.raises((db_exc.DBError, sa.exc.DBAPIError),
+                           match="ck_sod_hosts_state"):
+            with conn.begin_nested():
+                conn.execute(sa.text(
+                    "UPDATE sod_hosts SET state = 'fine' WHERE host = 'hw2'"))
+    row = db_api.host_get(CTX, 'hw1')
+    assert (row.last_evidence_at, row.valid_until) == (
+        evidence.replace(tzinfo=utc), until.replace(tzinfo=utc))
+    assert db_api.host_get(CTX, 'hw2').last_evidence_at is None
+    [count] = evidence_rejections.get_all(CTX)
+    assert count.last_at == until.replace(tzinfo=utc)
+    assert enrollment.get(CTX, 'hw1').token_expires_at == until.replace(
+        tzinfo=utc)

@@ -27,6 +27,9 @@ def conf(tmp_path):
     db_migration.sync(conf)
     yield conf
     db_api.dispose()
+    # The groups' options are shared module objects: so are overrides.
+    conf.clear_override('connection', 'sod_database')
+    conf.clear_override('leader_lease', 'sod_relocation')
 
 
 def test_one_holder_until_the_lease_expires(conf):
