@@ -321,7 +321,8 @@ class ScenarioRunner:
         names = self._names()
         return [{'vm': names.get(t.vm, t.vm), 'state': t.state, 'trigger': t.trigger,
                  'from': t.source_host, 'reason': t.reason}
-                for t in relocation_db.RelocationStore(self.cloud.conf).tasks_open()
+                for t in relocation_db.RelocationStore(
+                    self.cloud.conf).tasks_open(db_api.Context())
                 if t.state in triggers.BUSY_STATES]
 
     def _rejections(self, before):
@@ -337,7 +338,7 @@ class ScenarioRunner:
         if self.cloud.manager is None:
             return []
         return [row.data for row in relocation_db.RelocationStore(
-            self.cloud.conf).audit_entries()]
+            self.cloud.conf).audit_entries(db_api.Context())]
 
     def _names(self):
         return {sid: name for name, sid in self.ids.items()}
@@ -403,7 +404,8 @@ class ScenarioRunner:
     def _final(self, steps):
         cloud = self.cloud
         rows, now = cloud.fresh_rows(), db_api.now()
-        tasks = (relocation_db.RelocationStore(cloud.conf).tasks()
+        tasks = (relocation_db.RelocationStore(cloud.conf).tasks(
+            db_api.Context())
                  if cloud.manager is not None else [])
         hosts = {}
         for host in sorted(cloud.architectures):

@@ -16,6 +16,7 @@ migration_timeout``, a failed one is retried after at most ``retry_backoff
 
 import time
 
+from sod_nova.db import api as db_api
 from sod_nova.db import task_states
 
 
@@ -43,7 +44,7 @@ def settle(manager, stall_after=None, clock=time.monotonic, sleep=time.sleep):
         stall_after = stall_limit(conf)
     last, since = None, clock()
     while manager.process_pending():
-        tasks = manager.store.tasks_open()      # one read for both uses
+        tasks = manager.store.tasks_open(db_api.Context())  # read once
         mark = _progress(tasks)
         if mark != last:
             last, since = mark, clock()

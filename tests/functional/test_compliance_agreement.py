@@ -140,7 +140,7 @@ def manager_verdicts(nova, vms):
         noauth.connect(nova.api_fixture.base_url, 'sod-tests'), CATALOG, CONF)
     manager.process_pending()
     decided = {}
-    for entry in relocation_db.RelocationStore(CONF).audit_entries():
+    for entry in relocation_db.RelocationStore(CONF).audit_entries(CTX):
         if entry.data['event'] == audit_events.DECIDED:
             decided[entry.data['vm']] = entry.data['reason']
     return {case: (vm not in decided, decided.get(vm))

@@ -111,7 +111,7 @@ def migrations(cloud, server):
 
 
 def audit(cloud, server, event):
-    return [e.data for e in cloud.manager.store.audit_entries()
+    return [e.data for e in cloud.manager.store.audit_entries(CTX)
             if e.data.get('vm') == server['id'] and e.data.get('event') == event]
 
 

@@ -96,7 +96,7 @@ def wait_trusted(cloud, host):
 
 def wait_all_on(cloud, vms, host):
     def settled():
-        if cloud.store.tasks_open():
+        if cloud.store.tasks_open(db_api.Context()):
             return False
         servers = [cloud.nova.get_server(vm) for vm in vms]
         return all(cloud.host_of(s) == host and s['status'] == 'ACTIVE'
@@ -141,7 +141,7 @@ def test_a_fault_mid_evacuation_loses_nothing(chain, rabbitmq, mariadb, fault):
     cloud.procs.kill9(agents['hw1'])       # hw1 goes silent: unreachable
     cloud.procs.wait(lambda: any(
         t.state in (triggers.MIGRATING, triggers.DONE)
-        for t in cloud.store.tasks()), 'a first move off hw1')
+        for t in cloud.store.tasks(db_api.Context())), 'a first move off hw1')
     monitor = fault(cloud, rabbitmq, mariadb, monitor)
     wait_all_on(cloud, vms, 'hw2')
 
@@ -157,6 +157,7 @@ def test_a_fault_mid_evacuation_loses_nothing(chain, rabbitmq, mariadb, fault):
                                      key=lambda m: m['id'])
                      if m['status'] == 'completed']
         assert completed == [('hw1', 'hw2'), ('hw2', 'hw1')], (vm, completed)
-    assert audit.verify(cloud.store.audit_entries(), cloud.store.audit_key()) is None
+    assert audit.verify(cloud.store.audit_entries(db_api.Context()),
+                        cloud.store.audit_key()) is None
     assert manager.poll() is None, cloud.procs.logs()
     assert monitor.poll() is None, cloud.procs.logs()

@@ -301,7 +301,8 @@ def _append(n):
     CONF.set_override('key_file', key_file, 'sod_audit')
     store = relocation_db.RelocationStore(CONF)
     for i in range(n):
-        store.audit_append({'event': 'decided', 'vm': 'vm%d' % i, 'at': i})
+        store.audit_append(CTX, {'event': 'decided', 'vm': 'vm%d' % i,
+                                 'at': i})
 
 
 def test_audit_pages_follow_the_chain_and_verify(app):

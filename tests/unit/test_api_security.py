@@ -134,9 +134,9 @@ def test_a_parked_vm_says_what_was_done_not_the_tasks_reason(db, catalog,
     view = server(ROWLESS, '6')
     store = relocation_db.RelocationStore(db)
     task, _created = store.task_open(
-        view.id, triggers.UNREACHABLE, ROWLESS,
+        CTX, view.id, triggers.UNREACHABLE, ROWLESS,
         reason='%s has no trust record' % ROWLESS)
-    store.task_update(task.id, state=triggers.PARKED, action='pause',
+    store.task_update(CTX, task.id, state=triggers.PARKED, action='pause',
                       reason='no compliant host left: migrations to %s '
                              'failed' % TRUSTED)
     document, seen = both(db, catalog, rows, view)
@@ -152,7 +152,7 @@ def test_a_parked_vm_says_what_was_done_not_the_tasks_reason(db, catalog,
 def test_a_code_nobody_wrote_is_not_echoed(db, catalog, rows):
     view = server(ROWLESS, '1')
     store = relocation_db.RelocationStore(db)
-    store.task_open(view.id, ROWLESS, ROWLESS, reason=ROWLESS)
+    store.task_open(CTX, view.id, ROWLESS, ROWLESS, reason=ROWLESS)
     _document, seen = both(db, catalog, rows, view)
     assert_no_secret(seen)
     assert seen['relocation'] == {'state': triggers.PENDING, 'trigger': None,

@@ -63,7 +63,8 @@ def _created(server):
 
 def _reports(req, servers, start, end):
     conf = util.app(req).conf
-    reader = compliance_obj.Reader(conf, audit_obj.key(conf))
+    reader = compliance_obj.Reader(conf, audit_obj.key(conf),
+                                   util.context(req))
     hosts_visible = util.context(req).can(server_policies.SHOW_HOST,
                                           fatal=False)
     reports = []

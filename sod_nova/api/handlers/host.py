@@ -48,6 +48,6 @@ def evacuation_plan(req):
                             % name, errors.HOST_NOT_FOUND)
     servers = app.nova.on_host(name)
     tasks = {t.vm: t for t in relocation_db.RelocationStore(
-        app.conf).tasks_open()}
+        app.conf).tasks_open(context)}
     return util.json_response({'host': name, 'vms': plan_mod.evacuation_plan(
         servers, name, app.catalog, rows, db_api.now(), app.conf, tasks)})

@@ -52,7 +52,7 @@ class Page:
                 table.seq.desc()).limit(1)).first()
             self.head = (relocation_db.AuditRow.from_model(head)
                          if head is not None else None)
-            self.first_keyed = relocation_db.first_keyed(session)
+            self.first_keyed = relocation_db.first_keyed(context)
             point = session.scalars(sa.select(models.AuditCheckpoint).order_by(
                 models.AuditCheckpoint.seq.desc()).limit(1)).first()
             self.checkpoint = (relocation_db.Checkpoint(

@@ -39,6 +39,7 @@ import datetime
 
 from sod_nova import exception
 from sod_nova.api.objects import security as security_obj
+from sod_nova.db import api as db_api
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import audit_events
@@ -179,17 +180,19 @@ class Unreadable(exception.SodNovaException):
 class Reader:
     """One request's reading of the audit trail: the key, and how many
     legacy (unkeyed) entries the anchor counts under its MAC
-    (:func:`sod_nova.db.audit.anchored_legacy`), read once."""
+    (:func:`sod_nova.db.audit.anchored_legacy`), read once, with the
+    request's ``context`` (a fresh one by default)."""
 
-    def __init__(self, conf, key):
+    def __init__(self, conf, key, context=None):
         self.store = relocation_db.RelocationStore(conf)
         self.key = key
+        self.context = context if context is not None else db_api.Context()
         self._legacy = None
 
     def legacy(self):
         if self._legacy is None:
             self._legacy = audit.anchored_legacy(
-                self.store.audit_first_keyed(), self.key)
+                self.store.audit_first_keyed(self.context), self.key)
         return self._legacy
 
     def entries(self, server_id, start):
@@ -198,7 +201,8 @@ class Reader:
         indexed columns chose it); raises :class:`Unreadable` for one that
         fails."""
         result = []
-        for row in self.store.audit_for_vm(server_id, start, RESETS):
+        for row in self.store.audit_for_vm(self.context, server_id, start,
+                                           RESETS):
             problem = audit.row_problem(row, self.key)
             if (problem is None and row.alg is None
                     and row.seq > self.legacy()):

@@ -104,8 +104,9 @@ def by_source(catalog, view):
     return result
 
 
-def open_task(conf, server_id):
-    return relocation_db.RelocationStore(conf).task_get_open(server_id)
+def open_task(context, conf, server_id):
+    return relocation_db.RelocationStore(conf).task_get_open(context,
+                                                             server_id)
 
 
 def assess(context, conf, catalog, view, rows, now):
@@ -126,7 +127,7 @@ def assess(context, conf, catalog, view, rows, now):
         if verdict.trigger == triggers.POLICY_CHANGE:
             unmet = _request_view(effective.request.unmet(
                 rule.protection(row, effective.guest)))
-    task = open_task(conf, view.id)
+    task = open_task(context, conf, view.id)
     paused = task is not None and task.state in (triggers.PARKING,
                                                  triggers.PARKED)
     rejection = db_rejections.get(context, view.id)

@@ -181,8 +181,8 @@ class AuditTests(ApiTokens, helpers.BaseAdminViewTests):
     def append(self, count):
         store = relocation_db.RelocationStore(CONF)
         for n in range(count):
-            store.audit_append({'event': 'decided', 'vm': 'vm-%d' % n,
-                                'at': 1000.0 + n})
+            store.audit_append(db_api.Context(), {
+                'event': 'decided', 'vm': 'vm-%d' % n, 'at': 1000.0 + n})
 
     def test_audit_pages_with_the_apis_marker_and_verifies_each(self):
         self.append(3)

@@ -133,9 +133,9 @@ class AdminViewTests(ApiTokens, helpers.BaseAdminViewTests):
                  reason='PCR 10 mismatch')
         add_host(CONF, 'tpm1', 'TPM', age=3600)
         store = relocation_db.RelocationStore(CONF)
-        store.audit_append({'event': 'parked', 'vm': 'vm-p', 'from': 'hw1',
-                            'trigger': 'trust-loss', 'reason': 'no host',
-                            'at': 1000.0})
+        store.audit_append(db_api.Context(), {
+            'event': 'parked', 'vm': 'vm-p', 'from': 'hw1',
+            'trigger': 'trust-loss', 'reason': 'no host', 'at': 1000.0})
 
         response = self.client.get(ADMIN)
 
@@ -157,8 +157,8 @@ class AdminViewTests(ApiTokens, helpers.BaseAdminViewTests):
     def test_admin_page_pages_through_the_audit_trail(self):
         store = relocation_db.RelocationStore(CONF)
         for n in range(views.AUDIT_ROWS + 2):
-            store.audit_append({'event': 'decided', 'vm': 'vm-%d' % n,
-                                'at': 1000.0 + n})
+            store.audit_append(db_api.Context(), {
+                'event': 'decided', 'vm': 'vm-%d' % n, 'at': 1000.0 + n})
         response = self.client.get(ADMIN)
         seqs = [e['seq'] for e in response.context['audit_table'].data]
         self.assertEqual(list(range(1, views.AUDIT_ROWS + 1)), seqs)
