@@ -177,12 +177,23 @@ def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
     """An agent restart makes a new AK in the same TPM: its first reports
     wait for activation (ignored, not a verdict), the new AK is activated
     and the host stays trusted throughout."""
-    changes = []
+    changes, trusted_with = [], []
     tpm, backend = tpm_host(fleet, tpms)
-    fleet.monitor.add_listener(changes.append)
+
+    def on_change(change):
+        changes.append(change)
+        if change['new_state'] == trust.TRUSTED:
+            # The AK that made the host trusted, as any reader sees it then.
+            trusted_with.append(db_enrollment.get(CTX, 'tpm1').tpm_ak)
+
+    fleet.monitor.add_listener(on_change)
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
-    first_ak = db_enrollment.get(CTX, 'tpm1').tpm_ak
+    first_ak = base64.b64encode(backend.ak_public).decode()
+    # Stored with the verdict it made (one transaction): never a trusted
+    # host whose AK a reader (or another monitor) does not see yet.
+    assert fleet_mod.wait_for(lambda: trusted_with, TIMEOUT)
+    assert trusted_with == [first_ak]
     old = fleet.agent('tpm1')
     old.stop()
     backend.close()
@@ -211,12 +222,17 @@ def test_swtpm_restart_is_a_reboot_and_the_host_re_attests_by_itself(fleet, tpms
     tpm, backend = tpm_host(fleet, tpms)
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
-    record = fleet.monitor._records['tpm1']
-    assert fleet_mod.wait_for(lambda: record.tpm_clock is not None, TIMEOUT)
-    before = record.tpm_clock.reset_count
+
+    def tpm_clock():    # the TPM clock the monitor holds for the host
+        record = fleet.monitor.enrollments.cached('tpm1')
+        return record and record.tpm_clock
+
+    assert fleet_mod.wait_for(tpm_clock, TIMEOUT)
+    before = tpm_clock()
     tpm.restart()
     assert fleet_mod.wait_for(
-        lambda: record.tpm_clock.reset_count > before, TIMEOUT), record.tpm_clock
+        lambda: (tpm_clock() or before).reset_count > before.reset_count,
+        TIMEOUT), tpm_clock()
     r = wait_state('tpm1', trust.TRUSTED)
     assert r.reason == 'evidence verified'
     # Re-measured after the reset: the log is the boot log again.
@@ -271,9 +287,14 @@ def activated(conf, tpms):
 
 def test_verifier_accepts_a_real_quote(activated):
     report, check, record = activated
-    verdict = check(report()[0])
+    envelope, quote = report()
+    verdict = check(envelope)
     assert verdict.trusted, verdict.reason
-    assert record.tpm_clock is not None
+    # The monitor keeps the quote's TPM clock: a new swtpm's, started once
+    # (its first Startup(CLEAR) is a TPM Reset), never restarted.
+    attest = tpm2.parse_attest(base64.b64decode(quote['quote']))
+    assert attest.clock > 0
+    assert record.tpm_clock == attestation.Clock(1, 0, attest.clock)
 
 
 def test_old_quote_in_a_new_report_is_rejected(activated):
