@@ -1,5 +1,8 @@
 """Fixtures the unit tests share."""
 
+import subprocess
+import sys
+
 from oslo_config import cfg
 import pytest
 import yaml
@@ -42,3 +45,18 @@ def present_day_file(tmp_path):
     path = tmp_path / 'present-day.yaml'
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+@pytest.fixture(scope='session')
+def sod_cli():
+    """A sod-nova console script in a fresh process, as an operator runs it:
+    ``sod_cli(*args, module='sod_nova.cmd.manage', config=None, stdin=None)``
+    is its ``CompletedProcess`` (text output); ``config`` a config file."""
+    def run(*args, module='sod_nova.cmd.manage', config=None, stdin=None,
+            timeout=120):
+        argv = [sys.executable, '-m', module]
+        if config is not None:
+            argv += ['--config-file', str(config)]
+        return subprocess.run(argv + list(args), capture_output=True,
+                              text=True, timeout=timeout, input=stdin)
+    return run

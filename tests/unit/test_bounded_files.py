@@ -1,9 +1,6 @@
 """Hostile catalogue, package, scenario and reference files: each is refused
 in one line by its loader's own error type, before it costs time or memory."""
 
-import subprocess
-import sys
-
 import pytest
 
 from sod_nova import yamlfile
@@ -163,12 +160,6 @@ def test_the_loader_still_reads_ordinary_yaml_and_json():
     assert yamlfile.load(str(2 ** 63 - 1), 's') == 2 ** 63 - 1
 
 
-def sod_nova(*args):
-    """The installed CLI in a fresh process, as an operator runs it."""
-    return subprocess.run([sys.executable, '-m', 'sod_nova.cmd.manage', *args],
-                          capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize('command', [
     ['catalog', 'list', '--packages'],
     ['catalog', 'list', '--catalog'],
@@ -176,11 +167,11 @@ def sod_nova(*args):
 ])
 @pytest.mark.parametrize('what,value,words', [
     HOSTILE[0], HOSTILE[3], HOSTILE[4]], ids=['aliases', 'deep', 'integer'])
-def test_the_cli_exits_2_with_one_line(tmp_path, command, what, value, words):
+def test_the_cli_exits_2_with_one_line(tmp_path, command, what, value, words, sod_cli):
     template = {'--packages': _packages, '--catalog': _arch_catalog}.get(
         command[-1], _scenario)
     path = _write(tmp_path, template(value))
-    result = sod_nova(*command, path)
+    result = sod_cli(*command, path)
     assert result.returncode == 2, result.stderr
     (line,) = [x for x in result.stderr.splitlines()
                if x.startswith('sod-nova:')]

@@ -27,6 +27,7 @@ RABBIT = 'rabbit://sod:secret@controller:5672/'
 NO_NOVA = 'http://127.0.0.1:1/v2.1'
 FLAVOR_CHECK = 'Flavors launch the guests their sod: requests need'
 KEY_CHECK = 'Keys the services of this node need'
+STATUS = 'sod_nova.cmd.status'
 
 NOVA_CONF = """\
 [filter_scheduler]
@@ -432,11 +433,6 @@ def test_a_challenge_key_of_another_monitor_group_fails(tmp_path, override):
 
 # -- as an operator runs them ---------------------------------------------
 
-def run(module, *args, timeout=120):
-    return subprocess.run([sys.executable, '-m', module, *args],
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def write_config(tmp_path, text=''):
     """sod-nova's configuration with its keys, its [nova] at a port nothing
     listens on."""
@@ -455,29 +451,27 @@ def write_config(tmp_path, text=''):
     return path
 
 
-def test_status_command_json_and_exit_codes(tmp_path):
+def test_status_command_json_and_exit_codes(tmp_path, sod_cli):
     # Nova unreachable: the flavor check's warning (exit 1) with the reason;
     # passing against real Nova: tests/functional/test_api_servers.py.
     config = write_config(tmp_path, '[DEFAULT]\ntransport_url = %s\n' % RABBIT)
-    before = run('sod_nova.cmd.status', '--config-file', str(config),
-                 'upgrade', 'check', '--json')
+    before = sod_cli('upgrade', 'check', '--json', module=STATUS, config=config)
     assert before.returncode == 2, before.stderr    # not synced yet
     checks = {c['check']: c['result']
               for c in json.loads(before.stdout)['checks']}
     assert checks.pop('sod-nova database at head') == FAILURE
     assert checks.pop(FLAVOR_CHECK) == WARNING
     assert set(checks.values()) == {SUCCESS}
-    sync = run('sod_nova.cmd.manage', '--config-file', str(config), 'db', 'sync')
+    sync = sod_cli('db', 'sync', config=config)
     assert sync.returncode == 0, sync.stderr
-    after = run('sod_nova.cmd.status', '--config-file', str(config),
-                'upgrade', 'check')
+    after = sod_cli('upgrade', 'check', module=STATUS, config=config)
     assert after.returncode == 1, after.stdout
     assert "cannot read Nova's flavors to check their sod: requests" in \
         after.stdout
     assert 'Traceback' not in after.stdout + after.stderr
 
 
-def test_a_compute_node_gets_its_challenge_key_as_the_check_says(tmp_path):
+def test_a_compute_node_gets_its_challenge_key_as_the_check_says(tmp_path, sod_cli):
     # A compute node's file: an agent, no database. The check names the
     # missing file; the operator prints the key on a monitor and copies it.
     key = write_keys(tmp_path)      # the nonce key stays on the monitors
@@ -488,8 +482,8 @@ def test_a_compute_node_gets_its_challenge_key_as_the_check_says(tmp_path):
                           tmp_path / 'host.key', pub))
 
     def key_check():
-        out = run('sod_nova.cmd.status', '--config-file', str(config),
-                  'upgrade', 'check', '--json')
+        out = sod_cli('upgrade', 'check', '--json', module=STATUS,
+                      config=config)
         assert 'Traceback' not in out.stdout + out.stderr
         return {c['check']: (c['result'], c['details'])
                 for c in json.loads(out.stdout)['checks']}[KEY_CHECK]
@@ -497,8 +491,8 @@ def test_a_compute_node_gets_its_challenge_key_as_the_check_says(tmp_path):
     assert key_check() == (FAILURE, '[sod_trust] challenge_public_key_file '
                            '%s cannot be read: No such file or directory'
                            % pub)
-    shown = run('sod_nova.cmd.manage', 'trust', 'challenge-key',
-                '--nonce-key-file', str(key['nonce_key_file']))
+    shown = sod_cli('trust', 'challenge-key',
+                    '--nonce-key-file', str(key['nonce_key_file']))
     assert shown.returncode == 0, shown.stderr
     pub.write_text(shown.stdout)
     assert key_check() == (SUCCESS, None)
@@ -511,9 +505,9 @@ def test_a_compute_node_gets_its_challenge_key_as_the_check_says(tmp_path):
     ('sod_nova.cmd.migration_manager', 'sod-migration-manager', ''),
 ])
 def test_services_refuse_fake_transport_in_one_line(tmp_path, module, prog,
-                                                    extra):
+                                                    extra, sod_cli):
     config = write_config(tmp_path, extra.format(tmp=tmp_path))
-    result = run(module, '--config-file', str(config))
+    result = sod_cli(module=module, config=config)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith(
@@ -521,10 +515,9 @@ def test_services_refuse_fake_transport_in_one_line(tmp_path, module, prog,
     assert 'Traceback' not in result.stderr
 
 
-def test_embedded_monitor_starts_on_fake_transport(tmp_path):
+def test_embedded_monitor_starts_on_fake_transport(tmp_path, sod_cli):
     config = write_config(tmp_path, '[DEFAULT]\nembedded = true\n')
-    assert run('sod_nova.cmd.manage', '--config-file', str(config),
-               'db', 'sync').returncode == 0
+    assert sod_cli('db', 'sync', config=config).returncode == 0
     proc = subprocess.Popen(
         [sys.executable, '-m', 'sod_nova.cmd.trust_monitor', '--config-file',
          str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -550,14 +543,13 @@ def _read_until(proc, wanted):
     pytest.fail('%s exited: status %s' % (proc.args, proc.wait()))
 
 
-def test_sighup_rereads_mutable_options_in_the_same_process(tmp_path):
+def test_sighup_rereads_mutable_options_in_the_same_process(tmp_path, sod_cli):
     # oslo.log's debug option is mutable: after SIGHUP the running monitor
     # logs at DEBUG (its stale-check looping call says so every
     # stale_check_interval), in the same process, and SIGTERM still stops it
     # cleanly.
     config = write_config(tmp_path, '[DEFAULT]\nembedded = true\n')
-    assert run('sod_nova.cmd.manage', '--config-file', str(config),
-               'db', 'sync').returncode == 0
+    assert sod_cli('db', 'sync', config=config).returncode == 0
     debug = tmp_path / 'debug.conf'
     debug.write_text('[DEFAULT]\ndebug = false\n')
     proc = subprocess.Popen(

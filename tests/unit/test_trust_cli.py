@@ -12,52 +12,44 @@ from sod_nova.trust import keys
 from sod_nova.trust import tpm2
 
 
-def run(*args, config=None, module='sod_nova.cmd.manage', stdin=None):
-    argv = [sys.executable, '-m', module]
-    if config:
-        argv += ['--config-file', str(config)]
-    return subprocess.run(argv + list(args), capture_output=True, text=True,
-                          timeout=120, input=stdin)
-
-
 @pytest.fixture(scope='module')
-def config(tmp_path_factory):
+def config(tmp_path_factory, sod_cli):
     tmp_path = tmp_path_factory.mktemp('trust-cli')
     path = tmp_path / 'sod.conf'
     path.write_text('[sod_database]\nconnection = sqlite:///%s\n'
                     % (tmp_path / 'sod.db'))
-    result = run('db', 'sync', config=path)
+    result = sod_cli('db', 'sync', config=path)
     assert result.returncode == 0, result.stderr
     return path
 
 
-def test_enroll_token_list_revoke(config, tmp_path):
+def test_enroll_token_list_revoke(config, tmp_path, sod_cli):
     public = keys.public_key_text(keys.generate_private_key())
     key_file = tmp_path / 'hw1.pub'
     key_file.write_text(public + '\n')
-    result = run('trust', 'enroll', 'hw1', '--architecture', 'hyperwall',
-                 '--public-key', str(key_file), '-f', 'value', config=config)
+    result = sod_cli('trust', 'enroll', 'hw1', '--architecture', 'hyperwall',
+                     '--public-key', str(key_file), '-f', 'value', config=config)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['hw1', 'HyperWall', public, 'False', 'None',
                                      'None', 'False']
 
-    result = run('trust', 'token', 'create', 'tpm1', '--architecture', 'TPM',
-                 '--ttl', '60', config=config)
+    result = sod_cli('trust', 'token', 'create', 'tpm1', '--architecture', 'TPM',
+                     '--ttl', '60', config=config)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     assert len(token) >= 40
 
-    result = run('trust', 'list', '-f', 'value', '-c', 'Host', '-c',
-                 'Token Pending', config=config)
+    result = sod_cli('trust', 'list', '-f', 'value', '-c', 'Host', '-c',
+                     'Token Pending', config=config)
     # The module's database is shared by tests that run in any order.
     assert [line for line in result.stdout.split('\n')
             if line.split(' ')[0] in ('hw1', 'tpm1')] == ['hw1 False',
                                                           'tpm1 True']
 
-    result = run('trust', 'revoke', 'hw1', config=config)
+    result = sod_cli('trust', 'revoke', 'hw1', config=config)
     assert (result.returncode, result.stdout) == (0, 'hw1: enrollment revoked\n')
-    hosts = run('host', 'list', '-f', 'value', '-c', 'Host', '-c', 'State',
-                '-c', 'Reason', config=config).stdout
+    hosts = sod_cli('host', 'list', '-f', 'value', '-c', 'Host', '-c', 'State',
+                    '-c', 'Reason', config=config).stdout
     assert 'hw1 untrusted enrollment revoked' in hosts
     assert 'tpm1 unreachable no verified evidence yet' in hosts
 
@@ -95,21 +87,21 @@ def test_enroll_token_list_revoke(config, tmp_path):
      "sod-nova: host name 'a\\nb' has the character '\\n'"),
     (['host', 'declare', '', 'TPM'], 'sod-nova: host name is empty'),
 ])
-def test_bad_input_is_one_line_and_exit_2(config, args, message):
-    result = run(*args, config=config, stdin='garbage\n')
+def test_bad_input_is_one_line_and_exit_2(config, args, message, sod_cli):
+    result = sod_cli(*args, config=config, stdin='garbage\n')
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
 
 
-def test_one_public_key_belongs_to_one_host(config, tmp_path):
+def test_one_public_key_belongs_to_one_host(config, tmp_path, sod_cli):
     key_file = tmp_path / 'shared.pub'
     key_file.write_text(keys.public_key_text(keys.generate_private_key()))
-    first = run('trust', 'enroll', 'dup1', '--architecture', 'TPM',
-                '--public-key', str(key_file), config=config)
+    first = sod_cli('trust', 'enroll', 'dup1', '--architecture', 'TPM',
+                    '--public-key', str(key_file), config=config)
     assert first.returncode == 0, first.stderr
-    second = run('trust', 'enroll', 'dup2', '--architecture', 'TPM',
-                 '--public-key', str(key_file), config=config)
+    second = sod_cli('trust', 'enroll', 'dup2', '--architecture', 'TPM',
+                     '--public-key', str(key_file), config=config)
     assert second.returncode == 2
     assert second.stderr.strip() == (
         'sod-nova: this public key is already enrolled for host dup1; one key '
@@ -119,15 +111,15 @@ def test_one_public_key_belongs_to_one_host(config, tmp_path):
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     for spelling in (pem.decode(), '  %s\n\n' % key_file.read_text()):
         key_file.write_text(spelling)
-        again = run('trust', 'enroll', 'dup3', '--architecture', 'TPM',
-                    '--public-key', str(key_file), config=config)
+        again = sod_cli('trust', 'enroll', 'dup3', '--architecture', 'TPM',
+                        '--public-key', str(key_file), config=config)
         assert again.returncode == 2
         assert 'already enrolled for host dup1' in again.stderr
-    listed = run('trust', 'list', '-f', 'value', '-c', 'Host', config=config)
+    listed = sod_cli('trust', 'list', '-f', 'value', '-c', 'Host', config=config)
     assert 'dup2' not in listed.stdout.split()
 
 
-def test_host_list_shows_rejected_reports(config):
+def test_host_list_shows_rejected_reports(config, sod_cli):
     from sod_nova.conf import CONF
     from sod_nova.db import api
     from sod_nova.db import evidence_rejections
@@ -144,19 +136,19 @@ def test_host_list_shows_rejected_reports(config):
     finally:
         api.dispose()
         CONF.clear_override('connection', 'sod_database')
-    result = run('host', 'list', '-f', 'csv', '-c', 'Host', '-c', 'State',
-                 '-c', 'Rejected Reports', config=config)
+    result = sod_cli('host', 'list', '-f', 'csv', '-c', 'Host', '-c', 'State',
+                     '-c', 'Rejected Reports', config=config)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert '"rej1","unreachable","replay: 1, signature: 3"' in lines
     assert '"(unknown)","","unknown_host: 2"' in lines
 
 
-def test_agent_refuses_a_bad_host_name_in_one_line(tmp_path):
+def test_agent_refuses_a_bad_host_name_in_one_line(tmp_path, sod_cli):
     config = tmp_path / 'agent.conf'
     config.write_text('[trust]\nhost = compute/1\nprivate_key_file = %s\n'
                       % (tmp_path / 'host.key'))
-    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    result = sod_cli('--config-file', str(config), module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "sod-trust-agent: [sod_trust] host 'compute/1' has the character '/'; "
@@ -164,18 +156,18 @@ def test_agent_refuses_a_bad_host_name_in_one_line(tmp_path):
     assert not (tmp_path / 'host.key').exists()    # refused before any work
 
 
-def test_agent_without_a_key_file_says_what_to_set():
-    result = run(module='sod_nova.cmd.trust_agent')
+def test_agent_without_a_key_file_says_what_to_set(sod_cli):
+    result = sod_cli(module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         'sod-trust-agent: set [sod_trust] private_key_file')
 
 
-def test_agent_with_an_unknown_backend_names_it(tmp_path):
+def test_agent_with_an_unknown_backend_names_it(tmp_path, sod_cli):
     config = tmp_path / 'agent.conf'
     config.write_text('[trust]\nprivate_key_file = %s\nbackend = quantum\n'
                       % (tmp_path / 'host.key'))
-    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    result = sod_cli('--config-file', str(config), module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert 'quantum' in result.stderr.strip().splitlines()[-1]
 
@@ -193,37 +185,37 @@ def _ek_files(tmp_path):
     return pem, b64, raw
 
 
-def test_enroll_with_a_tpm_ek_from_pem_or_tpmt_public(config, tmp_path):
+def test_enroll_with_a_tpm_ek_from_pem_or_tpmt_public(config, tmp_path, sod_cli):
     pem, b64, raw = _ek_files(tmp_path)
     key_file = tmp_path / 'tpm2.pub'
     key_file.write_text(keys.public_key_text(keys.generate_private_key()))
     fingerprints = []
     for ek_file in (pem, b64):
-        result = run('trust', 'enroll', 'tpm2', '--architecture', 'TPM',
-                     '--public-key', str(key_file), '--tpm-ek', str(ek_file),
-                     '-f', 'value', '-c', 'TPM EK', '-c', 'TPM AK Activated',
-                     config=config)
+        result = sod_cli('trust', 'enroll', 'tpm2', '--architecture', 'TPM',
+                         '--public-key', str(key_file), '--tpm-ek', str(ek_file),
+                         '-f', 'value', '-c', 'TPM EK', '-c', 'TPM AK Activated',
+                         config=config)
         assert result.returncode == 0, result.stderr
         fingerprints.append(result.stdout.split())
     name = tpm2.parse_public(raw).name
     assert fingerprints == [[name[2:].hex()[:16], 'False']] * 2
 
 
-def test_token_for_a_tpm_host_carries_its_ek(config, tmp_path):
+def test_token_for_a_tpm_host_carries_its_ek(config, tmp_path, sod_cli):
     """A TPM host enrolled by token: the operator gives the EK with the
     token (the agent's own enrollment brings only its signing key)."""
     pem, _, raw = _ek_files(tmp_path)
-    result = run('trust', 'token', 'create', 'tpm4', '--architecture', 'TPM',
-                 '--tpm-ek', str(pem), config=config)
+    result = sod_cli('trust', 'token', 'create', 'tpm4', '--architecture', 'TPM',
+                     '--tpm-ek', str(pem), config=config)
     assert result.returncode == 0, result.stderr
-    result = run('trust', 'list', '-f', 'value', '-c', 'Host', '-c', 'TPM EK',
-                 '-c', 'Token Pending', config=config)
+    result = sod_cli('trust', 'list', '-f', 'value', '-c', 'Host', '-c', 'TPM EK',
+                     '-c', 'Token Pending', config=config)
     assert 'tpm4 True %s' % tpm2.parse_public(raw).name[2:].hex()[:16] in (
         result.stdout.splitlines())
     bad = tmp_path / 'bad.ek'
     bad.write_text('AAAA')
-    result = run('trust', 'token', 'create', 'tpm5', '--architecture', 'TPM',
-                 '--tpm-ek', str(bad), config=config)
+    result = sod_cli('trust', 'token', 'create', 'tpm5', '--architecture', 'TPM',
+                     '--tpm-ek', str(bad), config=config)
     assert result.returncode == 2 and result.stdout == ''
     assert len(result.stderr.strip().splitlines()) == 1
     assert 'truncated TPMT_PUBLIC' in result.stderr
@@ -237,7 +229,7 @@ def test_token_for_a_tpm_host_carries_its_ek(config, tmp_path):
     ('A' * 70000, 'bad.ek: larger than 65536 bytes'),
 ])
 def test_enroll_with_a_bad_tpm_ek_is_one_line_and_exit_2(config, tmp_path,
-                                                          content, message):
+                                                          content, message, sod_cli):
     ek = tmp_path / 'bad.ek'
     if isinstance(content, bytes):
         ek.write_bytes(content)
@@ -245,9 +237,9 @@ def test_enroll_with_a_bad_tpm_ek_is_one_line_and_exit_2(config, tmp_path,
         ek.write_text(content)
     key_file = tmp_path / 'k.pub'
     key_file.write_text(keys.public_key_text(keys.generate_private_key()))
-    result = run('trust', 'enroll', 'tpm3', '--architecture', 'TPM',
-                 '--public-key', str(key_file), '--tpm-ek', str(ek),
-                 config=config)
+    result = sod_cli('trust', 'enroll', 'tpm3', '--architecture', 'TPM',
+                     '--public-key', str(key_file), '--tpm-ek', str(ek),
+                     config=config)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
@@ -269,12 +261,12 @@ def test_agent_with_the_tpm_backend_but_no_tpm2_pytss_says_what_to_install(tmp_p
     assert 'pip install "sod-nova[tpm]"' in last
 
 
-def test_agent_with_an_unreachable_tpm_names_the_tcti(tmp_path):
+def test_agent_with_an_unreachable_tpm_names_the_tcti(tmp_path, sod_cli):
     config = tmp_path / 'agent.conf'
     tcti = 'swtpm:path=%s' % (tmp_path / 'no-such-socket')
     config.write_text('[trust]\nprivate_key_file = %s\nbackend = tpm\n'
                       'tpm_tcti = %s\n' % (tmp_path / 'host.key', tcti))
-    result = run('--config-file', str(config), module='sod_nova.cmd.trust_agent')
+    result = sod_cli('--config-file', str(config), module='sod_nova.cmd.trust_agent')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(
         'sod-trust-agent: cannot open the TPM at %s' % tcti)
@@ -287,13 +279,13 @@ def test_agent_with_an_unreachable_tpm_names_the_tcti(tmp_path):
     ('sod_nova.cmd.migration_manager', 'evidence_max_age = 1e400'),
 ])
 def test_a_service_with_a_bad_float_stops_at_start_with_one_line(tmp_path, module,
-                                                                  option):
+                                                                  option, sod_cli):
     """Checked with every option at start, not when first read (the monitor
     read evidence_max_age only on its first verdict, and ran until then)."""
     config = tmp_path / 'sod.conf'
     config.write_text('[DEFAULT]\ntransport_url = rabbit://nobody@127.0.0.1:1/\n'
                       '[sod_trust]\n%s\n' % option)
-    result = run(config=config, module=module)
+    result = sod_cli(config=config, module=module)
     prog = module.rsplit('.', 1)[1].replace('_', '-')
     prog = {'migration-manager': 'sod-migration-manager'}.get(prog, 'sod-' + prog)
     assert result.returncode == 1, result.stderr
