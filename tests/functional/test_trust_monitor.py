@@ -674,6 +674,8 @@ def test_two_monitors_of_a_group_share_the_work_and_survive_one_stopping(
             TIMEOUT)
         fleet.backend('hw1').start_attack(1)
         wait_state('hw1', trust.UNTRUSTED, '1 memory violation')
+        # Listeners run after the row is written: wait for the fourth call.
+        assert fleet_mod.wait_for(lambda: len(changes) >= 4, TIMEOUT), changes
     finally:
         replica.cleanup()
     for monitor in both:
