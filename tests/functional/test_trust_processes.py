@@ -10,7 +10,7 @@ after each, nothing is lost: every host is trusted again with evidence newer
 than the fault, and the processes that were not killed are still running.
 """
 
-import datetime
+import time
 
 import pytest
 
@@ -78,8 +78,9 @@ class TrustFleet:
 
 
 def now():
-    """The time as the database stores it (naive UTC, seconds)."""
-    return datetime.datetime.utcnow().replace(microsecond=0)
+    """The time as the database stores it (seconds since the epoch), to
+    the second."""
+    return float(int(time.time()))
 
 
 @pytest.fixture
