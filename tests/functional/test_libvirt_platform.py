@@ -15,25 +15,17 @@ import subprocess
 import time
 import uuid
 
-from oslo_config import fixture as config_fixture
 import pytest
 
 from sod_nova import trust
 from sod_nova.catalog import Catalog
 from sod_nova.cloud import fleet as fleet_mod
-import sod_nova.conf
-from sod_nova.db import api as db_api
-from sod_nova.db import migration as db_migration
 from sod_nova.trust import platform
 
-CTX = db_api.Context()
-
-CONF = sod_nova.conf.CONF
 URI = 'qemu:///system'
 #: Bounds a daemon start or a domain start that will never succeed; each
 #: wait ends as soon as the daemon answers or the domain runs.
 START_TIMEOUT = 300.0
-REPORT_INTERVAL = 0.1
 
 
 def _alive(pidfile):
@@ -117,34 +109,12 @@ def test_agent_reads_capabilities_and_running_domains(reader, domain):
 
 
 @pytest.fixture
-def conf(tmp_path):
-    fixture = config_fixture.Config(CONF)
-    fixture.setUp()
-    suffix = uuid.uuid4().hex[:8]
-    fixture.config(connection='sqlite:///%s' % (tmp_path / 'sod.db'),
-                   sqlite_synchronous=False, group='sod_database')
-    fixture.config(group='sod_trust', report_interval=REPORT_INTERVAL,
-                   stale_check_interval=0.05, evidence_max_age=5.0,
-                   monitor_name='tm-%s' % suffix,
-                   monitor_topic='sod-trust-monitor-%s' % suffix,
-                   agent_topic='sod-trust-agent-%s' % suffix,
-                   notification_topic='sod-notifications-%s' % suffix,
-                   unknown_domains='untrusted')
-    db_migration.sync(CONF)
-    yield CONF
-    db_api.dispose()
-    fixture.cleanUp()
+def conf(trust_config):
+    trust_config.config(group='sod_trust', unknown_domains='untrusted')
+    return trust_config.conf
 
 
-def wait_state(host, state):
-    def reached():
-        r = db_api.host_get(CTX, host)
-        return r is not None and r.state == state
-    assert fleet_mod.wait_for(reached, 100 * REPORT_INTERVAL), db_api.host_get(CTX, host)
-    return db_api.host_get(CTX, host)
-
-
-def test_round_trip_sev_snp_claim_on_a_host_without_it(conf, reader, domain):
+def test_round_trip_sev_snp_claim_on_a_host_without_it(conf, reader, domain, wait_state):
     nova_view = {'sev1': [domain], 'hw1': []}
     fleet = fleet_mod.Fleet(conf, catalog=Catalog.load(),
                             nova_domains=nova_view.__getitem__)

@@ -10,9 +10,7 @@ test_trust_monitor. swtpm and tpm2-pytss are installed by the test suite
 import base64
 import hashlib
 import os
-import uuid
 
-from oslo_config import fixture as config_fixture
 import pytest
 import yaml
 
@@ -20,10 +18,8 @@ from sod_nova import trust
 from sod_nova.catalog import Catalog
 from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import swtpm
-import sod_nova.conf
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
-from sod_nova.db import migration as db_migration
 from sod_nova.trust import attestation
 from sod_nova.trust import evidence as evidence_mod
 from sod_nova.trust import keys
@@ -36,11 +32,9 @@ from sod_nova.trust.backends import tpm as tpm_backend
 
 CTX = db_api.Context()
 
-CONF = sod_nova.conf.CONF
-REPORT_INTERVAL = 0.1
 #: Waits end when the state is reached; this bound (a hundred report
-#: periods) only keeps a broken run from hanging.
-TIMEOUT = 100 * REPORT_INTERVAL
+#: periods of the trust_config fixture) only keeps a broken run from hanging.
+TIMEOUT = 10.0
 PCR = 23
 
 
@@ -55,28 +49,14 @@ def boot_files(tmp_path):
 
 
 @pytest.fixture
-def conf(tmp_path, boot_files):
+def conf(trust_config, tmp_path, boot_files):
     log = [measurements.Event(PCR, hashlib.sha256(open(f, 'rb').read()).hexdigest(),
                               os.path.basename(f)) for f in boot_files]
     refs = tmp_path / 'references.yaml'
     refs.write_text(yaml.safe_dump({'TPM': measurements.replay(log)}))
-    fixture = config_fixture.Config(CONF)
-    fixture.setUp()
-    suffix = uuid.uuid4().hex[:8]
-    fixture.config(connection='sqlite:///%s' % (tmp_path / 'sod.db'),
-                   sqlite_synchronous=False, group='sod_database')
-    fixture.config(group='sod_trust', report_interval=REPORT_INTERVAL,
-                   stale_check_interval=0.05, evidence_max_age=5.0,
-                   monitor_name='tm-%s' % suffix,
-                   monitor_topic='sod-trust-monitor-%s' % suffix,
-                   agent_topic='sod-trust-agent-%s' % suffix,
-                   notification_topic='sod-notifications-%s' % suffix,
-                   reference_values_file=str(refs), tpm_pcr=PCR,
-                   tpm_measured_files=boot_files)
-    db_migration.sync(CONF)
-    yield CONF
-    db_api.dispose()
-    fixture.cleanUp()
+    trust_config.config(group='sod_trust', reference_values_file=str(refs),
+                        tpm_pcr=PCR, tpm_measured_files=boot_files)
+    return trust_config.conf
 
 
 @pytest.fixture
@@ -105,19 +85,6 @@ def fleet(conf, tpms):
             agent.backend.close()
 
 
-def row(host):
-    return db_api.host_get(CTX, host)
-
-
-def wait_state(host, state, reason=None):
-    def reached():
-        r = row(host)
-        return r is not None and r.state == state and (
-            reason is None or reason in r.reason)
-    assert fleet_mod.wait_for(reached, TIMEOUT), row(host)
-    return row(host)
-
-
 def tpm_host(fleet, tpms, host='tpm1', **kwargs):
     tpm = tpms()
     backend = tpm_backend.TpmBackend(tcti=tpm.tcti)
@@ -125,7 +92,7 @@ def tpm_host(fleet, tpms, host='tpm1', **kwargs):
     return tpm, backend
 
 
-def test_clean_host_is_trusted_once_its_ak_is_activated(fleet, tpms):
+def test_clean_host_is_trusted_once_its_ak_is_activated(fleet, tpms, wait_state):
     _, backend = tpm_host(fleet, tpms)
     fleet.start()
     r = wait_state('tpm1', trust.TRUSTED)
@@ -135,7 +102,7 @@ def test_clean_host_is_trusted_once_its_ak_is_activated(fleet, tpms):
     assert enrolled.tpm_ek == backend.identity()['tpm_ek']
 
 
-def test_unexpected_measurement_makes_the_host_untrusted_naming_it(fleet, tpms):
+def test_unexpected_measurement_makes_the_host_untrusted_naming_it(fleet, tpms, wait_state):
     _, backend = tpm_host(fleet, tpms)
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
@@ -144,7 +111,7 @@ def test_unexpected_measurement_makes_the_host_untrusted_naming_it(fleet, tpms):
     assert r.reason == 'PCR 23 does not match the TPM reference: unexpected rootkit.ko'
 
 
-def test_quote_from_another_tpm_never_activates(fleet, tpms):
+def test_quote_from_another_tpm_never_activates(fleet, tpms, host_row):
     enrolled_tpm = tpms()
     enrolled = tpm_backend.TpmBackend(tcti=enrolled_tpm.tcti)
     ek = enrolled.identity()['tpm_ek']
@@ -160,7 +127,7 @@ def test_quote_from_another_tpm_never_activates(fleet, tpms):
     assert fleet_mod.wait_for(
         lambda: monitor.counters['late:' + verify.AWAITING_ACTIVATION] >= 4,
         TIMEOUT), monitor.counters
-    assert row('tpm1') is None or row('tpm1').state != trust.TRUSTED
+    assert host_row('tpm1') is None or host_row('tpm1').state != trust.TRUSTED
     assert monitor.counters['trusted'] == 0
     assert db_enrollment.get(CTX, 'tpm1').tpm_ak is None
     assert agent.sequence >= 4
@@ -173,7 +140,7 @@ def test_quote_from_another_tpm_never_activates(fleet, tpms):
 
 
 def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
-        fleet, tpms):
+        fleet, tpms, host_row, wait_state):
     """An agent restart makes a new AK in the same TPM: its first reports
     wait for activation (ignored, not a verdict), the new AK is activated
     and the host stays trusted throughout."""
@@ -199,7 +166,7 @@ def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
     backend.close()
     # The same host (its key and its TPM), a new agent process's backend.
     fresh = tpm_backend.TpmBackend(tcti=tpm.tcti)
-    agent = type(old)(CONF, 'tpm1', fresh, old.private_key,
+    agent = type(old)(old.conf, 'tpm1', fresh, old.private_key,
                      transport=fleet.transport, challenge_keys=fleet.challenge_keys)
     fleet.agents['tpm1'] = agent
     agent.start()
@@ -213,12 +180,12 @@ def test_restarted_agent_re_activates_its_new_ak_without_a_false_verdict(
     seq = agent.sequence
     assert fleet_mod.wait_for(lambda: agent.sequence >= seq + 2, TIMEOUT)
     assert fleet.monitor.counters['late:' + verify.AWAITING_ACTIVATION] >= 1
-    assert row('tpm1').state == trust.TRUSTED
+    assert host_row('tpm1').state == trust.TRUSTED
     assert [c['new_state'] for c in changes if c['host'] == 'tpm1'] == [
         trust.TRUSTED]
 
 
-def test_swtpm_restart_is_a_reboot_and_the_host_re_attests_by_itself(fleet, tpms):
+def test_swtpm_restart_is_a_reboot_and_the_host_re_attests_by_itself(fleet, tpms, wait_state):
     tpm, backend = tpm_host(fleet, tpms)
     fleet.start()
     wait_state('tpm1', trust.TRUSTED)
