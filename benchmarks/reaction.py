@@ -44,18 +44,18 @@ def _calls(cloud, vm):
 
 
 def _watch_calls(manager):
-    """An event set when ``manager`` records a migrate call: the benchmark
-    wraps the mover's audit hook, so the production manager keeps no list
-    of its calls for it."""
+    """An event set when ``manager`` has recorded a migrate call: the
+    benchmark wraps the mover's step writer (the entry is committed when it
+    returns), so the production manager keeps no list of its calls for it."""
     called = threading.Event()
-    record = manager.mover.record
+    write = manager.mover.write
 
-    def recording(state, event, task, **fields):
-        result = record(state, event, task, **fields)
+    def writing(state, task, values, event=None, **fields):
+        result = write(state, task, values, event, **fields)
         if event == 'migrate-called':
             called.set()
         return result
-    manager.mover.record = recording
+    manager.mover.write = writing
     return called
 
 
