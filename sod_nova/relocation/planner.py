@@ -1,32 +1,11 @@
 """Which pending moves start now: order, bounds, backoff and jitter.
 
-Pure functions over task records (anything with ``vm``, ``trigger``,
-``source_host``, ``priority``, ``not_before`` and ``id``), so that the
-evacuation discipline is tested without a cloud:
-
-* evacuations first: a VM whose host lost trust or stopped reporting
-  (:data:`EVACUATIONS`) before a parked VM's recovery, and both before the
-  moves a tenant can cause at will, a policy change or a moving-target
-  period (:data:`DISCRETIONARY`), whatever their requests;
-* within a class, the most demanding requests first (more requested cells =
-  more at stake on a compromised server), then first decided, first served;
-* at most ``max_concurrent`` moves in flight overall and at most
-  ``max_per_source_host`` out of one source host (a server under attack is
-  evacuated in waves rather than swamping its NIC and Nova's conductor);
-* only evacuations take the last free slot: discretionary moves and
-  recoveries, in flight and starting, hold at most ``max_concurrent - 1``
-  slots, so that an evacuation decided while they run starts at once (a
-  move in flight is never aborted for it: a cold one cannot be, and an
-  aborted live one would only be started again); with ``max_concurrent`` 1
-  one starts only while no other task waits. Recoveries too, because a
-  tenant can park its own VM (a request no host meets) and then make it a
-  recovery (a request a host meets);
-* a project's discretionary moves stop at its allowance for the window
-  (``[sod_relocation] project_moves_per_hour``; counted by the manager);
-* a task waiting out a retry backoff does not start before ``not_before``;
-* a discretionary move not started yet whose VM's host then lost trust or
-  stopped reporting is that evacuation from then on (:func:`escalated`;
-  ``state`` is read there).
+Pure functions over task records (``vm``, ``trigger``, ``source_host``,
+``priority``, ``not_before``, ``id``): evacuations first, then recoveries,
+then tenant-caused moves; the most demanding request first within a class;
+bounded overall, per source host and per project, with the last free slot
+kept for an evacuation. The discipline in full:
+``doc/source/contributor/migration-manager.rst``.
 """
 
 import collections
