@@ -1,35 +1,9 @@
 """The trust agent (TMc): signs its backend's evidence and reports it.
 
-Protocol, from the agent's side:
-
-* at start: a new random ``boot_id``, sequence 0; ``request_challenge``,
-  preceded by an ``enroll`` cast while it has an enrollment token and has
-  not been challenged yet;
-* the monitor sends nonces with ``challenge``: after each report it accepted
-  (acknowledging that report's sequence), or *immediate* when it wants a
-  report now (agent or monitor start, enrollment). Every challenge is signed
-  by the monitor group (:mod:`sod_nova.trust.challenges`); the agent drops,
-  counts and logs one it cannot verify, a nonce it already quoted and one
-  issued before the nonce it holds, so nothing else on the bus can displace
-  the group's nonce (which would make the next report unverifiable);
-* the agent reports every ``report_interval``, when a challenge is immediate,
-  and when the backend's evidence changes (a hardware monitor's interrupt):
-  evidence quoting its unused nonce, signed with the host key, cast to the
-  monitor. Each nonce is quoted once; without one the agent asks for a
-  challenge (at most once per two intervals), so a lost message costs a
-  period, never a false alarm;
-* at most one report is in flight outside the periodic one: an immediate
-  report waits for the acknowledgement of the previous one, so the monitor,
-  which handles messages concurrently, never sees this agent's reports out
-  of order (an older sequence is rejected as a possible withheld report);
-* every send is a cast and every failure is logged and survived: a monitor
-  that is down only delays attestation, which resumes by itself;
-* a TPM host's challenge may carry a credential for its attestation key:
-  the backend activates it in the TPM and the next report proves it (see
-  :mod:`sod_nova.trust.attestation`).
-
-The simulator's attack hooks (silence, forged and replayed reports) are not
-here: see :mod:`sod_nova.cloud.agents`.
+It reports a nonce the monitor group signed (each once, never an older one),
+every report interval and at once when the evidence changes, one report in
+flight at a time; every send is a cast that survives a monitor outage. The
+protocol: doc/source/contributor/trust-agent.rst.
 """
 
 import base64
@@ -183,14 +157,8 @@ class TrustAgent(oslo_service.Service):
     def _stale(self, nonce, issued):
         """Why a signed challenge is a replay, or None (under the lock): its
         nonce was quoted or is held already, or it was issued before the
-        nonce held (the group's challenges only move forward).
-
-        Nothing is remembered beyond the nonce held: a genuine challenge
-        recorded earlier and replayed while none is held is taken, and costs
-        at most one report the monitor rejects (the next genuine challenge
-        replaces it); and a challenge from a monitor whose clock ran ahead
-        holds back the group's others only until the next report, never for
-        good."""
+        nonce held (the group's challenges only move forward). Nothing is
+        remembered beyond the nonce held (see the contributor guide)."""
         if nonce in self._used or nonce == self._nonce:
             return challenges.USED
         if self._nonce is not None and issued < self._nonce_issued:

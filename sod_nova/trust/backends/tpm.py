@@ -1,30 +1,9 @@
 """TPM (paper [20]): quotes of a real TPM 2.0, through tpm2-pytss.
 
-The agent's host TPM on any TCTI (``[sod_trust] tpm_tcti``: ``device:/dev/tpmrm0``
-on a server, ``swtpm:path=...`` for a software TPM). At start the backend
-
-* creates the endorsement key (EK) from its TCG template (the same key every
-  time: it derives from the TPM's endorsement seed) and reads the EK
-  certificate from NV when the TPM has one;
-* creates an attestation key (AK) under the EK: a restricted ECC P-256
-  signing key that never leaves the TPM;
-* resets the measurement PCR (``[sod_trust] tpm_pcr``, resettable: 16 or 23) and
-  extends the measured files (``[sod_trust] tpm_measured_files``) into it, each
-  logged as an event.
-
-Each report then carries a quote of that PCR over the monitor's nonce, signed
-by the AK. Runtime events the agent records (:meth:`record_event`) are
-extended into the same PCR and logged. The monitor trusts the AK once a
-credential it made for the enrolled EK has been activated here
-(:meth:`activate`).
-
-When the TPM goes away (swtpm restarted, a reboot) the next report
-reconnects, loads the same AK again and, if the PCR was reset, measures the
-files anew: the monitor sees the TPM's reset count grow and re-attests the
-host without anyone's help.
-
-tpm2-pytss is imported here only, so that hosts without it run the other
-backends.
+The EK from its template, a new AK under it, the measured files extended
+into a resettable PCR; each report quotes that PCR over the monitor's nonce.
+A TPM that went away (a reboot) is reopened and re-measured. The design:
+doc/source/contributor/trust-agent.rst. tpm2-pytss is imported here only.
 """
 
 import base64
