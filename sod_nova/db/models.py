@@ -6,6 +6,7 @@ which sees every table because they share one base.
 """
 
 from oslo_db.sqlalchemy import models
+from oslo_db.sqlalchemy import types
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -137,7 +138,7 @@ class RelocationTask(BASE):
     target_host = Column(String(255))
     dest_host = Column(String(255))
     attempts = Column(Integer, nullable=False, default=0)
-    failed_hosts = Column(models.types.JsonEncodedList(), nullable=False, default=list)
+    failed_hosts = Column(types.JsonEncodedList(), nullable=False, default=list)
     migration_after = Column(Integer)
     action = Column(String(16))
     reason = Column(Text)

@@ -49,11 +49,11 @@ def test_lease_holds_to_the_fraction_of_a_second(conf):
 
 def test_task_times_round_trip(conf):
     store = relocation_db.RelocationStore(conf)
-    task, created = store.task_open('vm1', triggers.TRUST_LOSS, 'hw1',
+    task, created = store.task_open(CTX, 'vm1', triggers.TRUST_LOSS, 'hw1',
                                     event_at=NOW)
     assert created
-    store.task_update(task.id, not_before=NOW + 0.5)
-    [task] = store.tasks('vm1')
+    store.task_update(CTX, task.id, not_before=NOW + 0.5)
+    [task] = store.tasks(CTX, 'vm1')
     assert (task.event_at, task.not_before) == (NOW, NOW + 0.5)
 
 
@@ -63,16 +63,16 @@ def test_the_keyed_audit_chain_holds_and_catches_a_redate(conf, tmp_path):
     conf.set_override('checkpoint_interval', 2, 'sod_audit')
     store = relocation_db.RelocationStore(conf)
     for i in range(3):
-        store.audit_append({'event': 'decided', 'vm': 'vm1', 'at': NOW + i,
+        store.audit_append(CTX, {'event': 'decided', 'vm': 'vm1', 'at': NOW + i,
                             'trigger': triggers.TRUST_LOSS})
     # Every MAC covers created_at: the DOUBLE round trip is exact.
-    assert audit_cli.verify_chain(store)[0] is None
+    assert audit_cli.verify_chain(CTX, store)[0] is None
     assert [e['at'] for e in (r.data for r in store.audit_for_vm(
-        'vm1', NOW + 1.5, ('resumed', 'gone')))] == [NOW, NOW + 1, NOW + 2]
+        CTX, 'vm1', NOW + 1.5, ('resumed', 'gone')))] == [NOW, NOW + 1, NOW + 2]
     with db_api.get_engine(conf).begin() as connection:
         connection.execute(sa.text('UPDATE relocation_audit SET created_at = '
                                    'created_at + 1 WHERE seq = 2'))
-    broken = audit_cli.verify_chain(store)[0]
+    broken = audit_cli.verify_chain(CTX, store)[0]
     assert broken.seq == 2 and 'MAC does not match' in broken.reason
 
 
