@@ -4,7 +4,7 @@ Each run is the console command in a fresh process (``python -m
 sod_nova.cmd.manage simulate --format json``), timed from start to exit, so
 the figure includes loading Nova and starting the embedded cloud, as a user
 waits for it. A run counts only when it exits 0 with every invariant kept
-(``runner.check_invariants``); otherwise the benchmark reports it not met.
+(``invariants.check_invariants``); otherwise the benchmark reports it not met.
 
 Value: wall seconds of the built-in paper scenario (4 hosts, 4 VMs, 9
 events). Baseline: 40 s, the paper scenario on eventlet at 27fca0b (native
@@ -91,7 +91,7 @@ def large_scenario_text():
 
 def simulate(path=None):
     """Run ``sod-nova simulate [path] --format json``; a dict of figures."""
-    from sod_nova.cloud import runner
+    from sod_nova.cloud import invariants
 
     args = [sys.executable, '-m', 'sod_nova.cmd.manage', 'simulate', '--format', 'json']
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -110,7 +110,7 @@ def simulate(path=None):
         figures['error'] = (proc.stderr.strip().splitlines() or ['?'])[-1][:500]
         return figures
     result = json.loads(proc.stdout)
-    problems = runner.check_invariants(result)
+    problems = invariants.check_invariants(result)
     figures.update({
         'scenario_s': result.get('seconds'),
         'hosts': len(result['hosts']), 'vms': len(result['vms']),

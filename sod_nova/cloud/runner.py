@@ -13,14 +13,11 @@ through Nova's API. Nothing is written into sod-nova's tables behind the
 monitor's or the manager's back.
 """
 
-import collections
-import threading
 import time
 
 from sod_nova.catalog import guest as guest_mod
-from sod_nova.cloud import agents as agents_mod
+from sod_nova.cloud import attacks
 from sod_nova.cloud import embedded
-from sod_nova.cloud import fleet as fleet_mod
 from sod_nova.cloud import nova as nova_mod
 from sod_nova.db import api as db_api
 from sod_nova.db import relocation as relocation_db
@@ -28,7 +25,6 @@ from sod_nova.db import trust_states
 from sod_nova.policy import parse
 from sod_nova.relocation import audit_events
 from sod_nova.relocation import triggers
-from sod_nova.trust import verify
 
 
 class ScenarioRunner:
@@ -207,89 +203,14 @@ class ScenarioRunner:
         self.cloud.fleet.agent(host).resume()
         self.cloud.wait_for_state(host, ('trusted',))
 
-    def _bad_evidence(self, host, send):
-        """Send a bad report over the bus; wait until the monitor judged it.
-
-        A forged or replayed report is not attributable to the host: the
-        monitor rejects it (or ignores it, for a genuine report overtaken by
-        a newer one), counts it and leaves the host's state alone. The step
-        says so: ``evidence: {host, rejected, code, reason, state_after}``.
-        """
-        monitor = self.cloud.fleet.monitor
-
-        def bad_reports():     # a TPM's report awaiting activation is not one
-            c = monitor.counters
-            return (c['rejected'] + c['late']
-                    - c['late:' + verify.AWAITING_ACTIVATION])
-        judged = bad_reports()
-        state_before = self.cloud.host_row(host).state
-        send(self.cloud.fleet.agent(host))
-        within = self.cloud.verdict_seconds()
-        if not fleet_mod.wait_for(lambda: bad_reports() > judged, timeout=within):
-            raise embedded.EmbeddedNovaTimeout(
-                '%s: the monitor did not judge the bad report within %.1f s '
-                '(twice the evidence timings allow)' % (host, within))
-        seen = next((r for r in reversed(monitor.recent_rejections)
-                     if r[0] == host), None)
-        row = self.cloud.host_row(host)
-        return {'evidence': {
-            'host': host, 'rejected': seen is not None,
-            'code': seen[2] if seen else None,
-            'reason': seen[3] if seen else 'judged late (a genuine report overtaken)',
-            'state_before': state_before, 'state_after': row.state}}
-
     def _on_forge(self, event, host):
-        return self._bad_evidence(host, lambda agent: agent.forge())
+        return attacks.bad_evidence(self.cloud, host, lambda agent: agent.forge())
 
     def _on_replay(self, event, host):
-        return self._bad_evidence(host, lambda agent: agent.replay())
+        return attacks.bad_evidence(self.cloud, host, lambda agent: agent.replay())
 
     def _on_forge_challenge(self, event, host):
-        """For ``event.seconds`` of scenario time, someone on the bus sends
-        the host's agent a challenge the monitor group never issued at every
-        report interval (:class:`~sod_nova.cloud.agents.ChallengeForger`).
-
-        The agent drops each one; the host's evidence stays fresh. The step
-        says so: ``challenges: {host, sent, dropped, state_before,
-        state_after}`` (``dropped``: by the agent's reason).
-        """
-        cloud = self.cloud
-        agent = cloud.fleet.agent(host)
-        forger = agents_mod.ChallengeForger(cloud.fleet.transport,
-                                            cloud.conf.sod_trust.agent_topic)
-        dropped_before = collections.Counter(agent.dropped_challenges)
-        state_before = cloud.host_row(host).state
-        stop = threading.Event()
-
-        def flood():
-            while not stop.is_set():
-                forger.send(agent)
-                stop.wait(cloud.conf.sod_trust.report_interval)
-        thread = threading.Thread(target=flood, daemon=True,
-                                  name='forge-challenge-%s' % host)
-        thread.start()
-        try:
-            real = cloud.pass_time(event.seconds)
-        finally:
-            stop.set()
-            thread.join()
-        sent = sum(forger.sent.values())
-
-        def dropped():
-            return collections.Counter(agent.dropped_challenges) - dropped_before
-        within = cloud.verdict_seconds()
-        if not fleet_mod.wait_for(lambda: sum(dropped().values()) >= sent,
-                                  timeout=within):
-            raise embedded.EmbeddedNovaTimeout(
-                '%s: the agent dropped %d of the %d bogus challenges within '
-                '%.1f s (twice the evidence timings allow)' % (
-                    host, sum(dropped().values()), sent, within))
-        return {'challenges': {
-            'host': host, 'sent': dict(forger.sent),
-            'dropped': dict(sorted(dropped().items())),
-            'state_before': state_before,
-            'state_after': cloud.host_row(host).state},
-            'waited': {'scenario_s': event.seconds, 'real_s': round(real, 3)}}
+        return attacks.forge_challenges(self.cloud, host, event.seconds)
 
     def _on_change_security(self, event, host):
         vm = event.vm
@@ -468,113 +389,3 @@ def step_states(step):
 def _describe(raw):
     kind, body = next(iter(raw.items()))
     return '%s %s' % (kind, ', '.join('%s=%s' % kv for kv in body.items()))
-
-
-#: Events that may take trust from the host they target.
-DISTRUSTING_EVENTS = ('attack', 'silence', 'forge', 'replay')
-BAD_STATES = (trust_states.UNTRUSTED, trust_states.UNREACHABLE)
-
-
-def check_invariants(result):
-    """The contract's invariants that a result shows; a list of violations.
-
-    1. after every step every ACTIVE VM with a request is compliant (its
-       host protects it as it is launched);
-    3. every VM of the file appears in every snapshot;
-    4. every completed migration's destination satisfied the VM's request
-       when it arrived (the manager's own check, recorded in the audit);
-    6. no false verdict: while the cloud starts (once a host was first
-       trusted: before that it is still being enrolled), and in every step but
-       on the host an attack, silence, forged or replayed report targets,
-       no host is ever announced untrusted or unreachable (every announced
-       change counts, not only the state a snapshot shows);
-    7. a memory-encrypted guest is moved only by cold migration (no live
-       migration, completed or tried: Nova refuses it), and a guest launched
-       as a kind of confidential VM (SEV-SNP, TDX) is, in every snapshot,
-       only ever on a host that offers that kind;
-    8. bogus challenges change no host's state and move no VM;
-    (2 and 5 are about causes: the tests check them against the timeline.)
-    """
-    problems = []
-    attested = set()   # hosts trusted once: enrollment is over for them
-    for change in result.get('setup_trust_changes', ()):
-        if change['to'] == trust_states.TRUSTED:
-            attested.add(change['host'])
-        elif change['to'] in BAD_STATES and change['host'] in attested:
-            problems.append('start-up: %s judged %s (%s)' % (
-                change['host'], change['to'], change['reason']))
-    for i, step in enumerate(result['steps']):
-        kind = next(iter(step['event']))
-        targeted = step.get('host') if kind in DISTRUSTING_EVENTS else None
-        for change in step.get('trust_changes', ()):
-            if change['to'] in BAD_STATES and change['host'] != targeted:
-                problems.append('steps[%d]: %s judged %s (%s), no event targeted it' % (
-                    i, change['host'], change['to'], change['reason']))
-    names = set(result['vms'])
-    for i, step in enumerate(result['steps']):
-        if set(step['vms']) != names:
-            problems.append('steps[%d]: VMs missing: %s' % (
-                i, ', '.join(sorted(names - set(step['vms'])))))
-        for name, vm in step['vms'].items():
-            if vm['status'] == 'ACTIVE' and not vm.get('compliant', True):
-                problems.append('steps[%d]: %s is ACTIVE on %s but not compliant' % (
-                    i, name, vm['host']))
-    for m in result['migrations']:
-        if m['ok'] and m.get('compliant') is False:
-            problems.append('migration of %s to %s: destination not compliant' % (
-                m['vm'], m['to']))
-    problems += _confidential_problems(result)
-    problems += _forged_challenge_problems(result)
-    return problems
-
-
-#: Triggers of moves a trust verdict causes.
-EVACUATIONS = (triggers.TRUST_LOSS, triggers.UNREACHABLE)
-
-
-def _forged_challenge_problems(result):
-    """Invariant 8: bogus challenges (``forge_challenge``) change no host's
-    state and move no VM (a moving-target move may fall due meanwhile: only
-    moves a trust verdict causes count)."""
-    problems = []
-    for i, step in enumerate(result['steps']):
-        if next(iter(step['event'])) != 'forge_challenge':
-            continue
-        host = step.get('host')
-        for change in step.get('trust_changes', ()):
-            if change['host'] == host:
-                problems.append('steps[%d]: bogus challenges changed %s to %s (%s)' % (
-                    i, host, change['to'], change['reason']))
-        for m in step.get('migrations', ()):
-            if m.get('trigger') in EVACUATIONS:
-                problems.append('steps[%d]: bogus challenges moved %s (%s)' % (
-                    i, m['vm'], m['trigger']))
-    return problems
-
-
-#: Guest features that make a guest a kind of confidential VM, which only a
-#: host offering that kind can run.
-CONFIDENTIAL = frozenset({guest_mod.AMD_SEV_SNP, guest_mod.INTEL_TDX})
-
-
-def _confidential_problems(result):
-    """Invariant 7 (see :func:`check_invariants`)."""
-    problems = []
-    vms = result['vms']
-    for m in result['migrations']:
-        if vms.get(m['vm'], {}).get('memory_encrypted') and m['kind'] != 'cold':
-            problems.append('%s is memory-encrypted but was moved by %s migration '
-                            '(%s to %s)' % (m['vm'], m['kind'], m['from'], m['to']))
-    offers = {name: set(h.get('guest_features') or ())
-              for name, h in result['hosts'].items()}
-    snapshots = [('steps[%d]' % i, step['vms'])
-                 for i, step in enumerate(result['steps'])] + [('final', vms)]
-    for where, snapshot in snapshots:
-        for name, vm in sorted(snapshot.items()):
-            kind = CONFIDENTIAL.intersection(vms.get(name, {}).get('guest') or ())
-            host = vm.get('host')
-            if kind and host is not None and not kind <= offers.get(host, set()):
-                problems.append('%s: %s, launched as %s, is on %s, which does '
-                                'not offer it' % (where, name, ', '.join(sorted(kind)),
-                                                  host))
-    return problems

@@ -1,6 +1,6 @@
 """Render a scenario result as a readable timeline (``sod-nova simulate``)."""
 
-from sod_nova.cloud import runner as runner_mod
+from sod_nova.cloud import invariants
 from sod_nova.relocation import audit_events
 
 
@@ -142,6 +142,6 @@ def render(result):
             'median %d ms, max %d ms (the paper measured 2.33 s of OpenStack '
             'triggering delay)' % (len(latencies), latencies[len(latencies) // 2],
                                    latencies[-1]))
-    problems = runner_mod.check_invariants(result)
+    problems = invariants.check_invariants(result)
     add('Invariants: %s' % ('all kept' if not problems else '; '.join(problems)))
     return '\n'.join(out)

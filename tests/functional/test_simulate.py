@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import invariants
 from sod_nova.cloud import runner
 from sod_nova.cloud import scenario as scenario_mod
 
@@ -49,7 +50,7 @@ def moves(result, vm=None, step=None):
 
 def test_attack_moves_vms_with_a_request_and_only_those():
     result = run('trust-loss')
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     attack = result['steps'][0]
     assert attack['hosts']['hw1']['state'] == 'untrusted'
     assert attack['hosts']['hw1']['reason'] == '3 memory violations'
@@ -67,14 +68,14 @@ def test_attack_moves_vms_with_a_request_and_only_those():
 def test_without_relocation_the_invariant_breaks():
     """The same attack with the migration manager off leaves a VM exposed."""
     result = run('trust-loss', relocation=False)
-    problems = runner.check_invariants(result)
+    problems = invariants.check_invariants(result)
     assert 'steps[0]: vm-b is ACTIVE on hw1 but not compliant' in problems
     assert result['migrations'] == []
 
 
 def test_no_compliant_host_pauses_then_a_new_host_takes_the_vm():
     result = run('no-host')
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     attack, joined = result['steps']
     assert attack['vms']['vm-b'] == {'status': 'PAUSED', 'host': 'hw1', 'compliant': False}
     parked = [d for d in attack['decisions'] if d['event'] == 'parked']
@@ -88,7 +89,7 @@ def test_no_compliant_host_pauses_then_a_new_host_takes_the_vm():
 
 def test_policy_changes_and_rejected_requests():
     result = run('policy-change')
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     vms = result['vms']
     assert vms['cloud-manager']['status'] == 'REJECTED'
     assert 'option 4 (Cloud Manager) is refused' in vms['cloud-manager']['reason']
@@ -106,7 +107,7 @@ def test_policy_changes_and_rejected_requests():
 
 def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
     result = run('evidence')
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     silent, resumed, forged, replayed, challenged = result['steps']
     assert silent['hosts']['hw1']['state'] == 'unreachable'
     assert moves(result, 'vm-b', step=0) == [('vm-b', 'hw1', 'hw2', 'unreachable')]
@@ -148,7 +149,7 @@ def test_stale_forged_and_replayed_evidence_never_make_a_host_trusted():
 
 def test_wait_lets_a_moving_target_period_elapse_in_scenario_time():
     result = run('moving-target')
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     short, long = result['steps']
     assert short['waited']['scenario_s'] == 10.0
     # compressed like the evidence timings: 0.4 real seconds per scenario second
@@ -169,7 +170,7 @@ def test_present_day_scenario_moves_confidential_guests_as_nova_allows():
     jsonschema.validate(result, SCHEMA)
     for step in result['steps']:
         assert step['settled'], (step['event'], step.get('unsettled'))
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     vms = result['vms']
     assert result['boots']['cvm']['host'] == 'snp-1'
     assert result['boots']['ordinary']['host'] == 'hyperwall-1'
@@ -212,7 +213,7 @@ def test_eventlet_mode_runs_a_scenario():
     out = json.loads(result.stdout)
     assert out['concurrency_mode'] == 'eventlet'
     jsonschema.validate(out, SCHEMA)
-    assert runner.check_invariants(out) == []
+    assert invariants.check_invariants(out) == []
     assert all(step['settled'] for step in out['steps'])
     assert sorted(moves(out, step=0)) == [
         ('vm-b', 'hw1', 'hw2', 'trust-loss'), ('vm-c', 'hw1', 'hw2', 'trust-loss')]
@@ -226,7 +227,7 @@ def test_console_script_runs_the_paper_scenario_as_json():
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout)
     jsonschema.validate(out, SCHEMA)
-    assert runner.check_invariants(out) == []
+    assert invariants.check_invariants(out) == []
     assert set(out['vms']) == {'vm-a', 'vm-b', 'medical', 'plain'}
     triggers = {m['trigger'] for m in out['migrations'] if m['ok']}
     assert {'trust-loss', 'policy-change', 'recovery'} <= triggers
@@ -276,7 +277,7 @@ def test_an_over_limit_scenario_is_refused_before_any_service_starts(tmp_path):
 
 def test_thirty_vms_run_past_novas_default_quota():
     result = run('thirty-vms')
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     assert all(vm['status'] == 'ACTIVE' for vm in result['boots'].values()), result['boots']
     assert {vm['host'] for name, vm in result['boots'].items()
             if name.startswith('guarded')} == {'hw1'}       # the weigher's first host
@@ -294,7 +295,7 @@ def test_tpm_hosts_on_swtpm_attested_attacked_and_rebooted():
     result = runner.ScenarioRunner(scenario_mod.load_file(path, known),
                                    tpm_hosts='swtpm').run()
     jsonschema.validate(result, SCHEMA)
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     attack, recover = result['steps']
     assert attack['hosts']['tpm-1']['state'] == 'untrusted'
     assert attack['hosts']['tpm-1']['reason'] == (

@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from sod_nova.catalog import Catalog
+from sod_nova.cloud import invariants
 from sod_nova.cloud import runner
 from sod_nova.cloud import scenario as scenario_mod
 
@@ -50,13 +51,13 @@ def test_paper_scenario_under_a_cpu_hog_keeps_every_invariant(cpu_hog):
     # The hog really ran alongside (and is still running).
     assert cpu_hog.poll() is None
     assert _cpu_seconds(cpu_hog.pid) > 1.0
-    assert runner.check_invariants(result) == []
+    assert invariants.check_invariants(result) == []
     assert all(step['settled'] for step in result['steps'])
     # No false verdict, spelled out: the only hosts ever announced untrusted
     # or unreachable are those an attack or a silence targeted (a forged or
     # replayed report changes no state).
     bad = {(c['host'], c['to']) for step in result['steps']
-           for c in step['trust_changes'] if c['to'] in runner.BAD_STATES}
+           for c in step['trust_changes'] if c['to'] in invariants.BAD_STATES}
     assert bad == {('hyperwall-1', 'untrusted'), ('hyperwall-2', 'untrusted'),
                    ('datasafe-1', 'unreachable')}
     # Nor was a genuine report refused: the only reports rejected are the

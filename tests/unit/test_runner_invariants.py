@@ -1,5 +1,6 @@
 """The invariants a scenario result shows, checked from the result alone."""
 
+from sod_nova.cloud import invariants
 from sod_nova.cloud import runner
 from sod_nova.cloud import timeline
 
@@ -29,7 +30,7 @@ def test_a_targeted_host_may_lose_trust():
         {'event': {'recover': {'host': 'hw1'}}, 'host': 'hw1',
          'trust_changes': [change('hw1', 'trusted', frm='untrusted')]},
     ])
-    assert runner.check_invariants(r) == []
+    assert invariants.check_invariants(r) == []
 
 
 def test_a_host_no_event_targeted_is_a_false_verdict_even_if_it_came_back():
@@ -45,7 +46,7 @@ def test_a_host_no_event_targeted_is_a_false_verdict_even_if_it_came_back():
          'trust_changes': [change('ds1', 'unreachable', 'no fresh evidence')]},
     ], setup=[change('hw2', 'trusted', 'evidence verified', frm='unreachable'),
               change('hw2', 'unreachable', 'no fresh evidence')])
-    assert runner.check_invariants(r) == [
+    assert invariants.check_invariants(r) == [
         'start-up: hw2 judged unreachable (no fresh evidence)',
         'steps[0]: tpm1 judged untrusted (replayed or unknown nonce), no event targeted it',
         'steps[1]: hw1 judged unreachable (no fresh evidence), no event targeted it',
@@ -60,7 +61,7 @@ def test_a_host_being_enrolled_is_not_yet_judged():
         change('tpm1', 'untrusted', 'no reference values for TPM', frm='unreachable'),
         change('tpm1', 'trusted', 'evidence verified', frm='untrusted'),
         change('tpm1', 'untrusted', 'replayed or unknown nonce')])
-    assert runner.check_invariants(r) == [
+    assert invariants.check_invariants(r) == [
         'start-up: tpm1 judged untrusted (replayed or unknown nonce)']
 
 
@@ -105,7 +106,7 @@ def test_a_confidential_guest_moved_cold_between_hosts_of_its_kind():
         [move('cvm', 'snp1', 'snp2', 'cold'), move('vm', 'hw1', 'snp1', 'live'),
          move('sev', 'snp1', 'snp2', 'cold')],
         {'cvm': 'snp2', 'vm': 'hw1', 'sev': 'snp2'})
-    assert runner.check_invariants(r) == []
+    assert invariants.check_invariants(r) == []
 
 
 def test_invariant_7_a_memory_encrypted_guest_never_moves_live():
@@ -113,7 +114,7 @@ def test_invariant_7_a_memory_encrypted_guest_never_moves_live():
         [move('cvm', 'snp1', 'snp2', 'live'),
          move('sev', 'snp1', 'snp2', 'live', ok=False)],
         {'cvm': 'snp2', 'vm': 'hw1', 'sev': 'snp1'})
-    assert runner.check_invariants(r) == [
+    assert invariants.check_invariants(r) == [
         'cvm is memory-encrypted but was moved by live migration (snp1 to snp2)',
         'sev is memory-encrypted but was moved by live migration (snp1 to snp2)']
 
@@ -121,7 +122,7 @@ def test_invariant_7_a_memory_encrypted_guest_never_moves_live():
 def test_invariant_7_a_confidential_guest_only_on_hosts_of_its_kind():
     r = confidential_result([], {'cvm': 'tdx1', 'vm': 'snp1', 'sev': 'hw1'})
     r['vms']['cvm']['host'] = 'hw1'
-    assert runner.check_invariants(r) == [
+    assert invariants.check_invariants(r) == [
         'steps[0]: cvm, launched as amd-sev-snp, is on tdx1, which does not offer it',
         'final: cvm, launched as amd-sev-snp, is on hw1, which does not offer it']
 
