@@ -1,18 +1,9 @@
 """The one exception base of sod-nova.
 
-As in Nova (``nova.exception.NovaException``), a subclass states its message
-once, as ``msg_fmt`` with ``%(name)s`` fields, and is raised with the values
-as keyword arguments: ``HostUnknown(host='cn1')``. A message given as the
-first argument is used as it is, so an error whose text is composed where
-it happens keeps it. The keyword arguments stay on the exception
-(``kwargs``) for callers that translate it (an HTTP body, an exit code).
-
-Every error root of the packages derives from :class:`SodNovaException`,
-next to the built-in class callers already catch (``ValueError`` for bad
-input, ``RuntimeError``, ``TimeoutError``): ``except SodNovaException``
-catches every sod-nova error, ``except ValueError`` still catches a bad
-request. Standard library only: the layer order puts this module below
-``policy``.
+As Nova's ``NovaException``: a subclass states ``msg_fmt`` once and is raised
+with keyword values; every error root derives from :class:`SodNovaException`
+beside the built-in class callers catch. Standard library only (details:
+``doc/source/contributor/architecture-notes.rst``).
 """
 
 import logging

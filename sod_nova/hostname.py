@@ -1,18 +1,9 @@
 """The one rule for a compute host name, wherever a name enters sod-nova.
 
-A host name reaches sod-nova through the operator (``sod-nova host
-declare``, ``trust enroll``, ``trust token create``), the agent's ``[sod_trust]
-host`` option, scenario files and, signed, the evidence format. All of them
-apply this rule, so a host that could be declared can also be attested: a
-name the evidence format refuses would be declared, never trusted, and
-nothing would say why.
-
-The rule is the evidence format's: 1 to 255 characters of ASCII letters,
-digits and ``_ . : -``. It covers Nova's host names (``CONF.host``, usually
-the FQDN) and the hypervisor host names the scheduler sees.
-
-This module imports nothing of sod-nova but its exception base (standard
-library only), so every layer can use it.
+The evidence format's rule (1-255 ASCII letters, digits and ``_ . : -``),
+applied everywhere a name enters, so a host that can be declared can also be
+attested. Standard library only (why:
+``doc/source/contributor/architecture-notes.rst``).
 """
 
 import re

@@ -1,26 +1,9 @@
 """YAML data files read with bounded time and memory, or refused in one line.
 
-Catalogue, package, scenario and reference-value files come from operators
-and users. ``yaml.safe_load`` builds no objects of its own, but it still
-expands anchors and aliases (a 500-byte "billion laughs" file becomes
-gigabytes once anything walks it), recurses once per nesting level (a
-deep ``[[[[...]]]]`` ends in ``RecursionError``), converts any run of digits
-to an integer (Python refuses more than 4300 decimal digits, with a message
-about ``sys.set_int_max_str_digits``; a long hexadecimal one it converts).
-None of that belongs in a data file, so :func:`read` and :func:`load` refuse
-it:
-
-* the file is read at most ``max_bytes + 1`` bytes and must be strict UTF-8;
-* anchors and aliases are refused where they appear (no expansion at all);
-* nesting deeper than ``max_depth`` collections is refused while composing,
-  before Python's recursion limit;
-* integers must be at most :data:`MAX_INT` in magnitude.
-
-Floats (``.nan`` too) are left to the field that reads them, which knows its
-range and says so in its own terms.
-
-Every refusal is :class:`YAMLFileError`, one line naming the file and,
-where known, the line; each loader re-raises it as its own error type.
+Operators' and users' files (catalogue, packages, scenarios, reference
+values) are read bounded in size, without anchors or aliases, nesting or huge
+integers; every refusal is :class:`YAMLFileError` naming the file and line
+(why: ``doc/source/contributor/architecture-notes.rst``).
 """
 
 import yaml

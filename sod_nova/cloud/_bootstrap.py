@@ -1,38 +1,8 @@
 """Fix Nova's concurrency mode before Nova's in-process fixtures are imported.
 
-Nova 34 runs either on native threads or on eventlet, and the choice is made
-once per process, at import: ``nova/tests/functional/__init__.py`` (like
-``nova/cmd/__init__.py``) calls ``nova.monkey_patch.patch()``, which reads the
-environment variable ``OS_NOVA_DISABLE_EVENTLET_PATCHING``:
-
-* ``true``/``1``/``yes``: native threading. Nova then *poisons* eventlet (any
-  later ``import eventlet`` fails) and refuses with ``RuntimeError`` if eventlet
-  is already in ``sys.modules``.
-* anything else, or unset: ``eventlet.monkey_patch()`` of the whole process.
-
-The embedded cloud defaults to native threading: it is where Nova is going
-(eventlet is deprecated), it needs no monkey patching of a process that has
-already imported half the world (pytest, a CLI), and sod-nova's own services
-use real threads (``executor='threading'``). An explicit value of the variable
-set by the caller wins, and a process that eventlet has already monkey patched
-stays on eventlet (Nova's fixtures support both).
-
-Import order matters, which is why :mod:`sod_nova.cloud.nova` runs this
-before its other imports (and ``tests/functional/conftest.py`` before any test
-module):
-
-* ``futurist`` (and so ``oslo.messaging``) *imports* eventlet without patching
-  anything. Nova's poison check would then refuse to start although nothing is
-  patched, so the already loaded eventlet modules are hidden from
-  ``sys.modules`` during Nova's check and put back afterwards; only new
-  ``import eventlet...`` statements fail from then on, which these libraries
-  tolerate.
-* ``oslo.messaging`` (through ``oslo_service.service``) also *selects*
-  oslo.service's backend at import - eventlet, when nobody chose - and binds its
-  classes into module globals. That cannot be undone, so threading mode is then
-  impossible: :func:`select_concurrency_mode` raises a ``RuntimeError`` saying
-  to import ``sod_nova.cloud.nova`` before oslo.messaging/oslo.service (or to
-  ask for eventlet mode with ``OS_NOVA_DISABLE_EVENTLET_PATCHING=false``).
+Nova 34 chooses native threads or eventlet once per process, at import
+(``OS_NOVA_DISABLE_EVENTLET_PATCHING``); the embedded cloud defaults to
+threads. Import order matters: see ``doc/source/contributor/simulator.rst``.
 """
 
 import os

@@ -1,22 +1,9 @@
 """The embedded cloud's message bus: in memory, listeners woken, not polling.
 
-oslo.messaging's ``fake://`` driver keeps messages in per-topic lists and
-each listener (one per RPC server and notification listener) looks at them
-every 50 ms (``FakeListener.poll`` sleeps in between). In an embedded cloud
-that is some 20 listeners waking 20 times a second for nothing, and up to
-50 ms on every hop of a message path: an agent's report, the monitor's
-challenge, the trust change the migration manager hears, Nova's RPC casts.
-
-This driver, ``sod-memory://`` (entry point ``oslo.messaging.drivers``),
-delivers the same way (it reuses the fake driver's exchanges, queues,
-serialisation check and replies) but each listener sleeps on an event that
-a delivery to one of its queues sets, so an idle bus costs nothing and a
-message is picked up as soon as it is queued. It is for a single process
-only, like ``fake://``; a real deployment uses ``rabbit://``.
-
-:class:`MemoryBus` is Nova's ``RPCFixture`` on this driver: all of Nova's
-transports (every cell's too) collapse onto one bus, sod-nova's agents,
-monitor and migration manager find it through ``[DEFAULT] transport_url``.
+``sod-memory://`` delivers as oslo.messaging's ``fake://`` does, but wakes a
+listener when a message is queued instead of every 50 ms; one process only.
+:class:`MemoryBus` is Nova's ``RPCFixture`` on it
+(``doc/source/contributor/simulator.rst``).
 """
 
 import threading

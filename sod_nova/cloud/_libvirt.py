@@ -1,28 +1,9 @@
 """Compute hosts on Nova's libvirt driver over Nova's fake libvirt.
 
-Reproduces the environment of ``nova.tests.functional.libvirt.base``
-(``ServersTestBase.setUp`` and ``start_compute``) without a test case, so every
-compute service runs the real ``LibvirtDriver`` and a live migration runs Nova's
-whole code path (conductor task, scheduler, pre/post live migration on both
-computes, placement allocations, port bindings). Only the hypervisor is fake.
-
-The one thing fake libvirt cannot do by itself is move a domain between two
-fake connections: ``Domain.migrateToURI3`` always fails. Like
-``LibvirtMigrationMixin._migrate_stub`` we replace it, generically: the
-destination host is read from the migration URI Nova built
-(``qemu+tcp://<dest>/system``); the domain is defined and started on that host's
-fake connection (paused if it was paused) and removed from the source, as
-libvirt does for the flags Nova sets; then the source job is marked completed so
-Nova's monitor loop sees a finished migration.
-
-A host may have present-day hardware (:class:`Hardware`): AMD SEV-SNP, Intel
-TDX or an emulated TPM for guests. Its fake connection then reports the
-domain capabilities Nova 34's own functional tests give such a host
-(``test_amd_sev.py``, ``test_intel_tdx.py``, ``test_vtpm.py``), on that
-connection only, so that Nova's driver itself reports the
-``MEM_ENCRYPTION_CONTEXT`` inventory and the ``HW_CPU_X86_AMD_SEV_SNP`` /
-``HW_CPU_X86_INTEL_TDX`` / ``COMPUTE_SECURITY_TPM_*`` traits of that host and
-no other, and Nova's scheduler places confidential and vTPM guests by itself.
+Every compute runs the real ``LibvirtDriver`` and a live migration Nova's
+whole code path; only the hypervisor is fake (domains move between fake
+connections here). How, and present-day hardware:
+``doc/source/contributor/simulator.rst``.
 """
 
 import dataclasses

@@ -1,27 +1,8 @@
 """Nova's versioned notifications in the embedded cloud.
 
-Nova emits versioned notifications through ``nova.rpc.NOTIFIER``. Nova's
-functional tests replace it with ``FakeVersionedNotifier``, which keeps every
-notification in a list and lets a test wait for an event type. We keep that
-(``EmbeddedNova.versioned_notifications``, ``wait_for_notification``) and add two
-outlets:
-
-* listeners: ``callable(event_type, payload)`` called for every notification,
-  in emission order, from one dispatcher thread. Not from the emitting Nova
-  thread, on purpose: that thread may hold Nova locks or be in the middle of an
-  API request, and a listener that calls Nova back (a migration manager reacting
-  to ``instance.update``) would deadlock or reorder Nova's own work.
-* the message bus: each notification is also published with the
-  ``messagingv2`` driver on Nova's notification transport (the in-memory
-  ``sod-memory:/`` bus), topic ``versioned_notifications``, exchange ``nova`` -
-  where a production listener
-  (``oslo_messaging.get_notification_listener(transport, targets, endpoints,
-  executor='threading', pool=...)``) finds them. So sod-nova's real listener
-  code runs unchanged in the embedded cloud.
-
-``FakeVersionedNotifier._notify`` is overridden rather than extended because its
-eventlet-mode check needs the test-case id of ``PropagateTestCaseIdToChildEventlets``,
-which only exists inside a Nova ``TestCase``.
+Nova's ``FakeVersionedNotifier`` with two outlets: listeners called from one
+dispatcher thread (never Nova's), and the message bus, where sod-nova's real
+listener code finds them. Why: ``doc/source/contributor/simulator.rst``.
 """
 
 import queue

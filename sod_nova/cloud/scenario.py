@@ -1,34 +1,9 @@
 """Scenario files for ``sod-nova simulate``: parse and check before any cloud starts.
 
-A scenario (see the contract in the README) names hosts with their
-architectures, VMs with their security requests and a list of events. The
-whole file is checked up front so that a mistake is one line naming what and
-where (``vms[2].security.options: 9 is not an option (1-7)``) instead of a
-failure half-way through a run. The structure (keys, types, events) is
-stated as a JSON Schema, ``scenarios/scenario.schema.json``, and its first
-error is told in those terms; what a schema cannot say (host names, the
-catalogue's architectures, security requests, names used twice or not
-defined, the size limits) is checked here.
-
-A VM may have ``extra_specs``: the extra specs of the flavor it boots with,
-which is how Nova launches a confidential guest or gives it a vTPM
-(``{"hw:mem_encryption": "true", "hw:mem_encryption_model": "amd-sev-snp"}``,
-``{"hw:tpm_version": "2.0", "hw:tpm_model": "tpm-crb"}``). Nova's own
-extra-spec validation checks them here, before any service starts. ``sod:``
-keys are refused there: a VM's request is its ``security`` (the instance
-metadata, where the paper's customers put it), so that the file says it in
-one place.
-
-A ``wait: {seconds: S}`` event lets S seconds of scenario time pass, so
-that a moving-target period (``sod:moving_target``) elapses or a silent
-host's evidence ages; the embedded cloud compresses that time as it
-compresses the rest (:meth:`~sod_nova.cloud.embedded.EmbeddedCloud.pass_time`).
-
-Two kinds of problems are kept apart on purpose. A file that does not follow
-the format is refused (exit 2). A VM request that is well-formed but that the
-cloud refuses (option 4, a package this cloud does not offer) is the cloud's
-decision: that VM is reported ``REJECTED`` with the reason and the run goes on,
-as Nova would refuse that one boot and serve the rest.
+The whole file is checked up front (its JSON Schema, ``scenarios/scenario.schema.json``,
+then what a schema cannot say), so a mistake is one line naming what and where,
+never a failure half-way through a run. The format's design:
+``doc/source/contributor/simulator.rst``.
 """
 
 import dataclasses

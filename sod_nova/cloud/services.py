@@ -1,18 +1,9 @@
 """Real RabbitMQ and MariaDB on loopback, without systemd, for the functional
-tests (``tests/functional/conftest.py``) and the benchmarks that run over them.
+tests and the benchmarks that run over them.
 
-Each server runs from a private directory under ``/tmp`` (not pytest's
-``tmp_path``: its parents are private to root, and the servers run as their
-own Debian users), on free ports, and is stopped at the end of the test
-session (or of the benchmark). :meth:`restart` stops and starts the same
-server on the same port and data, for the fault tests. ``tools/ensure-debs rabbitmq-server
-mariadb-server`` (tox's ``functional`` env runs it) installs the packages; a
-test that needs a missing one fails with :class:`ServiceUnavailable`, saying
-why, and never skips.
-
-The bounds below are hang detectors, not speed assertions: a start normally
-takes a few seconds and is awaited by asking the server itself
-(``rabbitmqctl await_startup``, a MariaDB ping).
+Each server runs from a private directory on free ports until the session
+ends; a missing package fails with :class:`ServiceUnavailable`, never a skip
+(details: ``doc/source/contributor/simulator.rst``).
 """
 
 import os

@@ -1,25 +1,9 @@
 """What a VM asks for and what it is launched as: its effective request.
 
-The operator's floor (flavor extra specs), the image's properties, the
-customer's instance metadata (the paper's place for the request) and, at
-scheduling, scheduler hints each may carry a request; the VM gets the most
-restrictive union of them, so no source can weaken another. Each source is
-parsed on its own, so a malformed value is named with the place it came from.
-
-A malformed source makes the request :data:`STRICTEST` (fail closed): a
-customer can write any metadata, and a typo must never mean "no protection".
-The guest's launch features (:mod:`sod_nova.catalog.guest`) come from the
-flavor's extra specs and the image's properties, as Nova reads them.
-
-Where the keys are:
-
-* flavor extra specs and instance metadata: ``sod:options``,
-  ``sod:properties``, ``sod:package``, ``sod:moving_target``;
-* image properties: the same keys on the Glance image (the scheduler reads
-  them from the instance's system metadata, where Nova copies every image
-  property as ``image_<key>``);
-* scheduler hints: ``sod_options``… (snake_case, like Nova's own hints). A
-  hint spelled ``sod:…`` is malformed rather than ignored.
+The most restrictive union of the flavor's extra specs, the image's
+properties, the instance metadata and the scheduler hints, so no source can
+weaken another; a malformed source makes it :data:`STRICTEST` (fail closed).
+Where the keys are: ``doc/source/contributor/architecture-notes.rst``.
 """
 
 import dataclasses

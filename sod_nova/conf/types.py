@@ -1,18 +1,9 @@
 """oslo.config types sod-nova's options need beyond oslo.config's own.
 
-oslo.config's ``FloatOpt`` accepts ``nan``, ``inf`` and an empty value:
-``float('nan')`` compares false with any ``min``/``max``, so it passes both
-bounds, and an empty value becomes ``None``. Either then reaches code that
-compares times (a ``nan`` nonce age makes every nonce fresh) or does
-arithmetic with them. :class:`FiniteFloatOpt` is a ``FloatOpt`` whose value is
-always a finite number between two finite bounds; any other value is
-oslo.config's ``ConfigFileValueError``, one line naming the option and the
-reason.
-
-oslo.config converts a value only when it is first read, which for some
-options is long after start (a verdict write, a failed migration); a
-service calls :func:`check_values` right after parsing, so that a bad value
-stops it at start instead of failing it later.
+:class:`FiniteFloatOpt` refuses ``nan``, ``inf`` and empty values, which pass
+``FloatOpt``'s bounds; :func:`check_values` converts every value at start so a
+bad one stops the service then, not when first read
+(``doc/source/contributor/architecture-notes.rst``).
 """
 
 import math

@@ -1,26 +1,9 @@
 """TPM 2.0 attestation of one report: AK activation and the quote.
 
-A host enrolled with an endorsement key (EK) must back each report with a
-quote of its TPM. The report's ``tpm`` field carries (base64)::
-
-    ak          TPMT_PUBLIC of the attestation key that signed the quote
-    quote       TPMS_ATTEST bytes
-    signature   TPMT_SIGNATURE over them
-    activation  hex HMAC proving the AK was activated (or null)
-
-The monitor trusts an AK only once it came back from credential activation:
-it sends MakeCredential(EK, AK name, secret), which only the TPM holding the
-EK opens and only for a key with that name; the agent returns
-``HMAC-SHA256(secret, "sod-nova-activate-v1" || AK name)``. The AK is then
-stored in the host's enrollment (no trust on first use: the EK itself was
-enrolled by the operator).
-
-A quote is accepted when its magic and type are a TPM's quote, its qualified
-signer is the AK under the enrolled EK, its qualifying data is this report's
-nonce, it covers exactly the reported PCRs (SHA-256 bank) with their digest,
-the AK's signature verifies, and the TPM's clock has not gone back. The event
-log replay and the reference values are checked after this, by the verifier,
-against the PCR values the quote vouches for.
+A host enrolled with an endorsement key backs each report with a quote by an
+attestation key the monitor activated under that EK (no trust on first use).
+The ``tpm`` field and what a quote must show:
+``doc/source/contributor/architecture-notes.rst``.
 """
 
 import base64

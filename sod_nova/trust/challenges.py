@@ -1,22 +1,9 @@
 """Signed challenges: only the monitor group can give an agent a nonce.
 
-Anyone with credentials on the message bus can cast to an agent's topic. An
-agent that took any challenge's nonce would quote it in its next report,
-which the monitor then rejects (``unknown_nonce``): one cast per report
-interval would keep a genuine host without fresh evidence, ``unreachable``,
-and every protected VM on it moved or paused. So each challenge is signed
-with the monitor group's *challenge key* (Ed25519), over everything it
-carries: the host, the nonce, whether to report at once, the acknowledged
-report and the TPM credential. The agent drops a challenge whose signature
-no configured key (``[sod_trust] challenge_public_key_file``) verifies, and
-one that would take it back in time: a nonce it already quoted, or one
-issued before the nonce it holds (a recorded genuine challenge replayed).
-
-The challenge key is derived from the group's nonce key (HKDF-SHA256), so
-the monitors of a group share it without a second secret and any of them
-can sign; ``sod-nova trust challenge-key`` prints its public half for the
-agents' configuration. This module is pure: no I/O beyond reading the
-public key file, no OpenStack.
+A cast to an agent's topic could otherwise keep a genuine host without fresh
+evidence. Challenges are signed with the group's challenge key, derived from
+its nonce key; pure, no OpenStack. Why and how:
+``doc/source/contributor/architecture-notes.rst``.
 """
 
 import base64

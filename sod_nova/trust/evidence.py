@@ -1,41 +1,9 @@
 """The evidence format, version 1: what an agent signs and the monitor reads.
 
-A report on the bus is an *envelope*::
-
-    {"host": "hw1", "evidence": "<document>", "signature": "<base64>"}
-
-``host`` is only a routing hint (it selects the key to verify with); the
-document repeats it under the signature. ``signature`` is the Ed25519
-signature of the UTF-8 bytes of ``evidence``, exactly as sent, so no
-re-serialisation can change what was signed. The document is canonical JSON
-(sorted keys, no spaces, ASCII) of::
-
-    version       1
-    host          the compute host name
-    architecture  the catalogue name of the host's architecture
-    boot_id       random id of this agent run (changes when it restarts)
-    sequence      per-boot_id counter, +1 per report, starting at 1
-    nonce         the monitor's most recent challenge (hex), or null
-    timestamp     agent clock, seconds since the epoch (informational only:
-                  freshness comes from the nonce)
-    event_log     [{"pcr": int, "digest": sha256 hex, "name": str}, ...]
-    pcrs          {"<index>": sha256 hex}: the quoted PCR values
-    runtime       {"<counter>": int >= 0}: violations being reported
-
-and, only when the backend has them (absent otherwise)::
-
-    tpm           the TPM quote backing pcrs (see sod_nova.trust.attestation)
-    platform      what the hypervisor can enforce and runs, read from
-                  libvirt (see sod_nova.trust.platform)
-
-Parsing checks the shape and types of every field and raises
-:class:`EvidenceError` with a reason naming the field. Input is bounded
-before and while it is read: the envelope's size (``max_bytes``), JSON
-nesting (a document nests 3 deep; deeper input is refused, never a
-RecursionError), numbers (integers fit in 63 bits, no NaN or infinity), names (the
-host-name rule of :mod:`sod_nova.hostname`) and PCR indexes (``0``-``23``
-written in ASCII digits). Nothing a sender controls can make parsing raise
-anything but :class:`EvidenceError`.
+An envelope carries the canonical JSON document and its Ed25519 signature
+over the exact bytes sent. Parsing checks every field and bounds the input;
+nothing a sender controls makes it raise anything but :class:`EvidenceError`.
+The fields and limits: ``doc/source/contributor/architecture-notes.rst``.
 """
 
 import base64

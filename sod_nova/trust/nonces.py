@@ -1,19 +1,8 @@
 """Group nonces: challenges any monitor of the group can check, statelessly.
 
-A nonce is 32 bytes, written as 64 hex digits (the evidence format's nonce
-field)::
-
-    issued_at   8 bytes   milliseconds since the epoch, monitor clock
-    salt        8 bytes   random
-    mac        16 bytes   HMAC-SHA256(group key, label | host | issued_at | salt)
-
-The MAC binds the nonce to one host and its issue time under the key shared
-by the monitors of a group (``[sod_trust] nonce_key_file``). Any monitor of the
-group can then tell, without remembering a single nonce, whether the group
-issued a nonce to this host and how old it is; a restart forgets nothing.
-Whether a nonce was already *used* is not the nonce's business: consumption
-is tracked by the per-boot sequence number kept in the database (see
-:func:`sod_nova.trust.verify.advance`).
+A nonce is MAC-bound to one host and its issue time under the group's key,
+so any monitor tells whether the group issued it and how old it is without
+remembering it. The layout: ``doc/source/contributor/architecture-notes.rst``.
 """
 
 import hashlib

@@ -1,22 +1,9 @@
 """What the host's hypervisor can enforce and what it runs, from libvirt.
 
-The agent reads libvirt's domain capabilities (``getDomainCapabilities``:
-SEV / SEV-ES / SEV-SNP, TDX, SGX, the TPM device models) and the running
-domains, and reports both in the ``platform`` field of its signed evidence::
-
-    {"features": ["sev", "sev-es", "sev-snp", "sgx", "tdx", "tpm"],
-     "tpm_models": ["tpm-crb", "tpm-tis"],
-     "domains": ["<uuid>", ...]}
-
-The monitor checks the claimed architecture against the features (a host
-claiming AMD-SEV-SNP whose libvirt reports no SEV-SNP is untrusted with that
-reason) and the domains against Nova's view of the host (Nova names a
-libvirt domain by the instance's UUID): a domain Nova does not know is
-reported, and ``[sod_trust] unknown_domains`` decides whether it makes the host
-untrusted.
-
-libvirt-python is imported when the agent first reads libvirt, so that a
-host without it runs every backend.
+The agent reports libvirt's domain capabilities and running domains in the
+``platform`` field of its evidence; the monitor checks the claimed
+architecture and Nova's view of the host against them. The field's format:
+``doc/source/contributor/architecture-notes.rst``.
 """
 
 import dataclasses

@@ -1,18 +1,9 @@
 """TPM 2.0 structures the monitor reads, in pure ``cryptography``.
 
-The monitor never links a TSS: everything it needs from a host's TPM arrives
-as marshalled bytes (TPM 2.0 Library, Part 2) and is checked here:
-
-* ``TPMT_PUBLIC`` of the endorsement key (EK) and the attestation key (AK):
-  the public key, the object attributes and the TPM *name*
-  (``nameAlg || H(TPMT_PUBLIC)``) that MakeCredential and the quote's
-  qualified signer refer to;
-* MakeCredential (Part 1, 24): a secret only the TPM holding the enrolled EK
-  can recover, and only for a key whose name is the AK's, so the secret
-  coming back proves that the AK lives in that TPM;
-* ``TPMS_ATTEST`` of a quote and the ``TPMT_SIGNATURE`` over it.
-
-:class:`TpmError` carries the reason a structure is refused.
+The monitor links no TSS: the EK's and AK's ``TPMT_PUBLIC``, MakeCredential,
+a quote's ``TPMS_ATTEST`` and its signature arrive as marshalled bytes and are
+checked here; :class:`TpmError` says why one is refused (details:
+``doc/source/contributor/architecture-notes.rst``).
 """
 
 import dataclasses

@@ -1,58 +1,10 @@
 """Verification of one evidence report: pure logic, no I/O.
 
-The monitor hands the envelope, the host's enrollment (with the freshness
-state the database keeps for it) and the time to :meth:`Verifier.verify`
-and gets a :class:`Verdict` back; it alone reads and writes the database.
-A verdict has one of three outcomes, because a verdict moves customers' VMs
-and so must never be forgeable or faked by load:
-
-``verdict`` (attributable)
-    The report verifies with the host's enrolled key, on a nonce the monitor
-    group issued to this host and not used before. Its findings count:
-    ``trusted``, or ``untrusted`` with the reason (a runtime violation, an
-    event log that does not replay to the quoted PCRs, reference values not
-    met, an architecture other than the enrolled one, a signed document that
-    is malformed).
-``rejected`` (not attributable)
-    Nothing shows the host sent this report now: a malformed or oversized
-    envelope, an unknown host, a signature that does not verify, a nonce the
-    group did not issue to this host, a replay of a report already accepted.
-    The host's state does not change; the monitor counts it, alerts and
-    challenges the host at once.
-``late`` (genuine but late)
-    A nonce the group issued whose age passed ``nonce_max_age``, or a report
-    overtaken by a newer one of the same boot. Ignored, with a re-challenge;
-    it never makes a host ``untrusted``. So is a TPM host's report whose
-    quote is signed by an attestation key not activated under its enrolled
-    EK yet (a new agent, or one restarted: each start makes a new AK): it
-    proves nothing about the host, so the host keeps its state (and goes
-    ``unreachable`` by age if no activated quote follows), and the
-    re-challenge carries the credential that activates the key.
-
-The checks, in order:
-
-1. envelope shape and size (before any cryptography);
-2. the host is enrolled (else the report is dropped: unknown host);
-3. the Ed25519 signature over the exact bytes, with the enrolled key;
-4. the document's shape; its host equals the envelope's;
-5. the claimed architecture equals the enrolled one;
-6. freshness: the nonce is one the monitor group issued to this host, younger
-   than ``nonce_max_age``; the sequence grows within one boot_id;
-7. a host enrolled with a TPM endorsement key backs the PCRs with a quote
-   of an activated attestation key (:mod:`sod_nova.trust.attestation`);
-   the event log replays to the quoted PCRs;
-8. the PCRs equal the architecture's reference values;
-9. what libvirt reports (when the agent reads it) supports the claimed
-   architecture (:mod:`sod_nova.trust.platform`);
-10. no runtime counter reports a violation.
-
-Checks run cheapest first: envelope and size, the host's enrollment, a replay
-of a remembered report, then the document's nonce and sequence, and only
-then the Ed25519 signature, so a flood of stale forgeries or replays is
-refused without a verify each. The verifier never raises: an internal error
-before the signature verified is a rejection, after it (the host did sign
-this) an ``untrusted`` verdict, so an input that trips a bug fails closed for
-that host only.
+The monitor hands the envelope, the host's enrollment and the time to
+:meth:`Verifier.verify` and gets a :class:`Verdict` back: attributable
+(``trusted``/``untrusted``), ``rejected`` (not attributable) or ``late``, so
+that a verdict that moves VMs can be neither forged nor faked by load. The
+checks, their order and the outcomes: ``doc/source/contributor/architecture-notes.rst``.
 """
 
 import dataclasses
