@@ -3,7 +3,6 @@
 from sod_nova import exception
 from sod_nova import hostname
 from sod_nova.catalog import CatalogError
-from sod_nova.cloud.scenario import ScenarioError
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.policy import PolicyError
 
@@ -13,7 +12,7 @@ class InputError(exception.SodNovaException, ValueError):
 
 
 #: Exceptions that mean "the user's input is wrong", never a traceback.
-BAD_INPUT = (InputError, PolicyError, CatalogError, ScenarioError)
+BAD_INPUT = (InputError, PolicyError, CatalogError)
 
 
 class BadInputExits2:

@@ -2,6 +2,8 @@
 
 With no file, the built-in paper scenario. Exit 0 when the scenario ran
 (whatever it found), 2 for a bad file or argument, 1 for an internal failure.
+The embedded cloud (``sod_nova.cloud``) is imported only when the command
+runs: no other ``sod-nova`` command loads the simulator.
 """
 
 import json
@@ -9,9 +11,7 @@ import json
 from cliff import command
 from oslo_log import log as logging
 
-from sod_nova import cloud
 from sod_nova.cli import base
-from sod_nova.cloud import scenario as scenario_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -46,30 +46,37 @@ class Simulate(base.BadInputExits2, command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        from sod_nova import cloud
+        from sod_nova.cloud import scenario as scenario_mod
+
         catalog = base.catalog_from_args(self.app, parsed_args)
 
         def known(name):
             arch = catalog.get(name)
             return arch.name if arch else None
 
-        scenario = scenario_mod.load_file(parsed_args.file, known)
+        try:
+            # Checked whole before any service starts.
+            scenario = scenario_mod.load_file(parsed_args.file, known)
+        except scenario_mod.ScenarioError as exc:
+            raise base.InputError(str(exc)) from None
         absent = cloud.missing()
         if absent:
             raise base.InputError(
                 'simulate runs the embedded cloud, which is not installed (no module '
                 '%s): %s' % (', '.join(absent), cloud.INSTALL_HINT))
-        from sod_nova.cloud import tpm_hosts
-        if parsed_args.tpm_hosts == 'swtpm' and not tpm_hosts.available():
-            raise base.InputError('--tpm-hosts swtpm needs swtpm and tpm2-pytss '
-                                  '(%s)' % tpm_hosts.tpm_backend.INSTALL_HINT)
         # Importing the runner starts nothing; it loads Nova (a second or so).
         try:
             from sod_nova.cloud import runner
             from sod_nova.cloud import timeline
+            from sod_nova.cloud import tpm_hosts
         except ModuleNotFoundError as exc:  # a partial install: say what to add
             raise base.InputError(
                 'simulate runs the embedded cloud, which is not fully installed (no '
                 'module %s): %s' % (exc.name, cloud.INSTALL_HINT)) from None
+        if parsed_args.tpm_hosts == 'swtpm' and not tpm_hosts.available():
+            raise base.InputError('--tpm-hosts swtpm needs swtpm and tpm2-pytss '
+                                  '(%s)' % tpm_hosts.tpm_backend.INSTALL_HINT)
 
         def progress(message):
             if parsed_args.format == 'text':
