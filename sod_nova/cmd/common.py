@@ -20,6 +20,9 @@ from sod_nova.trust import rpc
 
 CONF = sod_nova.conf.CONF
 LOG = logging.getLogger(__name__)
+#: Whether this process's service may start on the in-memory transport. Only
+#: the simulator sets it (:mod:`sod_nova.cloud.lone_service`); no option does.
+_in_memory_transport = False
 
 
 def parse_args(prog, argv=None):
@@ -39,9 +42,15 @@ def parse_args(prog, argv=None):
     logging.setup(CONF, prog)
 
 
+def allow_in_memory_transport():
+    """Let the service start on the in-memory transport (the simulator's)."""
+    global _in_memory_transport
+    _in_memory_transport = True
+
+
 def require_transport(prog, rpc_transport=True, notification_transport=True):
     """Exit with one line when the service would talk to no other process."""
-    if CONF.embedded:
+    if _in_memory_transport:
         return
     problem = rpc.transport_problem(CONF, rpc=rpc_transport,
                                     notifications=notification_transport)

@@ -1,26 +1,12 @@
-"""[DEFAULT] options every sod-nova service reads at start."""
+"""[DEFAULT] options of sod-nova's own that every service reads at start: none.
 
-from oslo_config import cfg
+oslo.messaging's and oslo.log's [DEFAULT] options are theirs, registered by
+:mod:`sod_nova.trust.rpc` and the service scripts. Whether a service may run
+on the in-memory transport is no option: the simulator decides it
+(:mod:`sod_nova.cloud.lone_service`).
+"""
 
-service_opts = [
-    cfg.BoolOpt(
-        'embedded',
-        default=False,
-        help="""
-Whether this service runs embedded: in one process with every service it talks
-to (the embedded cloud, a test), where the in-memory ``fake://`` transport
-reaches them.
-
-Off (the default), ``sod-trust-agent``, ``sod-trust-monitor`` and
-``sod-migration-manager`` refuse to start when ``[DEFAULT] transport_url`` (or
-``[oslo_messaging_notifications] transport_url``) is ``fake://`` or left out:
-their messages would reach no other process, a silent cloud.
-
-Related options:
-
-* ``[DEFAULT] transport_url``, e.g. ``rabbit://USER:PASS@CONTROLLER:5672/``
-"""),
-]
+service_opts = []
 
 
 def register_opts(conf):
