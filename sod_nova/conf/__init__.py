@@ -14,14 +14,13 @@ from sod_nova.conf import nova_client
 from sod_nova.conf import placement_client
 from sod_nova.conf import relocation
 from sod_nova.conf import scheduler
-from sod_nova.conf import service
 from sod_nova.conf import trust
 from sod_nova.conf import upgrade_check
 
 CONF = cfg.CONF
 
 _MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
-            service, upgrade_check, api, placement_client, audit]
+            upgrade_check, api, placement_client, audit]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

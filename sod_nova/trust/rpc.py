@@ -6,8 +6,8 @@ their topics meeting Nova's. The transport URL is oslo.messaging's
 ``[DEFAULT] transport_url``; sod-nova makes its default ``fake://``, the
 in-process transport, so that a single process (the embedded cloud, the tests)
 needs no broker. Production deployments set a ``rabbit://`` URL; the service
-scripts refuse ``fake://`` unless ``[DEFAULT] embedded`` says so
-(:func:`transport_problem`).
+scripts refuse ``fake://`` (:func:`transport_problem`); only the simulator
+runs one alone on it (:mod:`sod_nova.cloud.lone_service`).
 """
 
 import oslo_messaging
@@ -49,8 +49,8 @@ def transport_problem(conf, rpc=True, notifications=True):
     """Why ``conf``'s transports cannot reach another process; None if they can.
 
     ``fake://`` (sod-nova's default, so also a missing ``transport_url``) is
-    an in-memory transport: messages never leave the process. A service that
-    is not ``[DEFAULT] embedded`` must not start on it. ``notifications``
+    an in-memory transport: messages never leave the process, so a service
+    must not start on it. ``notifications``
     checks the notification transport (its own URL, or ``transport_url``),
     ``rpc`` the RPC one. The reason is one line that says what to set.
     """
@@ -70,8 +70,7 @@ def transport_problem(conf, rpc=True, notifications=True):
         if driver in IN_MEMORY_DRIVERS:
             return ('%s is %s, in-memory: no other process hears it; set it to '
                     'the cloud\'s RabbitMQ, e.g. rabbit://USER:PASS@CONTROLLER:'
-                    '5672/ (or [DEFAULT] embedded = true when every service '
-                    'runs in this one process)' % (option, url))
+                    '5672/' % (option, url))
     return None
 
 

@@ -515,26 +515,6 @@ def test_services_refuse_fake_transport_in_one_line(tmp_path, module, prog,
     assert 'Traceback' not in result.stderr
 
 
-def test_embedded_monitor_starts_on_fake_transport(tmp_path, sod_cli):
-    config = write_config(tmp_path, '[DEFAULT]\nembedded = true\n')
-    assert sod_cli('db', 'sync', config=config).returncode == 0
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'sod_nova.cmd.trust_monitor', '--config-file',
-         str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
-    try:
-        for line in proc.stdout:         # oslo.log writes to stderr
-            if 'trust monitor' in line and 'started' in line:
-                break
-        else:
-            pytest.fail('the embedded monitor exited: status %s'
-                        % proc.wait())
-    finally:
-        # It may not have its SIGTERM handler yet: any way out is fine here.
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
-
-
 def _read_until(proc, wanted):
     """The first line of ``proc``'s output for which ``wanted(line)``."""
     for line in proc.stdout:
@@ -548,13 +528,15 @@ def test_sighup_rereads_mutable_options_in_the_same_process(tmp_path, sod_cli):
     # logs at DEBUG (its stale-check looping call says so every
     # stale_check_interval), in the same process, and SIGTERM still stops it
     # cleanly.
-    config = write_config(tmp_path, '[DEFAULT]\nembedded = true\n')
+    # The monitor runs alone on the in-memory transport (the simulator's
+    # lone_service): this is a test of the process, not of the bus.
+    config = write_config(tmp_path)
     assert sod_cli('db', 'sync', config=config).returncode == 0
     debug = tmp_path / 'debug.conf'
     debug.write_text('[DEFAULT]\ndebug = false\n')
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'sod_nova.cmd.trust_monitor', '--config-file',
-         str(config), '--config-file', str(debug)],
+        [sys.executable, '-m', 'sod_nova.cloud.lone_service', 'sod-trust-monitor',
+         '--config-file', str(config), '--config-file', str(debug)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _read_until(proc, lambda line: 'trust monitor' in line
