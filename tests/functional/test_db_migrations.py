@@ -88,18 +88,24 @@ def _key_spellings():
     return base64.b64encode(raw).decode(), pem.decode()
 
 
-@pytest.fixture(params=['sqlite', 'mariadb'])
-def conf_at_0008(request, tmp_path):
-    """A configuration whose database is at ``0008_audit_key``."""
+def _conf_at(request, tmp_path, revision):
+    """A configuration whose database (SQLite or MariaDB, as ``request``
+    says) is migrated to ``revision``; disposed of at the end."""
     url = ('sqlite:///%s/sod.db' % tmp_path if request.param == 'sqlite'
            else request.getfixturevalue('mysql_url'))
     conf = cfg.ConfigOpts()
     database.register_opts(conf)
     conf([], default_config_files=[])
     conf.set_override('connection', url, 'sod_database')
-    db_migration.sync(conf, revision='0008_audit_key')
-    yield conf
-    db_api.dispose()
+    db_migration.sync(conf, revision=revision)
+    request.addfinalizer(db_api.dispose)
+    return conf
+
+
+@pytest.fixture(params=['sqlite', 'mariadb'])
+def conf_at_0008(request, tmp_path):
+    """A configuration whose database is at ``0008_audit_key``."""
+    return _conf_at(request, tmp_path, '0008_audit_key')
 
 
 def test_0009_stores_every_enrolled_key_in_one_spelling(conf_at_0008, caplog):
@@ -140,15 +146,7 @@ def test_0009_stores_every_enrolled_key_in_one_spelling(conf_at_0008, caplog):
 @pytest.fixture(params=['sqlite', 'mariadb'])
 def conf_at_0009(request, tmp_path):
     """A configuration whose database is at ``0009_canonical_public_keys``."""
-    url = ('sqlite:///%s/sod.db' % tmp_path if request.param == 'sqlite'
-           else request.getfixturevalue('mysql_url'))
-    conf = cfg.ConfigOpts()
-    database.register_opts(conf)
-    conf([], default_config_files=[])
-    conf.set_override('connection', url, 'sod_database')
-    db_migration.sync(conf, revision='0009_canonical_public_keys')
-    yield conf
-    db_api.dispose()
+    return _conf_at(request, tmp_path, '0009_canonical_public_keys')
 
 
 def test_0010_keeps_every_time_as_the_same_instant(conf_at_0009):
