@@ -1,11 +1,9 @@
 """Key files an operator writes: read bounded, refused in one line.
 
-The audit chain's key, the monitor group's nonce key and the agents'
-challenge key file are each a small text file. A path to a huge file, a
-device, a FIFO (which would block the open) or a binary file must stop the
-service with one line naming the option and the file, never a hang, an
-unbounded read or a traceback. Each caller passes its own exception class,
-so the layers keep their own errors.
+A huge file, a device, a FIFO or a binary file stops the service with one
+line naming the option and the file, never a hang or a traceback. Each
+caller passes its own exception class, so the layers keep their own errors.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import os

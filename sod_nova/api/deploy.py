@@ -1,11 +1,10 @@
 """Assemble sod-nova-api: the middleware pipeline around the dispatcher.
 
-From the outside in: request id, the body size limit (before anything reads
-a body or authenticates it), fault wrapper (an unexpected exception is a
-JSON 500, logged), authentication (keystonemiddleware or noauth2), the
-request context, the microversion, then the URL map. The catalogue is
-loaded once at start (a bad file stops the service with one line, as every
-sod-nova service does).
+From the outside in: request id, body size limit, fault wrapper,
+authentication, request context, microversion, then the URL map. The
+catalogue is loaded once at start.
+
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import io

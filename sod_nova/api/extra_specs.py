@@ -1,35 +1,10 @@
 """Validators for the ``sod:`` flavor extra specs (Nova API, microversion ≥ 2.86).
 
-Registered through the ``nova.api.extra_spec_validators`` entry point, so
-``openstack flavor set --property sod:options=4 f`` is a 400 with the same
-message the CLI and the filter give ("option 4 (Cloud Manager) is refused: …
-(paper §V)"), and an unknown ``sod:`` key is refused by Nova itself (the
-namespace becomes a known one).
+Registered through the ``nova.api.extra_spec_validators`` entry point, so a
+bad ``sod:`` key or value is a 400 from Nova with the CLI's and filter's
+message. Rules spanning keys are left to the filter and the upgrade check.
 
-Nova's validators only know ``type`` with ``enum``/``pattern``/``min``/``max``,
-so each validator here also carries a ``check`` callable that runs sod-nova's
-own parser after Nova's checks; its :class:`PolicyError` becomes Nova's
-``ValidationError`` (400). Limit: Nova validates each key on its own, so rules
-that span keys (``sod:properties`` needs ``sod:options`` on the same flavor)
-cannot be checked here; the scheduler filter refuses such a flavor with that
-reason, fail closed.
-
-``sod:package`` is checked against the catalogue named by nova-api's
-configuration (``[sod_catalog] packages_file``), read on first use, and
-``sod:moving_target`` against its ``[sod_relocation] moving_target_min``,
-read at each check: importing :mod:`sod_nova.conf` registers sod-nova's
-options on oslo.config's global object, which nova-api has parsed from its
-own configuration files, so an operator sets the minimum in nova.conf.
-
-Guest-conditional rows: a request that only rows protecting a guest launched
-for them can satisfy (a catalogue of SEV-SNP and TDX rows, say) protects a
-VM only if the flavor also asks for such a guest (``hw:mem_encryption_model=
-amd-sev-snp``…). That spans keys, so it is not refused here: Nova hands a
-validator one key and value, never the flavor, and the launch keys may come
-in the same call or a later one. ``sod:options`` and ``sod:package`` log a
-WARNING in nova-api's log with the plain sentence instead;
-``sod-nova-status upgrade check`` reads every flavor whole and names those
-that do not ask for the guest.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import dataclasses

@@ -1,31 +1,8 @@
 """API versions of sod-nova-api (``OpenStack-API-Version: security-on-demand 1.0``).
 
-Like Placement, a request names the version it wants in the standard
-header; without one it gets the minimum, ``latest`` gets the maximum, and a
-version the service does not have is a 406 naming the range.
-
-Version history:
-
-* 1.0 -- hosts, catalogue, request check, server security (show and set),
-  audit trail, compliance reports.
-* 1.1 -- ``POST /requests/check`` also answers ``server_types``: for each
-  satisfying architecture, how many of this cloud's hosts are of that type
-  and how many are trusted with fresh evidence and able to take the request
-  now (counts only, never host names), so that a customer can be told
-  before launching that no server here would take it.
-* 1.2 -- ``POST /requests/check`` takes ``guest``: ``{"flavor": name,
-  "extra_specs": {...}, "image_properties": {...}}``, the guest a VM booted
-  with that flavor (and image) is launched as. The flavor's and image's
-  ``sod:`` keys join the request; ``satisfied_by`` (and ``server_types``)
-  then name only the rows that protect that guest, and a launch key Nova
-  would refuse is a 400. The answer adds ``guest`` (its launch
-  ``features``, their ``description`` and the ``flavor`` name; null without
-  ``guest``) and ``guest_conditions``: each row that protects only a guest
-  launched for it (``name``, ``feature``, ``launch_with``, ``launchable``,
-  ``source``, ``met``, ``sentence``) and would satisfy the request for such
-  a guest: without ``guest`` every such row in ``satisfied_by`` (``met``
-  null), with it those this guest is not launched for (``met`` false, the
-  ``sentence`` ending "flavor m1.small does not ask for it").
+As Placement's: no header gets the minimum, ``latest`` the maximum, and a
+version the service does not have is a 406 naming the range. The version
+history is in doc/source/contributor/api-and-cli.rst.
 """
 
 import microversion_parse

@@ -1,14 +1,10 @@
 """What every handler shares: JSON in and out, errors with a code.
 
 Handlers raise :class:`ApiError` (or let a domain exception be translated
-by :func:`handler`); nothing below the handlers knows about HTTP.
+by :func:`handler`); nothing below the handlers knows about HTTP. Input is
+bounded here for every handler, and a 5xx names no internal detail.
 
-Input is bounded here for every handler: a JSON body (or header) is at
-most :data:`MAX_JSON_DEPTH` deep, with no duplicate keys, no integer longer
-than :data:`MAX_INTEGER_DIGITS` digits and no NaN or infinity; a query
-string is UTF-8. A 5xx tells the caller only what is unavailable and the
-request id: its cause (a database driver's message names servers and
-ports) goes to the service log under that id.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import functools

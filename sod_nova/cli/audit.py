@@ -2,12 +2,7 @@
 
 Exit 0 and the head hash when every link holds; exit 1 and the first broken
 link when one does not; exit 2 (one line) without a usable ``[sod_audit]
-key_file``. Keep the printed head hash elsewhere (a ticket, a shipped log)
-and pass it back with ``--expect-head``: a chain cut below it is broken.
-
-``--anchor`` is for a deployment upgraded from unkeyed links: once they
-verify, it appends the first keyed entry, whose MAC covers the legacy head
-and their count (the migration manager's next entry does the same).
+key_file``. See doc/source/contributor/api-and-cli.rst.
 """
 
 import argparse

@@ -1,11 +1,8 @@
 """``sod-nova request check``: fill the request matrix and match it.
 
-With ``--extra-spec`` and/or ``--image-property`` the answer is for the guest
-a VM booted with that flavor and image is launched as: a row that protects
-only a guest launched for it (AMD-SEV-SNP, Intel-TDX, a vTPM row…) satisfies
-the request only if the flavor or image asks for that guest, and the answer
-says plainly which ones would, had it asked. Without them, every satisfying
-row is listed, those that need such a guest marked so.
+With ``--extra-spec``/``--image-property`` the answer is for the guest that
+flavor and image launch: a row protecting only such a guest satisfies the
+request only if it is asked for. See doc/source/contributor/api-and-cli.rst.
 """
 
 from cliff import columns

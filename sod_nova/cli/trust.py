@@ -1,14 +1,8 @@
 """``sod-nova trust enroll|token create|revoke|list``: host attestation keys.
 
-A host's evidence counts only once its key is enrolled, explicitly: the
-operator enrolls the public key the agent printed, or issues a one-time token
-the agent enrolls its key with. Nothing is trusted on first use.
-
-A host with a TPM 2.0 (``[sod_trust] backend = tpm``) is enrolled with its
-endorsement key (EK) too (``--tpm-ek``): the agent prints it at start, or the
-operator takes it from the EK certificate. The monitor then makes a
-credential for the attestation key the host reports, sealed to that EK; only
-that TPM can activate it, and the attestation key counts once it has.
+A host's evidence counts only once its key is enrolled, explicitly: nothing
+is trusted on first use. A TPM 2.0 host is enrolled with its EK too
+(``--tpm-ek``). See doc/source/contributor/api-and-cli.rst.
 """
 
 import base64

@@ -1,29 +1,10 @@
 """``sod-nova-status upgrade check``: is this deployment ready to run sod-nova?
 
-oslo.upgradecheck's command, as ``nova-status`` and ``placement-status``
-have. Run it with the configuration files of the sod-nova services (the
-monitor's and the manager's ``--config-file``); ``[sod_upgrade_check]
-nova_config_files`` names nova-scheduler's. Each check reads configuration
-or the database only, never changes them, and turns whatever goes wrong into
-a failure that says what to fix (never a traceback). Exit status: 0 every
-check passed, 1 a warning, 2 a failure.
+oslo.upgradecheck's command, as ``nova-status`` has. Each check reads
+configuration, the database or Nova's flavors, never changes them, and says
+what to fix. Exit status: 0 all passed, 1 a warning, 2 a failure.
 
-The flavor check reads Nova's flavors through its API with ``[nova]``'s
-credentials (the migration manager's admin user), as the manager reaches
-Nova: a flavor whose ``sod:`` request only rows that protect a guest
-launched for them can satisfy (SEV-SNP, TDX…), and that does not launch
-such a guest, gets no host for its VMs. Nova's extra-spec validator cannot
-say so (it sees one key at a time); this check sees each flavor whole.
-
-The key check loads, with the services' own loaders, the keys the services
-of this node's configuration stop at start without: the agent's
-(``[sod_trust] challenge_public_key_file``) where ``[sod_trust]
-private_key_file`` or ``host`` says an agent runs; the monitor's
-(``[sod_trust] nonce_key_file``) and the manager's (``[sod_audit]
-key_file``) where ``[sod_database] connection`` is set, and wherever no
-agent is (the usual run, with the monitor's and the manager's files). Where
-one node holds a monitor's key and an agent's, the agent's must be the
-monitor group's. It names the file and the problem, never a key's bytes.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import collections

@@ -1,12 +1,9 @@
 """[sod_database] options: where sod-nova's own tables live.
 
-The group is not oslo.db's usual ``[database]``: the scheduler filter runs
-inside nova-scheduler, whose configuration already has a ``[database]`` group
-(Nova's own cell database). sod-nova's tables (host capability rows,
-rejections, enrolled keys) never go into Nova's schema, so they get a group of
-their own, as Placement does with ``[placement_database]``. The options are
-copies of oslo.db's, declared here once, and handed to the engine facade as
-they are.
+Not oslo.db's ``[database]``, which nova-scheduler (where the filter runs)
+already uses for Nova's cell database. The options are copies of oslo.db's,
+handed to the engine facade as they are.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 from oslo_config import cfg

@@ -1,13 +1,9 @@
 """Option groups renamed with the ``sod_`` prefix, old names kept one release.
 
-sod-nova's options are registered in nova-scheduler's and nova-api's global
-configuration (the filter and the extra-spec validators run there), where
-generic group names such as ``[sod_trust]`` or ``[sod_filter]`` could collide with
-another plugin's. The groups are therefore ``[sod_trust]``,
-``[sod_relocation]``, ``[sod_catalog]``, ``[sod_filter]`` and
-``[sod_upgrade_check]``; a file that still uses the old name is read as
-before, and oslo.config logs a deprecation warning for each option found
-there.
+The options are registered in nova-scheduler's and nova-api's configuration,
+where generic names such as ``[trust]`` could collide with another plugin's;
+an old group name is still read, with a deprecation warning.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 from oslo_config import cfg

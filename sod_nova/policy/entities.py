@@ -1,11 +1,8 @@
 """Attacker entities (paper Table I) and the security properties C and I.
 
-A customer asks for protection *against* entities. The paper's options 1-7
-each name one entity; the cells of the Security Request Matrix (Table II) and
-of the Server Security Capabilities (Table III) are (entity, property) pairs.
-
-Every cell has a fixed bit so that a request and a server's capability row are
-plain integers and matching is ``request & ~capability == 0``.
+The cells of the Security Request Matrix (Table II) and of the Server
+Security Capabilities (Table III) are (entity, property) pairs, each a fixed
+bit, so matching is ``request & ~capability == 0``. See doc/source/contributor/api-and-cli.rst.
 """
 
 import enum

@@ -1,14 +1,9 @@
 """Parse a security request from key/value metadata, with precise errors.
 
-The same keys are read wherever a policy can come from (flavor extra specs,
-image properties, instance metadata, scheduler hints, scenario files, the
-CLI): ``sod:options`` (``1,2``), ``sod:properties`` (``C,I``; both when
-absent) and ``sod:package`` (a named package). ``sod:moving_target`` (seconds)
-is the optional moving-target period of §III-E. ``sod:remediation``
-(``live,cold``) is the VM's remediation ladder: the moves, in order, that it
-accepts before the no-host action (a customer who prefers a pause to a
-reboot says ``live``). Anything else under ``sod:`` is refused, so that a
-typo never silently drops a protection.
+The same ``sod:`` keys are read wherever a policy comes from (flavor, image,
+instance metadata, hints, scenarios, the CLI); anything else under ``sod:``
+is refused, so that a typo never silently drops a protection.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 from sod_nova import exception

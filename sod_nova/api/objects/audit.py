@@ -1,15 +1,10 @@
 """Pages of the audit trail, each verified against the entry before it.
 
-A page is checked link by link (each keyed link's MAC under ``[sod_audit]
-key_file``) from the stored hash of the entry that precedes it, so an
-altered, re-dated, renumbered, swapped, inserted or removed entry inside
-the page (or at its first link) is named without reading the whole chain;
-a client that pages through everything has verified everything. An
-unkeyed link stands only among the legacy links the keyed anchor counts
-(:func:`sod_nova.db.audit.legacy_links`), whatever the ``alg`` column of
-the links around it says. Each page also checks the head against the
-newest stored checkpoint, and against the head the caller kept
-(``expect_head``): a chain cut short is broken on every page.
+A page is checked link by link from the stored hash of the entry before it,
+and the head against the newest checkpoint and the caller's ``expect_head``:
+a client that pages through everything has verified everything.
+
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import json

@@ -1,11 +1,9 @@
 """The catalogue (Table III rows and packages) as the API shows it.
 
 Each row says which guest it protects, as ``sod-nova catalog show`` does
-(:func:`sod_nova.catalog.guest_fit.row_guest`): ``protects`` is what it
-protects for a guest launched for it, and ``guest`` whether that is any
-guest (``feature`` null) or only one launched with a feature (SEV-SNP, TDX,
-SGX, CCA, the vTPM row), with the plain ``sentence``, how a flavor asks for
-it (``launch_with``, or that Nova 34 cannot) and its ``source``.
+(:func:`sod_nova.catalog.guest_fit.row_guest`).
+
+See doc/source/contributor/api-and-cli.rst.
 """
 
 from sod_nova.catalog import guest_fit

@@ -1,38 +1,10 @@
 """Security compliance of a VM over a time window, from the audit trail.
 
-The migration manager writes every decision and outcome to the hash
-chain: ``decided`` (with the time of the trust change or policy change
-that made the VM non-compliant, ``event_at``), ``parked`` (no compliant
-server: the no-host action applied), ``moved`` (with Nova's migration id
-and whether the destination satisfied the VM), ``resumed``, ``recovered``
-and ``gone``. From these a VM's time splits into:
+A VM's time splits into violated, paused and compliant from the migration
+manager's verified entries for it (an unverifiable one fails the window
+closed); a project user's report never reads host names or free text.
 
-* **violated**: from the event that broke compliance until the VM was
-  moved to a compliant server, resumed where it is (its server satisfies
-  it again), paused for want of a server, or deleted;
-* **paused**: from the no-host action until the VM runs again;
-* **compliant**: the rest of the window (from the VM's creation when it
-  started later).
-
-A violation the manager has not decided on yet is not in the trail; the
-per-server view also shows whether the VM is compliant *now*.
-
-A report reads one VM's entries through the index by VM and time
-(:meth:`~sod_nova.db.relocation.RelocationStore.audit_for_vm`: from its
-last ``resumed`` or ``gone`` before the window, after which nothing of it
-is open), never the whole chain, and checks each entry's own MAC and types
-(:func:`sod_nova.db.audit.row_problem`), that reset entry's too; an
-unkeyed entry stands only among the legacy entries the keyed anchor counts
-(:func:`sod_nova.db.audit.anchored_legacy`). An entry that fails makes
-the window unprovable: the report shows the whole window as one violation
-caused by ``unreadable-audit``, naming the entry (fail closed, never a
-500). A deleted entry of one VM cannot be seen this way; ``sod-nova audit
-verify`` and the audit pages see it as a gap in the chain.
-
-A project user's report is built from codes (trigger, event, no-host
-action, move kind, migration id), times and the fixed sentences of
-:mod:`.security`; the hosts (``from``, ``to``, the cause
-``trigger@host#n``) and the free-text reasons are never read into it.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import datetime

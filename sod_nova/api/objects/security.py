@@ -1,18 +1,10 @@
 """A server's security: what it asks for, from where, and is it met now.
 
-The one compliance rule (:mod:`sod_nova.compliance`) over the same effective
-request and launch features as the migration manager's, so the API never
-tells a customer "compliant" where the manager would move the VM.
+The one rule of :mod:`sod_nova.compliance` on the manager's own inputs: for
+operators :func:`assess`, for project users :func:`project_view` (built from
+codes and fixed sentences only, never a host name).
 
-Two readers. An operator gets :func:`assess`'s document: the host, its
-row, and the verdict, task and scheduler reasons in the words of the rule,
-the migration manager and the filter. A project user gets
-:func:`project_view`, *built* from fields that never hold a host name: codes
-(trigger, task state, no-host action), a fixed sentence per code from the
-tables below, the VM's own request and launch features, and names from the
-catalogue. Nothing in it is copied from free text, so neither a host
-without a trust row nor the monitor's PCR and event details can reach a
-customer through it.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 

@@ -1,19 +1,10 @@
 """Servers, through Nova's API: as the caller sees them, and where they run.
 
-Two connections, as two people would ask:
+Reads that decide visibility and every metadata write use the caller's
+token, so Nova's policy applies; only a server's compute host is read as
+sod-nova-api's service user (``[nova]`` credentials).
 
-* the **caller's** (their token, forwarded): every read that decides
-  whether the caller may see a server at all, and every metadata write,
-  so that Nova's own policy applies (another project's server is a 404
-  from Nova before any sod-nova rule is asked);
-* **sod-nova-api's service user** (``[nova]`` credentials, admin): only
-  what callers may not read themselves, the compute host of a server, to
-  compare it with the host's trust row.
-
-Nova is found from ``[nova] endpoint_override`` or from the caller's
-service catalog (keystonemiddleware's ``X-Service-Catalog``). With
-``[sod_api] auth_strategy = noauth2`` (tests) the caller's identity goes to
-Nova as identity headers, which only a Nova that trusts them accepts.
+See doc/source/contributor/api-and-cli.rst.
 """
 
 import urllib.parse
