@@ -1,14 +1,10 @@
 """The one compliance rule: does this host protect this VM, as launched, now?
 
-Request matrix (the VM's :class:`~sod_nova.compliance.request.Effective`
-request) × the host's verified capability row × the guest's launch features
-× evidence validity. The scheduler filter (per host, in memory), the
-migration manager, ``sod-nova-api``, ``request check``, the trait publisher
-and the embedded cloud all ask :class:`Rule`, so a VM is never compliant to
-one of them and not to another. Everything fails closed: no row, a row not
-trusted or whose evidence expired, an architecture this catalogue does not
-know, a guest not launched for a row that protects only such guests, a
-malformed request source (held to the strictest request).
+:class:`Rule` crosses the VM's effective request with the host's verified
+capability row, the guest's launch features and its evidence's validity.
+Every component that judges compliance asks it, so none disagrees with
+another; everything fails closed.
+See doc/source/contributor/scheduler-and-compliance.rst.
 """
 
 import dataclasses

@@ -1,21 +1,10 @@
 """The one code path to Nova: openstacksdk, for real clouds and tests alike.
 
-:class:`NovaCompute` wraps an ``openstack.connection.Connection``. A real
-deployment builds the connection from the keystoneauth options of ``[nova]``
-(:func:`connect`); the embedded cloud builds it from a keystoneauth session
-whose requests reach the in-process Nova API (:func:`connect_session`, see
-:mod:`sod_nova.cloud.noauth`). Either way the manager asks Nova's API, never
-libvirt: Nova's scheduler (with the SoD filter) picks every destination.
-
-Migration records: Nova's migrate actions return no migration id. At the
-microversion openstacksdk uses for a live migration (2.30), Nova's API asks
-the conductor synchronously, and the conductor creates the migration record
-before it answers; so right after a successful call the VM's newest
-migration is the one just started, and the manager keeps ``its id - 1`` as
-the watermark to follow (read after the call, to keep it off the path from
-trigger to call). A cold migration is cast to the conductor (Nova 34's
-``API.resize``), which creates the record later: its watermark is the VM's
-newest migration id read before the call.
+:class:`NovaCompute` wraps a connection built from ``[nova]`` (:func:`connect`)
+or from the embedded cloud's session (:func:`connect_session`): the manager
+asks Nova's API, never libvirt, so Nova's scheduler (with the SoD filter)
+picks every destination. Migration watermarks: see
+doc/source/contributor/migration-manager.rst.
 """
 
 from keystoneauth1 import loading as ks_loading

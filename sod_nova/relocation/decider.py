@@ -1,11 +1,8 @@
 """Policy validation, relocation mode: does a VM have to move, and why.
 
-The :class:`Decider` looks at one VM as a pass shows it (its view, its
-effective request parsed once, its host's trust row read once) and opens a
-task where the compliance rule finds it unprotected, or its moving-target
-period elapsed; it makes a pending tenant-caused move an evacuation when
-the VM's host then stops protecting it, and gives parked VMs their look
-(resume in place, move once a compliant host exists).
+The :class:`Decider` opens a task, from what one pass already read, for a VM
+the compliance rule finds unprotected where it runs or whose moving-target
+period elapsed. Its other cases: doc/source/contributor/migration-manager.rst.
 """
 
 from oslo_log import log as logging

@@ -1,13 +1,9 @@
 """How a VM moves: the first rung of its remediation ladder Nova allows.
 
-The ladder is the operator's ``[sod_relocation] remediation`` (``live,cold``)
-or the VM's own ``sod:remediation``; the no-host action always follows it.
-Only moves Nova accepts for the guest as launched count, so the manager never
-issues a call Nova refuses: a memory-encrypted guest (SEV, SEV-SNP, TDX) is
-never live-migrated (``OperationNotSupportedForMemEncryption``), a vTPM guest
-only with ``hw:tpm_secret_security=host``, a stopped VM moves cold, a VM a
-customer paused does not move cold (Nova resizes only active or stopped
-VMs; one the manager paused is unpaused first).
+The ladder is ``[sod_relocation] remediation`` or the VM's ``sod:remediation``;
+only moves Nova accepts for the guest as launched count, so the manager never
+issues a call Nova refuses. Which guests move how:
+doc/source/contributor/migration-manager.rst.
 """
 
 from sod_nova.catalog import guest as guest_mod

@@ -1,20 +1,9 @@
 """Leader election of migration managers: several run, exactly one acts.
 
 Each ``sod-migration-manager`` process tries to hold the database lease
-``migration-manager`` (:mod:`sod_nova.db.leases`). The holder starts the
-manager (notification listener, passes, Nova calls) and renews the lease
-every third of ``[sod_relocation] leader_lease``; the others are standbys that
-try every third of it and take over once the lease expired, at most
-``4/3 * leader_lease`` seconds after the leader died, whatever the way it
-died (``kill -9`` included: nothing has to be released).
-
-A leader that cannot renew (its database is gone) keeps acting only while
-its last renewal is less than two thirds of the lease old by its own
-monotonic clock, so it has stopped a third of the lease before any standby
-can take over; then it stops the manager and :meth:`Leadership.run` returns
-1, for the process to exit and its supervisor to restart it as a standby.
-The tasks table makes the hand-over safe: the new leader resumes every
-pending and in-flight move, and never opens a second task for a VM.
+``migration-manager`` (:mod:`sod_nova.db.leases`); the holder runs the
+manager, the others stand by and take over once the lease expired. Timing
+and hand-over: doc/source/contributor/migration-manager.rst.
 """
 
 import os

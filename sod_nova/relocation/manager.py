@@ -1,14 +1,10 @@
 """The migration manager: from triggers to decisions to moves, for life.
 
-Triggers arrive from any thread and only queue work and wake the manager: a
-host's trust change (:meth:`MigrationManager.trust_changed`), Nova's
-``instance.update`` of a VM whose ``sod:`` metadata changed
-(:meth:`MigrationManager.instance_updated`), and a periodic reconcile over
-every VM, which also runs the moving-target timers. One pass
-(:meth:`MigrationManager.process_pending`) reads its state once
-(:mod:`.pass_state`), decides (:mod:`.decider`), follows the moves in flight
-(:mod:`.watcher`) and starts the ones the :mod:`.planner` allows
-(:mod:`.mover`). The design: ``doc/source/contributor/migration-manager.rst``.
+Triggers (trust changes, ``sod:`` metadata edits, a periodic reconcile) only
+queue work and wake the manager; one pass
+(:meth:`MigrationManager.process_pending`) reads its state once, decides,
+follows the moves in flight and starts the ones the planner allows.
+See doc/source/contributor/migration-manager.rst.
 """
 
 import collections

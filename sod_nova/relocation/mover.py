@@ -1,12 +1,9 @@
 """Start and end the moves of relocation tasks through Nova; record each step.
 
-The :class:`Mover` asks Nova to migrate a VM by the first move of its
-remediation ladder Nova allows for the guest (:mod:`.ladder`), only where a
-host protects it as launched; it retries a failure on another host, applies
-the no-host action when no compliant host or allowed move exists, and
-writes each step to the task row (before Nova is asked) with its audit
-entry, in one transaction (:meth:`Mover.write`). Following a migration in
-Nova is :mod:`.watcher`'s. The design: ``doc/source/contributor/migration-manager.rst``.
+The :class:`Mover` migrates a VM by the first move of its ladder Nova allows,
+retries on another host or applies the no-host action, and writes each step
+with its audit entry, in one transaction (:meth:`Mover.write`), before Nova
+is asked. See doc/source/contributor/migration-manager.rst.
 """
 
 import collections

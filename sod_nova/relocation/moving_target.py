@@ -1,15 +1,9 @@
 """Moving-target timers (paper §III-E): when a compliant VM moves anyway.
 
-A VM whose request carries ``sod:moving_target`` (seconds) is moved to
-another compliant server each period, so that an attacker co-located with
-it has little time. Each period is randomised by ``[sod_relocation]
-moving_target_jitter`` (:func:`sod_nova.relocation.planner.jittered`), so
-an observer cannot predict the next move; the first one counts from the
-VM's last finished move (or from now), so that a restarted manager does not
-move every such VM at once. No period, jittered or asked for, is shorter
-than ``[sod_relocation] moving_target_min`` (:func:`effective_period`): a VM whose
-metadata asks for less (Nova does not validate metadata) is moved at the
-minimum.
+A VM whose request carries ``sod:moving_target`` (seconds) moves to another
+compliant server each period, randomised by ``[sod_relocation]
+moving_target_jitter`` and never shorter than ``moving_target_min``
+(:func:`effective_period`). See doc/source/contributor/migration-manager.rst.
 """
 
 import random

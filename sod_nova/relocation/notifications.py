@@ -1,14 +1,9 @@
 """oslo.messaging endpoints feeding the migration manager.
 
-Two notifications start work: the trust monitor's ``sod.host.trust_changed``
-(topic ``[sod_trust] notification_topic``) and Nova's versioned
-``instance.update`` (topic ``[sod_relocation] nova_notification_topic`` on
-exchange ``[sod_relocation] nova_exchange``), which Nova emits for metadata edits
-when ``[notifications] notify_on_state_change`` is set. The listener has its
-own pool so that other consumers of the same topics still get their copy.
-
-The endpoints only translate: they hand the manager a host name or a VM id
-and return at once; decisions happen on the manager's thread.
+The trust monitor's ``sod.host.trust_changed`` and Nova's versioned
+``instance.update`` start work; the endpoints only hand the manager a host
+name or a VM id and return, so decisions happen on the manager's thread.
+Topics and pool: doc/source/contributor/migration-manager.rst.
 """
 
 import datetime

@@ -1,11 +1,9 @@
 """What one pass of the migration manager reads once, and passes down.
 
-A pass reads the trust rows and the open tasks once, judges every host at
-one time (``now``), reads each VM from Nova at most once (every view read
-is also kept in the manager's inventory, from which the next trust event
-decides before Nova's own listing of the host arrives) and parses each VM's
-effective request once per view. Tasks the pass writes replace the ones it
-read, so the pass never reads the tasks table again.
+Trust rows and open tasks are read once, every host judged at one ``now``,
+each VM read from Nova at most once and its request parsed once per view;
+tasks the pass writes replace the ones it read.
+See doc/source/contributor/migration-manager.rst.
 """
 
 from sod_nova.relocation import server as server_mod

@@ -1,13 +1,9 @@
 """An evacuation plan: what the manager would do with a host's VMs, before
 anything moves.
 
-For every VM on the host, as if the host stopped protecting anything now:
-whether it moves (it has a request), by which move of its remediation ladder
-Nova allows for the guest (:mod:`.ladder`), to which hosts that protect it as
-launched (:class:`sod_nova.compliance.Rule`; Nova's scheduler picks among
-them), or that it would get the no-host action, and why. The same rule and
-ladder as the mover's, with nothing written and nothing asked of Nova but
-the list of the host's servers.
+Per VM, as if the host stopped protecting anything now: whether it moves, by
+which move of its ladder, to which hosts that protect it, or the no-host
+action, and why; the mover's rule and ladder, with nothing written.
 """
 
 from sod_nova import compliance

@@ -1,11 +1,8 @@
 """Which pending moves start now: order, bounds, backoff and jitter.
 
-Pure functions over task records (``vm``, ``trigger``, ``source_host``,
-``priority``, ``not_before``, ``id``): evacuations first, then recoveries,
-then tenant-caused moves; the most demanding request first within a class;
-bounded overall, per source host and per project, with the last free slot
-kept for an evacuation. The discipline in full:
-``doc/source/contributor/migration-manager.rst``.
+Pure functions over task records: evacuations first, then recoveries, then
+tenant-caused moves, bounded overall, per source host and per project.
+The discipline in full: ``doc/source/contributor/migration-manager.rst``.
 """
 
 import collections

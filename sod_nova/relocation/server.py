@@ -1,18 +1,9 @@
 """A VM as the migration manager sees it, and the request it makes.
 
-Nova's API is the source of truth for where a VM is and what it asks for.
-:class:`ServerView` keeps the few fields the manager needs, copied out of an
-openstacksdk ``Server`` so that the decision code is plain data in, plain
-data out (and unit-testable without a cloud).
-
-The effective request (:mod:`sod_nova.compliance.request`) is the union
-(most restrictive) of the ``sod:`` keys of the flavor's extra specs (the
-operator's floor), of the image's properties (when read, see
-``[sod_relocation] read_image_properties``) and of the instance metadata (the
-customer's choice, paper §III-B); the guest's launch features come from the
-flavor and the image. Scheduler hints are not visible through the API after
-boot; Nova's scheduler still applies them, with the rest of the RequestSpec
-saved at boot, to every migration.
+:class:`ServerView` copies the few fields the manager needs out of an
+openstacksdk ``Server`` (Nova's API is the source of truth), so the decision
+code is plain data in, plain data out, unit-testable without a cloud.
+See doc/source/contributor/migration-manager.rst.
 """
 
 import dataclasses

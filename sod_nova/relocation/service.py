@@ -1,14 +1,9 @@
 """Assemble the migration manager of a deployment from its configuration.
 
-Kept apart from :mod:`.manager` so that the embedded cloud and the tests can
-build a manager from parts (their own Nova connection, their own transport)
-while ``sod-migration-manager`` builds everything from ``[nova]``,
-``[sod_relocation]``, ``[sod_catalog]``, ``[sod_database]`` and ``[sod_audit]``
-(its key is read here: no key, no manager). Nothing here talks to Nova or
-the database: that starts with :meth:`MigrationManager.start`.
-
-:class:`ManagerService` is what ``sod-migration-manager`` runs under
-oslo.service's launcher.
+Kept apart from :mod:`.manager` so the embedded cloud and tests can build a
+manager from parts; nothing here talks to Nova or the database. The audit
+key is read here: no key, no manager. :class:`ManagerService` is what
+``sod-migration-manager`` runs under oslo.service's launcher.
 """
 
 import threading

@@ -1,29 +1,9 @@
 """SecurityOnDemandFilter: the paper's Policy Validation Module in Nova.
 
-Enable it in nova.conf (``available_filters`` replaces its default, so
-repeat nova's)::
-
-    [filter_scheduler]
-    available_filters = nova.scheduler.filters.all_filters
-    available_filters = sod_nova.scheduler.filters.SecurityOnDemandFilter
-    enabled_filters = ComputeFilter,...,SecurityOnDemandFilter
-
-and give nova-scheduler sod-nova's options (in nova.conf or a second
-``--config-file``): ``[sod_database] connection`` (the database the trust
-monitor writes), ``[sod_filter] host_cache_seconds`` and ``record_rejections``,
-and the ``[sod_catalog]`` files if not the shipped ones (read once, at the first
-request with a policy). Freshness needs no option here: each host row says
-until when the monitor counts its evidence.
-
-Once per scheduling request (``filter_all``) it resolves the VM's effective
-security request and launch features (:mod:`sod_nova.compliance.request`:
-flavor extra specs, image properties, instance metadata, scheduler hints)
-and takes a snapshot of the host capability rows; per host (``host_passes``)
-it asks the one compliance rule (:class:`sod_nova.compliance.Rule`), which is
-a lookup, a time comparison and a bitmask test. Fails closed: a malformed
-source holds the VM to the strictest request; unreadable metadata, an
-unusable catalogue or an unreadable database passes no host for a VM that
-has (or may have) a request.
+Once per scheduling request it resolves the VM's effective security request
+and launch features and snapshots the host capability rows; per host it asks
+the one compliance rule (:class:`sod_nova.compliance.Rule`). Fails closed.
+Enabling it, and its options: doc/source/contributor/scheduler-and-compliance.rst.
 """
 
 import logging
