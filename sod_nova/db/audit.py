@@ -1,11 +1,8 @@
 """The migration manager's audit chain: keyed links, typed entries, checkpoints.
 
-Each entry is canonical JSON; each link's ``hash`` is an HMAC-SHA256 under
-the audit key (``[sod_audit] key_file``, never in the database) over its
-number, time, the previous hash and the entry, so an edit, a deletion or a
-swap breaks a MAC nobody without the key can recompute. Legacy (unkeyed)
-links end where a keyed anchor counts them; checkpoints and a head kept off
-the host catch a cut tail. :func:`verify_chain` names the first broken link.
+Each link's ``hash`` is an HMAC-SHA256 under the audit key (never in the
+database), so an edit, a deletion or a swap breaks a MAC nobody without the
+key can recompute; :func:`verify_chain` names the first broken link.
 The design: ``doc/source/contributor/migration-manager.rst``.
 """
 

@@ -1,14 +1,10 @@
 """The migration manager's tables: restart-safe tasks and the audit chain.
 
-``relocation_tasks`` holds every move the manager decided, so that a new
-manager process resumes pending and in-flight work after a crash and never
-starts a second move for a VM that already has one open; ``(vm, seq)`` is
-unique. ``relocation_audit`` is append-only, each row a keyed link of
-:mod:`sod_nova.db.audit`; sequence numbers are its primary key, so two
-writers cannot fork the chain. Every method takes a context first and states
-its transaction in a decorator: calls made inside a caller's
-``context_manager.writer.using(context)`` share that one transaction (a task
-step and its audit entry, or a manager pass's decisions).
+``relocation_tasks`` lets a new manager resume open moves and never open a
+second one for a VM; ``relocation_audit`` is the append-only chain of
+:mod:`sod_nova.db.audit`. Calls made inside a caller's
+``context_manager.writer.using(context)`` share its one transaction.
+See doc/source/contributor/database.rst.
 """
 
 import dataclasses

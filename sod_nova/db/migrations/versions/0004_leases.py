@@ -1,9 +1,7 @@
 """Leases, and epoch times in double precision.
 
-``sod_leases``: which process holds a role only one may hold at a time (the
-acting migration manager). The epoch-second columns of the relocation tables
-become DOUBLE: on MySQL/MariaDB a FLOAT is single precision and rounds
-today's times to 128 s (SQLite's REAL was double already).
+``sod_leases`` names who holds a single-holder role; the relocation tables'
+epoch-second columns become DOUBLE (a MySQL FLOAT rounds them to 128 s).
 
 Revision ID: 0004_leases
 Revises: 0003_relocation

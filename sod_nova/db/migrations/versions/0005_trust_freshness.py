@@ -1,11 +1,7 @@
 """Trust verdicts: per-host freshness, enrollment attempts, rejected reports.
 
-The freshness of a host's reports (last accepted boot and sequence, which
-recent sequences were accepted, the last accepted nonce's issue time) moves
-from one monitor's memory into the enrollment row, so that any monitor of a
-group catches a replay, also after a restart. Failed enrollment proofs are
-counted there (rate limit). ``sod_evidence_rejections`` counts the reports
-the monitors rejected without changing a host's state, per host and reason.
+A host's report freshness and failed proofs move into its enrollment row;
+``sod_evidence_rejections`` counts reports rejected without a state change.
 
 Revision ID: 0005_trust_freshness
 Revises: 0004_leases

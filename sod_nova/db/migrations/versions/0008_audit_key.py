@@ -1,19 +1,7 @@
 """A keyed audit chain, its checkpoints, and an index by VM and time.
 
-``relocation_audit`` gains ``alg`` (``hmac-sha256`` for a link keyed with
-``[sod_audit] key_file``; NULL for the sha256 links written before) and
-``vm``, ``event`` and ``at``, copies of the entry's fields indexed for the
-compliance reports, which read one VM's entries instead of the whole chain.
-The copies are filled in here for the existing entries (left NULL where an
-entry is not a well-typed one; verification reports those).
-
-Existing chains are kept as they are: the first keyed link written after
-this revision (the migration manager's next decision, or ``sod-nova audit
-anchor`` at once) covers the hash of the last legacy link, which anchors
-them.
-
-``relocation_audit_checkpoints`` holds the writer's keyed checkpoints of
-the head.
+``relocation_audit`` gains ``alg`` and indexed ``vm``, ``event``, ``at``;
+``relocation_audit_checkpoints`` holds the writer's keyed checkpoints.
 
 Revision ID: 0008_audit_key
 Revises: 0007_evidence_valid_until

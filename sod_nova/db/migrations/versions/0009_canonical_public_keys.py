@@ -1,15 +1,7 @@
 """Every enrolled public key in its one spelling: base64 of its 32 raw bytes.
 
-One key belongs to one host, and keys are compared as text. Before the
-spelling was fixed, token enrollment stored the key as the agent sent it
-(a PEM block, blanks around base64), so the same key spelled the
-canonical way could be enrolled for a second host. Each stored key is
-rewritten here as base64 of its 32 raw Ed25519 bytes, as
-``sod_nova.trust.keys.canonical_public_key`` writes it (repeated here:
-a migration keeps the rule of its day and imports no layer above
-``sod_nova.db``). A value that is no Ed25519 public key is left as it is
-and logged with its host: it matches no key an agent can sign with. Two
-hosts left holding one key are logged by name: re-enroll one of them.
+So that one key cannot be enrolled for two hosts under two spellings; values
+that are no Ed25519 key, and keys two hosts hold, are logged.
 
 Revision ID: 0009_canonical_public_keys
 Revises: 0008_audit_key

@@ -1,11 +1,7 @@
 """One time representation: seconds since the epoch in every table.
 
-Relocation tasks, the audit chain and leases kept their times as seconds
-since the epoch (DOUBLE, see ``0004_leases``); host rows, rejections, trust
-enrollments and rejected-report counts kept naive UTC DATETIMEs. Each of
-those columns becomes a DOUBLE holding the same instant: the values are
-read, the column's type changed, and the values written back converted, the
-same way on SQLite and MySQL/MariaDB.
+The naive UTC DATETIME columns become DOUBLE epoch seconds holding the same
+instants, converted the same way on SQLite and MySQL/MariaDB.
 
 Revision ID: 0010_epoch_times
 Revises: 0009_canonical_public_keys
