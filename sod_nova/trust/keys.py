@@ -1,14 +1,9 @@
 """Host attestation keys (Ed25519) and one-time enrollment tokens.
 
-A host's public key reaches the monitor only through an explicit step: the
-operator enrolls it (``sod-nova trust enroll``), or the agent proves that it
-holds a one-time token the operator issued (``sod-nova trust token create``).
-There is no trust on first use.
-
-Public keys travel as base64 of the 32 raw bytes (one line an operator can
-paste); PEM ``PUBLIC KEY`` files are accepted too. Whatever the spelling,
-:func:`canonical_public_key` is what is stored and compared: one key has one
-text, so the one-key-one-host rule cannot be dodged by re-spelling a key.
+A host's public key reaches the monitor only through an explicit step (the
+operator enrolls it, or the agent proves it holds a one-time token): no trust
+on first use. :func:`canonical_public_key` gives one key one text.
+See doc/source/contributor/trust-plane.rst.
 """
 
 import base64

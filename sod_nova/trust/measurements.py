@@ -1,13 +1,9 @@
 """Measured boot: event logs, SHA-256 PCR extends, golden reference values.
 
-A TPM-style measured boot records each component it loads as an event (PCR
-index, SHA-256 digest, description) and extends the PCR with it:
-``PCR = SHA256(PCR || digest)``, starting from 32 zero bytes. Replaying the
-log must give the PCR values the TPM quotes; comparing those with reference
-values says whether the host booted what the operator expects.
-
-The simulated backends boot a deterministic *golden* log per architecture, so
-that the default reference values need no operator input.
+Replaying a host's event log (``PCR = SHA256(PCR || digest)``) must give the
+PCR values it quotes; comparing those with reference values says whether it
+booted what the operator expects. The simulated backends boot a golden log
+per architecture, so the default reference values need no operator input.
 """
 
 import dataclasses

@@ -1,13 +1,9 @@
 """oslo.messaging plumbing shared by the agent and the monitor.
 
-sod-nova's messages go to their own exchange (``sod_nova``), so that the
-agents and the monitor can share a transport (and a broker) with Nova without
-their topics meeting Nova's. The transport URL is oslo.messaging's
-``[DEFAULT] transport_url``; sod-nova makes its default ``fake://``, the
-in-process transport, so that a single process (the embedded cloud, the tests)
-needs no broker. Production deployments set a ``rabbit://`` URL; the service
-scripts refuse ``fake://`` (:func:`transport_problem`); only the simulator
-runs one alone on it (:mod:`sod_nova.cloud.lone_service`).
+Messages go to sod-nova's own exchange (``sod_nova``), so the agents and the
+monitor can share Nova's transport without meeting its topics. The default
+``fake://`` serves a single process; the service scripts refuse it
+(:func:`transport_problem`). See doc/source/contributor/trust-plane.rst.
 """
 
 import oslo_messaging

@@ -1,32 +1,9 @@
 """Verified capabilities as Placement traits on compute resource providers.
 
-sod-nova writes and removes only its own ``CUSTOM_SOD_*`` traits, on the
-root provider named after the host, and never a standard trait: Nova's
-drivers own those (Nova 34's libvirt driver reports memory encryption as
-``HW_CPU_X86_AMD_SEV_SNP`` / ``HW_CPU_X86_INTEL_TDX`` on a child provider of
-its own). For a host whose row is trusted with fresh evidence
-(:func:`sod_nova.compliance.rule.distrust`), the provider carries:
-
-* ``CUSTOM_SOD_<ENTITY>_<C|I>`` for each cell the row protects for *any*
-  guest (:meth:`Rule.protection` of an ordinary guest), so that a flavor
-  pre-filtering on it never lands an ordinary guest on a protection the
-  hardware gives only a confidential one (an SNP host has no
-  ``CUSTOM_SOD_HYPERVISOR_C``);
-* ``CUSTOM_SOD_ATTESTED_<ARCHITECTURE>`` where the row protects more for a
-  guest launched for it (SEV-SNP, TDX, vTPM...): fresh sod-nova trust
-  evidence for that confidential-computing host, for a flavor that launches
-  such a guest to require.
-
-The last release also wrote ``HW_CPU_X86_AMD_SEV_SNP``, ``HW_CPU_X86_INTEL_TDX``
-and ``HW_CPU_X86_SGX`` on the root provider, where Nova 34 never reports nor
-removes them; :meth:`TraitPublisher.remove_legacy` takes them off once.
-
-The monitor's listeners run on its thread, so :class:`TraitPublisher` only
-queues the host there; a worker thread talks to Placement, re-reading the
-host's row (the latest verdict wins, however many changes were queued). A
-generation conflict (Nova's report client wrote the provider) is retried
-with the fresh generation. The scheduler filter stays the authority: traits
-may lag a trust change by one Placement round trip.
+sod-nova writes and removes only its own ``CUSTOM_SOD_*`` traits, on the root
+provider of a host trusted with fresh evidence, for flavors to require; the
+standard traits are Nova's drivers'. :class:`TraitPublisher` updates
+Placement from a worker thread. See doc/source/contributor/trust-plane.rst.
 """
 
 import queue

@@ -1,14 +1,7 @@
 """Client side of the agent's RPC API (used by the monitor).
 
-Messages go to one agent: ``prepare(server=host)``.
-
-API version history:
-
-* 1.0 - Initial version: ``challenge``.
-* 1.1 - ``challenge`` takes ``credential`` (TPM credential activation).
-* 1.2 - ``challenge`` takes ``signature``, the monitor group's signature of
-  the challenge (:mod:`sod_nova.trust.challenges`); an agent drops an
-  unsigned one, so a monitor always sends 1.2.
+Messages go to one agent: ``prepare(server=host)``. API version history:
+see doc/source/contributor/trust-plane.rst.
 """
 
 from sod_nova.trust import rpc

@@ -1,14 +1,9 @@
 """The interface every evidence backend implements (one per architecture family).
 
-A backend is what the agent (TMc) asks about its host: which architecture it
-is (the paper's ``architecture_type``, sent at boot), what it measured at boot,
-and its runtime security health (the paper's ``trust_evidence``). The agent
-signs and sends; the backend never talks to the monitor.
-
-Backends are stevedore plugins of the ``sod_nova.trust.backends`` namespace,
-loaded by :func:`sod_nova.trust.backends.load`. ``tpm`` reads a real TPM 2.0;
-the others simulate hardware the paper describes (:mod:`.simulated`), and a
-real HyperWall or DataSafe backend would implement the same methods.
+A backend tells the agent (TMc) its host's architecture, boot measurements
+and runtime security health; the agent signs and sends, the backend never
+talks to the monitor. Backends are stevedore plugins of the
+``sod_nova.trust.backends`` namespace (:func:`sod_nova.trust.backends.load`).
 """
 
 import abc

@@ -1,13 +1,9 @@
 """Simulation backends: hosts whose protection is simulated in software.
 
-The paper's HyperWall and DataSafe (and any catalogue architecture, backend
-``simulated``) have no hardware here: these backends boot the
-architecture's golden components (a consistent event log and PCR values)
-and keep a violation counter that the embedded cloud and the tests set with
-:meth:`GoldenBootBackend.start_attack`, standing for the hardware monitor
-that would count blocked accesses. A backend for real hardware implements
-:class:`~sod_nova.trust.backends.base.TrustBackend` only: nothing in that
-interface injects an attack.
+For HyperWall, DataSafe and any catalogue architecture (backend
+``simulated``), which have no hardware here: they boot the architecture's
+golden components and keep a violation counter that the embedded cloud and
+the tests set (:meth:`GoldenBootBackend.start_attack`).
 """
 
 import abc

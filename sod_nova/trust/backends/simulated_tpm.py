@@ -1,17 +1,9 @@
 """A simulated TPM (paper [20]): a software event log and PCR bank.
 
-Backend ``simulated-tpm``, for the embedded cloud and the simulator: it
-stands for a TPM host without a TPM, so nothing it reports is backed by a
-quote (the ``tpm`` backend talks to a real TPM 2.0).
-
-The PCR bank is kept apart from the event log, as in a real TPM: measuring a
-component appends an event to the log *and* extends the PCR. The quote sent
-to the monitor carries the PCR values; the monitor replays the log against
-them and compares the result with the reference values. An attack loads an
-unexpected kernel module (measured into PCR 10, as IMA does), which keeps log
-and PCRs consistent but no longer matches the reference. ``tamper_log`` hides
-that event from the log while the PCR still holds it: the log then no longer
-replays to the quote.
+Backend ``simulated-tpm``, for the embedded cloud and the simulator: a TPM
+host without a TPM, so nothing it reports is backed by a quote (the ``tpm``
+backend talks to a real TPM 2.0). Its PCR bank is kept apart from its event
+log, as in a real TPM. See doc/source/contributor/trust-plane.rst.
 """
 
 from sod_nova.trust import measurements

@@ -1,14 +1,9 @@
-"""Reports the monitor rejected without changing a host's state: counted,
-logged, published.
+"""Reports the monitor rejected without changing a host's state.
 
-A flood of forgeries must neither flood the log, the bus and the database
-nor go unseen. So each rejection is counted at once in memory (per enrolled
-host and reason code; names nobody enrolled share one key, so a made-up name
-creates no state), the first of each kind in a period is logged at WARNING,
-and every ``stale_check_interval`` the period's counts are added to the
-database in one transaction (``sod-nova host list`` shows them) and
-published, one ``sod.host.evidence_rejected`` notification per host and
-reason with the count.
+Each rejection is counted in memory at once, the first of a kind in a period
+is logged, and every ``stale_check_interval`` the counts are stored and
+published, so that a flood of forgeries neither floods the log, the bus and
+the database nor goes unseen. See doc/source/contributor/trust-plane.rst.
 """
 
 import threading

@@ -1,12 +1,9 @@
 """The monitor's queue of reports and the worker thread that empties it.
 
-The RPC endpoint only queues a report (it never blocks; beyond
-:data:`MAX_QUEUE` queued reports new ones are dropped and counted). One
-worker takes up to :data:`BATCH` reports at a time and hands them to
-``process``. The stale sweep is queued behind the reports received before
-it was due, so that a host is never judged unreachable on evidence the
-monitor holds but has not processed yet (after a stall of the process, the
-sweep's timer and a backlog of reports fire together).
+The RPC endpoint only queues a report (beyond :data:`MAX_QUEUE` new ones are
+dropped and counted); one worker hands up to :data:`BATCH` at a time to
+``process``. The stale sweep queues behind the reports received before it,
+so no host is judged unreachable on evidence not yet processed.
 """
 
 import collections

@@ -1,13 +1,9 @@
 """The monitor's challenges: group nonces, signed, and their rate limits.
 
-Every challenge carries a nonce of the group (:mod:`sod_nova.trust.nonces`)
-and is signed with the group's challenge key
-(:mod:`sod_nova.trust.challenges`): agents drop one the group did not sign.
-Challenges asked for on the bus, and those sent again after a rejected or
-late report, are limited per host, each cause on its own, so that neither
-a flood of requests nor a flood of bad reports makes an agent attest
-without pause. A report awaiting its TPM attestation key's activation is
-answered with a credential (:mod:`.tpm_enrollment`).
+Every challenge carries a group nonce (:mod:`sod_nova.trust.nonces`) and the
+group's signature (:mod:`sod_nova.trust.challenges`); challenges are limited
+per host and cause, so that no flood makes an agent attest without pause.
+See doc/source/contributor/trust-plane.rst.
 """
 
 from oslo_log import log as logging

@@ -1,16 +1,9 @@
 """The monitor's verdicts: verify a batch of reports and record it.
 
-A batch is verified with the pure :class:`~sod_nova.trust.verify.Verifier`
-and recorded in ONE database transaction (:func:`sod_nova.db.enrollment.
-advance_many`): each attributable report moves its host's freshness on only
-if no other replica moved it meanwhile, and the host row is written with it
-when the verdict changed or its evidence time is due (at most every
-``evidence_max_age``/4). The reports another replica got to first are read
-again and verified again. Then each report is answered: an accepted one is
-acknowledged with the next challenge, a rejected one counted and alerted, a
-rejected or late one challenged again. The stale sweep marks the monitor's
-hosts whose evidence expired ``unreachable``. Nothing a report contains
-stops the monitor: every failure is logged with the host and the reason.
+A batch is verified with :class:`~sod_nova.trust.verify.Verifier`, recorded in
+ONE transaction (:func:`sod_nova.db.enrollment.advance_many`) and each report
+answered; the stale sweep marks expired hosts ``unreachable``. Nothing a
+report contains stops the monitor. See doc/source/contributor/trust-plane.rst.
 """
 
 import datetime

@@ -1,12 +1,7 @@
 """Client side of the monitor's RPC API (used by the agents).
 
-Every method is a cast: reports and challenges are on the detection-latency
-path, and an agent must never block on a monitor that is down.
-
-API version history:
-
-* 1.0 - Initial version: ``report_evidence``, ``request_challenge``,
-  ``enroll``.
+Every method is a cast: an agent must never block on a monitor that is down.
+API version history: see doc/source/contributor/trust-plane.rst.
 """
 
 from sod_nova.trust import rpc

@@ -1,12 +1,9 @@
 """The trust monitor (TMs): verifies evidence and keeps host trust rows.
 
-A service composed of small parts (see
-``doc/source/contributor/trust-monitor.rst``): the RPC endpoint queues
-reports (:mod:`.endpoint`), one worker takes them in batches
-(:mod:`.batcher`), the recorder verifies and records each batch in one
-transaction and answers it (:mod:`.recorder`), the challenger issues the
-group's signed, rate-limited challenges (:mod:`.challenger`), and rejected
-reports are counted and alerted (:mod:`.alerts`).
+A service composed of small parts: the RPC endpoint (:mod:`.endpoint`), the
+batcher (:mod:`.batcher`), the recorder (:mod:`.recorder`), the challenger
+(:mod:`.challenger`) and the alerts (:mod:`.alerts`); see
+``doc/source/contributor/trust-monitor.rst``.
 """
 
 import collections

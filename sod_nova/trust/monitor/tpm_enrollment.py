@@ -1,12 +1,9 @@
 """The monitor's side of TPM attestation-key activation.
 
-A host enrolled with an endorsement key (EK) reports quotes signed by an
-attestation key (AK). Until the AK is activated, its reports are ignored as
-late (they change no state: see :mod:`sod_nova.trust.verify`) and the
-monitor answers each with a credential for it: a secret sealed by
-MakeCredential to the enrolled EK and the AK's name. The agent's next report
-proves the TPM released the secret; the AK is then stored in the host's
-enrollment row, and its quotes count from that report on.
+Until a host's attestation key (AK) is activated under its enrolled EK, its
+reports change no state and each is answered with a MakeCredential secret;
+the report proving the TPM released it stores the AK in the host's
+enrollment row. See doc/source/contributor/trust-plane.rst.
 """
 
 import base64
