@@ -1,15 +1,9 @@
 """The embedded cloud: real Nova services in-process, for the demo, tests and benchmarks.
 
-:mod:`sod_nova.cloud.nova` is the entry point to the Nova part
-(:class:`~sod_nova.cloud.nova.EmbeddedNova`). Importing it fixes Nova's
-concurrency mode for the whole process, see :mod:`sod_nova.cloud._bootstrap`;
-importing this package itself has no side effect.
-
-The embedded cloud needs what sod-nova's services do not: Nova and Placement
-at the releases sod-nova is tested with, and the libraries Nova's in-process
-fixtures import. The ``embedded`` extra installs them
-(``pip install 'sod-nova[embedded]'``); :func:`missing` says what is absent so
-that a command can say so in one line instead of a ``ModuleNotFoundError``.
+:mod:`sod_nova.cloud.nova` is the entry point; importing this package itself
+has no side effect. The ``embedded`` extra installs what the embedded cloud
+needs (Nova, Placement, their fixtures' libraries); :func:`missing` says what
+is absent. See doc/source/contributor/simulator.rst.
 """
 
 import importlib.util

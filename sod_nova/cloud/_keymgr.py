@@ -1,11 +1,9 @@
 """An in-memory key manager for the embedded cloud's vTPM guests.
 
-Nova keeps the secret that protects a guest's vTPM state in the key manager
-(Barbican in production, ``[key_manager] backend``); Nova's ConfKeyManager,
-the test default, holds one fixed key and cannot store a passphrase. This one
-keeps passphrases in memory for the life of the cloud, as Nova's own
-``test_vtpm.FakeKeyManager`` does, without its per-user ownership check: the
-embedded API serves one project.
+Nova keeps a vTPM guest's secret in the key manager (Barbican in production);
+its ConfKeyManager cannot store a passphrase, so this one keeps them in memory
+for the cloud's life, as Nova's ``test_vtpm.FakeKeyManager`` does, without its
+per-user ownership check. See doc/source/contributor/simulator.rst.
 """
 
 import threading

@@ -1,13 +1,9 @@
 """The embedded cloud's trust agents: the production agent plus attack hooks.
 
-The simulator and the tests attack the trust protocol as an adversary on
-the host or the network would: the agent goes silent (its evidence goes
-stale), a report signed with a key nobody enrolled arrives (``forge``), a
-report the agent sent before arrives again (``replay``), or any envelope
-at all (``send``); and someone on the bus sends the agent challenges the
-monitor group never issued (:class:`ChallengeForger`). Those hooks exist
-only here; the production agent
-(:class:`sod_nova.trust.agent.service.TrustAgent`) has none of them.
+The simulator and the tests attack the trust protocol as an adversary on the
+host or the network would (silence, ``forge``, ``replay``, ``send``,
+:class:`ChallengeForger`); the production agent
+(:class:`sod_nova.trust.agent.service.TrustAgent`) has none of these hooks.
 """
 
 import collections

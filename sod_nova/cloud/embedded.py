@@ -1,25 +1,9 @@
 """The whole embedded cloud: Nova, the trust monitor, agents and the migration manager.
 
-:class:`EmbeddedCloud` is the paper's test bed in one process, and the one
-harness the simulator, the functional tests and the benchmarks share:
-
-* real Nova 34 services (:class:`~sod_nova.cloud.nova.EmbeddedNova`) with
-  ``SecurityOnDemandFilter`` enabled by class path, as an operator would;
-* sod-nova's database on SQLite (a file in a private temporary directory),
-  created with the alembic migrations (``db sync``);
-* one trust agent per compute host with its architecture's backend, and the
-  trust monitor (:class:`~sod_nova.cloud.fleet.Fleet`), over the in-memory
-  bus (:mod:`sod_nova.cloud._bus`); host keys are enrolled as an operator would;
-* the migration manager, talking to Nova's API through openstacksdk exactly
-  as in production, fed by the monitor's trust changes and by Nova's
-  versioned ``instance.update`` notifications.
-
-Time is compressed (evidence every 0.5 s, stale after 4 s) but cause and
-effect keep their real order; waits are derived from these timings
-(:meth:`EmbeddedCloud.verdict_seconds`), and a scenario's ``wait`` passes
-scenario time at the same compression (:meth:`EmbeddedCloud.pass_time`).
-``relocation=False`` leaves the manager out, which is how a test proves
-that relocation is what keeps VMs compliant.
+:class:`EmbeddedCloud` is the paper's test bed in one process, the one
+harness the simulator, the functional tests and the benchmarks share. Time
+is compressed, but cause and effect keep their real order.
+See doc/source/contributor/simulator.rst.
 """
 
 import threading

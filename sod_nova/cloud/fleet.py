@@ -1,12 +1,9 @@
 """In-process harness: one monitor and one agent per host, sharing a transport.
 
-For the embedded cloud, the tests and the benchmarks (like placement's
-``direct.py``): ``add_host`` generates the host's key, enrolls it in the
-database as an operator would and picks the backend of its architecture;
-``start`` runs the monitor and every agent. The database must be synced.
-The agents are :class:`~sod_nova.cloud.agents.SimulatedAgent` and the
-monitor a :class:`~sod_nova.cloud.monitors.SimulatedMonitor`: the production
-services with the simulator's hooks.
+For the embedded cloud, the tests and the benchmarks: ``add_host`` enrolls a
+host's new key as an operator would and picks its architecture's backend;
+``start`` runs the monitor and the agents (the production services with the
+simulator's hooks). The database must be synced.
 """
 
 import threading

@@ -1,13 +1,9 @@
 """The embedded cloud's trust monitor: the production monitor plus the
 simulator's hooks.
 
-The scenario runner's step reports say which bad report the monitor judged
-and why (:attr:`SimulatedMonitor.recent_rejections`); the tests judge one
-report at once and see its verdict (:meth:`~SimulatedMonitor.report_evidence`)
-and read what the monitor holds of a host's report freshness
-(:meth:`~SimulatedMonitor.attestation_state`). Those hooks exist only here;
-the production monitor (:class:`sod_nova.trust.monitor.service.TrustMonitor`)
-has none of them.
+:class:`SimulatedMonitor` lets the scenario runner and the tests see what the
+monitor judged and why; the production monitor
+(:class:`sod_nova.trust.monitor.service.TrustMonitor`) has none of its hooks.
 """
 
 import collections

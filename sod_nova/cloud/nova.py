@@ -1,40 +1,9 @@
 """Real Nova 34 services in-process, usable outside a test case.
 
-:class:`EmbeddedNova` composes the fixtures Nova's own functional tests use
-(``nova.test.TestCase.setUp``, ``_IntegratedTestBase`` and the libvirt
-``ServersTestBase``) into one ``fixtures.Fixture``, so that the demo
-(``sod-nova simulate``), the benchmarks and pytest tests all run the same cloud:
-
-* API (``OSAPIFixture`` over wsgi-intercept, microversion ``latest``), conductor,
-  scheduler and any number of ``nova-compute`` services, talking over
-  an in-memory oslo.messaging transport whose listeners are woken by a
-  delivery instead of polling (``sod-memory:/``, :mod:`sod_nova.cloud._bus`);
-* API database, cell0 and cell1 on SQLite (in threading mode Nova's fixtures put
-  them in temporary files with WAL, since threads cannot share ``sqlite://``);
-* Placement in-process (``PlacementFixture``), fake Glance, Neutron and Cinder;
-* compute services on the libvirt driver over Nova's fake libvirt, so live
-  migration runs Nova's real code path (see :mod:`sod_nova.cloud._libvirt`);
-* versioned notifications recorded, handed to listeners and published on the
-  message bus (see :mod:`sod_nova.cloud._notifications`).
-
-Process-wide state, and why only one cloud runs at a time: oslo.messaging
-registers options on the global ``cfg.CONF`` only, so Nova's services need it;
-Nova's RPC, notifier, database and executor fixtures patch module globals.
-``EmbeddedNova`` therefore owns ``cfg.CONF`` while it runs (it re-parses it with
-no config files and resets it on ``cleanUp``: register sod-nova's own options
-and set their values after ``setUp``), refuses to start while another instance
-runs, and restores everything on ``cleanUp`` so that a new one can start in the
-same process afterwards.
-
-Importing this module fixes Nova's concurrency mode (native threads by default,
-see :mod:`sod_nova.cloud._bootstrap`); nothing else is needed at import, in a
-plain script as in pytest::
-
-    from sod_nova.cloud.nova import EmbeddedNova
-    with EmbeddedNova(extra_filters=['sod_nova.scheduler.filters.SoDFilter']) as nova:
-        nova.start_compute('hw1'); nova.start_compute('hw2')
-        server = nova.create_server(metadata={'sod:options': '1'})
-        nova.live_migrate(server)
+:class:`EmbeddedNova` composes the fixtures of Nova's own functional tests
+into one ``fixtures.Fixture``, so that the demo, the benchmarks and the tests
+run the same cloud; one runs at a time in a process. Importing this module
+fixes Nova's concurrency mode. See doc/source/contributor/simulator.rst.
 """
 
 import logging

@@ -1,16 +1,9 @@
 """Run a scenario on the embedded cloud and report what happened.
 
-The result follows the contract of ``sod-nova simulate --format json``
-(``scenarios/result.schema.json``): final host and VM states, every
-migration, and a snapshot of every VM after each event settled. Each step also
-says how long the cloud took to react, so the timeline can show it.
-
-Events act where a real cloud would be touched: an attack or a recovery is
-something the host's backend starts or stops reporting; a silent agent stops
-sending; forged and replayed reports go over the same message bus as genuine
-ones; a customer's change of security is an edit of the server's metadata
-through Nova's API. Nothing is written into sod-nova's tables behind the
-monitor's or the manager's back.
+The result follows ``sod-nova simulate --format json``
+(``scenarios/result.schema.json``). Events act where a real cloud would be
+touched (backends, the message bus, Nova's API), never on sod-nova's tables
+directly. See doc/source/contributor/simulator.rst.
 """
 
 import time

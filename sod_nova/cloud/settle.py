@@ -1,17 +1,9 @@
 """Waiting until the migration manager has finished what an event started.
 
-The simulator, the benchmarks and the tests need to know when the manager
-is done with an event; the production manager never needs to, so the wait
-lives here, next to the embedded cloud, and uses only the manager's public
-pass (:meth:`~sod_nova.relocation.manager.MigrationManager.process_pending`)
-and the tasks table.
-
-The wait has no fixed deadline: a loaded machine moves VMs more slowly, and
-a run must not be declared stuck because of it. It is declared stuck when
-no open task advanced for longer than the manager itself lets a task stand
-still: a live migration in flight is aborted after ``[sod_relocation]
-migration_timeout``, a failed one is retried after at most ``retry_backoff
-* 2**retries``, and the manager looks every ``poll_interval``.
+Only the simulator, the benchmarks and the tests need this wait, so it lives
+here and uses only the manager's public pass and the tasks table. It has no
+fixed deadline: a run is stuck when no open task advanced for longer than the
+manager lets one stand still. See doc/source/contributor/simulator.rst.
 """
 
 import time

@@ -1,17 +1,9 @@
 """TPM hosts of the embedded cloud on real software TPMs (swtpm).
 
-With ``EmbeddedCloud(tpm_hosts='swtpm')`` (the default ``'auto'`` when swtpm
-and tpm2-pytss are installed) each TPM host gets its own swtpm and the real
-``tpm`` backend: its agent reports quotes, its AK is activated under its EK
-by the monitor, exactly as on a server. The simulated measured boot is the
-golden log of the TPM architecture extended into the fresh TPM's PCRs, so
-the default reference values hold. ``simulated`` keeps the software PCR bank
-(``simulated-tpm``).
-
-The simulator's attack and recovery hooks live here, not in the production
-backend: an attack measures rootkit modules into the runtime PCR, and the
-recovery reboots the host (swtpm restarts, the agent re-measures the golden
-boot and the monitor re-attests it).
+With ``tpm_hosts='swtpm'`` (``'auto'`` when swtpm and tpm2-pytss are
+installed) each TPM host gets its own swtpm and the real ``tpm`` backend;
+the simulator's attack and recovery hooks live here, not in that backend.
+See doc/source/contributor/simulator.rst.
 """
 
 import importlib.util
