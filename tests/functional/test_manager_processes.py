@@ -178,11 +178,11 @@ def test_two_managers_one_acts_and_the_standby_takes_over(cloud):
     assert 'acting' not in standby_log and 'must move' not in standby_log
     cloud.procs.kill9(first)
     killed = time.monotonic()
-    expired = leases.get(leader.ROLE, CONF).expires_at
+    expired = leases.get(CTX, leader.ROLE).expires_at
     cloud.procs.wait(lambda: cloud.leader_pid() == second.pid, 'a takeover')
     # Taken once the killed leader's lease had run out, not before (polled
     # ten times per renewal: this is nearly always the first lease).
-    assert leases.get(leader.ROLE, CONF).expires_at - LEASE >= expired
+    assert leases.get(CTX, leader.ROLE).expires_at - LEASE >= expired
     print('standby took over %.2f s after kill -9 (bound 4/3 lease: %.2f s)'
           % (time.monotonic() - killed, LEASE * 4 / 3))
     wait_done(cloud, vms)
@@ -197,10 +197,10 @@ def test_manager_killed_mid_evacuation_then_restarted(cloud):
     cloud.set_trust('hw1', 'untrusted', '3 memory violations')
     wait_mid_evacuation(cloud)
     cloud.procs.kill9(manager)
-    expired = leases.get(leader.ROLE, CONF).expires_at
+    expired = leases.get(CTX, leader.ROLE).expires_at
     restarted = cloud.start_manager()           # waits for the old lease
     cloud.procs.wait(lambda: cloud.leader_pid() == restarted.pid, 'a leader')
     # Polled ten times per renewal: this is (nearly always) its first lease.
-    assert leases.get(leader.ROLE, CONF).expires_at - LEASE >= expired
+    assert leases.get(CTX, leader.ROLE).expires_at - LEASE >= expired
     wait_done(cloud, vms)
     cloud.assert_nothing_lost(vms, 'hw1', 'hw2')
