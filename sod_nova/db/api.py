@@ -331,51 +331,112 @@ def host_set_trust(context, host, state, reason, capability_mask,
 
 @values.retry_on_duplicate
 @context_manager.writer
-def _claim_and_set_trust(context, host, *args):
-    claim(context, models.Host, models.Host.host == host)
-    return set_trust_in(context, host, *args)
+def _claim_and_set_trust(context, host, state, reason, capability_mask,
+                         last_evidence_at, architecture, monitor, valid_until):
+    return set_trust_many(context, [(host, {
+        'state': state, 'reason': reason, 'capability_mask': capability_mask,
+        'last_evidence_at': last_evidence_at, 'architecture': architecture,
+        'monitor': monitor, 'valid_until': valid_until})])[0]
+
+
+#: A monitor's write that another monitor's still valid evidence keeps
+#: from the row (see :func:`set_trust_many`).
+FOREIGN = 'foreign'
+_TRUST_COLUMNS = ('architecture', 'state', 'reason', 'capability_mask',
+                  'last_evidence_at', 'valid_until', 'monitor')
 
 
 @context_manager.writer
-def set_trust_in(context, host, state, reason, capability_mask,
-                 last_evidence_at=None, architecture=None, monitor=None,
-                 valid_until=None):
-    """:func:`host_set_trust` without its checks, claim or log, in the
-    caller's writer transaction (which claimed the row first); returns the
-    old state as readers saw it (a trusted row whose evidence expired reads
-    as unreachable). For the trust monitor, which records a verdict in the
-    transaction that consumes the report."""
-    session = context.session
-    model = session.scalars(
-        sa.select(models.Host).filter_by(host=host)).first()
-    old_state = None
-    if model is None:
-        if architecture is None:
-            raise ValueError('host %s has no row yet: its architecture '
-                             'is needed' % host)
-        model = models.Host(host=host, architecture=architecture)
-        session.add(model)
-    else:
-        old_state = model.state
-        if (old_state == TRUSTED and model.valid_until is not None
-                and _host_row(model).state_at(now())[0] != TRUSTED):
-            # Its evidence had expired (no sweep marked it, e.g. while its
-            # monitor was down): every reader already saw it unreachable,
-            # so a trusted verdict now is a change they must hear of.
-            old_state = UNREACHABLE
-        if architecture is not None:
-            model.architecture = architecture
-    model.state = state
-    model.reason = reason or ''
-    model.capability_mask = capability_mask
-    if last_evidence_at is not None:
-        model.last_evidence_at = values.to_epoch(last_evidence_at)
-    model.valid_until = (values.to_epoch(valid_until) if state == TRUSTED
-                         else None)
-    if monitor is not None:
-        model.monitor = monitor
-    session.flush()
-    return old_state
+def set_trust_many(context, writes, skip_foreign=False):
+    """Record verdicts in the caller's writer transaction, in order.
+
+    ``writes``: ``(host, fields)`` pairs, ``fields`` the keyword arguments
+    of :func:`host_set_trust` (not checked again). The rows are claimed and
+    read once, then written with one INSERT of the new rows and one
+    ``executemany`` UPDATE of the others: a handful of statements a batch,
+    not a read and a flush a row. Returns per write the old state as
+    readers saw it (a trusted row whose evidence expired reads as
+    unreachable: a trusted verdict now is a change they must hear of), None
+    for a new row, or, with ``skip_foreign``, :data:`FOREIGN` for a write
+    kept from a row holding another monitor's evidence still valid at the
+    time of this one's (nothing written). Nothing is logged.
+    """
+    table = models.Host.__table__
+    rows = {}
+    hosts = sorted({host for host, _fields in writes})
+    for start in range(0, len(hosts), 500):
+        some = hosts[start:start + 500]
+        claim(context, models.Host, table.c.host.in_(some))
+        for row in context.session.execute(sa.select(
+                table.c.host, *(table.c[n] for n in _TRUST_COLUMNS)).where(
+                table.c.host.in_(some))):
+            rows[row.host] = dict(row._mapping)
+    at, new, results = values.now(), set(), []
+    for host, fields in writes:
+        row = rows.get(host)
+        if row is None:
+            if fields.get('architecture') is None:
+                raise ValueError('host %s has no row yet: its architecture '
+                                 'is needed' % host)
+            row = rows[host] = {'host': host, 'last_evidence_at': None,
+                                'monitor': None}
+            new.add(host)
+            old = None
+        elif skip_foreign and _foreign(row, fields):
+            results.append(FOREIGN)
+            continue
+        else:
+            old = row['state']
+            if (old == TRUSTED and row['valid_until'] is not None
+                    and row['valid_until'] < at):
+                old = UNREACHABLE
+        _merge(row, fields)
+        results.append(old)
+    written = [h for h in hosts if h in new or rows[h].get('_written')]
+    inserts = [_values(rows[h], host=h) for h in written if h in new]
+    updates = [_values(rows[h], w_host=h) for h in written if h not in new]
+    if inserts:
+        context.session.execute(sa.insert(table), inserts)
+    if updates:
+        context.session.execute(_SET_TRUST, updates)
+    return results
+
+
+def _foreign(row, fields):
+    """Whether ``row`` holds another monitor's evidence still valid at the
+    time of the evidence ``fields`` record."""
+    if row['monitor'] in (None, fields.get('monitor')):
+        return False
+    when = fields.get('last_evidence_at')
+    return (when is not None and row['valid_until'] is not None
+            and values.to_epoch(when) <= row['valid_until'])
+
+
+def _merge(row, fields):
+    """``row`` (a dict of the stored values) as ``fields`` leave it; see
+    :func:`host_set_trust` for which ``None`` keeps the stored value."""
+    state = fields['state']
+    row['state'] = state
+    row['reason'] = fields.get('reason') or ''
+    row['capability_mask'] = fields['capability_mask']
+    row['valid_until'] = (values.to_epoch(fields.get('valid_until'))
+                          if state == TRUSTED else None)
+    for name in ('architecture', 'monitor'):
+        if fields.get(name) is not None:
+            row[name] = fields[name]
+    if fields.get('last_evidence_at') is not None:
+        row['last_evidence_at'] = values.to_epoch(fields['last_evidence_at'])
+    row['_written'] = True
+
+
+def _values(row, **extra):
+    return dict({name: row[name] for name in _TRUST_COLUMNS}, **extra)
+
+
+#: Set the trust columns of one host (named by ``w_host``); executed with
+#: one parameter set per host (``updated_at`` follows on its own).
+_SET_TRUST = sa.update(models.Host.__table__).where(
+    models.Host.__table__.c.host == sa.bindparam('w_host'))
 
 
 def log_transition(host, old_state, state, reason):

@@ -277,28 +277,21 @@ def advance_many(context, updates):
     ``expect`` and ``key``: a report another replica consumed meanwhile, or
     one signed with a key the operator replaced, changes nothing. After a
     successful move, ``trust`` (keyword arguments of
-    :func:`sod_nova.db.api.set_trust_in`) is written to the host row in the
-    same transaction, unless the row is kept fresh by another monitor (then
-    the result says ``foreign``). Returns one result per update: None
-    (conflict: read the row again), ``'foreign'``, or the host's old state.
+    :func:`sod_nova.db.api.host_set_trust`) is written to the host row in the
+    same transaction (:func:`sod_nova.db.api.set_trust_many`: one read and
+    one write of the batch's host rows), unless the row is kept fresh by
+    another monitor (then the result says ``foreign``). Returns one result
+    per update: None (conflict: read the row again), ``'foreign'``, True
+    (no host row to write), or the host's old state.
     """
     if not updates:
         return []
-    results = []
     moved = _advance(context, updates)
-    for u, ok in zip(updates, moved, strict=True):
-        if not ok:
-            results.append(None)
-            continue
-        if u.trust is None:
-            results.append(True)
-            continue
-        owner = _foreign_owner(context.session, u.host, u.trust)
-        if owner is not None:
-            results.append('foreign')
-            continue
-        results.append(api.set_trust_in(context, u.host, **u.trust))
-    return results
+    written = iter(api.set_trust_many(context, [
+        (u.host, u.trust) for u, ok in zip(updates, moved, strict=True)
+        if ok and u.trust is not None], skip_foreign=True))
+    return [None if not ok else True if u.trust is None else next(written)
+            for u, ok in zip(updates, moved, strict=True)]
 
 
 def _advance(context, updates):
@@ -364,21 +357,6 @@ class FreshnessUpdate:
     expect: tuple
     new: tuple
     trust: dict = None
-
-
-def _foreign_owner(session, host, trust):
-    """The other monitor whose evidence the host row holds, still valid at
-    the time of ours, if any."""
-    row = session.execute(sa.select(
-        models.Host.monitor, models.Host.valid_until).where(
-        models.Host.host == host)).first()
-    if row is None or row.monitor in (None, trust.get('monitor')):
-        return None
-    when = trust.get('last_evidence_at')
-    if (when is not None and row.valid_until is not None
-            and values.to_epoch(when) <= row.valid_until):
-        return row.monitor
-    return None
 
 
 @api.context_manager.writer

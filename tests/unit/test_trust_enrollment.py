@@ -176,3 +176,81 @@ def test_rejection_counts_add_up_per_host_and_code(db):
     assert [(c.code, c.count, c.last_reason) for c in counts['hw1']] == [
         ('replay', 1, 'old'), ('signature', 5, 'bad again')]
     assert [c.count for c in counts['(unknown)']] == [1]
+
+
+def _verdict(state, at, monitor='tm'):
+    trusted = state == 'trusted'
+    return {'state': state, 'reason': 'evidence verified' if trusted else 'PCR 10',
+            'capability_mask': 1 if trusted else 0, 'last_evidence_at': at,
+            'valid_until': api.evidence_valid_until(at, 60) if trusted else None,
+            'architecture': 'HyperWall', 'monitor': monitor}
+
+
+def _enrolled(*hosts):
+    key = {}
+    for host in hosts:
+        key[host] = public()
+        db_enrollment.enroll_key(CTX, host, 'HyperWall', key[host])
+    return key
+
+
+def test_a_batch_writes_due_rows_in_order_and_skips_foreign_ones(db):
+    key = _enrolled('quiet', 'due', 'other', 'handover', 'raced', 'chain')
+    now = api.now()       # the chain's trusted verdict must still be valid
+    later = now + datetime.timedelta(seconds=5)
+    api.host_set_trust(CTX, 'due', 'untrusted', 'PCR 10', 0, NOW, monitor='tm')
+    # Another monitor's evidence, valid past ours (foreign), or expired
+    # before ours was taken (ours now: a trusted row read as unreachable).
+    api.host_set_trust(CTX, 'other', 'trusted', 'tm2 says', 1, NOW, monitor='tm2',
+                       valid_until=NOW + datetime.timedelta(seconds=60))
+    api.host_set_trust(CTX, 'handover', 'trusted', 'tm2 says', 1, NOW, monitor='tm2',
+                       valid_until=NOW - datetime.timedelta(seconds=1))
+    start, first, second = (None, 0, 0, 0), ('b', 1, 0, 1), ('b', 2, 1, 2)
+    batch = [
+        _update('quiet', key['quiet'], start, first),
+        _update('due', key['due'], start, first, _verdict('trusted', NOW)),
+        _update('other', key['other'], start, first, _verdict('trusted', NOW)),
+        _update('handover', key['handover'], start, first, _verdict('trusted', NOW)),
+        _update('raced', key['raced'], first, second, _verdict('trusted', NOW)),
+        _update('chain', key['chain'], start, first, _verdict('trusted', now)),
+        _update('chain', key['chain'], first, second, _verdict('untrusted', later)),
+    ]
+    assert db_enrollment.advance_many(CTX, batch) == [
+        True, 'untrusted', 'foreign', 'unreachable', None, 'unreachable', 'trusted']
+    rows = {row.host: row for row in api.host_get_all(CTX)}
+    assert (rows['quiet'].state, rows['quiet'].last_evidence_at) == ('unreachable', None)
+    assert (rows['due'].state, rows['due'].monitor, rows['due'].valid_until) == (
+        'trusted', 'tm', NOW + datetime.timedelta(seconds=60))
+    assert (rows['other'].reason, rows['other'].monitor) == ('tm2 says', 'tm2')
+    assert (rows['handover'].reason, rows['handover'].monitor) == (
+        'evidence verified', 'tm')
+    assert (rows['raced'].state, rows['raced'].monitor) == ('unreachable', None)
+    assert (rows['chain'].state, rows['chain'].reason, rows['chain'].valid_until,
+            rows['chain'].last_evidence_at) == ('untrusted', 'PCR 10', None, later)
+    # Every report but the raced one was consumed, the foreign one too.
+    assert {h: db_enrollment.get(CTX, h).freshness for h in key} == {
+        'quiet': first, 'due': first, 'other': first, 'handover': first,
+        'raced': start, 'chain': second}
+
+
+def test_a_batch_costs_a_few_statements_whatever_its_size(db):
+    import sqlalchemy as sa
+    hosts = ['hw%02d' % i for i in range(40)]
+    key = _enrolled(*hosts)
+    statements = []
+    engine = api.get_engine()
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement != 'BEGIN':      # SQLite's, at the first write
+            statements.append((statement.split()[0], executemany))
+    sa.event.listen(engine, 'before_cursor_execute', count)
+    try:
+        results = db_enrollment.advance_many(CTX, [
+            _update(h, key[h], (None, 0, 0, 0), ('b', 1, 0, 1),
+                    _verdict('trusted', NOW)) for h in hosts])
+    finally:
+        sa.event.remove(engine, 'before_cursor_execute', count)
+    assert results == ['unreachable'] * len(hosts)
+    assert all(row.state == 'trusted' for row in api.host_get_all(CTX))
+    # Claim, read and write the freshness; claim, read and write the rows.
+    assert statements == [('UPDATE', False), ('SELECT', False), ('UPDATE', True)] * 2
