@@ -10,6 +10,7 @@ from sod_nova.conf import api
 from sod_nova.conf import audit
 from sod_nova.conf import catalog
 from sod_nova.conf import database
+from sod_nova.conf import metrics
 from sod_nova.conf import nova_client
 from sod_nova.conf import placement_client
 from sod_nova.conf import relocation
@@ -20,7 +21,7 @@ from sod_nova.conf import upgrade_check
 CONF = cfg.CONF
 
 _MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
-            upgrade_check, api, placement_client, audit]
+            upgrade_check, api, placement_client, audit, metrics]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

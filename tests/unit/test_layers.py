@@ -26,7 +26,7 @@ ROOT = pathlib.Path(sod_nova.__file__).parent
 #: The rank of the shared base modules, ``sod_nova/*.py``.
 BASE = '(base module)'
 #: Package -> rank; a module may import packages of its rank or lower.
-RANK = {BASE: -1, 'policy': 0, 'catalog': 1, 'conf': 1, 'db': 2, 'compliance': 2.5,
+RANK = {BASE: -1, 'policy': 0, 'catalog': 1, 'conf': 1, 'db': 2, 'compliance': 2.5, 'metrics': 2.5,
         'trust': 3, 'scheduler': 3,
         'relocation': 4, 'api': 5, 'cli': 5, 'cmd': 5, 'cloud': 5, 'osc': 5}
 #: The security model: no OpenStack library below it.
