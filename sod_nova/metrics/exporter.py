@@ -26,8 +26,11 @@ class Exporter:
     def __init__(self, conf, port_option, service):
         self.registry = prometheus_client.CollectorRegistry()
         self.service = service
-        self._host = conf.sod_metrics.bind_host
-        self._port = getattr(conf.sod_metrics, port_option)
+        # A configuration without [sod_metrics] (a library caller's, a
+        # test's) serves none.
+        group = getattr(conf, 'sod_metrics', None)
+        self._host = group.bind_host if group is not None else None
+        self._port = getattr(group, port_option) if group is not None else 0
         self._option = port_option
         self._server = self._thread = None
 

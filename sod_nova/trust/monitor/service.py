@@ -18,6 +18,8 @@ from sod_nova import trust
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
+from sod_nova.metrics import exporter as metrics_exporter
+from sod_nova.metrics import trust as trust_metrics
 from sod_nova.trust import keys
 from sod_nova.trust import platform
 from sod_nova.trust import references as references_mod
@@ -86,7 +88,15 @@ class TrustMonitor(oslo_service.Service):
             conf, self.name, self.enrollments, self.database, self.challenger,
             self.alerts, self._publish, self.serves, self._now, self.counters,
             domains)
-        self.batcher = batcher.Batcher(self.name, self.recorder.process,
+        #: Its Prometheus endpoint (``[sod_metrics] monitor_port``).
+        self.metrics_exporter = metrics_exporter.Exporter(
+            conf, 'monitor_port', 'sod-trust-monitor %s' % self.name)
+        self.metrics = trust_metrics.MonitorMetrics(
+            self.metrics_exporter.registry, self.counters)
+        process = self.recorder.process
+        if self.metrics_exporter.enabled:
+            process = self.metrics.timed_batches(process)
+        self.batcher = batcher.Batcher(self.name, process,
                                        self._sweep, self._now, self.counters)
 
     @property
@@ -107,10 +117,14 @@ class TrustMonitor(oslo_service.Service):
             self.catalog = catalog_conf.load_catalog(self.conf)
         self.challenger.load_keys()
         self.enrollments.clear()
-        self.recorder.start(self.catalog, verify.Verifier(
+        verifier = verify.Verifier(
             references_mod.References.load(trust_conf.reference_values_file),
             trust_conf.max_evidence_bytes, trust_conf.nonce_max_age,
-            self.nonce_key))
+            self.nonce_key)
+        if self.metrics_exporter.enabled:
+            verifier = self.metrics.timed_verifier(verifier)
+        self.recorder.start(self.catalog, verifier)
+        self.metrics_exporter.start()
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
         self.challenger.start(agent_rpcapi.AgentAPI(self._transport,
@@ -140,6 +154,7 @@ class TrustMonitor(oslo_service.Service):
             self._server = None
         self.tg.stop_timers(wait=True)
         self.batcher.stop()
+        self.metrics_exporter.stop()
         self.flush_alerts()
         if self._notify_transport is not None:
             self._notify_transport.cleanup()
