@@ -137,6 +137,9 @@ class EmbeddedCloud(fixtures.Fixture):
             self.fleet.monitor.add_listener(self.manager.trust_changed)
             self.manager.start(listener)
             self.addCleanup(self.manager.stop)
+            metrics = relocation_service.metrics(self.conf)
+            metrics.start()
+            self.addCleanup(metrics.stop)
 
     # -- hosts ---------------------------------------------------------------
 

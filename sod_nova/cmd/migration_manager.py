@@ -33,7 +33,7 @@ def main(argv=None):
     if CONF.sod_relocation.leader_election:
         leadership = leader.Leadership(CONF)
     return common.serve('sod-migration-manager', service.ManagerService(
-        manager, listener, leadership))
+        manager, listener, leadership, metrics=service.metrics(CONF)))
 
 
 if __name__ == '__main__':

@@ -12,8 +12,9 @@ from sod_nova import exception
 LOG = logging.getLogger(__name__)
 
 
-class MetricsError(exception.SodNovaException, RuntimeError):
-    """The metrics endpoint cannot listen where it is configured to."""
+class MetricsError(exception.SodNovaException, ValueError):
+    """The metrics endpoint cannot listen where it is configured to (a
+    ValueError: a service start ends on it with one line)."""
 
 
 class Exporter:

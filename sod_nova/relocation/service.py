@@ -13,6 +13,8 @@ from oslo_service import service as oslo_service
 
 from sod_nova.conf import catalog as catalog_conf
 from sod_nova.db import relocation as relocation_db
+from sod_nova.metrics import exporter
+from sod_nova.metrics import relocation as relocation_metrics
 from sod_nova.relocation import compute as compute_mod
 from sod_nova.relocation import manager as manager_mod
 from sod_nova.relocation import notifications
@@ -41,20 +43,31 @@ def build(conf, compute=None, transport=None, clock=time.time):
     return manager, listener
 
 
+def metrics(conf):
+    """The manager's metrics endpoint (``[sod_metrics] manager_port``):
+    its task rows, read at scrape time (a standby's say what the leader
+    did)."""
+    served = exporter.Exporter(conf, 'manager_port', 'sod-migration-manager')
+    served.registry.register(relocation_metrics.ManagerCollector())
+    return served
+
+
 class ManagerService(oslo_service.ServiceBase):
     """The manager and its notification listener as an oslo.service service.
 
     With ``leadership`` (a :class:`~sod_nova.relocation.leader.Leadership`)
     the manager acts only while this process holds the lease; a lost lease
     ends the service with :attr:`exit_status` 1, for the supervisor to
-    restart the process as a standby.
+    restart the process as a standby. ``metrics`` (see :func:`metrics`)
+    serves from start to stop, on a standby too.
     """
 
-    def __init__(self, manager, listener=None, leadership=None):
+    def __init__(self, manager, listener=None, leadership=None, metrics=None):
         super().__init__()
         self.manager = manager
         self.listener = listener
         self.leadership = leadership
+        self.metrics = metrics
         self.exit_status = 0
         self._done = threading.Event()
         self._ended = threading.Event()
@@ -63,6 +76,8 @@ class ManagerService(oslo_service.ServiceBase):
     def start(self):
         self._done.clear()
         self._ended.clear()
+        if self.metrics is not None:
+            self.metrics.start()
         if self.leadership is None:
             self.manager.start(self.listener)
             return
@@ -87,6 +102,8 @@ class ManagerService(oslo_service.ServiceBase):
             self._thread = None
         else:
             self.manager.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         self._ended.set()
 
     def wait(self):
