@@ -133,8 +133,17 @@ def test_quote_from_another_tpm_never_activates(fleet, tpms, host_row):
     assert agent.sequence >= 4
     # A replay of such a report is refused before its signature (it would
     # otherwise be one more report awaiting activation, and mint a
-    # credential that pushes the agent's out of the pending few).
-    agent.replay(agent.sent[-1])
+    # credential that pushes the agent's out of the pending few). Replayed
+    # once the monitor has judged the report it copies: the reports are
+    # judged in the order sent, each one awaiting activation.
+    agent.silence()
+    replayed = agent.sent[-1]
+    sequence = evidence_mod.parse(evidence_mod.open_envelope(
+        replayed, 65536)[1]).sequence
+    assert fleet_mod.wait_for(
+        lambda: monitor.counters['late:' + verify.AWAITING_ACTIVATION]
+        >= sequence, TIMEOUT), monitor.counters
+    agent.replay(replayed)
     assert fleet_mod.wait_for(lambda: monitor.counters['rejected:replay'] >= 1,
                               TIMEOUT), monitor.counters
 
