@@ -1,0 +1,79 @@
+"""The services' metrics endpoints, scraped while the embedded cloud moves a VM.
+
+Real Nova, the real monitor, agents and migration manager of the embedded
+cloud, their ``[sod_metrics]`` endpoints on loopback: each scrape is parsed
+with prometheus-client's parser, and the figures must follow what happened
+(hosts trusted, then one untrusted; reports counted; a migration done and
+its detection-to-call latency observed).
+"""
+
+import socket
+import urllib.request
+
+from prometheus_client import parser
+
+from sod_nova.cloud import embedded
+
+REQUEST = {'sod:options': '1,2'}        # HyperWall satisfies it
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port):
+    """``{(name, frozenset(labels.items())): value}`` of one scrape."""
+    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port,
+                                timeout=60) as response:
+        text = response.read().decode()
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in parser.text_string_to_metric_families(text)
+            for s in family.samples}
+
+
+def hosts(sample, state):
+    return sample[('sod_trust_hosts', frozenset({('state', state)}))]
+
+
+def test_metrics_follow_an_attack_and_the_move_it_causes():
+    ports = {'monitor_port': _free_port(), 'manager_port': _free_port()}
+    overrides = {('sod_metrics', name): port for name, port in ports.items()}
+    with embedded.EmbeddedCloud(conf_overrides=overrides) as cloud:
+        for host in ('hw1', 'hw2'):
+            cloud.add_host(host, 'HyperWall')
+        vm = cloud.nova.create_server(name='vm', metadata=REQUEST)['id']
+        cloud.settle()
+        monitor = scrape(ports['monitor_port'])
+        manager = scrape(ports['manager_port'])
+        assert hosts(monitor, 'trusted') == 2
+        assert hosts(monitor, 'untrusted') == 0
+        trusted_reports = monitor[('sod_trust_reports_total',
+                                   frozenset({('verdict', 'trusted')}))]
+        assert trusted_reports >= 2
+        assert monitor[('sod_trust_batch_seconds_count', frozenset())] >= 1
+        assert monitor[('sod_trust_verify_seconds_count', frozenset())] >= 2
+        assert manager[('sod_relocation_call_latency_seconds_count',
+                        frozenset())] == 0
+        source = cloud.nova.server_host(vm)
+        cloud.fleet.backend(source).start_attack()
+        cloud.wait_for_state(source, ('untrusted',))
+        cloud.settle()
+        assert cloud.nova.server_host(vm) != source
+        monitor = scrape(ports['monitor_port'])
+        manager = scrape(ports['manager_port'])
+        assert hosts(monitor, 'untrusted') == 1
+        assert hosts(monitor, 'trusted') == 1
+        assert monitor[('sod_trust_reports_total', frozenset(
+            {('verdict', 'untrusted')}))] >= 1
+        assert monitor[('sod_trust_reports_total', frozenset(
+            {('verdict', 'trusted')}))] > trusted_reports
+        assert manager[('sod_relocation_migrations_total', frozenset(
+            {('trigger', 'trust-loss'), ('kind', 'live'),
+             ('outcome', 'done')}))] == 1
+        assert manager[('sod_relocation_call_latency_seconds_count',
+                        frozenset())] == 1
+        assert all(manager[('sod_relocation_tasks',
+                            frozenset({('state', state)}))] == 0
+                   for state in ('pending', 'migrating', 'parked'))
