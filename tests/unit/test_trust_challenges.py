@@ -179,3 +179,51 @@ def test_the_key_is_the_groups_and_only_the_groups():
             == challenges.public_key_text(bytes(GROUP_KEY)))
     assert (challenges.public_key_text(GROUP_KEY)
             != challenges.public_key_text(nonces.generate_key()))
+
+
+def test_a_batch_of_challenges_is_signed_once_and_each_verifies_alone():
+    key = challenges.signing_key(GROUP_KEY)
+    public = [key.public_key()]
+    batch = [('hw%d' % i, issue(1000.0 + i, 'hw%d' % i), False,
+              {'boot_id': 'boot', 'sequence': i + 1}) for i in range(5)]
+    signatures = challenges.sign_many(key, batch)
+    assert len({s.split('.')[0] for s in signatures}) == 1      # one Ed25519
+    for (host, nonce, immediate, ack), signature in zip(batch, signatures, strict=True):
+        assert challenges.verify(public, host, nonce, immediate, ack, None,
+                                 signature) is None
+    host, nonce, immediate, ack = batch[2]
+    root, index, path = signatures[2].split('.')
+    raw = bytearray(challenges.base64.b64decode(path))
+    raw[0] ^= 1
+    tampered = challenges.base64.b64encode(bytes(raw)).decode()
+    for signature, why in [
+            (signatures[3], challenges.SIGNATURE),        # another's path
+            ('%s.3.%s' % (root, path), challenges.SIGNATURE),
+            ('%s.%s.%s' % (root, index, tampered), challenges.SIGNATURE),
+            ('%s.%s.%s' % (root, index, path[:-4]), challenges.MALFORMED),
+            ('%s.-2.%s' % (root, path), challenges.MALFORMED),
+            ('%s.%s' % (root, path), challenges.MALFORMED)]:
+        assert challenges.verify(public, host, nonce, immediate, ack, None,
+                                 signature) == why, signature
+    # The group's signature for another field of the same challenge.
+    assert challenges.verify(public, host, nonce, True, ack, None,
+                             signatures[2]) == challenges.SIGNATURE
+    # Another group's key signs no batch of this one.
+    assert challenges.verify([keys.generate_private_key().public_key()], host,
+                             nonce, immediate, ack, None,
+                             signatures[2]) == challenges.SIGNATURE
+    # One challenge alone keeps the single form.
+    assert challenges.sign_many(key, batch[:1]) == [challenges.sign(key, *batch[0])]
+
+
+def test_the_agent_takes_a_batched_challenge(agent):
+    key = challenges.signing_key(GROUP_KEY)
+    nonce = issue(1000.0)
+    ack = {'boot_id': 'boot', 'sequence': 3}
+    signatures = challenges.sign_many(key, [
+        ('hw0', issue(1000.0, 'hw0'), False, ack), ('hw1', nonce, False, ack)])
+    agent.challenge(nonce, False, ack, None, signatures[0])     # hw0's
+    assert agent._nonce is None and agent.dropped_challenges == {
+        challenges.SIGNATURE: 1}
+    agent.challenge(nonce, False, ack, None, signatures[1])
+    assert agent._nonce == nonce and agent._acked == 3

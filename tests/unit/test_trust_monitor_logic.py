@@ -282,6 +282,28 @@ def test_challenges_from_the_bus_are_rate_limited_per_host(challenged, db):
     assert cache.cached('ghost') is None
 
 
+def test_acknowledgements_of_a_batch_share_one_group_signature(challenged):
+    issuer, cache, agent, now = challenged
+    with issuer.batched():
+        for sequence in (1, 2, 3):
+            issuer.acknowledge('hw1', verify.Freshness('b', sequence, 0, 0.0))
+        issuer.acknowledge('hw2', verify.Freshness('b', 1, 0, 0.0))
+    public = [challenges.signing_key(issuer.nonce_key).public_key()]
+
+    def received(count):
+        assert polling.until(lambda: len(agent.challenges) >= count, TIMEOUT, 0.01)
+        for nonce, immediate, ack, credential, signature in agent.challenges:
+            assert challenges.verify(public, 'hw1', nonce, immediate, ack,
+                                     credential, signature) is None
+        return sorted(c[2]['sequence'] for c in agent.challenges)
+    assert received(3) == [1, 2, 3]
+    roots = {c[4].split('.')[0] for c in agent.challenges}
+    assert len(roots) == 1 and '.' in agent.challenges[0][4]
+    issuer.acknowledge('hw1', verify.Freshness('b', 4, 0, 0.0))   # alone
+    assert received(4) == [1, 2, 3, 4]
+    assert '.' not in agent.challenges[-1][4]
+
+
 def _report(host, key, nonce_key, sequence, mutate=None):
     backend = hyperwall.HyperWallBackend()
     event_log, pcrs = backend.measurements()

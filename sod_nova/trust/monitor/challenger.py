@@ -6,6 +6,8 @@ per host and cause, so that no flood makes an agent attest without pause.
 See doc/source/contributor/trust-plane.rst.
 """
 
+import contextlib
+
 from oslo_log import log as logging
 
 from sod_nova import hostname
@@ -35,6 +37,7 @@ class Challenger:
         self._agents = None
         self._requested = {}      # host -> monitor time (request)
         self._rechallenged = {}   # enrolled host -> monitor time
+        self._acks = None         # (host, ack) held by batched()
 
     def load_keys(self):
         """The group's nonce key (from ``[sod_trust] nonce_key_file``, else
@@ -84,9 +87,45 @@ class Challenger:
                 self.request(row.host)
 
     def acknowledge(self, host, freshness):
-        """The next challenge after an accepted report, acknowledging it."""
-        self._cast(host, immediate=False, ack={
-            'boot_id': freshness.boot_id, 'sequence': freshness.sequence})
+        """The next challenge after an accepted report, acknowledging it
+        (held until the end of :meth:`batched` if within it)."""
+        ack = {'boot_id': freshness.boot_id, 'sequence': freshness.sequence}
+        if self._acks is not None:
+            self._acks.append((host, ack))
+        else:
+            self._cast(host, immediate=False, ack=ack)
+
+    @contextlib.contextmanager
+    def batched(self):
+        """Acknowledgements made within (by one thread: the recorder's) are
+        cast at its end under one signature of the group
+        (:func:`~sod_nova.trust.challenges.sign_many`), not one each."""
+        self._acks = []
+        try:
+            yield
+        finally:
+            acks, self._acks = self._acks, None
+            self._cast_acks(acks)
+
+    def _cast_acks(self, acks):
+        try:
+            now = self._clock()
+            issued = [(host, nonces.issue(self.nonce_key, host, now), ack)
+                      for host, ack in acks]
+            signatures = challenges.sign_many(self._key, [
+                (host, nonce, False, ack) for host, nonce, ack in issued])
+        except Exception as exc:
+            LOG.warning('%(n)d acknowledgements not sent: %(exc)s',
+                        {'n': len(acks), 'exc': exc})
+            return
+        for (host, nonce, ack), signature in zip(issued, signatures,
+                                                 strict=True):
+            try:
+                self._agents.challenge(host, nonce, False, ack, None,
+                                       signature)
+            except Exception as exc:
+                LOG.warning('%(host)s: challenge not sent: %(exc)s',
+                            {'host': host, 'exc': exc})
 
     def rechallenge(self, record, ack=None, awaiting=None):
         """Challenge an enrolled host at once after a rejected or late

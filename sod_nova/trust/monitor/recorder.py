@@ -102,14 +102,15 @@ class VerdictRecorder:
             if not todo:
                 break
             self.counters['conflicts'] += len(todo)
-        for i, verdict in enumerate(verdicts):
-            try:
-                self.follow_up(verdict, i in accepted, envelopes[i])
-            except Exception:
-                LOG.exception('%(host)s: verdict recorded, but its follow-up '
-                              '(acknowledgement, alert) failed',
-                              {'host': getattr(verdict, 'host', None)})
-                self.counters['errors'] += 1
+        with self._challenger.batched():       # one signature, all acks
+            for i, verdict in enumerate(verdicts):
+                try:
+                    self.follow_up(verdict, i in accepted, envelopes[i])
+                except Exception:
+                    LOG.exception('%(host)s: verdict recorded, but its '
+                                  'follow-up (acknowledgement, alert) failed',
+                                  {'host': getattr(verdict, 'host', None)})
+                    self.counters['errors'] += 1
         return verdicts
 
     @staticmethod
