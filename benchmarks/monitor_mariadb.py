@@ -7,9 +7,11 @@ the host rows when due, the acknowledging cast), every host reporting
 started for the run by :mod:`sod_nova.cloud.services`) and once on the
 default SQLite file in the same run.
 
-Value: reports per second on MariaDB, on one core. Baseline: the same on
-SQLite. Goal (issue 14 only asks for the number): the MariaDB rate sustains
-2,500 hosts at a 2 s report interval, where Keylime's verifier choked.
+Value: reports per second on MariaDB, on one core. Baseline: bare Ed25519
+verifies a second on the same core in the same run, as ``trust-monitor``
+measures it (ratio: value / baseline; the SQLite rate is in the detail).
+Goal (issue 14 only asks for the number): the MariaDB rate sustains 2,500
+hosts at a 2 s report interval, where Keylime's verifier choked.
 """
 
 from benchmarks import trust_monitor
@@ -24,7 +26,8 @@ GOAL_HOSTS = 2500
 def run() -> dict:
     mariadb = services.MariaDB().start()
     try:
-        rate = trust_monitor.measure(HOSTS, ROUNDS, mariadb.create_database())[0]
+        rate, _counters, _elapsed, bare = trust_monitor.measure(
+            HOSTS, ROUNDS, mariadb.create_database())
     finally:
         mariadb.close()
     base = trust_monitor.measure(HOSTS, ROUNDS)[0]
@@ -34,8 +37,8 @@ def run() -> dict:
         'name': 'monitor-mariadb',
         'value': round(rate),
         'unit': 'reports/s',
-        'baseline': round(base),
-        'ratio': round(rate / base, 3),
+        'baseline': round(bare),
+        'ratio': round(rate / bare, 2),
         'goal': '>= %d reports/s (%d hosts every %.0f s)' % (
             needed, GOAL_HOSTS, INTERVAL),
         'met': rate >= needed,
@@ -43,6 +46,9 @@ def run() -> dict:
             'monitor_handler_us_mariadb': round(mysql_us, 1),
             'monitor_handler_us_sqlite': round(sqlite_us, 1),
             'hosts_at_2s_interval_mariadb': round(rate * INTERVAL),
+            'sqlite_reports_per_s': round(base),
+            'ratio_to_sqlite': round(rate / base, 3),
+            'bare_ed25519_verifies_per_s_same_core': round(bare),
             'hosts': HOSTS, 'rounds': ROUNDS,
         },
     }

@@ -5,12 +5,14 @@ one CPU core (the process is pinned to one) with SQLite: the queue the RPC
 endpoint fills, the verifier (signature, schema, group nonce, event log,
 reference values), the report's consumption (the per-boot sequence moved on
 in the enrollment row with a conditional update) and the host row when due,
-in one transaction per batch, and the acknowledgement with the next nonce
-cast over oslo.messaging's fake:// transport. Every one of ``HOSTS`` hosts
-reports ``ROUNDS`` times, as after a fleet-wide challenge; the database is a
-SQLite file with default (synchronous) settings. Baseline: issue 13's
-measurement on main, 210 reports/s (4.8 ms a report, mostly SQLite). Goal
-(issue 13): at least 5,000 reports/s.
+in one transaction per batch, and the acknowledgements with the next nonces,
+signed once a batch and cast over oslo.messaging's fake:// transport; timed
+until the last batch's acknowledgements are cast. Every one of ``HOSTS``
+hosts reports ``ROUNDS`` times, as after a fleet-wide challenge; the
+database is a SQLite file with default (synchronous) settings. Baseline:
+bare Ed25519 verifies a second on the same core in the same run (the floor:
+one verify a report); ratio: value / baseline. Goal (issue 23): a ratio of
+at least 0.6 (main before it: 0.20 here).
 """
 
 import os
@@ -19,8 +21,10 @@ import time
 
 HOSTS = 500
 ROUNDS = 12
-BASELINE = 210.0
-GOAL = 5000.0
+#: Issue 13's measurement on main, reports/s (now in the detail only).
+ISSUE13_BASELINE = 210.0
+#: Issue 23's goal: this share of the bare Ed25519 verify rate.
+GOAL_RATIO = 0.6
 
 
 def _one_core():
@@ -89,7 +93,10 @@ def measure(hosts=HOSTS, rounds=ROUNDS, connection=None):
                    + monitor.counters['late'] + monitor.counters['errors']
                    < total):
                 time.sleep(0.001)
+            monitor.batcher.stop()      # the last batch's acks cast too
             elapsed = time.perf_counter() - start
+            # The floor before and after the run: the higher counts.
+            bare = max(bare, _bare_verifies_per_s(reports[:2000], host_keys))
         finally:
             if before:
                 os.sched_setaffinity(0, before)
@@ -118,20 +125,24 @@ def _bare_verifies_per_s(reports, host_keys):
 
 def run() -> dict:
     rate, counters, elapsed, bare = measure()
+    ratio = rate / bare
     return {
         'name': 'trust-monitor',
         'value': round(rate),
         'unit': 'reports/s',
-        'baseline': BASELINE,
-        'ratio': round(rate / BASELINE, 2),
-        'goal': '>= %d reports/s on one core with SQLite' % GOAL,
-        'met': rate >= GOAL and counters.get('trusted', 0) == HOSTS * ROUNDS,
+        'baseline': round(bare),
+        'ratio': round(ratio, 2),
+        'goal': '>= %.1fx the bare Ed25519 verifies/s of the same core, '
+                'with SQLite' % GOAL_RATIO,
+        'met': ratio >= GOAL_RATIO and counters.get(
+            'trusted', 0) == HOSTS * ROUNDS,
         'detail': {
             'hosts': HOSTS, 'reports': HOSTS * ROUNDS,
             'seconds': round(elapsed, 3),
             'us_per_report': round(1e6 / rate, 1),
             'bare_ed25519_verifies_per_s_same_core': round(bare),
-            'share_of_bare_verify_rate': round(rate / bare, 2),
+            'bare_ed25519_verify_us': round(1e6 / bare, 1),
+            'ratio_to_issue13_baseline': round(rate / ISSUE13_BASELINE, 2),
             'hosts_at_2s_interval': round(rate * 2),
             'trusted_verdicts': counters.get('trusted', 0),
             'rejected': counters.get('rejected', 0),
