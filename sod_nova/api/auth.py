@@ -1,6 +1,7 @@
 """Who is asking: keystonemiddleware in production, headers in tests.
 
-``GET /`` (the version document) needs no token, as in Placement.
+``GET /`` (the version document) needs no token, as in Placement, nor does
+``GET /.well-known/jwks.json`` (public keys).
 """
 
 import json
@@ -17,8 +18,13 @@ from sod_nova.api import util
 LOG = logging.getLogger(__name__)
 
 
-def _is_root(environ):
-    return environ.get('PATH_INFO', '') in ('', '/')
+#: Read without a token: the version document and the public keys that
+#: verify attestation results (a relying party may have no Keystone user).
+PUBLIC_PATHS = ('', '/', '/.well-known/jwks.json')
+
+
+def _is_public(environ):
+    return environ.get('PATH_INFO', '') in PUBLIC_PATHS
 
 
 class NoAuthMiddleware:
@@ -35,7 +41,7 @@ class NoAuthMiddleware:
         self.application = application
 
     def __call__(self, environ, start_response):
-        if _is_root(environ):
+        if _is_public(environ):
             return self.application(environ, start_response)
         token = environ.get('HTTP_X_AUTH_TOKEN')
         if not token:
@@ -66,7 +72,7 @@ class AuthProtocol(auth_token.AuthProtocol):
         super().__init__(app, conf)
 
     def __call__(self, environ, start_response):
-        if _is_root(environ):
+        if _is_public(environ):
             return self._sod_app(environ, start_response)
         return super().__call__(environ, start_response)
 
@@ -110,7 +116,7 @@ class ContextMiddleware:
         except util.ApiError as exc:
             return util.error_response(exc.status, exc.detail, exc.code,
                                        environ)(environ, start_response)
-        if ctx.user_id is None and not _is_root(environ):
+        if ctx.user_id is None and not _is_public(environ):
             LOG.debug('Neither X_USER_ID nor X_USER found in the request')
             return util.error_response(
                 401, 'Authentication required.', errors.UNAUTHENTICATED,

@@ -22,6 +22,7 @@ from sod_nova.api import util
 from sod_nova.api.objects import catalog as catalog_obj
 from sod_nova.api.objects import server as server_obj
 from sod_nova.db import api as db_api
+from sod_nova.trust import ear
 
 LOG = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ class FaultWrapper:
 
 
 class Application:
-    """What the handlers share: configuration, catalogue, Nova, policy."""
+    """What the handlers share: configuration, catalogue, Nova, policy,
+    the EAR signer."""
 
     def __init__(self, conf, nova_service=None):
         self.conf = conf
@@ -101,6 +103,9 @@ class Application:
         self.catalog = catalog_obj.load(conf)
         self.nova = server_obj.Nova(conf, service=nova_service)
         self.enforcer = policy.make_enforcer(conf)
+        # A missing or bad key file stops the start (ear.SigningKeyError).
+        self.ear_signer = ear.optional_signer(
+            conf.sod_attestation.signing_key_file)
         self.dispatcher = handler.Dispatcher()
 
     def __call__(self, environ, start_response):

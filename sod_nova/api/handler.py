@@ -9,6 +9,7 @@ import routes
 
 from sod_nova.api import errors
 from sod_nova.api import util
+from sod_nova.api.handlers import attestation
 from sod_nova.api.handlers import audit
 from sod_nova.api.handlers import catalog
 from sod_nova.api.handlers import compliance
@@ -23,6 +24,8 @@ ROUTE_DECLARATIONS = {
     '/hosts': {'GET': host.list_hosts},
     '/hosts/{name}': {'GET': host.get_host},
     '/hosts/{name}/evacuation-plan': {'GET': host.evacuation_plan},
+    '/hosts/{name}/attestation': {'GET': attestation.show_attestation},
+    attestation.JWKS_PATH: {'GET': attestation.jwks},
     '/catalog': {'GET': catalog.list_catalog},
     '/catalog/{name}': {'GET': catalog.get_architecture},
     '/requests/check': {'POST': request.check_request},

@@ -12,7 +12,7 @@ from sod_nova.api import util
 
 SERVICE_TYPE = 'security-on-demand'
 ENVIRON = 'sod_nova.microversion'
-VERSIONS = ['1.0', '1.1', '1.2']
+VERSIONS = ['1.0', '1.1', '1.2', '1.3']
 
 
 def requested(environ):

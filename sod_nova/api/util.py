@@ -54,7 +54,9 @@ class ApiError(exception.SodNovaException):
 
 #: What a 503 says of its cause, by code (the cause itself is logged).
 _UNAVAILABLE = {errors.DATABASE_UNAVAILABLE: 'The database is unavailable',
-                errors.NOVA_UNAVAILABLE: 'Nova is unavailable'}
+                errors.NOVA_UNAVAILABLE: 'Nova is unavailable',
+                errors.ATTESTATION_UNAVAILABLE:
+                    'No attestation result can be issued'}
 
 
 def _bounded(detail):

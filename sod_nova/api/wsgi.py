@@ -16,6 +16,7 @@ from sod_nova.api import deploy
 from sod_nova.catalog import CatalogError
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.trust import ear
 
 CONF = sod_nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -31,5 +32,6 @@ def init_application(argv=None):
     logging.setup(CONF, 'sod-nova-api')
     try:
         return deploy.deploy(CONF)
-    except (CatalogError, db_api.DatabaseConfigError, cfg.Error) as exc:
+    except (CatalogError, db_api.DatabaseConfigError, cfg.Error,
+            ear.SigningKeyError) as exc:
         sys.exit('sod-nova-api: %s' % exc)

@@ -7,6 +7,7 @@ some of its own options only there.
 from oslo_config import cfg
 
 from sod_nova.conf import api
+from sod_nova.conf import attestation
 from sod_nova.conf import audit
 from sod_nova.conf import catalog
 from sod_nova.conf import database
@@ -21,7 +22,8 @@ from sod_nova.conf import upgrade_check
 CONF = cfg.CONF
 
 _MODULES = [catalog, database, scheduler, trust, nova_client, relocation,
-            upgrade_check, api, placement_client, audit, metrics]
+            upgrade_check, api, placement_client, audit, metrics,
+            attestation]
 
 for _module in _MODULES:
     _module.register_opts(CONF)

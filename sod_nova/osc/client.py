@@ -15,7 +15,7 @@ from osc_lib import exceptions
 SERVICE_TYPE = 'security-on-demand'
 #: The versions this client reads (their history: sod_nova/api/microversion.py).
 MIN_VERSION = '1.0'
-MAX_VERSION = '1.2'
+MAX_VERSION = '1.3'
 #: What ``--os-sod-api-version`` takes as "the newest both sides know".
 NEGOTIATE = ('1',)
 OURS = (discover.normalize_version_number(MIN_VERSION),

@@ -86,12 +86,12 @@ def test_unknown_version_is_406_with_the_range(app):
     status, body, _ = call(app, '/catalog', **{
         'OpenStack-API-Version': 'security-on-demand 2.0'})
     assert status == 406
-    assert body['errors'][0]['max_version'] == '1.2'
+    assert body['errors'][0]['max_version'] == '1.3'
     assert error_code(body) == 'sod.microversion.unsupported'
     status, body, resp = call(app, '/catalog', **{
         'OpenStack-API-Version': 'security-on-demand latest'})
     assert status == 200
-    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.2'
+    assert resp.headers['OpenStack-API-Version'] == 'security-on-demand 1.3'
 
 
 def test_unknown_path_404_and_wrong_method_405_are_json(app):

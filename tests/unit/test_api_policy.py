@@ -30,6 +30,7 @@ EXPECTED = {
     'sod:hosts:list': ADMIN,
     'sod:hosts:show': ADMIN,
     'sod:hosts:evacuation_plan': ADMIN,
+    'sod:hosts:attestation:show': ADMIN,
     'sod:catalog:list': EVERYBODY,
     'sod:catalog:show': EVERYBODY,
     'sod:requests:check': EVERYBODY,

@@ -99,7 +99,7 @@ def test_an_older_api_is_spoken_to_at_its_newest(api, monkeypatch):
         in_process_client(api, '1.2').catalog()
     assert str(caught.value) == (
         'sod-nova API version 1.2 is not served by %s/ (it serves 1.0 to '
-        '1.1; this client reads 1.0 to 1.2)' % api.url)
+        '1.1; this client reads 1.0 to 1.3)' % api.url)
 
 
 def test_a_named_version_is_the_one_sent(api):
@@ -125,9 +125,9 @@ def test_the_endpoint_may_be_named_instead_of_found(api):
 
 
 @pytest.mark.parametrize('version, message', [
-    ('1.7', 'sod-nova API version 1.7 is not one this client reads (1.0 to 1.2)'),
-    ('2.0', 'sod-nova API version 2.0 is not one this client reads (1.0 to 1.2)'),
-    ('one', "--os-sod-api-version 'one': not a version (give MAJOR.MINOR, e.g. 1.2)"),
+    ('1.7', 'sod-nova API version 1.7 is not one this client reads (1.0 to 1.3)'),
+    ('2.0', 'sod-nova API version 2.0 is not one this client reads (1.0 to 1.3)'),
+    ('one', "--os-sod-api-version 'one': not a version (give MAJOR.MINOR, e.g. 1.3)"),
 ])
 def test_a_version_the_client_does_not_read_is_one_line(api, version, message):
     code, out, err = openstack(api, 'sod', 'catalog', 'list',

@@ -11,6 +11,12 @@ from sod_nova.db import relocation as relocation_db
 from sod_nova.relocation import plan as plan_mod
 
 
+def not_found(name):
+    """The 404 of a host without a capability row."""
+    return util.ApiError(404, 'No host named %s has a capability row.'
+                         % name, errors.HOST_NOT_FOUND)
+
+
 @util.handler
 def list_hosts(req):
     context = util.context(req)
@@ -27,8 +33,7 @@ def get_host(req):
     name = util.path_item(req, 'name')
     row = host_obj.get(context, name)
     if row is None:
-        raise util.ApiError(404, 'No host named %s has a capability row.'
-                            % name, errors.HOST_NOT_FOUND)
+        raise not_found(name)
     return util.json_response({'host': host_obj.view(
         row, db_api.now())})
 
@@ -44,8 +49,7 @@ def evacuation_plan(req):
     name = util.path_item(req, 'name')
     rows = host_obj.get_all(context)
     if not any(row.host == name for row in rows):
-        raise util.ApiError(404, 'No host named %s has a capability row.'
-                            % name, errors.HOST_NOT_FOUND)
+        raise not_found(name)
     servers = app.nova.on_host(name)
     tasks = {t.vm: t for t in relocation_db.RelocationStore(
         app.conf).tasks_open(context)}

@@ -6,6 +6,7 @@
 
 import itertools
 
+from sod_nova.api.policies import attestation
 from sod_nova.api.policies import audit
 from sod_nova.api.policies import base
 from sod_nova.api.policies import catalog
@@ -19,4 +20,4 @@ def list_rules():
     return list(itertools.chain(
         base.list_rules(), host.list_rules(), catalog.list_rules(),
         request.list_rules(), server.list_rules(), audit.list_rules(),
-        compliance.list_rules()))
+        compliance.list_rules(), attestation.list_rules()))
