@@ -101,6 +101,29 @@ class TrustEnrollment(BASE, _Base):
     tpm_ak = Column(Text, nullable=True)
 
 
+class TpmState(BASE, _Base):
+    """What a TPM host's verdicts depend on besides its enrollment, kept
+    for the monitor group (see :mod:`sod_nova.db.tpm_state`): the clock of
+    its TPM's last accepted quote and the credentials pending for an AK."""
+
+    __tablename__ = 'sod_tpm_states'
+    __table_args__ = (
+        UniqueConstraint('host', name='uniq_sod_tpm_states0host'),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    host = Column(String(255), nullable=False)
+    #: SHA-256 (hex) of the enrolled EK this state is of.
+    ek_digest = Column(String(64), nullable=False)
+    reset_count = Column(BigInteger, nullable=True)
+    restart_count = Column(BigInteger, nullable=True)
+    clock = Column(BigInteger, nullable=True)
+    #: SHA-256 of the AK (as reported) the pending credentials are for, and
+    #: of each credential's expected activation proof, oldest first.
+    pending_ak = Column(String(64), nullable=True)
+    pending_proofs = Column(Text, nullable=True)
+
+
 class EvidenceRejection(BASE, _Base):
     """Reports rejected without a state change, per host and reason
     (see :mod:`sod_nova.db.evidence_rejections`)."""
