@@ -49,6 +49,13 @@ def activation_proof(secret, ak_name):
                     hashlib.sha256).hexdigest()
 
 
+def fingerprint(text):
+    """SHA-256 (hex) of an EK or AK as enrolled or reported, or of an
+    activation proof: what the group's database keeps of it (of a
+    credential, the hash of its proof, never its secret)."""
+    return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
+
+
 def decode_ek(text):
     """The EK :class:`~sod_nova.trust.tpm2.PublicArea` of enrolled text."""
     area = tpm2.parse_public(_b64(text, 'endorsement key'))
@@ -95,9 +102,10 @@ def _check(enrollment, ek, field, evidence):
         tpm2.check_ak(ak)
         pending = enrollment.tpm_pending
         proof = field['activation']
-        if not (pending and pending[0] == field['ak'] and isinstance(proof, str)
-                and any(hmac.compare_digest(proof, activation_proof(s, ak.name))
-                        for s in pending[1])):
+        if not (pending and isinstance(proof, str)
+                and pending[0] == fingerprint(field['ak'])
+                and any(hmac.compare_digest(fingerprint(proof), digest)
+                        for digest in pending[1])):
             return Result('attestation key not activated under the enrolled '
                           'endorsement key', credential_for=ak)
         activated = ak

@@ -78,15 +78,21 @@ class Enrollment:
     #: Monitor time the record was read from the database.
     reloaded: float = 0.0
     #: TPM hosts: the enrolled EK and the activated AK (tpm2.PublicArea),
-    #: the AK as reported (base64), ``(AK text, (secret, ...))`` of the
-    #: credentials sent for its activation, and the clock of the last
-    #: accepted quote.
+    #: the AK as reported (base64), ``(AK digest, (proof digest, ...))`` of
+    #: the credentials the group sent for an AK's activation
+    #: (:func:`~sod_nova.trust.attestation.fingerprint`), and the clock of
+    #: the last accepted quote; both as the group's database holds them.
     tpm_ek: object = None
     tpm_ek_text: str = None
     tpm_ak: object = None
     tpm_ak_text: str = None
     tpm_pending: tuple = None
     tpm_clock: object = None
+    #: Where a credential minted for the host is stored for the group
+    #: before it is sent: ``tpm_store(fn, *args)`` runs a database call
+    #: (the monitor's :meth:`~sod_nova.trust.monitor.database.Database.call`);
+    #: None keeps it in this record only.
+    tpm_store: object = None
     #: Signatures (their first 96 bits, as sent) of the last reports
     #: accepted from this host: a flood of replays is rejected without an
     #: Ed25519 verify each.

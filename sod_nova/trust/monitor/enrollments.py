@@ -3,10 +3,12 @@
 Only enrolled hosts have state (a name nobody enrolled leaves none behind).
 A record carries what the verifier needs besides the key: the freshness of
 the host's reports, the signatures of its last accepted reports, and its
-TPM's keys and pending credentials.
+TPM's keys, clock and pending credentials, each read from the group's
+database, where every member writes them.
 """
 
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.db import tpm_state
 from sod_nova.trust import keys
 from sod_nova.trust import verify
 from sod_nova.trust.monitor import tpm_enrollment
@@ -35,9 +37,11 @@ class EnrollmentCache:
         self.written = {}
 
     def get(self, host, now):
-        """``host``'s record (cached, else read), or None if not enrolled."""
+        """``host``'s record (cached, else read), or None if not enrolled.
+        A TPM host awaiting activation is read again: any member of the
+        group may have sent it a credential or activated its AK."""
         record = self.records.get(host)
-        if record is not None:
+        if record is not None and not tpm_enrollment.awaiting(record):
             return record
         return self.reload(host, now)
 
@@ -53,8 +57,8 @@ class EnrollmentCache:
         self.written.clear()
 
     def reload(self, host, now):
-        """Read ``host``'s enrollment again; keeps what the cached record
-        learnt from reports while the key (and the TPM's keys) stayed."""
+        """Read ``host``'s enrollment (and its TPM state) again; keeps the
+        signatures the cached record remembers while the key stayed."""
         row = self._database.call(db_enrollment.get, host)
         if row is None or row.public_key is None:
             self.forget(host)
@@ -64,10 +68,12 @@ class EnrollmentCache:
             public_key=keys.load_public_key(row.public_key),
             key_text=row.public_key, freshness=freshness(row), reloaded=now)
         tpm_enrollment.load(record, row)
+        if row.tpm_ek:
+            tpm_enrollment.load_state(
+                record, self._database.call(tpm_state.get, host))
+            record.tpm_store = self._database.call
         cached = self.records.get(host)
         if cached is not None and cached.key_text == row.public_key:
             record.accepted = cached.accepted
-            if tpm_enrollment.same(cached, row):   # same EK and AK: keep their state
-                record.tpm_pending, record.tpm_clock = cached.tpm_pending, cached.tpm_clock
         self.records[host] = record
         return record

@@ -14,6 +14,7 @@ from oslo_log import log as logging
 from sod_nova import trust
 from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
+from sod_nova.trust import attestation
 from sod_nova.trust import verify
 from sod_nova.trust.monitor import enrollments as enrollments_mod
 from sod_nova.trust.monitor import tpm_enrollment
@@ -73,7 +74,7 @@ class VerdictRecorder:
         todo = list(range(len(envelopes)))
         accepted = set()
         for _attempt in range(ATTEMPTS):
-            planned = []      # (report index, record, update, AK to store)
+            planned = []      # (report index, record, update, TPM write)
             for i in todo:
                 verdict, record = self._verify(envelopes[i], now)
                 if self._domains is not None and verdict.fresh:
@@ -82,13 +83,13 @@ class VerdictRecorder:
                 update = self._plan(verdict, record, now)
                 if update is not None:
                     planned.append((i, record, update,
-                                    tpm_enrollment.to_activate(verdict, record)))
+                                    tpm_enrollment.to_write(verdict, record)))
             if not planned:
                 break
             results, stored = self._database.transaction(self._write, planned)
             todo = []
-            for (i, record, update, ak_text), result in zip(planned, results,
-                                                            strict=True):
+            for (i, record, update, tpm), result in zip(planned, results,
+                                                        strict=True):
                 if result is None:          # another replica was first
                     self._enrollments.forget(record.host)
                     todo.append(i)
@@ -97,7 +98,7 @@ class VerdictRecorder:
                 if verdicts[i].fresh:
                     verify.remember(record, envelopes[i])
                 if i in stored:
-                    tpm_enrollment.activated(record, verdicts[i], ak_text)
+                    tpm_enrollment.activated(record, verdicts[i], tpm)
                 self._recorded(verdicts[i], record, update, result)
             if not todo:
                 break
@@ -116,18 +117,15 @@ class VerdictRecorder:
     @staticmethod
     def _write(context, planned):
         """The batch's transaction: freshness moves and host rows, and the
-        attestation keys whose activation an accepted report proved.
-        ``(advance_many's results, indexes of the reports whose AK was
-        stored)``."""
+        TPM state of accepted reports (the attestation keys whose activation
+        they proved, their TPM clocks). ``(advance_many's results, indexes
+        of the reports whose AK was stored)``."""
         results = db_enrollment.advance_many(
-            context, [update for _i, _r, update, _ak in planned])
-        stored = set()
-        for (i, record, _update, ak_text), result in zip(planned, results,
-                                                        strict=True):
-            if (result is not None and ak_text is not None
-                    and db_enrollment.activate_ak(context, record.host,
-                                                  record.key_text, ak_text)):
-                stored.add(i)
+            context, [update for _i, _r, update, _tpm in planned])
+        stored = tpm_enrollment.store(context, [
+            (i, record, tpm) for (i, record, _update, tpm), result
+            in zip(planned, results, strict=True)
+            if result is not None and tpm is not None])
         return results, stored
 
     def _verify(self, envelope, now):
@@ -271,7 +269,8 @@ class VerdictRecorder:
         unopened (another TPM, or a host key used without its TPM)."""
         verify.remember(record, envelope)
         pending = record.tpm_pending
-        if (pending and pending[0] == verdict.evidence.tpm['ak']
+        if (pending and pending[0] == attestation.fingerprint(
+                verdict.evidence.tpm['ak'])
                 and len(pending[1]) >= tpm_enrollment.PENDING_CREDENTIALS):
             self._alerts.count(record.host, verdict.code, '%s (%d credentials '
                                'unanswered)' % (verdict.reason, len(pending[1])))

@@ -3,14 +3,18 @@
 Until a host's attestation key (AK) is activated under its enrolled EK, its
 reports change no state and each is answered with a MakeCredential secret;
 the report proving the TPM released it stores the AK in the host's
-enrollment row. See doc/source/contributor/trust-plane.rst.
+enrollment row. Pending credentials and the TPM clock are the group's
+(:mod:`sod_nova.db.tpm_state`). See doc/source/contributor/trust-plane.rst.
 """
 
 import base64
+import dataclasses
 import os
 
 from oslo_log import log as logging
 
+from sod_nova.db import enrollment as db_enrollment
+from sod_nova.db import tpm_state
 from sod_nova.trust import attestation
 from sod_nova.trust import tpm2
 
@@ -32,26 +36,75 @@ def load(record, row):
         record.tpm_ak_text = row.tpm_ak
 
 
-def same(record, row):
-    """Whether ``row`` still holds the EK and AK ``record`` was loaded with
-    (a re-enrollment replaces the EK and forgets the AK)."""
-    return ((row.tpm_ek or None) == record.tpm_ek_text
-            and (row.tpm_ak or None) == record.tpm_ak_text)
+def load_state(record, state):
+    """Fill ``record``'s TPM clock and pending credentials from the group's
+    :class:`~sod_nova.db.tpm_state.TpmStateRow` ``state`` (or None), if it
+    is of the enrolled EK."""
+    if (state is None or record.tpm_ek_text is None
+            or state.ek_digest != attestation.fingerprint(record.tpm_ek_text)):
+        return
+    if state.clock is not None:
+        record.tpm_clock = attestation.Clock(*state.clock)
+    if state.pending_ak is not None:
+        record.tpm_pending = (state.pending_ak, state.pending_proofs)
 
 
-def to_activate(verdict, record):
-    """The AK (base64, as reported) whose activation a fresh verdict
-    proved, to store in the host's enrollment row; or None."""
+def awaiting(record):
+    """Whether ``record``'s host has an AK awaiting activation: its
+    credentials and its activation are any member's to move, so the record
+    is read again for each report."""
+    return record.tpm_ek is not None and (
+        record.tpm_ak is None or record.tpm_pending is not None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Write:
+    """What an accepted report stores of its TPM attestation, with it."""
+
+    #: The AK (base64, as reported) whose activation the report proved.
+    ak_text: str = None
+    #: Its quote's clock (:class:`~sod_nova.db.tpm_state.QuoteWrite`).
+    quote: object = None
+
+
+def to_write(verdict, record):
+    """The :class:`Write` of ``verdict`` once its report is accepted, or
+    None."""
     result = verdict.tpm
-    if (result is None or result.activated is None or not verdict.fresh
-            or record is None):
+    if result is None or record is None or record.tpm_ek_text is None:
         return None
-    return verdict.evidence.tpm['ak']
+    ak_text = (verdict.evidence.tpm['ak'] if result.activated is not None
+               and verdict.fresh else None)
+    quote = None
+    if result.clock is not None:
+        clock = result.clock
+        quote = tpm_state.QuoteWrite(
+            record.host, attestation.fingerprint(record.tpm_ek_text),
+            (clock.reset_count, clock.restart_count, clock.clock))
+    if ak_text is None and quote is None:
+        return None
+    return Write(ak_text, quote)
 
 
-def activated(record, verdict, ak_text):
-    """The AK ``ak_text`` is stored: its quotes count from now on."""
-    record.tpm_ak, record.tpm_ak_text = verdict.tpm.activated, ak_text
+def store(context, accepted):
+    """Store the :class:`Write` of each accepted report, ``(index,
+    record, write)``, in the transaction that consumed them; the indexes of
+    the reports whose AK was stored."""
+    stored, quotes = set(), []
+    for i, record, write in accepted:
+        done = write.ak_text is not None and db_enrollment.activate_ak(
+            context, record.host, record.key_text, write.ak_text)
+        if done:
+            stored.add(i)
+        if write.quote is not None:
+            quotes.append(dataclasses.replace(write.quote, activated=done))
+    tpm_state.record_quotes(context, quotes)
+    return stored
+
+
+def activated(record, verdict, write):
+    """The AK of ``write`` is stored: its quotes count from now on."""
+    record.tpm_ak, record.tpm_ak_text = verdict.tpm.activated, write.ak_text
     record.tpm_pending = None
     LOG.info('%(host)s: attestation key activated under the enrolled '
              'endorsement key', {'host': record.host})
@@ -59,19 +112,27 @@ def activated(record, verdict, ak_text):
 
 def credential(verdict, record):
     """The credential for the AK of a report awaiting its activation, to
-    send with the next challenge (kept in ``record`` until proved), or
-    None."""
+    send with the next challenge (stored for the group first, when
+    ``record`` has a store), or None."""
     result = verdict.tpm
     if result is None or result.credential_for is None or record is None:
         return None
-    ak_text = verdict.evidence.tpm['ak']
+    ak = attestation.fingerprint(verdict.evidence.tpm['ak'])
+    name = result.credential_for.name
     secret = os.urandom(SECRET_BYTES)
-    blob, seed = tpm2.make_credential(record.tpm_ek, result.credential_for.name,
-                                      secret)
-    secrets = ()
-    if record.tpm_pending and record.tpm_pending[0] == ak_text:
-        secrets = record.tpm_pending[1][-(PENDING_CREDENTIALS - 1):]
-    record.tpm_pending = (ak_text, (*secrets, secret))
+    blob, seed = tpm2.make_credential(record.tpm_ek, name, secret)
+    proof = attestation.fingerprint(attestation.activation_proof(secret, name))
+    if record.tpm_store is not None:
+        proofs = record.tpm_store(
+            tpm_state.add_credential, record.host,
+            attestation.fingerprint(record.tpm_ek_text), ak, proof,
+            PENDING_CREDENTIALS)
+    else:
+        proofs = ()
+        if record.tpm_pending and record.tpm_pending[0] == ak:
+            proofs = record.tpm_pending[1][-(PENDING_CREDENTIALS - 1):]
+        proofs = (*proofs, proof)
+    record.tpm_pending = (ak, tuple(proofs))
     LOG.info('%(host)s: credential sent for its attestation key',
              {'host': record.host})
     return {'blob': base64.b64encode(blob).decode('ascii'),
