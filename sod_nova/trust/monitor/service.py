@@ -16,10 +16,12 @@ from oslo_service import service as oslo_service
 from sod_nova import hostname
 from sod_nova import trust
 from sod_nova.conf import catalog as catalog_conf
+from sod_nova.db import api as db_api
 from sod_nova.db import enrollment as db_enrollment
 from sod_nova.db import evidence_rejections
 from sod_nova.metrics import exporter as metrics_exporter
 from sod_nova.metrics import trust as trust_metrics
+from sod_nova.trust import ear
 from sod_nova.trust import keys
 from sod_nova.trust import platform
 from sod_nova.trust import references as references_mod
@@ -113,6 +115,8 @@ class TrustMonitor(oslo_service.Service):
 
     def start(self):
         trust_conf = self.conf.sod_trust
+        self._ear_signer = ear.optional_signer(   # a bad key stops the start
+            self.conf.sod_attestation.signing_key_file)
         if self.catalog is None:
             self.catalog = catalog_conf.load_catalog(self.conf)
         self.challenger.load_keys()
@@ -208,6 +212,17 @@ class TrustMonitor(oslo_service.Service):
     def _publish(self, host, old, new, reason, architecture):
         change = {'host': host, 'old_state': old, 'new_state': new,
                   'reason': reason, 'architecture': architecture}
+        signer = getattr(self, '_ear_signer', None)
+        if signer is not None:
+            try:
+                # The row as recorded (its capabilities and evidence time).
+                row = self.database.call(db_api.host_get, host)
+                change['ear'] = ear.issue(
+                    signer, host, new, reason, row and row.capability_mask,
+                    row and row.last_evidence_at, self._now())
+            except Exception:
+                LOG.exception('%(host)s: no EAR for the trust change',
+                              {'host': host})
         self._notify(trust.TRUST_CHANGED_EVENT, change)
         for callback in list(self._listeners):
             try:
