@@ -9,6 +9,7 @@ The fields and limits: ``doc/source/contributor/architecture-notes.rst``.
 import base64
 import binascii
 import dataclasses
+import hashlib
 import json
 import math
 import re
@@ -158,6 +159,142 @@ def parse(data):
         event_log=_event_log(doc['event_log']), pcrs=_pcrs(doc['pcrs']),
         runtime=_runtime(doc['runtime']), tpm=doc.get('tpm'),
         platform=doc.get('platform'))
+
+
+#: The fields that change from one report of a boot to the next, as a
+#: :class:`Parser` finds them: the key as it precedes the value, the
+#: value's form (a whole JSON token), and two stand-ins of that form.
+_SLOTS = (
+    (b'"nonce":"', re.compile(rb'[0-9a-f]{64}(?=")'), (b'f' * 64, b'e' * 64)),
+    (b'"sequence":', re.compile(rb'[1-9][0-9]{0,18}(?=[,}])'), (b'7', b'8')),
+    (b'"timestamp":', re.compile(
+        rb'-?(?:0|[1-9][0-9]{0,18})(?:\.[0-9]{1,20})?(?:[eE][-+]?[0-9]{1,3})?'
+        rb'(?=[,}])'), (b'0.5', b'0.25')),
+)
+#: Templates a :class:`Parser` keeps (about 2 kB each): one per host and
+#: boot of those it hears from.
+TEMPLATES_KEPT = 16384
+
+
+class Parser:
+    """:func:`parse` for the reports of many hosts, each of which sends the
+    same document report after report but for its nonce, sequence and
+    timestamp.
+
+    A document is cut into its template (everything but those three
+    values) and the values. The second time a template is seen, it is
+    parsed with stand-in values too; if that changes exactly the three
+    fields, the template is kept with its parsed, checked fields, and a
+    later document of that template costs checking three values instead
+    of a parse. Whatever a document holds, the result is
+    :func:`parse`'s (anything unusual is parsed in full).
+    """
+
+    def __init__(self, kept=TEMPLATES_KEPT):
+        self._kept = kept
+        # digest of a template -> None (seen once), False (not usable) or
+        # the Evidence parsed from it.
+        self._templates = {}
+        self._last = (None, None)        # (data, its cut and digest)
+
+    def known(self, data):
+        """:func:`parse`'s result for ``data`` if its template is known and
+        its values valid, else None; never raises. For unsigned ``data``,
+        as for :func:`peek`'s: only to refuse a report cheaply."""
+        cut = self._cut(data)
+        known = cut and self._templates.get(cut[2])
+        return _filled(known, cut[1]) if known else None
+
+    def parse(self, data):
+        evidence = self.known(data)
+        if evidence is not None:
+            return evidence
+        evidence = parse(data)           # raises for a malformed one
+        cut = self._cut(data)
+        templates = self._templates
+        if cut is not None and templates.get(cut[2], 0) is None:
+            templates[cut[2]] = _template(cut[0], cut[1], evidence)
+        elif cut is not None and cut[2] not in templates:
+            while len(templates) >= self._kept:
+                del templates[next(iter(templates))]
+            templates[cut[2]] = None     # seen once: checked if seen again
+        return evidence
+
+    def _cut(self, data):
+        """``(pieces, values, template digest)`` of ``data`` or None; the
+        last one is remembered (a report is cut once)."""
+        if self._last[0] is not data:
+            cut = _cut(data)
+            if cut is not None:
+                cut += (hashlib.sha256(b''.join(
+                    b'%d:%s' % (len(p), p) for p in cut[0])).digest(),)
+            self._last = (data, cut)
+        return self._last[1]
+
+
+def _cut(data):
+    """``(pieces, values)``: ``data`` is the pieces with the values of
+    :data:`_SLOTS` between them; None when one is not found."""
+    pieces, values, start = [], [], 0
+    for key, form, _stand_ins in _SLOTS:
+        at = data.find(key, start)
+        match = form.match(data, at + len(key)) if at >= 0 else None
+        if match is None:
+            return None
+        pieces.append(data[start:match.start()])
+        values.append(match.group())
+        start = match.end()
+    pieces.append(data[start:])
+    return pieces, values
+
+
+def _values(values):
+    """``(nonce, sequence, timestamp)`` as :func:`parse` reads the slots'
+    ``values``, or None when it would refuse them."""
+    nonce, sequence, timestamp = values
+    sequence = int(sequence)
+    if sequence > MAX_INT:
+        return None
+    if timestamp.isdigit() or timestamp[1:].isdigit():     # an integer
+        timestamp = float(int(timestamp))
+    else:
+        timestamp = float(timestamp)
+        if not math.isfinite(timestamp):
+            return None
+    return nonce.decode('ascii'), sequence, timestamp
+
+
+def _filled(template, values):
+    read = _values(values)
+    if read is None:
+        return None
+    nonce, sequence, timestamp = read
+    t = template            # its own dicts, as parse() gives each report
+    return Evidence(t.host, t.architecture, t.boot_id, sequence, nonce,
+                    timestamp, t.event_log, dict(t.pcrs), dict(t.runtime))
+
+
+def _template(pieces, values, evidence):
+    """``evidence`` (parsed from the pieces and ``values``) if parsing the
+    pieces with stand-in values changes exactly its nonce, sequence and
+    timestamp, else False (also for one with the optional fields, whose
+    TPM quote changes every report)."""
+    if evidence.tpm is not None or evidence.platform is not None:
+        return False
+    stand_ins = [next(s for s in slot[2] if s != value)
+                 for slot, value in zip(_SLOTS, values, strict=True)]
+    data = pieces[0] + b''.join(
+        s + p for s, p in zip(stand_ins, pieces[1:], strict=True))
+    try:
+        other = parse(data)
+    except EvidenceError:
+        return False
+    read = _values(stand_ins)
+    if read is None or dataclasses.replace(
+            evidence, nonce=read[0], sequence=read[1],
+            timestamp=read[2]) != other:
+        return False
+    return evidence
 
 
 #: What follows each key peek looks for, matched where the key ends.

@@ -191,8 +191,8 @@ def advance(state, boot_id, sequence, nonce_at):
                                % (sequence, last))
 
 
-#: Boot-check findings a :class:`Verifier` keeps, least recently used
-#: dropped first (one per distinct boot log its hosts quote; a fleet of one
+#: Boot-check findings a :class:`Verifier` keeps, the oldest dropped
+#: first (one per distinct boot log its hosts quote; a fleet of one
 #: image needs one per architecture), and the longest log kept: at most
 #: about 1024 x 64 events in memory, whatever a host sends.
 BOOT_FINDINGS_KEPT = 1024
@@ -218,6 +218,7 @@ class Verifier:
         # freshness check before the signature and the full one after it
         # read the same nonce, so its MAC is computed once.
         self._last_nonce = (None, None, None)
+        self._parser = evidence_mod.Parser()
 
     def verify(self, envelope, lookup, now):
         """The :class:`Verdict` on ``envelope``; never raises.
@@ -259,7 +260,9 @@ class Verifier:
         # flood of stale forgeries and replays costs a few regex searches
         # each). It is not attributable either way; only the label may
         # differ. What looks fresh is checked in full below.
-        peeked = evidence_mod.peek(data)
+        early = self._parser.known(data)     # unsigned: only to refuse
+        peeked = ((early.boot_id, early.sequence, early.nonce) if early
+                  else evidence_mod.peek(data))
         if peeked is not None:
             verdict = self._freshness(enrollment, *peeked, now)[1]
             if verdict is not None:
@@ -270,7 +273,7 @@ class Verifier:
             return rejected(host, SIGNATURE, str(exc))
         signed[0] = host
         try:
-            evidence = evidence_mod.parse(data)
+            evidence = early or self._parser.parse(data)
         except evidence_mod.EvidenceError as exc:
             return Verdict(host, trust.UNTRUSTED, str(exc))
         if evidence.host != enrollment.host:
@@ -348,12 +351,12 @@ class Verifier:
         key = (evidence.architecture, evidence.event_log,
                tuple(sorted(evidence.pcrs.items())))
         findings = self._boot_findings
-        finding = findings.pop(key, _MISSING)
+        finding = findings.get(key, _MISSING)
         if finding is _MISSING:
             finding = self._replay_problem(evidence)
             while len(findings) >= BOOT_FINDINGS_KEPT:
                 findings.pop(next(iter(findings)), None)
-        findings[key] = finding        # the most recently used last
+            findings[key] = finding
         return finding
 
     def _replay_problem(self, evidence):

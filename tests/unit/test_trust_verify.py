@@ -467,3 +467,72 @@ def test_advance_window_shifts_and_forgets_beyond_63():
     _, state, _ = verify.advance(state, 'b', 3 + 100 + 63, 1.0)
     assert state.seen == 1 << 62         # 103 is 63 behind: still known
     assert verify.advance(state, 'b', 103, 1.0)[0] == 'replay'
+
+
+def _texts(sequences, **changes):
+    """Canonical documents of one hyperwall host, one per sequence."""
+    backend = backends.load('hyperwall')
+    return [evidence.canonical(dataclasses.replace(
+        report(backend, sequence=s), **changes).to_document()).encode()
+        for s in sequences]
+
+
+def _parsed(parser, data):
+    try:
+        return parser.parse(data)
+    except evidence.EvidenceError as exc:
+        return str(exc)
+
+
+def _full(data):
+    try:
+        return evidence.parse(data)
+    except evidence.EvidenceError as exc:
+        return str(exc)
+
+
+def test_a_hosts_template_parses_as_a_full_parse_would():
+    parser = evidence.Parser()
+    texts = _texts(range(1, 5))
+    assert parser.known(texts[2]) is None          # not yet: seen twice first
+    for data in texts:
+        assert parser.parse(data) == evidence.parse(data)
+    assert parser.known(texts[3]) == evidence.parse(texts[3])
+    # Each report gets dicts of its own.
+    parser.parse(texts[3]).runtime['memory_violations'] = 9
+    assert parser.parse(texts[3]).runtime == {'memory_violations': 0}
+    # Values of the template's slots that parse() refuses or reads
+    # otherwise: the same error or value from the template.
+    template = texts[3]
+    for old, new in [(b'"sequence":4', b'"sequence":9999999999999999999'),
+                     (b'"sequence":4', b'"sequence":9223372036854775807'),
+                     (b'"timestamp":1000000.0', b'"timestamp":1e999'),
+                     (b'"timestamp":1000000.0', b'"timestamp":-0'),
+                     (b'"timestamp":1000000.0', b'"timestamp":25'),
+                     (b'"timestamp":1000000.0', b'"timestamp":-2.5e3'),
+                     (b'"timestamp":1000000.0', b'"timestamp":12345678901234567890')]:
+        data = template.replace(old, new)
+        assert data != template
+        assert _parsed(parser, data) == _full(data), new
+    assert parser.parse(template.replace(b'"timestamp":1000000.0',
+                                         b'"timestamp":-0')).timestamp == 0.0
+
+
+def test_a_template_whose_slot_is_not_the_field_is_never_used():
+    # A duplicate key: the last one counts, not the one a template would cut.
+    parser = evidence.Parser()
+    texts = [t.replace(b'"sequence":', b'"sequence":1,"sequence":', 1)
+             for t in _texts(range(2, 6))]
+    for data in texts:
+        assert parser.parse(data) == evidence.parse(data)
+        assert parser.parse(data).sequence == int(
+            data.split(b'"sequence":1,"sequence":')[1].split(b',')[0])
+    assert parser.known(texts[-1]) is None
+
+
+def test_a_tpm_or_platform_report_keeps_no_template():
+    parser = evidence.Parser()
+    texts = _texts(range(1, 4), platform={'model': 'x'})
+    for data in texts:
+        assert parser.parse(data) == evidence.parse(data)
+    assert parser.known(texts[-1]) is None
