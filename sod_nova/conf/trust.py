@@ -107,7 +107,10 @@ relocation engine consumes.
         sample_default='<hostname>',
         help="""
 Monitor: this monitor's name, written in the ``monitor`` column of the host
-rows it owns. Several monitors sharing one database must have distinct names.
+rows it owns. The members of one monitor group (one ``monitor_topic``, the
+same hosts, the reports shared among them) have one name; monitors that share
+a database but serve different hosts (``monitor_hosts``,
+``monitor_architectures``) need distinct names.
 """),
     cfg.ListOpt(
         'monitor_hosts',
