@@ -381,8 +381,12 @@ class MigrationManager:
                 self._project_moves.record(project_of.get(task.vm), now)
             prepared = self.mover.prepare(state, task, server, effective)
             if isinstance(prepared, mover_mod.Call):
-                calls.append((prepared, self._calls().submit(
-                    self.mover.call, prepared)))
+                calls.append((prepared, None if len(chosen) == 1 else
+                              self._calls().submit(self.mover.call, prepared)))
             state.forget(task.vm)
         for prepared, future in calls:
-            self.mover.complete(state, prepared, *future.result())
+            # A lone request leaves from this thread: no pool thread to wake
+            # between the decision and Nova.
+            outcome = (future.result() if future is not None
+                       else self.mover.call(prepared))
+            self.mover.complete(state, prepared, *outcome)
