@@ -315,20 +315,53 @@ def _advance(context, updates):
                 table.c.host.in_(some))):
             current[row.host] = (row.public_key, (
                 row.boot_id, row.last_sequence, row.seen, row.nonce_ms))
-    moved, params = [], []
+    moved, final = [], {}
     for u in updates:
         ok = current.get(u.host) == (u.key, tuple(u.expect))
         moved.append(ok)
-        if ok:
-            current[u.host] = (u.key, tuple(u.new))
-            params.append({'w_host': u.host, 'w_key': u.key,
-                           'w_boot': u.expect[0], 'w_seq': u.expect[1],
-                           'w_seen': u.expect[2], 'w_ms': u.expect[3],
-                           'boot': u.new[0], 'seq': u.new[1],
-                           'seen': u.new[2], 'ms': u.new[3]})
-    if params:
-        session.execute(_ADVANCE, params)
+        if not ok:
+            continue
+        current[u.host] = (u.key, tuple(u.new))
+        new = {'boot': u.new[0], 'seq': u.new[1], 'seen': u.new[2],
+               'ms': u.new[3]}
+        if u.host in final:      # a chain of one host's reports: one write
+            final[u.host].update(new)
+        else:
+            final[u.host] = dict(new, w_host=u.host, w_key=u.key,
+                                 w_boot=u.expect[0], w_seq=u.expect[1],
+                                 w_seen=u.expect[2], w_ms=u.expect[3])
+    if final:
+        _write_freshness(session, list(final.values()))
     return moved
+
+
+def _write_freshness(session, params):
+    """Run :data:`_ADVANCE` for each of ``params`` (one per host). MySQL's
+    drivers send an ``executemany`` of UPDATEs one statement a row, a round
+    trip each: there, one UPDATE joins the rows to the batch's values."""
+    if session.get_bind().dialect.name not in ('mysql', 'mariadb'):
+        session.execute(_ADVANCE, params)
+        return
+    for start in range(0, len(params), 500):
+        some = params[start:start + 500]
+        rows = _JOINED_FIRST + _JOINED_NEXT * (len(some) - 1)
+        args = [p[name] for p in some for name in _JOINED_ORDER]
+        session.connection().exec_driver_sql(
+            _JOINED_ADVANCE % rows, tuple(args) + (values.now(),))
+
+
+_JOINED_FIRST = ('SELECT %s AS h, %s AS k, %s AS wb, %s AS ws, %s AS wn, '
+                 '%s AS wm, %s AS b, %s AS s, %s AS n, %s AS m')
+_JOINED_NEXT = ' UNION ALL SELECT ' + ', '.join(['%s'] * 10)
+_JOINED_ORDER = ('w_host', 'w_key', 'w_boot', 'w_seq', 'w_seen', 'w_ms',
+                 'boot', 'seq', 'seen', 'ms')
+#: :data:`_ADVANCE` for many hosts at once, on MySQL (``%s``: the rows).
+_JOINED_ADVANCE = (
+    'UPDATE sod_trust_enrollments AS e JOIN (%s) AS v ON e.host = v.h '
+    'AND e.public_key = v.k AND e.boot_id <=> v.wb AND e.last_sequence = '
+    'v.ws AND e.seen = v.wn AND e.nonce_ms = v.wm SET e.boot_id = v.b, '
+    'e.last_sequence = v.s, e.seen = v.n, e.nonce_ms = v.m, '
+    'e.updated_at = %%s')
 
 
 def _advance_statement():
