@@ -8,6 +8,7 @@ out frozen rows detached from the session. See
 
 import dataclasses
 import datetime
+import functools
 import os
 import threading
 
@@ -398,7 +399,8 @@ def set_trust_many(context, writes, skip_foreign=False):
     if inserts:
         context.session.execute(sa.insert(table), inserts)
     if updates:
-        context.session.execute(_SET_TRUST, updates)
+        update_many(context, table, (('host', 'w_host', False),), tuple(
+            (name, name) for name in _TRUST_COLUMNS), updates)
     return results
 
 
@@ -433,10 +435,43 @@ def _values(row, **extra):
     return dict({name: row[name] for name in _TRUST_COLUMNS}, **extra)
 
 
-#: Set the trust columns of one host (named by ``w_host``); executed with
-#: one parameter set per host (``updated_at`` follows on its own).
-_SET_TRUST = sa.update(models.Host.__table__).where(
-    models.Host.__table__.c.host == sa.bindparam('w_host'))
+def update_many(context, table, match, changes, rows):
+    """UPDATE ``table`` once for each of ``rows`` (dicts of parameters), in
+    the caller's transaction: the row whose columns equal the ``match``
+    parameters (``(column, parameter, null-safe)``) takes the ``changes``
+    parameters (``(column, parameter)``), and ``updated_at`` the time.
+
+    One ``executemany``; on MySQL, whose drivers send that one statement a
+    row (a round trip each), one UPDATE joined to the rows' values.
+    """
+    session = context.session
+    if session.get_bind().dialect.name not in ('mysql', 'mariadb'):
+        session.execute(_update_statement(table, match, changes), rows)
+        return
+    names = [p for _c, p, _n in match] + [p for _c, p in changes]
+    first = 'SELECT ' + ', '.join('%s AS ' + n for n in names)
+    more = ' UNION ALL SELECT ' + ', '.join(['%s'] * len(names))
+    on = ' AND '.join('t.%s %s v.%s' % (c, '<=>' if null else '=', p)
+                      for c, p, null in match)
+    sets = ''.join('t.%s = v.%s, ' % change for change in changes)
+    for start in range(0, len(rows), 500):
+        some = rows[start:start + 500]
+        session.connection().exec_driver_sql(
+            'UPDATE ' + table.name + ' AS t JOIN (' + first
+            + more * (len(some) - 1) + ') AS v ON ' + on + ' SET ' + sets
+            + 't.updated_at = %s',
+            tuple(r[n] for r in some for n in names) + (values.now(),))
+
+
+@functools.cache
+def _update_statement(table, match, changes):
+    """:func:`update_many`'s statement, built once (its compiled form is
+    cached: a row costs one execution of it)."""
+    c = table.c
+    return sa.update(table).where(*(
+        c[column].is_not_distinct_from(sa.bindparam(p)) if null
+        else c[column] == sa.bindparam(p) for column, p, null in match
+    )).values({column: sa.bindparam(p) for column, p in changes})
 
 
 def log_transition(host, old_state, state, reason):

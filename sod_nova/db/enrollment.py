@@ -299,8 +299,9 @@ def _advance(context, updates):
 
     The hosts' rows are claimed first (locked for writing), read, and the
     updates whose ``expect`` and key the rows hold (in order: a batch may
-    chain several reports of one host) are written with one
-    ``executemany``: a handful of statements per batch, not one per report.
+    chain several reports of one host: one write from its first state to
+    its last) are written with :func:`~sod_nova.db.api.update_many`: a
+    handful of statements per batch, not one per report.
     """
     session = context.session
     table = TrustEnrollment.__table__
@@ -331,56 +332,18 @@ def _advance(context, updates):
                                  w_boot=u.expect[0], w_seq=u.expect[1],
                                  w_seen=u.expect[2], w_ms=u.expect[3])
     if final:
-        _write_freshness(session, list(final.values()))
+        api.update_many(context, table, _FRESHNESS_MATCH, _FRESHNESS_CHANGES,
+                        list(final.values()))
     return moved
 
 
-def _write_freshness(session, params):
-    """Run :data:`_ADVANCE` for each of ``params`` (one per host). MySQL's
-    drivers send an ``executemany`` of UPDATEs one statement a row, a round
-    trip each: there, one UPDATE joins the rows to the batch's values."""
-    if session.get_bind().dialect.name not in ('mysql', 'mariadb'):
-        session.execute(_ADVANCE, params)
-        return
-    for start in range(0, len(params), 500):
-        some = params[start:start + 500]
-        rows = _JOINED_FIRST + _JOINED_NEXT * (len(some) - 1)
-        args = [p[name] for p in some for name in _JOINED_ORDER]
-        session.connection().exec_driver_sql(
-            _JOINED_ADVANCE % rows, tuple(args) + (values.now(),))
-
-
-_JOINED_FIRST = ('SELECT %s AS h, %s AS k, %s AS wb, %s AS ws, %s AS wn, '
-                 '%s AS wm, %s AS b, %s AS s, %s AS n, %s AS m')
-_JOINED_NEXT = ' UNION ALL SELECT ' + ', '.join(['%s'] * 10)
-_JOINED_ORDER = ('w_host', 'w_key', 'w_boot', 'w_seq', 'w_seen', 'w_ms',
-                 'boot', 'seq', 'seen', 'ms')
-#: :data:`_ADVANCE` for many hosts at once, on MySQL (``%s``: the rows).
-_JOINED_ADVANCE = (
-    'UPDATE sod_trust_enrollments AS e JOIN (%s) AS v ON e.host = v.h '
-    'AND e.public_key = v.k AND e.boot_id <=> v.wb AND e.last_sequence = '
-    'v.ws AND e.seen = v.wn AND e.nonce_ms = v.wm SET e.boot_id = v.b, '
-    'e.last_sequence = v.s, e.seen = v.n, e.nonce_ms = v.m, '
-    'e.updated_at = %%s')
-
-
-def _advance_statement():
-    """The conditional update of one host's freshness, built once (its
-    compiled form is cached: a report costs one statement execution)."""
-    table = TrustEnrollment.__table__
-    c = table.c
-    return sa.update(table).where(
-        c.host == sa.bindparam('w_host'),
-        c.public_key == sa.bindparam('w_key'),
-        c.boot_id.is_not_distinct_from(sa.bindparam('w_boot')),
-        c.last_sequence == sa.bindparam('w_seq'),
-        c.seen == sa.bindparam('w_seen'),
-        c.nonce_ms == sa.bindparam('w_ms'),
-    ).values(boot_id=sa.bindparam('boot'), last_sequence=sa.bindparam('seq'),
-             seen=sa.bindparam('seen'), nonce_ms=sa.bindparam('ms'))
-
-
-_ADVANCE = _advance_statement()
+#: The conditional move of one host's freshness (:func:`_advance`).
+_FRESHNESS_MATCH = (
+    ('host', 'w_host', False), ('public_key', 'w_key', False),
+    ('boot_id', 'w_boot', True), ('last_sequence', 'w_seq', False),
+    ('seen', 'w_seen', False), ('nonce_ms', 'w_ms', False))
+_FRESHNESS_CHANGES = (('boot_id', 'boot'), ('last_sequence', 'seq'),
+                      ('seen', 'seen'), ('nonce_ms', 'ms'))
 
 
 @dataclasses.dataclass(frozen=True)
