@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import ed25519
 import jwt
 
+from sod_nova import exception
 from sod_nova import trust
 from sod_nova.policy import SecurityRequest
 
@@ -104,7 +105,7 @@ REASONS = (
 )
 
 
-class SigningKeyError(ValueError):
+class SigningKeyError(exception.SodNovaException, ValueError):
     """The signing key file is missing or is no key EAR can be signed with."""
 
 
