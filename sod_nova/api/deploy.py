@@ -1,8 +1,8 @@
 """Assemble sod-nova-api: the middleware pipeline around the dispatcher.
 
-From the outside in: request id, body size limit, fault wrapper,
-authentication, request context, microversion, then the URL map. The
-catalogue is loaded once at start.
+From the outside in: the request metrics (``[sod_metrics] api_port``),
+request id, body size limit, fault wrapper, authentication, request context,
+microversion, then the URL map. The catalogue is loaded once at start.
 
 See doc/source/contributor/api-and-cli.rst.
 """
@@ -22,6 +22,8 @@ from sod_nova.api import util
 from sod_nova.api.objects import catalog as catalog_obj
 from sod_nova.api.objects import server as server_obj
 from sod_nova.db import api as db_api
+from sod_nova.metrics import api as api_metrics
+from sod_nova.metrics import exporter as metrics_exporter
 from sod_nova.trust import ear
 
 LOG = logging.getLogger(__name__)
@@ -132,5 +134,12 @@ def deploy(conf, nova_service=None):
     pipeline = FaultWrapper(pipeline)
     pipeline = BodySizeLimit(pipeline, body_limit)
     pipeline = request_id.RequestId(pipeline)
+    # Its own port, started last: a port it cannot bind stops the start
+    # (MetricsError), a running endpoint is stopped with ``sod_metrics``.
+    metrics = metrics_exporter.Exporter(conf, 'api_port', 'sod-nova-api')
+    if metrics.enabled:
+        pipeline = api_metrics.RequestMetrics(pipeline, metrics.registry)
+        metrics.start()
     pipeline.sod_app = app
+    pipeline.sod_metrics = metrics
     return pipeline

@@ -16,6 +16,7 @@ from sod_nova.api import deploy
 from sod_nova.catalog import CatalogError
 import sod_nova.conf
 from sod_nova.db import api as db_api
+from sod_nova.metrics import exporter as metrics_exporter
 from sod_nova.trust import ear
 
 CONF = sod_nova.conf.CONF
@@ -33,5 +34,5 @@ def init_application(argv=None):
     try:
         return deploy.deploy(CONF)
     except (CatalogError, db_api.DatabaseConfigError, cfg.Error,
-            ear.SigningKeyError) as exc:
+            ear.SigningKeyError, metrics_exporter.MetricsError) as exc:
         sys.exit('sod-nova-api: %s' % exc)

@@ -40,6 +40,7 @@ class LoopbackAPI(fixtures.Fixture):
 
     def _setUp(self):
         self.app = deploy.deploy(self.conf, nova_service=self.nova_service)
+        self.addCleanup(self.app.sod_metrics.stop)
         self.server = simple_server.make_server(
             self.host, 0, self.app, server_class=_Server,
             handler_class=_QuietHandler)

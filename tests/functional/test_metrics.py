@@ -1,18 +1,22 @@
 """The services' metrics endpoints, scraped while the embedded cloud moves a VM.
 
 Real Nova, the real monitor, agents and migration manager of the embedded
-cloud, their ``[sod_metrics]`` endpoints on loopback: each scrape is parsed
-with prometheus-client's parser, and the figures must follow what happened
+cloud and sod-nova-api, their ``[sod_metrics]`` endpoints on loopback: each
+scrape is parsed with prometheus-client's parser, and the figures must
+follow what happened
 (hosts trusted, then one untrusted; reports counted; a migration done and
-its detection-to-call latency observed).
+its detection-to-call latency observed; API requests counted by status).
 """
 
 import socket
+import urllib.error
 import urllib.request
 
 from prometheus_client import parser
 
+from sod_nova.cloud import api_server
 from sod_nova.cloud import embedded
+from sod_nova.cloud import noauth
 
 REQUEST = {'sod:options': '1,2'}        # HyperWall satisfies it
 
@@ -38,9 +42,17 @@ def hosts(sample, state):
 
 
 def test_metrics_follow_an_attack_and_the_move_it_causes():
-    ports = {'monitor_port': _free_port(), 'manager_port': _free_port()}
+    ports = {'monitor_port': _free_port(), 'manager_port': _free_port(),
+             'api_port': _free_port()}
     overrides = {('sod_metrics', name): port for name, port in ports.items()}
+    overrides[('sod_api', 'auth_strategy')] = 'noauth2'
     with embedded.EmbeddedCloud(conf_overrides=overrides) as cloud:
+        base_url = cloud.nova.api_fixture.base_url
+        cloud.conf.set_override('endpoint_override', base_url, 'nova')
+        api = cloud.useFixture(api_server.LoopbackAPI(
+            cloud.conf, nova_service=noauth.connect(base_url, 'sod-service')))
+        cloud.addCleanup(cloud.conf.clear_override, 'endpoint_override',
+                         'nova')
         for host in ('hw1', 'hw2'):
             cloud.add_host(host, 'HyperWall')
         vm = cloud.nova.create_server(name='vm', metadata=REQUEST)['id']
@@ -77,3 +89,18 @@ def test_metrics_follow_an_attack_and_the_move_it_causes():
         assert all(manager[('sod_relocation_tasks',
                             frozenset({('state', state)}))] == 0
                    for state in ('pending', 'migrating', 'parked'))
+        admin = {'X-Auth-Token': 'admin:%s' % cloud.nova.api_fixture.project_id,
+                 'X-Roles': 'admin'}
+        for path in ('/hosts', '/hosts/hw1', '/hosts/nosuchhost'):
+            request = urllib.request.Request(api.url + path, headers=admin)
+            try:
+                urllib.request.urlopen(request, timeout=60).close()
+            except urllib.error.HTTPError as exc:
+                exc.close()
+        requests = scrape(ports['api_port'])
+        assert requests[('sod_api_requests_total', frozenset(
+            {('method', 'GET'), ('status', '200')}))] == 2
+        assert requests[('sod_api_requests_total', frozenset(
+            {('method', 'GET'), ('status', '404')}))] == 1
+        assert requests[('sod_api_request_seconds_count', frozenset(
+            {('method', 'GET')}))] == 3
