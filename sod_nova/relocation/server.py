@@ -1,8 +1,9 @@
 """A VM as the migration manager sees it, and the request it makes.
 
-:class:`ServerView` copies the few fields the manager needs out of an
-openstacksdk ``Server`` (Nova's API is the source of truth), so the decision
-code is plain data in, plain data out, unit-testable without a cloud.
+:class:`ServerView` copies the few fields the manager needs out of Nova's
+JSON or an openstacksdk ``Server`` (Nova's API is the source of truth), so
+the decision code is plain data in, plain data out, unit-testable without a
+cloud.
 See doc/source/contributor/migration-manager.rst.
 """
 
@@ -32,29 +33,43 @@ class ServerView:
     project_id: str | None = None
 
     @classmethod
-    def from_sdk(cls, server, image_properties=None):
-        """Copy an openstacksdk ``Server`` (microversion >= 2.47)."""
-        flavor = server.flavor or {}
-        extra_specs = (flavor.get('extra_specs') if hasattr(flavor, 'get')
-                       else getattr(flavor, 'extra_specs', None)) or {}
-        image = server.image or {}
-        image_id = image.get('id') if hasattr(image, 'get') else None
-        ram = (flavor.get('ram') if hasattr(flavor, 'get')
-               else getattr(flavor, 'ram', None))
+    def from_api(cls, body, image_properties=None):
+        """From Nova's JSON of one server (microversion >= 2.47, as an
+        admin: the host and the task state)."""
+        flavor = body.get('flavor') or {}
+        image = body.get('image') or {}    # '' when booted from a volume
         return cls(
-            id=server.id, name=server.name or '',
-            host=server.compute_host, status=server.status,
-            task_state=server.task_state,
-            metadata=dict(server.metadata or {}),
-            flavor_extra_specs=dict(extra_specs),
-            image_id=image_id or None,
+            id=body['id'], name=body.get('name') or '',
+            host=body.get('OS-EXT-SRV-ATTR:host'), status=body.get('status'),
+            task_state=body.get('OS-EXT-STS:task_state'),
+            metadata=dict(body.get('metadata') or {}),
+            flavor_extra_specs=dict(_field(flavor, 'extra_specs') or {}),
+            image_id=_field(image, 'id') or None,
             image_properties=dict(image_properties or {}),
-            ram_mb=int(ram or 0), project_id=server.project_id)
+            ram_mb=int(_field(flavor, 'ram') or 0),
+            project_id=body.get('tenant_id'))
+
+    @classmethod
+    def from_sdk(cls, server, image_properties=None):
+        """From an openstacksdk ``Server`` (a listing), by Nova's names."""
+        return cls.from_api({
+            'id': server.id, 'name': server.name,
+            'OS-EXT-SRV-ATTR:host': server.compute_host,
+            'status': server.status, 'OS-EXT-STS:task_state': server.task_state,
+            'metadata': server.metadata, 'flavor': server.flavor,
+            'image': server.image, 'tenant_id': server.project_id},
+            image_properties)
 
     @property
     def busy(self):
         """Nova is doing something to the VM (migrating, rebooting...)."""
         return self.task_state is not None
+
+
+def _field(value, name):
+    """``name`` of a JSON object or of the sdk resource made of one."""
+    return (value.get(name) if hasattr(value, 'get')
+            else getattr(value, name, None))
 
 
 def effective_request(catalog, server):

@@ -4,6 +4,8 @@ import dataclasses
 import json
 import random
 
+from openstack.compute.v2 import server as sdk_server
+
 from sod_nova.catalog import Catalog
 from sod_nova.db import audit
 from sod_nova.db import relocation as relocation_db
@@ -433,3 +435,29 @@ def test_a_pass_follows_the_tasks_it_writes():
     # A closed task of a VM never removes that VM's newer open one.
     state.track(_task(0, 'b', triggers.DONE))
     assert [t.id for t in state.open_tasks()] == [2, 3]
+
+
+NOVA_SERVER = {     # GET /servers/{id} at microversion 2.47, as an admin
+    'id': 'vm', 'name': 'web', 'status': 'ACTIVE', 'tenant_id': 'p1',
+    'OS-EXT-SRV-ATTR:host': 'hw1', 'OS-EXT-STS:task_state': 'migrating',
+    'metadata': {'sod:options': '1,2'},
+    'flavor': {'ram': 512, 'extra_specs': {'hw:mem_encryption': 'true'}},
+    'image': {'id': 'img', 'links': []}}
+
+
+def test_a_server_reads_the_same_from_novas_json_and_from_the_sdk():
+    view = server_mod.ServerView.from_api(NOVA_SERVER, {'hw_tpm_model': 'x'})
+    assert view == server_mod.ServerView(
+        'vm', name='web', host='hw1', status='ACTIVE', task_state='migrating',
+        metadata={'sod:options': '1,2'},
+        flavor_extra_specs={'hw:mem_encryption': 'true'}, image_id='img',
+        image_properties={'hw_tpm_model': 'x'}, ram_mb=512, project_id='p1')
+    assert view.busy
+    assert server_mod.ServerView.from_sdk(
+        sdk_server.Server.existing(**NOVA_SERVER),
+        {'hw_tpm_model': 'x'}) == view
+
+
+def test_a_server_booted_from_a_volume_has_no_image():
+    view = server_mod.ServerView.from_api(dict(NOVA_SERVER, image=''))
+    assert view.image_id is None and view.image_properties == {}
