@@ -33,6 +33,7 @@ BENCHMARKS = {
     'reaction-rabbit': 'benchmarks.reaction_rabbit',
     'monitor-mariadb': 'benchmarks.monitor_mariadb',
     'compliance-report': 'benchmarks.compliance_report',
+    'trust-scale': 'benchmarks.trust_scale',
 }
 
 
