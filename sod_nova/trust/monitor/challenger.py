@@ -109,16 +109,16 @@ class Challenger:
 
     def _cast_acks(self, acks):
         try:
-            now = self._clock()
-            issued = [(host, nonces.issue(self.nonce_key, host, now), ack)
-                      for host, ack in acks]
+            issued = nonces.issue_many(self.nonce_key, [h for h, _a in acks],
+                                       self._clock())
             signatures = challenges.sign_many(self._key, [
-                (host, nonce, False, ack) for host, nonce, ack in issued])
+                (host, nonce, False, ack)
+                for (host, ack), nonce in zip(acks, issued, strict=True)])
         except Exception as exc:
             LOG.warning('%(n)d acknowledgements not sent: %(exc)s',
                         {'n': len(acks), 'exc': exc})
             return
-        for (host, nonce, ack), signature in zip(issued, signatures,
+        for (host, ack), nonce, signature in zip(acks, issued, signatures,
                                                  strict=True):
             try:
                 self._agents.challenge(host, nonce, False, ack, None,
