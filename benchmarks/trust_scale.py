@@ -28,7 +28,7 @@ DEFAULT_INTERVAL = 2.0
 #: Fleet sizes probed, largest first, until one holds.
 PROBES = (10000, 5000, 2500, 1000, 500)
 #: A probe holds the fleet this many report intervals.
-PROBE_INTERVALS = 6
+PROBE_INTERVALS = 4
 
 
 def _env(name, default):
@@ -42,12 +42,16 @@ def _attempt(rabbitmq, mariadb, hosts, seconds, kill_at):
                                   rabbitmq=rabbitmq, mariadb=mariadb)
     try:
         cluster.start()
+        meter = cluster.cpu_meter()
+        meter.start()
         # A bound against a hang only: the fleet's start is spread over one
         # interval, then each host needs a challenge and a report.
         if not cluster.wait_all_trusted(10 * INTERVAL + hosts / 100):
             return {'hosts': hosts, 'held': False,
                     'why': 'not every host became trusted: %s'
-                           % cluster.rows.counts()}
+                           % cluster.rows.counts(),
+                    'cpu_s': {k: round(v, 1) for k, v in meter.stop().items()},
+                    'max_queue_depths': cluster.queue_depths()}
         return fleet_run.hold(cluster, seconds, kill_at)
     finally:
         cluster.stop()

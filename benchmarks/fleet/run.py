@@ -52,7 +52,11 @@ def hold(cluster, seconds, kill_at=None, faults=True):
     waiting = None
     while time.time() < end:
         now = time.time()
-        if faults and now >= next_fault and now < last_fault and candidates:
+        # No fault within one interval of the kill: a rejection the killed
+        # monitor counted but had not stored yet dies with it.
+        quiet = kill_at is not None and abs(now - start - kill_at) < interval
+        if (faults and not quiet and now >= next_fault and now < last_fault
+                and candidates):
             kind = KINDS[len(cluster.injected) % len(KINDS)]
             cluster.inject(kind, candidates.pop())
             next_fault += interval
@@ -109,7 +113,8 @@ def judge(cluster, figures, killed_at):
                 else:
                     latencies[kind].append(seen - at)
             elif not notes.rejected.get((host, expected)):
-                missed.append((host, kind))
+                missed.append((host, kind, sorted(
+                    code for h, code in notes.rejected if h == host)))
     ended = {h for h, inj in cluster.injected.items()
              if any(kind in ('attack', 'silence') for kind, _ in inj)}
     now_wrong = {h: sr for h, sr in cluster.rows.not_trusted().items()
