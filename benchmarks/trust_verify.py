@@ -21,6 +21,8 @@ from sod_nova.trust import verify
 from sod_nova.trust.backends import hyperwall
 
 REPORTS = 3000
+#: Runs of each, interleaved; the fastest of each counts.
+ROUNDS = 5
 INTERVAL = 2.0
 #: Issue 7's goal (it had been loosened to 2.0x here; issue 13 restores it).
 GOAL_RATIO = 1.5
@@ -66,8 +68,10 @@ def _verifier(key, envs):
 def run() -> dict:
     key = keys.generate_private_key()
     envs, _ = _envelopes(key, REPORTS)
-    bare = min(_bare(key, envs) for _ in range(3))
-    cost = min(_verifier(key, envs) for _ in range(3))
+    # Interleaved, so that load from other work weighs on both alike.
+    runs = [(_bare(key, envs), _verifier(key, envs)) for _ in range(ROUNDS)]
+    bare = min(b for b, _v in runs)
+    cost = min(v for _b, v in runs)
     per_second = 1e6 / cost
     return {
         'name': 'trust-verify',
