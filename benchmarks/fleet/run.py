@@ -85,6 +85,7 @@ def hold(cluster, seconds, kill_at=None, faults=True):
         'reports_per_s': round(reports / elapsed, 1),
         'db_rows_per_report': round(rows / reports, 3) if reports else None,
         'cpu_s': {k: round(v, 1) for k, v in used.items()},
+        'cores_used': {k: round(v / elapsed, 2) for k, v in used.items()},
         'cpu_s_per_1000_hosts_per_min': {
             k: round(v / (len(cluster.hosts) / 1000) / (elapsed / 60), 2)
             for k, v in used.items()},
