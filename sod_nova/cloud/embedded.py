@@ -115,6 +115,9 @@ class EmbeddedCloud(fixtures.Fixture):
         self._changes = 0
 
     def _setUp(self):
+        # Last of all at cleanup: the collector may free the torn-down
+        # cloud (a test run builds many in one process).
+        self.addCleanup(gc.unfreeze)
         weighers.prefer([])
         self.nova = self.useFixture(nova_mod.EmbeddedNova(
             extra_filters=[SOD_FILTER], weighers=list(self.weighers) if self.weighers else None))
