@@ -6,6 +6,7 @@ text is parsed with prometheus-client's own parser.
 
 import collections
 import socket
+import tempfile
 import urllib.request
 
 from oslo_config import cfg
@@ -23,11 +24,16 @@ from sod_nova.metrics import trust as trust_metrics
 
 
 def _conf(**values):
+    """A configuration of its own with ``values`` in [sod_metrics], read
+    from a file (an override would be seen by every ConfigOpts that
+    registered the same option group: oslo.config shares its options)."""
     conf = cfg.ConfigOpts()
     metrics_conf.register_opts(conf)
-    conf([])
-    for name, value in values.items():
-        conf.set_override(name, value, 'sod_metrics')
+    with tempfile.NamedTemporaryFile('w', suffix='.conf') as f:
+        f.write('[sod_metrics]\n' + ''.join(
+            '%s = %s\n' % item for item in values.items()))
+        f.flush()
+        conf(['--config-file', f.name])
     return conf
 
 
