@@ -3,16 +3,13 @@
 Real Nova, the real monitor, agents and migration manager of the embedded
 cloud and sod-nova-api, their ``[sod_metrics]`` endpoints on loopback: each
 scrape is parsed with prometheus-client's parser, and the figures must
-follow what happened
-(hosts trusted, then one untrusted; reports counted; a migration done and
-its detection-to-call latency observed; API requests counted by status).
+follow what happened (hosts trusted, then one untrusted; reports counted; a
+migration done and its detection-to-call latency observed; API requests
+counted by status).
 """
 
-import socket
 import urllib.error
 import urllib.request
-
-from prometheus_client import parser
 
 from sod_nova.cloud import api_server
 from sod_nova.cloud import embedded
@@ -21,29 +18,13 @@ from sod_nova.cloud import noauth
 REQUEST = {'sod:options': '1,2'}        # HyperWall satisfies it
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def scrape(port):
-    """``{(name, frozenset(labels.items())): value}`` of one scrape."""
-    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port,
-                                timeout=60) as response:
-        text = response.read().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in parser.text_string_to_metric_families(text)
-            for s in family.samples}
-
-
 def hosts(sample, state):
     return sample[('sod_trust_hosts', frozenset({('state', state)}))]
 
 
-def test_metrics_follow_an_attack_and_the_move_it_causes():
-    ports = {'monitor_port': _free_port(), 'manager_port': _free_port(),
-             'api_port': _free_port()}
+def test_metrics_follow_an_attack_and_the_move_it_causes(metrics):
+    ports = {'monitor_port': metrics.port(), 'manager_port': metrics.port(),
+             'api_port': metrics.port()}
     overrides = {('sod_metrics', name): port for name, port in ports.items()}
     overrides[('sod_api', 'auth_strategy')] = 'noauth2'
     with embedded.EmbeddedCloud(conf_overrides=overrides) as cloud:
@@ -57,8 +38,8 @@ def test_metrics_follow_an_attack_and_the_move_it_causes():
             cloud.add_host(host, 'HyperWall')
         vm = cloud.nova.create_server(name='vm', metadata=REQUEST)['id']
         cloud.settle()
-        monitor = scrape(ports['monitor_port'])
-        manager = scrape(ports['manager_port'])
+        monitor = metrics.scrape(ports['monitor_port'])
+        manager = metrics.scrape(ports['manager_port'])
         assert hosts(monitor, 'trusted') == 2
         assert hosts(monitor, 'untrusted') == 0
         trusted_reports = monitor[('sod_trust_reports_total',
@@ -73,8 +54,8 @@ def test_metrics_follow_an_attack_and_the_move_it_causes():
         cloud.wait_for_state(source, ('untrusted',))
         cloud.settle()
         assert cloud.nova.server_host(vm) != source
-        monitor = scrape(ports['monitor_port'])
-        manager = scrape(ports['manager_port'])
+        monitor = metrics.scrape(ports['monitor_port'])
+        manager = metrics.scrape(ports['manager_port'])
         assert hosts(monitor, 'untrusted') == 1
         assert hosts(monitor, 'trusted') == 1
         assert monitor[('sod_trust_reports_total', frozenset(
@@ -97,7 +78,7 @@ def test_metrics_follow_an_attack_and_the_move_it_causes():
                 urllib.request.urlopen(request, timeout=60).close()
             except urllib.error.HTTPError as exc:
                 exc.close()
-        requests = scrape(ports['api_port'])
+        requests = metrics.scrape(ports['api_port'])
         assert requests[('sod_api_requests_total', frozenset(
             {('method', 'GET'), ('status', '200')}))] == 2
         assert requests[('sod_api_requests_total', frozenset(

@@ -7,10 +7,8 @@ text is parsed with prometheus-client's own parser.
 import collections
 import socket
 import tempfile
-import urllib.request
 
 from oslo_config import cfg
-from prometheus_client import parser
 import pytest
 
 from sod_nova.conf import metrics as metrics_conf
@@ -37,28 +35,12 @@ def _conf(**values):
     return conf
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def scrape(port):
-    """``{(name, frozenset(labels.items())): value}`` of one scrape."""
-    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port,
-                                timeout=30) as response:
-        text = response.read().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in parser.text_string_to_metric_families(text)
-            for s in family.samples}
-
-
 @pytest.fixture
-def endpoint():
+def endpoint(metrics):
     started = []
 
     def start(port_option, service):
-        served = exporter.Exporter(_conf(**{port_option: _free_port()}),
+        served = exporter.Exporter(_conf(**{port_option: metrics.port()}),
                                    port_option, service)
         started.append(served)
         return served
@@ -90,7 +72,8 @@ def test_a_port_in_use_stops_the_service_with_one_line():
     assert '\n' not in str(err.value)
 
 
-def test_monitor_metrics_move_with_its_counters_and_host_rows(db, endpoint):
+def test_monitor_metrics_move_with_its_counters_and_host_rows(db, endpoint,
+                                                             metrics):
     served = endpoint('monitor_port', 'sod-trust-monitor')
     counters = collections.Counter()
     monitor = trust_metrics.MonitorMetrics(served.registry, counters)
@@ -100,7 +83,7 @@ def test_monitor_metrics_move_with_its_counters_and_host_rows(db, endpoint):
                           architecture='HyperWall')
     db_api.host_set_trust(context, 'hw2', 'untrusted', 'bad', 0,
                           architecture='HyperWall')
-    first = scrape(served.port)
+    first = metrics.scrape(served.port)
     assert first[('sod_trust_hosts', frozenset({('state', 'trusted')}))] == 1
     assert first[('sod_trust_hosts', frozenset({('state', 'untrusted')}))] == 1
     assert first[('sod_trust_hosts',
@@ -112,7 +95,7 @@ def test_monitor_metrics_move_with_its_counters_and_host_rows(db, endpoint):
     timed = monitor.timed_batches(lambda envelopes: [len(envelopes)])
     assert timed([1, 2]) == [2]
     db_api.host_set_trust(context, 'hw1', 'unreachable', 'silent', 0)
-    second = scrape(served.port)
+    second = metrics.scrape(served.port)
     assert second[('sod_trust_reports_total',
                    frozenset({('verdict', 'trusted')}))] == 5
     assert second[('sod_trust_rejections_total',
@@ -146,7 +129,7 @@ def test_timed_verifier_observes_each_verify_and_passes_the_rest_on():
     assert registry.get_sample_value('sod_trust_verify_seconds_count') == 2
 
 
-def test_manager_metrics_follow_the_task_rows(db, endpoint):
+def test_manager_metrics_follow_the_task_rows(db, endpoint, metrics):
     served = endpoint('manager_port', 'sod-migration-manager')
     served.registry.register(relocation_metrics.ManagerCollector())
     served.start()
@@ -157,7 +140,7 @@ def test_manager_metrics_follow_the_task_rows(db, endpoint):
     slow, _ = store.task_open(context, 'vm-2', 'request-change', 'hw1',
                               kind='cold', event_at=100.0)
     store.task_open(context, 'vm-3', 'trust-loss', 'hw2', event_at=100.0)
-    before = scrape(served.port)
+    before = metrics.scrape(served.port)
     assert before[('sod_relocation_tasks',
                    frozenset({('state', 'pending')}))] == 3
     assert before[('sod_relocation_call_latency_seconds_count',
@@ -166,7 +149,7 @@ def test_manager_metrics_follow_the_task_rows(db, endpoint):
                       migrate_called_at=100.05, finished_at=130.0)
     store.task_update(context, slow.id, state=task_states.MIGRATING,
                       migrate_called_at=102.0)
-    after = scrape(served.port)
+    after = metrics.scrape(served.port)
     assert after[('sod_relocation_tasks',
                   frozenset({('state', 'pending')}))] == 1
     assert after[('sod_relocation_tasks',
