@@ -27,8 +27,9 @@ INTERVAL = 10.0
 DEFAULT_INTERVAL = 2.0
 #: Fleet sizes probed, largest first, until one holds.
 PROBES = (10000, 5000, 2500, 1000, 500)
-#: A probe holds the fleet this many report intervals.
-PROBE_INTERVALS = 4
+#: A probe holds the fleet this many report intervals: room for every kind
+#: of fault, a silence included (seen after evidence_max_age).
+PROBE_INTERVALS = cluster_mod.MAX_AGE_INTERVALS + 8
 
 
 def _env(name, default):

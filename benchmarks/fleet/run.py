@@ -79,7 +79,7 @@ def hold(cluster, seconds, kill_at=None, faults=True):
     stats = cluster.agent_stats()
     reports = stats['reports'] - stats0['reports']
     rows = cluster.rows_written() - rows0
-    return judge(cluster, {
+    return judge(cluster, faults, {
         'seconds': round(elapsed, 1),
         'reports': reports,
         'reports_per_s': round(reports / elapsed, 1),
@@ -99,7 +99,7 @@ def hold(cluster, seconds, kill_at=None, faults=True):
     }, killed_at)
 
 
-def judge(cluster, figures, killed_at):
+def judge(cluster, faults, figures, killed_at):
     """Add what the group got right and wrong to ``figures``."""
     notes = cluster.notifications
     latencies = {kind: [] for kind in KINDS}
@@ -140,6 +140,7 @@ def judge(cluster, figures, killed_at):
     reattested = figures['reattested_s_after_kill']
     figures['held'] = bool(
         not missed and not figures['misjudged']
+        and (not faults or all(figures['injected'].values()))
         and (killed_at is None or (reattested is not None
                                    and reattested <= cluster.evidence_max_age))
         and (not attack or percentile(attack, 99) <= cluster.report_interval))
