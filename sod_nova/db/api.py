@@ -240,6 +240,26 @@ def claim(context, model, *where):
         {column.name: column}))
 
 
+#: Hosts one statement claims and reads (a bounded ``IN`` list).
+_HOSTS_A_STATEMENT = 500
+
+
+def claim_hosts(context, model, hosts, columns):
+    """``{host: row}`` of ``model``'s rows of ``hosts`` (by their ``host``
+    column), claimed first (see :func:`claim`) and read once: ``columns``
+    (names) of each, a few hundred hosts a statement."""
+    table = model.__table__
+    rows = {}
+    hosts = sorted(set(hosts))
+    for start in range(0, len(hosts), _HOSTS_A_STATEMENT):
+        some = table.c.host.in_(hosts[start:start + _HOSTS_A_STATEMENT])
+        claim(context, model, some)
+        for row in context.session.execute(sa.select(
+                table.c.host, *(table.c[n] for n in columns)).where(some)):
+            rows[row.host] = row
+    return rows
+
+
 # -- hosts ------------------------------------------------------------------
 
 @context_manager.reader
@@ -363,15 +383,9 @@ def set_trust_many(context, writes, skip_foreign=False):
     time of this one's (nothing written). Nothing is logged.
     """
     table = models.Host.__table__
-    rows = {}
     hosts = sorted({host for host, _fields in writes})
-    for start in range(0, len(hosts), 500):
-        some = hosts[start:start + 500]
-        claim(context, models.Host, table.c.host.in_(some))
-        for row in context.session.execute(sa.select(
-                table.c.host, *(table.c[n] for n in _TRUST_COLUMNS)).where(
-                table.c.host.in_(some))):
-            rows[row.host] = dict(row._mapping)
+    rows = {host: dict(row._mapping) for host, row in claim_hosts(
+        context, models.Host, hosts, _TRUST_COLUMNS).items()}
     at, new, results = values.now(), set(), []
     for host, fields in writes:
         row = rows.get(host)

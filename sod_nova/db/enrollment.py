@@ -303,19 +303,13 @@ def _advance(context, updates):
     its last) are written with :func:`~sod_nova.db.api.update_many`: a
     handful of statements per batch, not one per report.
     """
-    session = context.session
     table = TrustEnrollment.__table__
-    hosts = sorted({u.host for u in updates})
-    current = {}
-    for chunk in range(0, len(hosts), 500):
-        some = hosts[chunk:chunk + 500]
-        api.claim(context, TrustEnrollment, table.c.host.in_(some))
-        for row in session.execute(sa.select(
-                table.c.host, table.c.public_key, table.c.boot_id,
-                table.c.last_sequence, table.c.seen, table.c.nonce_ms).where(
-                table.c.host.in_(some))):
-            current[row.host] = (row.public_key, (
-                row.boot_id, row.last_sequence, row.seen, row.nonce_ms))
+    current = {host: (row.public_key, (
+        row.boot_id, row.last_sequence, row.seen, row.nonce_ms))
+        for host, row in api.claim_hosts(
+            context, TrustEnrollment, [u.host for u in updates],
+            ('public_key', 'boot_id', 'last_sequence', 'seen',
+             'nonce_ms')).items()}
     moved, final = [], {}
     for u in updates:
         ok = current.get(u.host) == (u.key, tuple(u.expect))
