@@ -88,11 +88,6 @@ class Enrollment:
     tpm_ak_text: str = None
     tpm_pending: tuple = None
     tpm_clock: object = None
-    #: Where a credential minted for the host is stored for the group
-    #: before it is sent: ``tpm_store(fn, *args)`` runs a database call
-    #: (the monitor's :meth:`~sod_nova.trust.monitor.database.Database.call`);
-    #: None keeps it in this record only.
-    tpm_store: object = None
     #: Signatures (their first 96 bits, as sent) of the last reports
     #: accepted from this host: a flood of replays is rejected without an
     #: Ed25519 verify each.

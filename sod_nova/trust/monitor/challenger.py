@@ -138,8 +138,9 @@ class Challenger:
             return
         if not self._not_within(self._rechallenged, record.host):
             return
-        credential = (tpm_enrollment.credential(awaiting, record)
-                      if awaiting is not None else None)
+        credential = (tpm_enrollment.credential(
+            awaiting, record, self._enrollments.database)
+            if awaiting is not None else None)
         self._cast(record.host, immediate=True, ack=ack, credential=credential)
 
     def _not_within(self, last_times, host):

@@ -30,7 +30,8 @@ class EnrollmentCache:
     """Enrollment records by host, read through ``database``."""
 
     def __init__(self, database):
-        self._database = database
+        #: The monitor's :class:`~.database.Database`.
+        self.database = database
         #: Enrolled hosts only: host -> :class:`~sod_nova.trust.verify.Enrollment`.
         self.records = {}
         #: host -> (outcome, monitor time) of the host row last written.
@@ -59,7 +60,7 @@ class EnrollmentCache:
     def reload(self, host, now):
         """Read ``host``'s enrollment (and its TPM state) again; keeps the
         signatures the cached record remembers while the key stayed."""
-        row = self._database.call(db_enrollment.get, host)
+        row = self.database.call(db_enrollment.get, host)
         if row is None or row.public_key is None:
             self.forget(host)
             return None
@@ -70,8 +71,7 @@ class EnrollmentCache:
         tpm_enrollment.load(record, row)
         if row.tpm_ek:
             tpm_enrollment.load_state(
-                record, self._database.call(tpm_state.get, host))
-            record.tpm_store = self._database.call
+                record, self.database.call(tpm_state.get, host))
         cached = self.records.get(host)
         if cached is not None and cached.key_text == row.public_key:
             record.accepted = cached.accepted

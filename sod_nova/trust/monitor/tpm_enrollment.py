@@ -110,10 +110,10 @@ def activated(record, verdict, write):
              'endorsement key', {'host': record.host})
 
 
-def credential(verdict, record):
+def credential(verdict, record, database):
     """The credential for the AK of a report awaiting its activation, to
-    send with the next challenge (stored for the group first, when
-    ``record`` has a store), or None."""
+    send with the next challenge (stored for the group first, through
+    ``database``, the monitor's :class:`~.database.Database`), or None."""
     result = verdict.tpm
     if result is None or result.credential_for is None or record is None:
         return None
@@ -122,16 +122,10 @@ def credential(verdict, record):
     secret = os.urandom(SECRET_BYTES)
     blob, seed = tpm2.make_credential(record.tpm_ek, name, secret)
     proof = attestation.fingerprint(attestation.activation_proof(secret, name))
-    if record.tpm_store is not None:
-        proofs = record.tpm_store(
-            tpm_state.add_credential, record.host,
-            attestation.fingerprint(record.tpm_ek_text), ak, proof,
-            PENDING_CREDENTIALS)
-    else:
-        proofs = ()
-        if record.tpm_pending and record.tpm_pending[0] == ak:
-            proofs = record.tpm_pending[1][-(PENDING_CREDENTIALS - 1):]
-        proofs = (*proofs, proof)
+    proofs = database.call(
+        tpm_state.add_credential, record.host,
+        attestation.fingerprint(record.tpm_ek_text), ak, proof,
+        PENDING_CREDENTIALS)
     record.tpm_pending = (ak, tuple(proofs))
     LOG.info('%(host)s: credential sent for its attestation key',
              {'host': record.host})
