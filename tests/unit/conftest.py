@@ -14,6 +14,46 @@ from sod_nova.db import api as db_api
 from sod_nova.db import migration as db_migration
 
 
+def _set_values(conf):
+    """Each override and set default on ``conf`` as {(group, name, kind):
+    value}. oslo.config keeps them on each option's registration, which a
+    module's OptGroup shares with every ConfigOpts it is registered in."""
+    found = {}
+    opts = [(None, conf._opts)] + [(name, group._opts)
+                                   for name, group in conf._groups.items()]
+    for group, infos in opts:
+        for name, info in infos.items():
+            for kind in ('override', 'default'):
+                if kind in info:
+                    found[(group, name, kind)] = info[kind]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _options_restored():
+    """Undo every override or default a test leaves on the shared options.
+
+    A test's own ConfigOpts shares each module's OptGroup, so its overrides
+    land on ``CONF`` as well; the next test, in random order, ran against
+    them (a reference values file left set made another test judge its
+    hosts against the wrong references)."""
+    before = _set_values(CONF)
+    yield
+    after = _set_values(CONF)
+    for key in set(before) | set(after):
+        if key in before and key in after and before[key] == after[key]:
+            continue
+        group, name, kind = key
+        if key in before:
+            setter = CONF.set_override if kind == 'override' else (
+                CONF.set_default)
+            setter(name, before[key], group)
+        elif kind == 'override':
+            CONF.clear_override(name, group)
+        else:
+            CONF.clear_default(name, group)
+
+
 @pytest.fixture
 def trust_options():
     """A configuration of its own with the [sod_trust] options at their

@@ -192,6 +192,7 @@ def group(db, tmp_path):
     server.stop()
     server.wait()
     transport.cleanup()
+    db.clear_override('reference_values_file', 'sod_trust')
 
 
 def _one(member, envelope):
