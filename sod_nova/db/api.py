@@ -241,7 +241,7 @@ def claim(context, model, *where):
 
 
 #: Hosts one statement claims and reads (a bounded ``IN`` list).
-_HOSTS_A_STATEMENT = 500
+HOSTS_A_STATEMENT = 500
 
 
 def claim_hosts(context, model, hosts, columns):
@@ -251,8 +251,8 @@ def claim_hosts(context, model, hosts, columns):
     table = model.__table__
     rows = {}
     hosts = sorted(set(hosts))
-    for start in range(0, len(hosts), _HOSTS_A_STATEMENT):
-        some = table.c.host.in_(hosts[start:start + _HOSTS_A_STATEMENT])
+    for start in range(0, len(hosts), HOSTS_A_STATEMENT):
+        some = table.c.host.in_(hosts[start:start + HOSTS_A_STATEMENT])
         claim(context, model, some)
         for row in context.session.execute(sa.select(
                 table.c.host, *(table.c[n] for n in columns)).where(some)):

@@ -79,6 +79,23 @@ def get(context, host):
 
 
 @api.context_manager.reader
+def freshness_many(context, hosts):
+    """``{host: (public_key, freshness)}`` of the enrolled ``hosts``, read
+    in a statement per few hundred hosts (see :attr:`EnrollmentRow.freshness`)."""
+    table = TrustEnrollment.__table__
+    hosts = sorted(set(hosts))
+    found = {}
+    for start in range(0, len(hosts), api.HOSTS_A_STATEMENT):
+        query = sa.select(
+            table.c.host, table.c.public_key, table.c.boot_id,
+            table.c.last_sequence, table.c.seen, table.c.nonce_ms,
+        ).where(table.c.host.in_(hosts[start:start + api.HOSTS_A_STATEMENT]))
+        for host, key, boot, seq, seen, ms in context.session.execute(query):
+            found[host] = (key, (boot, seq or 0, seen or 0, ms or 0))
+    return found
+
+
+@api.context_manager.reader
 def get_all(context):
     query = sa.select(TrustEnrollment).order_by(TrustEnrollment.host)
     return [_row(m) for m in context.session.scalars(query)]

@@ -319,32 +319,43 @@ def _report(host, key, nonce_key, sequence, mutate=None):
             'signature': base64.b64encode(key.sign(text.encode())).decode()}
 
 
+def _member(db, name, transport, nonce_key, publish, counters):
+    """A started verdict recorder, monitor ``name``, of its own caches."""
+    cache = enrollments.EnrollmentCache(database.Database())
+    issuer = challenger.Challenger(db, cache, lambda host, arch: True,
+                                   time.time)
+    issuer.nonce_key = nonce_key
+    issuer.load_keys()
+    issuer.start(agent_rpcapi.AgentAPI(transport, 'agents-%s' % uuid.uuid4().hex))
+    verdicts = recorder.VerdictRecorder(
+        db, name, cache, database.Database(), issuer, alerts.RejectionAlerts(),
+        publish, lambda host, arch: True, time.time, counters)
+    trust_conf = db.sod_trust
+    verdicts.start(Catalog.load(), verify.Verifier(
+        references.References.load(trust_conf.reference_values_file),
+        trust_conf.max_evidence_bytes, trust_conf.nonce_max_age, nonce_key))
+    return verdicts
+
+
+def _enroll(hosts):
+    host_keys = {host: keys.generate_private_key() for host in hosts}
+    for host, key in host_keys.items():
+        db_enrollment.enroll_key(db_api.Context(), host, 'HyperWall',
+                                 keys.public_key_text(key))
+    return host_keys
+
+
 @pytest.fixture
 def recorded(db):
     """A verdict recorder of hosts hw0..hw3 (enrolled), its published
     changes, and counts of the database's transactions and SELECTs."""
-    host_keys = {'hw%d' % i: keys.generate_private_key() for i in range(4)}
-    for host, key in host_keys.items():
-        db_enrollment.enroll_key(db_api.Context(), host, 'HyperWall',
-                                 keys.public_key_text(key))
+    host_keys = _enroll('hw%d' % i for i in range(4))
     transport = rpc.get_transport(db)
-    cache = enrollments.EnrollmentCache(database.Database())
-    issuer = challenger.Challenger(db, cache, lambda host, arch: True,
-                                   time.time)
-    issuer.nonce_key = nonces.generate_key()
-    issuer.load_keys()
-    issuer.start(agent_rpcapi.AgentAPI(transport, 'agents-%s' % uuid.uuid4().hex))
+    nonce_key = nonces.generate_key()
     changes = []
-    counters = collections.Counter()
-    verdicts = recorder.VerdictRecorder(
-        db, 'tm', cache, database.Database(), issuer, alerts.RejectionAlerts(),
-        lambda *change: changes.append(change), lambda host, arch: True,
-        time.time, counters)
-    trust_conf = db.sod_trust
-    verdicts.start(Catalog.load(), verify.Verifier(
-        references.References.load(trust_conf.reference_values_file),
-        trust_conf.max_evidence_bytes, trust_conf.nonce_max_age,
-        issuer.nonce_key))
+    verdicts = _member(db, 'tm', transport, nonce_key,
+                       lambda *change: changes.append(change),
+                       collections.Counter())
     seen = collections.Counter()
     engine = db_api.get_engine()
 
@@ -357,7 +368,7 @@ def recorded(db):
 
     sa.event.listen(engine, 'begin', begin)
     sa.event.listen(engine, 'before_cursor_execute', statement)
-    yield verdicts, host_keys, issuer.nonce_key, changes, seen
+    yield verdicts, host_keys, nonce_key, changes, seen
     sa.event.remove(engine, 'begin', begin)
     sa.event.remove(engine, 'before_cursor_execute', statement)
     transport.cleanup()
@@ -381,13 +392,38 @@ def test_a_batch_is_recorded_in_one_transaction(recorded):
     assert [(v.outcome, v.code, v.state) for v in results] == [
         ('verdict', None, 'trusted'), ('verdict', None, 'trusted'),
         ('verdict', None, 'untrusted'), ('rejected', 'replay', None)]
-    # The signed malformed report's host row is written in the batch's one
-    # transaction (before: two more, one reading the enrollment again).
-    assert seen['transactions'] == 1, seen
+    # One read of the batch's freshness, and the signed malformed report's
+    # host row written in the batch's one writer transaction (before: two
+    # more, one reading the enrollment again).
+    assert seen['transactions'] == 2, seen
     assert changes == [('hw2', 'trusted', 'untrusted',
                         "malformed evidence: pcrs['\\xb2']", 'HyperWall')]
     host = db_api.host_get(db_api.Context(), 'hw2')
     assert (host.state, host.monitor) == ('untrusted', 'tm')
+
+
+def test_members_taking_turns_on_a_host_verify_each_report_once(db):
+    """RabbitMQ hands a host's reports to a group's members in turn: each
+    member reads the batch's freshness first, so a report neither conflicts
+    at its write nor is read and verified again; a host revoked meanwhile
+    is refused."""
+    host_keys = _enroll('hw%d' % i for i in range(4))
+    transport = rpc.get_transport(db)
+    nonce_key = nonces.generate_key()
+    counters = collections.Counter()
+    members = [_member(db, name, transport, nonce_key, lambda *change: None,
+                       counters) for name in ('tm-a', 'tm-b')]
+    for sequence in range(1, 7):
+        verdicts = members[sequence % 2].process([
+            _report(host, key, nonce_key, sequence)
+            for host, key in host_keys.items()])
+        assert all(v.trusted for v in verdicts), verdicts
+    assert counters['conflicts'] == 0, counters
+    db_enrollment.revoke(db_api.Context(), 'hw3')
+    verdict, = members[1].process([_report('hw3', host_keys['hw3'],
+                                           nonce_key, 7)])
+    assert (verdict.outcome, verdict.code) == ('rejected', verify.UNKNOWN_HOST)
+    transport.cleanup()
 
 
 def test_the_stale_sweep_reads_the_rows_it_marks_once(recorded, db):

@@ -16,7 +16,12 @@ from sod_nova.trust.monitor import tpm_enrollment
 
 def freshness(row):
     """The verifier's freshness of an enrollment row."""
-    boot, seq, seen, nonce_ms = row.freshness
+    return from_db_tuple(row.freshness)
+
+
+def from_db_tuple(fresh):
+    """The verifier's freshness of an enrollment row's freshness tuple."""
+    boot, seq, seen, nonce_ms = fresh
     return verify.Freshness(boot, seq, seen, nonce_ms / 1000.0)
 
 
@@ -56,6 +61,29 @@ class EnrollmentCache:
     def clear(self):
         self.records.clear()
         self.written.clear()
+
+    def refresh(self, hosts, now):
+        """Bring the cached records of ``hosts`` up to the group's database
+        in one read. In a group the members take turns on each host, so a
+        member's cached freshness is usually a report behind: without this,
+        each report would conflict at its write, and be read and verified
+        again. A host whose key changed, or a TPM host that moved, is read
+        again whole; a host no longer enrolled is forgotten."""
+        hosts = [h for h in hosts if h in self.records]
+        if not hosts:
+            return
+        rows = self.database.call(db_enrollment.freshness_many, hosts)
+        for host in hosts:
+            record = self.records[host]
+            row = rows.get(host)
+            if row is None:
+                self.forget(host)
+            elif db_tuple(record.freshness) == row[1]:
+                continue
+            elif row[0] != record.key_text or record.tpm_ek is not None:
+                self.reload(host, now)
+            else:
+                record.freshness = from_db_tuple(row[1])
 
     def reload(self, host, now):
         """Read ``host``'s enrollment (and its TPM state) again; keeps the

@@ -73,6 +73,9 @@ class VerdictRecorder:
         verdicts = [None] * len(envelopes)
         todo = list(range(len(envelopes)))
         accepted = set()
+        self._enrollments.refresh(
+            {e.get('host') for e in envelopes if isinstance(e, dict)
+             and isinstance(e.get('host'), str)}, now)
         for _attempt in range(ATTEMPTS):
             planned = []      # (report index, record, update, TPM write)
             for i in todo:
