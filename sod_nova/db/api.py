@@ -241,23 +241,30 @@ def claim(context, model, *where):
 
 
 #: Hosts one statement claims and reads (a bounded ``IN`` list).
-HOSTS_A_STATEMENT = 500
+_HOSTS_A_STATEMENT = 500
 
 
-def claim_hosts(context, model, hosts, columns):
+def read_hosts(context, model, hosts, columns, claimed=False):
     """``{host: row}`` of ``model``'s rows of ``hosts`` (by their ``host``
-    column), claimed first (see :func:`claim`) and read once: ``columns``
-    (names) of each, a few hundred hosts a statement."""
+    column), read once: ``columns`` (names) of each, a few hundred hosts a
+    statement; with ``claimed``, each statement's rows claimed first (see
+    :func:`claim`)."""
     table = model.__table__
     rows = {}
     hosts = sorted(set(hosts))
-    for start in range(0, len(hosts), HOSTS_A_STATEMENT):
-        some = table.c.host.in_(hosts[start:start + HOSTS_A_STATEMENT])
-        claim(context, model, some)
+    for start in range(0, len(hosts), _HOSTS_A_STATEMENT):
+        some = table.c.host.in_(hosts[start:start + _HOSTS_A_STATEMENT])
+        if claimed:
+            claim(context, model, some)
         for row in context.session.execute(sa.select(
                 table.c.host, *(table.c[n] for n in columns)).where(some)):
             rows[row.host] = row
     return rows
+
+
+def claim_hosts(context, model, hosts, columns):
+    """:func:`read_hosts` of rows claimed first (locked for writing)."""
+    return read_hosts(context, model, hosts, columns, claimed=True)
 
 
 # -- hosts ------------------------------------------------------------------

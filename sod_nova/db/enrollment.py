@@ -81,18 +81,9 @@ def get(context, host):
 @api.context_manager.reader
 def freshness_many(context, hosts):
     """``{host: (public_key, freshness)}`` of the enrolled ``hosts``, read
-    in a statement per few hundred hosts (see :attr:`EnrollmentRow.freshness`)."""
-    table = TrustEnrollment.__table__
-    hosts = sorted(set(hosts))
-    found = {}
-    for start in range(0, len(hosts), api.HOSTS_A_STATEMENT):
-        query = sa.select(
-            table.c.host, table.c.public_key, table.c.boot_id,
-            table.c.last_sequence, table.c.seen, table.c.nonce_ms,
-        ).where(table.c.host.in_(hosts[start:start + api.HOSTS_A_STATEMENT]))
-        for host, key, boot, seq, seen, ms in context.session.execute(query):
-            found[host] = (key, (boot, seq or 0, seen or 0, ms or 0))
-    return found
+    a few hundred hosts a statement (see :attr:`EnrollmentRow.freshness`)."""
+    return {host: _key_and_freshness(row) for host, row in api.read_hosts(
+        context, TrustEnrollment, hosts, _KEY_AND_FRESHNESS).items()}
 
 
 @api.context_manager.reader
@@ -321,12 +312,9 @@ def _advance(context, updates):
     handful of statements per batch, not one per report.
     """
     table = TrustEnrollment.__table__
-    current = {host: (row.public_key, (
-        row.boot_id, row.last_sequence, row.seen, row.nonce_ms))
-        for host, row in api.claim_hosts(
-            context, TrustEnrollment, [u.host for u in updates],
-            ('public_key', 'boot_id', 'last_sequence', 'seen',
-             'nonce_ms')).items()}
+    current = {host: _key_and_freshness(row) for host, row in api.claim_hosts(
+        context, TrustEnrollment, [u.host for u in updates],
+        _KEY_AND_FRESHNESS).items()}
     moved, final = [], {}
     for u in updates:
         ok = current.get(u.host) == (u.key, tuple(u.expect))
@@ -346,6 +334,18 @@ def _advance(context, updates):
         api.update_many(context, table, _FRESHNESS_MATCH, _FRESHNESS_CHANGES,
                         list(final.values()))
     return moved
+
+
+#: The columns of a host's key and report freshness.
+_KEY_AND_FRESHNESS = ('public_key', 'boot_id', 'last_sequence', 'seen',
+                      'nonce_ms')
+
+
+def _key_and_freshness(row):
+    """``(public_key, freshness tuple)`` of a row of
+    :data:`_KEY_AND_FRESHNESS`."""
+    return row.public_key, (row.boot_id, row.last_sequence, row.seen,
+                            row.nonce_ms)
 
 
 #: The conditional move of one host's freshness (:func:`_advance`).
